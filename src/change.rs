@@ -1,0 +1,864 @@
+//! Applies one action (reply, resolve, assign, edit, ...) to a ticket.
+//!
+//! Every action appends events to the log and updates the header fields it
+//! owns. Status moves go through [`crate::lifecycle`], so a refused move never
+//! touches the ticket. Pure: time and actor come in through [`Actor`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::lifecycle::{self, Category, Move, Outcome, Statuses, TransitionError};
+use crate::model::{Customer, Event, EventKind, Priority, Role, Ticket, TicketId, Timestamp};
+
+/// Who acts, and when.
+#[derive(Clone, Debug)]
+pub struct Actor<'a> {
+    /// The identity written in events (agent email, or name).
+    pub id: &'a str,
+    /// Agent, or system for automation.
+    pub role: Role,
+    /// The current time.
+    pub now: Timestamp,
+    /// The desk's statuses.
+    pub statuses: &'a Statuses,
+}
+
+/// What `tix new` creates.
+#[derive(Clone, Debug, Default)]
+pub struct NewTicket {
+    /// One line.
+    pub subject: String,
+    /// The first message, written by the customer when one is named.
+    pub body: Option<String>,
+    /// Who the ticket is for.
+    pub customer: Customer,
+    /// How urgent.
+    pub priority: Priority,
+    /// Owning team.
+    pub department: Option<String>,
+    /// Owning agent.
+    pub assignee: Option<String>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Custom field values.
+    pub fields: BTreeMap<String, toml::Value>,
+    /// The ticket this one follows up.
+    pub follow_up_of: Option<TicketId>,
+}
+
+/// Changes to header fields (`tix edit`).
+#[derive(Clone, Debug, Default)]
+pub struct Edit {
+    /// New subject.
+    pub subject: Option<String>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// Tags to add.
+    pub add_tags: Vec<String>,
+    /// Tags to remove.
+    pub remove_tags: Vec<String>,
+    /// Custom field values to set.
+    pub fields: BTreeMap<String, toml::Value>,
+    /// Custom fields to clear.
+    pub clear_fields: Vec<String>,
+    /// New customer details.
+    pub customer: Customer,
+}
+
+/// One action on an existing ticket.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Agent's public reply, optionally resolving.
+    Reply {
+        /// The text.
+        body: String,
+        /// Also resolve.
+        resolve: bool,
+    },
+    /// The customer's reply.
+    CustomerReply {
+        /// The text.
+        body: String,
+    },
+    /// Internal note.
+    Note {
+        /// The text.
+        body: String,
+    },
+    /// Take the ticket up.
+    Open,
+    /// Come back later.
+    Postpone {
+        /// When it wakes up.
+        until: Option<Timestamp>,
+    },
+    /// Mark it solved.
+    Resolve {
+        /// Why, recorded on the status change.
+        reason: Option<String>,
+    },
+    /// Close it.
+    Close {
+        /// Allow from an active status.
+        force: bool,
+        /// Why (required with `force`).
+        reason: Option<String>,
+    },
+    /// Bring it back.
+    Reopen {
+        /// Why.
+        reason: Option<String>,
+    },
+    /// A postponed ticket whose `until` passed wakes up (automation).
+    Wake,
+    /// Change assignee and/or department (`Some(None)` clears).
+    Assign {
+        /// New assignee.
+        assignee: Option<Option<String>>,
+        /// New department.
+        department: Option<Option<String>>,
+    },
+    /// Change header fields.
+    Edit(Edit),
+}
+
+/// What an applied action did, for the commit message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The `Tix-Action` name.
+    pub action: &'static str,
+    /// The status change, when there was one.
+    pub status: Option<(String, String)>,
+}
+
+/// An action that cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The lifecycle refuses the move.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The input is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The action would change nothing.
+    #[error("nothing to change: {0}")]
+    NoChange(String),
+    /// The ticket's status is not one the desk knows.
+    #[error("the ticket's status '{0}' is not defined in tix.toml; run `tix doctor`")]
+    UnknownStatus(String),
+}
+
+fn invalid(message: impl Into<String>) -> ChangeError {
+    ChangeError::Invalid(message.into())
+}
+
+/// Creates a ticket with id `id`.
+pub fn create(
+    id: TicketId,
+    new: NewTicket,
+    actor: &Actor<'_>,
+) -> Result<(Ticket, Applied), ChangeError> {
+    let subject = check_subject(&new.subject)?;
+    let mut ticket = Ticket {
+        id,
+        subject,
+        status: None,
+        priority: new.priority,
+        assignee: None,
+        department: None,
+        tags: BTreeSet::new(),
+        follow_up_of: new.follow_up_of.clone(),
+        duplicate_of: None,
+        related: BTreeSet::new(),
+        customer: new.customer.clone(),
+        fields: new.fields.clone(),
+        rating: None,
+        events: Vec::new(),
+    };
+    let mut created = event(actor, EventKind::Created);
+    created.to = Some(Category::New.default_status().to_owned());
+    ticket.push(created);
+    if let Some(body) = new.body.as_deref().filter(|b| !b.trim().is_empty()) {
+        // The first message is the customer's words when there is a customer;
+        // otherwise the agent opened the ticket proactively.
+        let mut message = if ticket.customer.is_empty() {
+            event(actor, EventKind::Message)
+        } else {
+            let customer = ticket.customer.actor();
+            Event::new(actor.now, &customer, Role::Customer, EventKind::Message)
+        };
+        message.body = Some(body.to_owned());
+        ticket.push(message);
+    }
+    for tag in &new.tags {
+        ticket.tags.insert(check_tag(tag)?);
+    }
+    if let Some(link) = &new.follow_up_of {
+        let mut e = event(actor, EventKind::Link);
+        e.field = Some("follow_up_of".to_owned());
+        e.to = Some(link.to_string());
+        ticket.push(e);
+    }
+    if new.assignee.is_some() || new.department.is_some() {
+        let assign = Change::Assign {
+            assignee: new.assignee.clone().map(Some),
+            department: new.department.clone().map(Some),
+        };
+        apply_assign(&mut ticket, &assign, actor)?;
+    }
+    Ok((
+        ticket,
+        Applied {
+            action: "new",
+            status: None,
+        },
+    ))
+}
+
+/// Applies `change` to `ticket`; on error the ticket is unchanged.
+pub fn apply(
+    ticket: &mut Ticket,
+    change: &Change,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let mut draft = ticket.clone();
+    let applied = apply_to(&mut draft, change, actor)?;
+    *ticket = draft;
+    Ok(applied)
+}
+
+fn apply_to(
+    ticket: &mut Ticket,
+    change: &Change,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let summary = ticket.summary(actor.statuses);
+    let category = summary
+        .category
+        .ok_or_else(|| ChangeError::UnknownStatus(summary.status.clone()))?;
+    let check = |mv: Move| lifecycle::check(mv, &summary.status, category);
+    match change {
+        Change::Reply { body, resolve } => {
+            let mv = if *resolve {
+                Move::AgentReplyResolve
+            } else {
+                Move::AgentReply
+            };
+            let outcome = check(mv)?;
+            let mut message = event(actor, EventKind::Message);
+            message.body = Some(check_body(body)?);
+            ticket.push(message);
+            let action = if *resolve { "reply-resolve" } else { "reply" };
+            if *resolve {
+                assign_resolver(ticket, actor);
+            }
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                action,
+                None,
+                None,
+            ))
+        }
+        Change::CustomerReply { body } => {
+            let outcome = check(Move::CustomerReply)?;
+            let customer = ticket.customer.actor();
+            let customer = Actor {
+                id: &customer,
+                role: Role::Customer,
+                ..actor.clone()
+            };
+            let mut message = event(&customer, EventKind::Message);
+            message.body = Some(check_body(body)?);
+            ticket.push(message);
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                &customer,
+                "customer-reply",
+                None,
+                None,
+            ))
+        }
+        Change::Note { body } => {
+            check(Move::Note)?;
+            let mut note = event(actor, EventKind::Note);
+            note.body = Some(check_body(body)?);
+            ticket.push(note);
+            Ok(Applied {
+                action: "note",
+                status: None,
+            })
+        }
+        Change::Open => {
+            let outcome = check(Move::Open)?;
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                "open",
+                None,
+                None,
+            ))
+        }
+        Change::Postpone { until } => {
+            let outcome = check(Move::Postpone)?;
+            if let Some(until) = until
+                && *until <= actor.now
+            {
+                return Err(invalid(format!("--until {until} is not in the future")));
+            }
+            if category == Category::OnHold && *until == summary.postponed_until {
+                return Err(ChangeError::NoChange(
+                    "the ticket is already postponed until then".into(),
+                ));
+            }
+            let applied = moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                "postpone",
+                None,
+                *until,
+            );
+            if applied.status.is_none() {
+                // Re-postponing moves the wake-up time: record it as a status event.
+                push_status(
+                    ticket,
+                    &summary.status,
+                    &summary.status,
+                    actor,
+                    None,
+                    *until,
+                );
+            }
+            Ok(applied)
+        }
+        Change::Resolve { reason } => {
+            let outcome = check(Move::Resolve)?;
+            assign_resolver(ticket, actor);
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                "resolve",
+                reason.clone(),
+                None,
+            ))
+        }
+        Change::Close { force, reason } => {
+            let reason = reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned);
+            let outcome = match (force, category) {
+                (false, _) => check(Move::Close).map_err(|mut err| {
+                    if category.is_active() {
+                        err.allowed.retain(|c| *c != "close --force");
+                        return invalid(format!(
+                            "{err}; to close it anyway use `tix close ID --force --reason TEXT`"
+                        ));
+                    }
+                    err.into()
+                })?,
+                (true, _) => {
+                    let outcome = check(Move::ForceClose)?;
+                    if reason.is_none() {
+                        return Err(invalid(
+                            "--force needs --reason TEXT (e.g. spam, duplicate)",
+                        ));
+                    }
+                    outcome
+                }
+            };
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                "close",
+                reason,
+                None,
+            ))
+        }
+        Change::Reopen { reason } => {
+            let outcome = check(Move::Reopen)?;
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                "reopen",
+                reason.clone(),
+                None,
+            ))
+        }
+        Change::Wake => {
+            let replied = summary.first_reply.is_some();
+            let outcome = check(Move::Wake { replied })?;
+            Ok(moved(
+                ticket,
+                &summary.status,
+                outcome,
+                actor,
+                "wake",
+                None,
+                None,
+            ))
+        }
+        Change::Assign { .. } => {
+            check(Move::Edit)?;
+            apply_assign(ticket, change, actor)
+        }
+        Change::Edit(edit) => {
+            check(Move::Edit)?;
+            apply_edit(ticket, edit, actor)
+        }
+    }
+}
+
+fn event(actor: &Actor<'_>, kind: EventKind) -> Event {
+    Event::new(actor.now, actor.id, actor.role, kind)
+}
+
+fn push_status(
+    ticket: &mut Ticket,
+    from: &str,
+    to: &str,
+    actor: &Actor<'_>,
+    reason: Option<String>,
+    until: Option<Timestamp>,
+) {
+    let mut e = event(actor, EventKind::Status);
+    e.from = Some(from.to_owned());
+    e.to = Some(to.to_owned());
+    e.reason = reason;
+    e.until = until;
+    ticket.push(e);
+}
+
+fn moved(
+    ticket: &mut Ticket,
+    from: &str,
+    outcome: Outcome,
+    actor: &Actor<'_>,
+    action: &'static str,
+    reason: Option<String>,
+    until: Option<Timestamp>,
+) -> Applied {
+    match outcome {
+        Outcome::Stay => Applied {
+            action,
+            status: None,
+        },
+        Outcome::To(category) => {
+            let to = category.default_status();
+            if to == from {
+                return Applied {
+                    action,
+                    status: None,
+                };
+            }
+            push_status(ticket, from, to, actor, reason, until);
+            Applied {
+                action,
+                status: Some((from.to_owned(), to.to_owned())),
+            }
+        }
+    }
+}
+
+/// A resolved ticket always has an assignee (HELPDESK §2 rule 2).
+fn assign_resolver(ticket: &mut Ticket, actor: &Actor<'_>) {
+    if ticket.assignee.is_none() && actor.role == Role::Agent {
+        let mut e = event(actor, EventKind::Assign);
+        e.to = Some(actor.id.to_owned());
+        ticket.push(e);
+        ticket.assignee = Some(actor.id.to_owned());
+    }
+}
+
+fn apply_assign(
+    ticket: &mut Ticket,
+    change: &Change,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let Change::Assign {
+        assignee,
+        department,
+    } = change
+    else {
+        return Err(invalid("not an assignment"));
+    };
+    let mut changed = false;
+    if let Some(new) = assignee {
+        let new = new.as_deref().map(check_name).transpose()?;
+        if new != ticket.assignee {
+            let mut e = event(actor, EventKind::Assign);
+            e.from = ticket.assignee.clone();
+            e.to = new.clone();
+            ticket.push(e);
+            ticket.assignee = new;
+            changed = true;
+        }
+    }
+    if let Some(new) = department {
+        let new = new.as_deref().map(check_name).transpose()?;
+        if new != ticket.department {
+            let mut e = event(actor, EventKind::Department);
+            e.from = ticket.department.clone();
+            e.to = new.clone();
+            ticket.push(e);
+            ticket.department = new;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Err(ChangeError::NoChange(
+            "the ticket already has that assignee and department".into(),
+        ));
+    }
+    Ok(Applied {
+        action: "assign",
+        status: None,
+    })
+}
+
+fn apply_edit(ticket: &mut Ticket, edit: &Edit, actor: &Actor<'_>) -> Result<Applied, ChangeError> {
+    let before = ticket.events.len();
+    if let Some(subject) = &edit.subject {
+        let subject = check_subject(subject)?;
+        if subject != ticket.subject {
+            let mut e = event(actor, EventKind::Subject);
+            e.from = Some(std::mem::replace(&mut ticket.subject, subject.clone()));
+            e.to = Some(subject);
+            ticket.push(e);
+        }
+    }
+    if let Some(priority) = edit.priority
+        && priority != ticket.priority
+    {
+        let mut e = event(actor, EventKind::Priority);
+        e.from = Some(ticket.priority.to_string());
+        e.to = Some(priority.to_string());
+        ticket.priority = priority;
+        ticket.push(e);
+    }
+    for tag in &edit.remove_tags {
+        if ticket.tags.remove(tag.as_str()) {
+            let mut e = event(actor, EventKind::Tag);
+            e.from = Some(tag.clone());
+            ticket.push(e);
+        }
+    }
+    for tag in &edit.add_tags {
+        let tag = check_tag(tag)?;
+        if ticket.tags.insert(tag.clone()) {
+            let mut e = event(actor, EventKind::Tag);
+            e.to = Some(tag);
+            ticket.push(e);
+        }
+    }
+    for (name, value) in &edit.fields {
+        let old = ticket.fields.insert(name.clone(), value.clone());
+        if old.as_ref() != Some(value) {
+            let mut e = event(actor, EventKind::Field);
+            e.field = Some(name.clone());
+            e.from = old.map(|v| field_text(&v));
+            e.to = Some(field_text(value));
+            ticket.push(e);
+        }
+    }
+    for name in &edit.clear_fields {
+        if let Some(old) = ticket.fields.remove(name) {
+            let mut e = event(actor, EventKind::Field);
+            e.field = Some(name.clone());
+            e.from = Some(field_text(&old));
+            ticket.push(e);
+        }
+    }
+    let customer = [
+        ("name", &edit.customer.name),
+        ("email", &edit.customer.email),
+        ("phone", &edit.customer.phone),
+    ];
+    for (field, new) in customer {
+        let Some(new) = new else { continue };
+        let slot = match field {
+            "name" => &mut ticket.customer.name,
+            "email" => &mut ticket.customer.email,
+            _ => &mut ticket.customer.phone,
+        };
+        let new = Some(new.trim().to_owned()).filter(|v| !v.is_empty());
+        if *slot != new {
+            let mut e = event(actor, EventKind::Customer);
+            e.field = Some(field.to_owned());
+            e.from = std::mem::replace(slot, new.clone());
+            e.to = new;
+            ticket.push(e);
+        }
+    }
+    if ticket.events.len() == before {
+        return Err(ChangeError::NoChange(
+            "the ticket already has these values".into(),
+        ));
+    }
+    Ok(Applied {
+        action: "edit",
+        status: None,
+    })
+}
+
+/// Renders a custom field value as event text.
+pub fn field_text(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn check_subject(subject: &str) -> Result<String, ChangeError> {
+    let subject = subject.trim();
+    if subject.is_empty() {
+        return Err(invalid(
+            "the subject is empty: say in a few words what the ticket is about",
+        ));
+    }
+    if subject.contains(['\n', '\r']) {
+        return Err(invalid(
+            "the subject must be one line; put details in the message (-m)",
+        ));
+    }
+    Ok(subject.to_owned())
+}
+
+fn check_body(body: &str) -> Result<String, ChangeError> {
+    if body.trim().is_empty() {
+        return Err(invalid("the message is empty"));
+    }
+    Ok(body.to_owned())
+}
+
+fn check_tag(tag: &str) -> Result<String, ChangeError> {
+    let tag = tag.trim();
+    if tag.is_empty() || tag.contains(|c: char| c.is_whitespace() || c == ',') {
+        return Err(invalid(format!(
+            "'{tag}' is not a tag: tags are single words without commas"
+        )));
+    }
+    Ok(tag.to_owned())
+}
+
+fn check_name(name: &str) -> Result<String, ChangeError> {
+    let name = name.trim();
+    if name.is_empty() || name.contains(['\n', '\r']) {
+        return Err(invalid(format!("'{name}' is not a valid name")));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn actor<'a>(statuses: &'a Statuses, now: &str) -> Actor<'a> {
+        Actor {
+            id: "ana@desk",
+            role: Role::Agent,
+            now: at(now),
+            statuses,
+        }
+    }
+
+    fn new_ticket(statuses: &Statuses) -> Ticket {
+        let new = NewTicket {
+            subject: "Printer on fire".into(),
+            body: Some("It smokes".into()),
+            customer: Customer {
+                email: Some("bo@ex.com".into()),
+                ..Customer::default()
+            },
+            ..NewTicket::default()
+        };
+        create(
+            "k3x9p2".parse().unwrap(),
+            new,
+            &actor(statuses, "2025-03-03T09:00:00Z"),
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn reply_then_customer_reply_then_resolve_and_reopen() {
+        let statuses = Statuses::builtin();
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        let applied = apply(
+            &mut t,
+            &Change::Reply {
+                body: "Unplug it".into(),
+                resolve: false,
+            },
+            &a,
+        )
+        .unwrap();
+        assert_eq!(applied.status, Some(("new".into(), "answered".into())));
+        apply(
+            &mut t,
+            &Change::CustomerReply {
+                body: "Still smokes".into(),
+            },
+            &a,
+        )
+        .unwrap();
+        assert_eq!(t.summary(&statuses).status, "open");
+        apply(&mut t, &Change::Resolve { reason: None }, &a).unwrap();
+        assert_eq!(
+            t.assignee.as_deref(),
+            Some("ana@desk"),
+            "the resolver is assigned"
+        );
+        apply(
+            &mut t,
+            &Change::CustomerReply {
+                body: "Thanks but no".into(),
+            },
+            &a,
+        )
+        .unwrap();
+        let summary = t.summary(&statuses);
+        assert_eq!((summary.status.as_str(), summary.reopens), ("open", 1));
+    }
+
+    #[test]
+    fn refused_move_leaves_the_ticket_untouched() {
+        let statuses = Statuses::builtin();
+        let mut t = new_ticket(&statuses);
+        let before = t.clone();
+        let err = apply(
+            &mut t,
+            &Change::Close {
+                force: false,
+                reason: None,
+            },
+            &actor(&statuses, "2025-03-03T10:00:00Z"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("--force"), "{err}");
+        assert_eq!(t, before);
+    }
+
+    #[test]
+    fn force_close_needs_a_reason() {
+        let statuses = Statuses::builtin();
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        assert!(
+            apply(
+                &mut t,
+                &Change::Close {
+                    force: true,
+                    reason: None
+                },
+                &a
+            )
+            .is_err()
+        );
+        let applied = apply(
+            &mut t,
+            &Change::Close {
+                force: true,
+                reason: Some("spam".into()),
+            },
+            &a,
+        )
+        .unwrap();
+        assert_eq!(applied.status, Some(("new".into(), "closed".into())));
+        let err = apply(&mut t, &Change::Note { body: "hi".into() }, &a).unwrap_err();
+        assert!(
+            err.to_string().contains("allowed from closed: reopen"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn postponed_ticket_never_replied_wakes_to_new() {
+        let statuses = Statuses::builtin();
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        apply(
+            &mut t,
+            &Change::Postpone {
+                until: Some(at("2025-03-05T00:00:00Z")),
+            },
+            &a,
+        )
+        .unwrap();
+        assert_eq!(
+            t.summary(&statuses).postponed_until,
+            Some(at("2025-03-05T00:00:00Z"))
+        );
+        let applied = apply(&mut t, &Change::Wake, &a).unwrap();
+        assert_eq!(applied.status, Some(("postponed".into(), "new".into())));
+    }
+
+    #[test]
+    fn postpone_into_the_past_is_refused() {
+        let statuses = Statuses::builtin();
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        assert!(
+            apply(
+                &mut t,
+                &Change::Postpone {
+                    until: Some(at("2025-03-03T10:00:00Z"))
+                },
+                &a
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn edits_record_events_and_no_op_is_refused() {
+        let statuses = Statuses::builtin();
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        let edit = Edit {
+            priority: Some(Priority::Urgent),
+            add_tags: vec!["vip".into()],
+            ..Edit::default()
+        };
+        apply(&mut t, &Change::Edit(edit.clone()), &a).unwrap();
+        assert_eq!(t.priority, Priority::Urgent);
+        assert!(t.tags.contains("vip"));
+        assert!(matches!(
+            apply(&mut t, &Change::Edit(edit), &a),
+            Err(ChangeError::NoChange(_))
+        ));
+    }
+
+    #[test]
+    fn empty_subject_and_body_are_refused() {
+        let statuses = Statuses::builtin();
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        let new = NewTicket {
+            subject: "  ".into(),
+            ..NewTicket::default()
+        };
+        assert!(create("k3x9p2".parse().unwrap(), new, &a).is_err());
+        let mut t = new_ticket(&statuses);
+        assert!(apply(&mut t, &Change::Note { body: " \n".into() }, &a).is_err());
+    }
+}

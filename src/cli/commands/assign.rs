@@ -1,0 +1,44 @@
+use clap::Args;
+
+use crate::change::Change;
+use crate::cli::shared::change_ticket;
+use crate::cli::{CommandError, Ctx};
+
+/// Assign a ticket to an agent (default: yourself) and/or a department.
+///
+/// Examples:
+///   tix assign k3x                 # to me
+///   tix assign k3x ana@desk --department billing
+///   tix assign k3x --unassign
+#[derive(Debug, Args)]
+pub(crate) struct AssignArgs {
+    /// Ticket id or unique prefix.
+    id: String,
+    /// The agent; default yourself (unless only --department is given).
+    #[arg(conflicts_with = "unassign")]
+    agent: Option<String>,
+    /// Move the ticket to this department.
+    #[arg(long, value_name = "D")]
+    department: Option<String>,
+    /// Remove the assignee.
+    #[arg(long)]
+    unassign: bool,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &AssignArgs) -> Result<(), CommandError> {
+    let assignee = if args.unassign {
+        Some(None)
+    } else if let Some(agent) = &args.agent {
+        Some(Some(agent.clone()))
+    } else if args.department.is_some() {
+        None
+    } else {
+        let desk = ctx.desk()?;
+        Some(Some(ctx.agent(Some(&desk))?.id().to_owned()))
+    };
+    let change = Change::Assign {
+        assignee,
+        department: args.department.clone().map(Some),
+    };
+    change_ticket(ctx, &args.id, &change)
+}

@@ -1,0 +1,19 @@
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use crate::cli::{Cli, CommandError, Ctx};
+
+/// Print a shell completion script.
+///
+/// Example: tix completions bash > ~/.local/share/bash-completion/completions/tix
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    shell: Shell,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &CompletionsArgs) -> Result<(), CommandError> {
+    let mut command = Cli::command();
+    clap_complete::generate(args.shell, &mut command, "tix", ctx.ui.out());
+    Ok(())
+}

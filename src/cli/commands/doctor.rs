@@ -1,0 +1,195 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::ui::Format;
+use crate::cli::{CommandError, Ctx};
+use crate::config::Config;
+use crate::desk::{self, Problem};
+use crate::store::{Store, layout};
+
+/// Check the desk: tix.toml and every ticket file.
+///
+/// Parses each file, checks ids are unique and match their paths, and that
+/// every status is known. Names each broken file with its path and line.
+/// Exits 1 when anything is wrong. It also finishes a change that a killed
+/// tix process left half-written in the working tree.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {}
+
+#[derive(Serialize)]
+struct Report {
+    tickets: usize,
+    problems: Vec<ProblemView>,
+    repaired: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ProblemView {
+    path: String,
+    line: Option<usize>,
+    message: String,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let store = Store::discover(&ctx.start_dir()?)?;
+    let repaired = store.recover()?;
+    let mut problems = Vec::new();
+    let config = match store.read_file(layout::CONFIG_FILE)? {
+        Some(text) => match Config::parse(&text) {
+            Ok(config) => config,
+            Err(err) => {
+                problems.push(Problem {
+                    path: layout::CONFIG_FILE.into(),
+                    line: err.line,
+                    message: err.message,
+                });
+                Config::default()
+            }
+        },
+        None => Config::default(),
+    };
+    if store.worktree_differs(layout::CONFIG_FILE)? {
+        ctx.ui
+            .status("note: tix.toml has uncommitted changes; tix uses the committed version");
+    }
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut count = 0;
+    for raw in store.read_all()? {
+        count += 1;
+        let path = raw.path.clone();
+        let text = match &raw.text {
+            Ok(text) => text.clone(),
+            Err(err) => {
+                problems.push(Problem {
+                    path,
+                    line: None,
+                    message: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let Some(id) = raw.id.clone() else {
+            problems.push(Problem {
+                path,
+                line: None,
+                message: "not a ticket file name (expected tickets/<ab>/<id>.toml)".into(),
+            });
+            continue;
+        };
+        let ticket = match desk::parse_ticket(&path, &text, None) {
+            Ok(ticket) => ticket,
+            Err(desk::Error::Parse { error, .. }) => {
+                problems.push(Problem {
+                    path,
+                    line: error.line,
+                    message: error.message,
+                });
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let line_of = |key: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| i + 1)
+        };
+        if ticket.id != id {
+            problems.push(Problem {
+                path: path.clone(),
+                line: line_of("id"),
+                message: format!("id '{}' does not match the file name", ticket.id),
+            });
+        } else if path != layout::ticket_path(&id) {
+            problems.push(Problem {
+                path: path.clone(),
+                line: None,
+                message: format!("ticket {id} belongs in {}", layout::ticket_path(&id)),
+            });
+        }
+        if let Some(other) = seen.insert(ticket.id.to_string(), path.clone()) {
+            problems.push(Problem {
+                path: path.clone(),
+                line: line_of("id"),
+                message: format!("id '{}' is also used by {other}", ticket.id),
+            });
+        }
+        for event in &ticket.events {
+            if event.sets_status()
+                && let Some(to) = &event.to
+                && config.statuses.get(to).is_none()
+            {
+                let line = text
+                    .find(&format!("to = \"{to}\""))
+                    .map(|o| text[..o].lines().count() + 1);
+                problems.push(Problem {
+                    path: path.clone(),
+                    line,
+                    message: format!("status '{to}' is not defined in tix.toml"),
+                });
+            }
+        }
+        if ticket.events.is_empty() {
+            problems.push(Problem {
+                path: path.clone(),
+                line: None,
+                message: "the ticket has no [[event]] log".into(),
+            });
+        }
+        let summary = ticket.summary(&config.statuses);
+        if let Some(written) = &ticket.status
+            && written != &summary.status
+        {
+            problems.push(Problem {
+                path: path.clone(),
+                line: line_of("status"),
+                message: format!(
+                    "status line says '{written}' but the event log says '{}'",
+                    summary.status
+                ),
+            });
+        }
+    }
+    for path in &repaired {
+        ctx.ui.status(&format!(
+            "repaired {path}: finished a change an interrupted tix left in the working tree"
+        ));
+    }
+    if format == Format::Json {
+        let problems = problems
+            .iter()
+            .map(|p| ProblemView {
+                path: p.path.clone(),
+                line: p.line,
+                message: p.message.clone(),
+            })
+            .collect();
+        ctx.ui.json(&Report {
+            tickets: count,
+            problems,
+            repaired,
+        })?;
+    } else {
+        let out = ctx.ui.out();
+        for problem in &problems {
+            writeln!(out, "{problem}")?;
+        }
+        if problems.is_empty() {
+            writeln!(
+                out,
+                "ok: {count} ticket files and tix.toml checked, no problems"
+            )?;
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CommandError::user(format!(
+            "{} problem(s) found",
+            problems.len()
+        )))
+    }
+}

@@ -1,0 +1,23 @@
+use clap::{Args, CommandFactory, Subcommand};
+
+use crate::cli::{Cli, CommandError, Ctx};
+
+/// Generate the man page (for packagers).
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, Subcommand)]
+enum What {
+    /// Print the tix(1) man page in roff.
+    Man,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &GenerateArgs) -> Result<(), CommandError> {
+    match args.what {
+        What::Man => clap_mangen::Man::new(Cli::command()).render(ctx.ui.out())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,359 @@
+use std::io::Write;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::render;
+use crate::cli::ui::{Format, Style, csv_field};
+use crate::cli::{CommandError, Ctx};
+use crate::lifecycle::{Category, Statuses};
+use crate::model::{Priority, Summary, Ticket, Timestamp};
+use crate::view::TicketView;
+
+/// List tickets; by default every ticket that is not closed.
+///
+/// Filters combine (all must hold); a repeated filter matches any of its
+/// values, except --tag where the ticket needs every tag.
+///
+/// Examples:
+///   tix list --pending
+///   tix list --me --category open --sort priority
+///   tix list --all --format csv > tickets.csv
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only these statuses (repeatable or comma-separated).
+    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
+    status: Vec<String>,
+    /// Only these categories: new, open, waiting, on_hold, solved, closed.
+    #[arg(long, value_name = "CATEGORY", value_delimiter = ',')]
+    category: Vec<String>,
+    /// Only these priorities.
+    #[arg(long, value_name = "PRIORITY", value_delimiter = ',')]
+    priority: Vec<Priority>,
+    /// Only tickets assigned to this agent ("none" for unassigned).
+    #[arg(long, value_name = "AGENT")]
+    assignee: Option<String>,
+    /// Only tickets assigned to me.
+    #[arg(long, conflicts_with = "assignee")]
+    me: bool,
+    /// Only this department.
+    #[arg(long, value_name = "D")]
+    department: Option<String>,
+    /// Only tickets with this tag (repeatable: all must be present).
+    #[arg(long = "tag", value_name = "T")]
+    tags: Vec<String>,
+    /// Only tickets whose customer name or address contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    customer: Option<String>,
+    /// Only tickets waiting for someone: unassigned and new or open.
+    #[arg(long)]
+    pending: bool,
+    /// Only tickets whose subject or messages contain TEXT (any case).
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// Only tickets created at or after DATE.
+    #[arg(long, value_name = "DATE")]
+    created_after: Option<String>,
+    /// Only tickets created before DATE.
+    #[arg(long, value_name = "DATE")]
+    created_before: Option<String>,
+    /// Only tickets updated at or after DATE.
+    #[arg(long, value_name = "DATE")]
+    updated_after: Option<String>,
+    /// Only tickets updated before DATE.
+    #[arg(long, value_name = "DATE")]
+    updated_before: Option<String>,
+    /// Include closed tickets.
+    #[arg(long)]
+    all: bool,
+    /// Sort order.
+    #[arg(long, value_enum, default_value_t = SortKey::Updated)]
+    sort: SortKey,
+    /// Reverse the sort order.
+    #[arg(long)]
+    reverse: bool,
+    /// Show at most N tickets.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+/// How to order the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SortKey {
+    /// Most recently updated first.
+    Updated,
+    /// Oldest first.
+    Created,
+    /// Most urgent first.
+    Priority,
+    /// In lifecycle order (new first).
+    Status,
+    /// By id.
+    Id,
+    /// By subject.
+    Subject,
+}
+
+struct Row {
+    ticket: Ticket,
+    summary: Summary,
+}
+
+struct Filter {
+    me: Option<crate::desk::Agent>,
+    created_after: Option<Timestamp>,
+    created_before: Option<Timestamp>,
+    updated_after: Option<Timestamp>,
+    updated_before: Option<Timestamp>,
+    categories: Vec<Category>,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json, Format::Csv])?;
+    let desk = ctx.desk()?;
+    let now = ctx.now()?;
+    let statuses = &desk.config().statuses;
+    let filter = build_filter(ctx, args, statuses, now, &desk)?;
+    let (tickets, problems) = desk.load_all()?;
+    for problem in &problems {
+        ctx.ui.status(&format!("warning: skipped {problem}"));
+    }
+    if !problems.is_empty() {
+        ctx.ui.status("hint: `tix doctor` checks every ticket file");
+    }
+    let mut rows: Vec<Row> = tickets
+        .into_iter()
+        .map(|ticket| Row {
+            summary: ticket.summary(statuses),
+            ticket,
+        })
+        .filter(|row| matches(row, args, &filter))
+        .collect();
+    sort(&mut rows, args.sort);
+    if args.reverse {
+        rows.reverse();
+    }
+    if let Some(limit) = args.limit {
+        rows.truncate(limit);
+    }
+    match format {
+        Format::Json => {
+            let views: Vec<TicketView> = rows
+                .iter()
+                .map(|r| TicketView::of(&r.ticket, statuses))
+                .collect();
+            ctx.ui.json(&views)?;
+        }
+        Format::Csv => {
+            let out = ctx.ui.out();
+            writeln!(
+                out,
+                "id,status,category,priority,assignee,department,customer,email,tags,created,updated,subject"
+            )?;
+            for row in &rows {
+                let t = &row.ticket;
+                let time = |at: Option<Timestamp>| at.map(|a| a.to_rfc3339()).unwrap_or_default();
+                let fields = [
+                    t.id.to_string(),
+                    row.summary.status.clone(),
+                    row.summary
+                        .category
+                        .map(|c| c.as_str().to_owned())
+                        .unwrap_or_default(),
+                    t.priority.to_string(),
+                    t.assignee.clone().unwrap_or_default(),
+                    t.department.clone().unwrap_or_default(),
+                    t.customer.name.clone().unwrap_or_default(),
+                    t.customer.email.clone().unwrap_or_default(),
+                    t.tags.iter().cloned().collect::<Vec<_>>().join(" "),
+                    time(row.summary.created),
+                    time(row.summary.updated),
+                    t.subject.clone(),
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                writeln!(out, "{}", line.join(","))?;
+            }
+        }
+        _ => {
+            if rows.is_empty() {
+                ctx.ui.status("No tickets match.");
+                return Ok(());
+            }
+            let mut table = ctx.ui.table(&[
+                "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",
+            ]);
+            for row in &rows {
+                let t = &row.ticket;
+                let status = ctx.ui.paint(
+                    render::status_style(row.summary.category),
+                    &row.summary.status,
+                );
+                let priority = match t.priority {
+                    Priority::Urgent => ctx.ui.paint(Style::Red, "urgent"),
+                    Priority::High => ctx.ui.paint(Style::Yellow, "high"),
+                    p => p.to_string(),
+                };
+                let customer = t
+                    .customer
+                    .name
+                    .clone()
+                    .or_else(|| t.customer.email.clone())
+                    .unwrap_or_else(|| "-".into());
+                table.add_row(vec![
+                    ctx.ui.paint(Style::Yellow, t.id.as_str()),
+                    status,
+                    priority,
+                    t.assignee.clone().unwrap_or_else(|| "-".into()),
+                    customer,
+                    render::age(row.summary.created, now),
+                    render::age(row.summary.updated, now),
+                    t.subject.clone(),
+                ]);
+            }
+            ctx.ui.print_table(&table)?;
+        }
+    }
+    Ok(())
+}
+
+fn build_filter(
+    ctx: &Ctx,
+    args: &ListArgs,
+    statuses: &Statuses,
+    now: Timestamp,
+    desk: &crate::desk::Desk,
+) -> Result<Filter, CommandError> {
+    for status in &args.status {
+        if statuses.get(status).is_none() {
+            let known: Vec<&str> = statuses.iter().map(|s| s.id.as_str()).collect();
+            return Err(CommandError::usage(format!(
+                "unknown status '{status}': use {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let categories = args
+        .category
+        .iter()
+        .map(|c| {
+            Category::parse(c).ok_or_else(|| {
+                CommandError::usage(format!(
+                    "unknown category '{c}': use new, open, waiting, on_hold, solved or closed"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let time = |flag: &str, text: &Option<String>| -> Result<Option<Timestamp>, CommandError> {
+        text.as_deref()
+            .map(|t| {
+                Timestamp::parse_user(t, now)
+                    .map_err(|e| CommandError::usage(format!("--{flag}: {e}")))
+            })
+            .transpose()
+    };
+    Ok(Filter {
+        me: if args.me {
+            Some(ctx.agent(Some(desk))?)
+        } else {
+            None
+        },
+        created_after: time("created-after", &args.created_after)?,
+        created_before: time("created-before", &args.created_before)?,
+        updated_after: time("updated-after", &args.updated_after)?,
+        updated_before: time("updated-before", &args.updated_before)?,
+        categories,
+    })
+}
+
+fn matches(row: &Row, args: &ListArgs, filter: &Filter) -> bool {
+    let t = &row.ticket;
+    let s = &row.summary;
+    let shows_closed = args.all
+        || args.status.contains(&s.status)
+        || filter.categories.contains(&Category::Closed);
+    if s.category == Some(Category::Closed) && !shows_closed {
+        return false;
+    }
+    let contains = |hay: &Option<String>, needle: &str| {
+        hay.as_deref()
+            .is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
+    };
+    let before = |at: Option<Timestamp>, limit: Option<Timestamp>| {
+        limit.is_none_or(|l| at.is_some_and(|a| a < l))
+    };
+    let after = |at: Option<Timestamp>, limit: Option<Timestamp>| {
+        limit.is_none_or(|l| at.is_some_and(|a| a >= l))
+    };
+    (args.status.is_empty() || args.status.contains(&s.status))
+        && (filter.categories.is_empty()
+            || s.category.is_some_and(|c| filter.categories.contains(&c)))
+        && (args.priority.is_empty() || args.priority.contains(&t.priority))
+        && match args.assignee.as_deref() {
+            None => true,
+            Some("none") => t.assignee.is_none(),
+            Some(who) => t.assignee.as_deref() == Some(who),
+        }
+        && filter
+            .me
+            .as_ref()
+            .is_none_or(|me| t.assignee.as_deref().is_some_and(|a| me.is(a)))
+        && args
+            .department
+            .as_ref()
+            .is_none_or(|d| t.department.as_ref() == Some(d))
+        && args.tags.iter().all(|tag| t.tags.contains(tag))
+        && args
+            .customer
+            .as_deref()
+            .is_none_or(|c| contains(&t.customer.name, c) || contains(&t.customer.email, c))
+        && (!args.pending || s.is_pending(t))
+        && args.search.as_deref().is_none_or(|needle| {
+            let needle = needle.to_lowercase();
+            t.subject.to_lowercase().contains(&needle)
+                || t.events.iter().any(|e| {
+                    e.body
+                        .as_deref()
+                        .is_some_and(|b| b.to_lowercase().contains(&needle))
+                })
+        })
+        && after(s.created, filter.created_after)
+        && before(s.created, filter.created_before)
+        && after(s.updated, filter.updated_after)
+        && before(s.updated, filter.updated_before)
+}
+
+fn sort(rows: &mut [Row], key: SortKey) {
+    let category_rank = |row: &Row| row.summary.category.map_or(usize::MAX, |c| c as usize);
+    match key {
+        SortKey::Updated => rows.sort_by(|a, b| {
+            b.summary
+                .updated
+                .cmp(&a.summary.updated)
+                .then(a.ticket.id.cmp(&b.ticket.id))
+        }),
+        SortKey::Created => rows.sort_by(|a, b| {
+            a.summary
+                .created
+                .cmp(&b.summary.created)
+                .then(a.ticket.id.cmp(&b.ticket.id))
+        }),
+        SortKey::Priority => rows.sort_by(|a, b| {
+            b.ticket
+                .priority
+                .cmp(&a.ticket.priority)
+                .then(a.summary.created.cmp(&b.summary.created))
+                .then(a.ticket.id.cmp(&b.ticket.id))
+        }),
+        SortKey::Status => rows.sort_by(|a, b| {
+            category_rank(a)
+                .cmp(&category_rank(b))
+                .then(a.ticket.id.cmp(&b.ticket.id))
+        }),
+        SortKey::Id => rows.sort_by(|a, b| a.ticket.id.cmp(&b.ticket.id)),
+        SortKey::Subject => rows.sort_by(|a, b| {
+            a.ticket
+                .subject
+                .cmp(&b.ticket.subject)
+                .then(a.ticket.id.cmp(&b.ticket.id))
+        }),
+    }
+}

@@ -1,0 +1,20 @@
+//! One module per subcommand: an `Args` struct (its doc is the help text)
+//! and a `run` function.
+
+pub(crate) mod assign;
+pub(crate) mod close;
+pub(crate) mod completions;
+pub(crate) mod doctor;
+pub(crate) mod edit;
+pub(crate) mod generate;
+pub(crate) mod init;
+pub(crate) mod list;
+pub(crate) mod log;
+pub(crate) mod new;
+pub(crate) mod note;
+pub(crate) mod open;
+pub(crate) mod postpone;
+pub(crate) mod reopen;
+pub(crate) mod reply;
+pub(crate) mod resolve;
+pub(crate) mod show;

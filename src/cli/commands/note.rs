@@ -1,0 +1,22 @@
+use clap::Args;
+
+use crate::change::Change;
+use crate::cli::shared::change_ticket;
+use crate::cli::{CommandError, Ctx, read_message};
+
+/// Add an internal note (never shown to the customer; the status stays).
+///
+/// Example: tix note k3x -m "Customer is on the legacy plan"
+#[derive(Debug, Args)]
+pub(crate) struct NoteArgs {
+    /// Ticket id or unique prefix.
+    id: String,
+    /// The note ("-" reads standard input; without -m, $EDITOR opens).
+    #[arg(short = 'm', long = "message", value_name = "TEXT")]
+    message: Option<String>,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &NoteArgs) -> Result<(), CommandError> {
+    let body = read_message(ctx, args.message.as_deref(), "note")?;
+    change_ticket(ctx, &args.id, &Change::Note { body })
+}

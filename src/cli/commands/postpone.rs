@@ -1,0 +1,33 @@
+use clap::Args;
+
+use crate::change::Change;
+use crate::cli::shared::change_ticket;
+use crate::cli::{CommandError, Ctx};
+use crate::model::Timestamp;
+
+/// Come back to a ticket later: new, open or answered -> postponed.
+///
+/// With --until the automation (`tix automate`) moves it back to open when
+/// the time has come (to new if nobody ever replied). Postponing a
+/// postponed ticket moves its wake-up time.
+///
+/// Example: tix postpone k3x --until 3d
+#[derive(Debug, Args)]
+pub(crate) struct PostponeArgs {
+    /// Ticket id or unique prefix.
+    id: String,
+    /// When to wake up: RFC 3339 time, YYYY-MM-DD (UTC) or a duration (4h, 3d, 2w).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &PostponeArgs) -> Result<(), CommandError> {
+    let until = match &args.until {
+        Some(text) => Some(
+            Timestamp::parse_user(text, ctx.now()?)
+                .map_err(|e| CommandError::usage(format!("--until: {e}")))?,
+        ),
+        None => None,
+    };
+    change_ticket(ctx, &args.id, &Change::Postpone { until })
+}

@@ -1,0 +1,121 @@
+//! The one error type at the edge: a message, hints and an exit code.
+
+use std::process::ExitCode;
+
+use crate::change::ChangeError;
+use crate::desk;
+use crate::store;
+
+/// How a command failed, which decides the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Refused: bad input, not found, a move the lifecycle forbids (exit 1).
+    User,
+    /// Wrong usage of the command line (exit 2).
+    Usage,
+    /// Other writers kept the desk busy (exit 3).
+    Contended,
+    /// A bug or an environment failure (exit 255).
+    Internal,
+    /// Stdout was closed (a pager quit): exit quietly.
+    BrokenPipe,
+}
+
+/// A failed command.
+#[derive(Debug)]
+pub struct CommandError {
+    /// Decides the exit code.
+    pub kind: Kind,
+    /// One line saying what is wrong.
+    pub message: String,
+    /// Lines saying what to do.
+    pub hints: Vec<String>,
+}
+
+impl CommandError {
+    /// A refused operation.
+    pub fn user(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::User,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// A usage error.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Usage,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// Adds a hint line.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Returns the process exit code.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self.kind {
+            Kind::User => 1,
+            Kind::Usage => 2,
+            Kind::Contended => 3,
+            Kind::Internal => 255,
+            Kind::BrokenPipe => 0,
+        })
+    }
+}
+
+impl From<std::io::Error> for CommandError {
+    fn from(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self {
+                kind: Kind::BrokenPipe,
+                message: String::new(),
+                hints: Vec::new(),
+            };
+        }
+        Self {
+            kind: Kind::Internal,
+            message: err.to_string(),
+            hints: Vec::new(),
+        }
+    }
+}
+
+impl From<store::Error> for CommandError {
+    fn from(err: store::Error) -> Self {
+        let kind = match &err {
+            store::Error::Busy | store::Error::Contended(_) => Kind::Contended,
+            store::Error::Git(_) | store::Error::Io { .. } => Kind::Internal,
+            _ => Kind::User,
+        };
+        Self {
+            kind,
+            message: err.to_string(),
+            hints: Vec::new(),
+        }
+    }
+}
+
+impl From<ChangeError> for CommandError {
+    fn from(err: ChangeError) -> Self {
+        Self::user(err.to_string())
+    }
+}
+
+impl From<desk::Error> for CommandError {
+    fn from(err: desk::Error) -> Self {
+        match err {
+            desk::Error::Store(e) => e.into(),
+            desk::Error::Change(e) => e.into(),
+            desk::Error::Config(e) => Self::user(e.to_string())
+                .hint("fix tix.toml and commit it; `tix doctor` lists every problem"),
+            e @ desk::Error::Parse { .. } => Self::user(e.to_string())
+                .hint("fix the file by hand and commit it; `tix doctor` checks the desk"),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The command line: parses arguments, runs one subcommand, maps errors to
+//! exit codes. Each subcommand lives in `commands/<name>.rs`.
+
+mod commands;
+pub mod error;
+mod render;
+mod shared;
+pub mod ui;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::desk::{Agent, Desk};
+use crate::model::Timestamp;
+pub use error::{CommandError, Kind};
+use ui::{ColorChoice, Format, Ui};
+
+/// A helpdesk ticket tool for the command line, stored in git.
+///
+/// Each ticket is a TOML file in a git repository and every change is one
+/// commit. Start with `tix init`, then `tix new "Subject"`.
+#[derive(Debug, Parser)]
+#[command(name = "tix", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    after_help = "Examples:\n  tix init desk && cd desk\n  tix new \"Printer on fire\" --email bo@example.com -m \"It smokes\"\n  tix list --pending\n  tix reply k3x -m \"Unplug it\" --resolve"
+)]
+pub struct Cli {
+    /// Run as if tix was started in DIR.
+    #[arg(short = 'C', id = "chdir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Act as this agent ("Name <email>"); default TIX_AGENT, then git's user.
+    #[arg(long = "as", global = true, value_name = "AGENT")]
+    pub as_agent: Option<String>,
+    /// Output format where the command prints data.
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Colour output: auto (terminals only, honours NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(commands::init::InitArgs),
+    New(commands::new::NewArgs),
+    Show(commands::show::ShowArgs),
+    List(commands::list::ListArgs),
+    Log(commands::log::LogArgs),
+    Reply(commands::reply::ReplyArgs),
+    Note(commands::note::NoteArgs),
+    Open(commands::open::OpenArgs),
+    Postpone(commands::postpone::PostponeArgs),
+    Resolve(commands::resolve::ResolveArgs),
+    Close(commands::close::CloseArgs),
+    Reopen(commands::reopen::ReopenArgs),
+    Assign(commands::assign::AssignArgs),
+    Edit(commands::edit::EditArgs),
+    Doctor(commands::doctor::DoctorArgs),
+    Completions(commands::completions::CompletionsArgs),
+    #[command(hide = true)]
+    Generate(commands::generate::GenerateArgs),
+}
+
+/// Runs tix with the given arguments and returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    let mut ctx = Ctx::new(&cli);
+    match dispatch(&mut ctx, &cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if err.kind != Kind::BrokenPipe {
+                eprintln!("error: {}", err.message);
+                for hint in &err.hints {
+                    eprintln!("hint: {hint}");
+                }
+            }
+            err.exit_code()
+        }
+    }
+}
+
+fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<(), CommandError> {
+    match command {
+        Command::Init(args) => commands::init::run(ctx, args),
+        Command::New(args) => commands::new::run(ctx, args),
+        Command::Show(args) => commands::show::run(ctx, args),
+        Command::List(args) => commands::list::run(ctx, args),
+        Command::Log(args) => commands::log::run(ctx, args),
+        Command::Reply(args) => commands::reply::run(ctx, args),
+        Command::Note(args) => commands::note::run(ctx, args),
+        Command::Open(args) => commands::open::run(ctx, args),
+        Command::Postpone(args) => commands::postpone::run(ctx, args),
+        Command::Resolve(args) => commands::resolve::run(ctx, args),
+        Command::Close(args) => commands::close::run(ctx, args),
+        Command::Reopen(args) => commands::reopen::run(ctx, args),
+        Command::Assign(args) => commands::assign::run(ctx, args),
+        Command::Edit(args) => commands::edit::run(ctx, args),
+        Command::Doctor(args) => commands::doctor::run(ctx, args),
+        Command::Completions(args) => commands::completions::run(ctx, args),
+        Command::Generate(args) => commands::generate::run(ctx, args),
+    }
+}
+
+/// What every command gets: global options and output.
+pub struct Ctx {
+    dir: Option<PathBuf>,
+    as_agent: Option<String>,
+    format: Option<Format>,
+    /// Output handles.
+    pub ui: Ui,
+}
+
+impl Ctx {
+    fn new(cli: &Cli) -> Self {
+        Self {
+            dir: cli.dir.clone(),
+            as_agent: cli.as_agent.clone(),
+            format: cli.format,
+            ui: Ui::new(cli.color),
+        }
+    }
+
+    /// The directory the command runs in (`-C`, else the current one).
+    pub fn start_dir(&self) -> Result<PathBuf, CommandError> {
+        match &self.dir {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(std::env::current_dir()?),
+        }
+    }
+
+    /// Opens the desk around the start directory.
+    pub fn desk(&self) -> Result<Desk, CommandError> {
+        Ok(Desk::open(&self.start_dir()?)?)
+    }
+
+    /// Returns the current time (`TIX_NOW` or the clock).
+    pub fn now(&self) -> Result<Timestamp, CommandError> {
+        crate::clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))
+    }
+
+    /// Returns the acting agent: `--as`, `TIX_AGENT`, then git's identity.
+    pub fn agent(&self, desk: Option<&Desk>) -> Result<Agent, CommandError> {
+        let explicit = self
+            .as_agent
+            .clone()
+            .or_else(|| std::env::var("TIX_AGENT").ok());
+        if let Some(text) = explicit.filter(|t| !t.trim().is_empty()) {
+            return Agent::parse(&text).ok_or_else(|| {
+                CommandError::usage(format!("'{text}' is not an agent: use 'Name <email>'"))
+            });
+        }
+        let from_git = match desk {
+            Some(desk) => desk.store().git_identity(),
+            None => git2::Config::open_default().ok().and_then(|config| {
+                let name = config.get_string("user.name").ok()?;
+                Some((name, config.get_string("user.email").unwrap_or_default()))
+            }),
+        };
+        from_git
+            .map(|(name, email)| Agent {
+                name: if name.is_empty() { email.clone() } else { name },
+                email,
+            })
+            .filter(|agent| !agent.name.is_empty())
+            .ok_or_else(|| crate::store::Error::NoIdentity.into())
+    }
+
+    /// Returns the output format, checking the command supports it.
+    pub fn format(&self, allowed: &[Format]) -> Result<Format, CommandError> {
+        let format = self.format.unwrap_or(Format::Table);
+        if allowed.contains(&format) {
+            Ok(format)
+        } else {
+            let names: Vec<String> = allowed
+                .iter()
+                .map(|f| format!("{f:?}").to_lowercase())
+                .collect();
+            Err(CommandError::usage(format!(
+                "this command does not print --format {}; use {}",
+                format!("{format:?}").to_lowercase(),
+                names.join(" or ")
+            )))
+        }
+    }
+
+    /// Returns the id generator: seeded by `TIX_SEED` for reproducible
+    /// tests, else random.
+    pub fn rng(&self) -> fastrand::Rng {
+        match std::env::var("TIX_SEED")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        }
+    }
+}
+
+/// Reads a message: `-m TEXT`, `-m -` for stdin, else `$EDITOR` when stdin
+/// is a terminal (as `git commit` does).
+pub fn read_message(ctx: &Ctx, message: Option<&str>, what: &str) -> Result<String, CommandError> {
+    let text = match message {
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        }
+        Some(text) => text.to_owned(),
+        None if std::io::stdin().is_terminal() => edit_message(ctx, what)?,
+        None => {
+            return Err(CommandError::usage(format!(
+                "no {what} given: pass -m TEXT, or -m - to read it from standard input"
+            )));
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(CommandError::user(format!(
+            "the {what} is empty; nothing was written"
+        )));
+    }
+    Ok(text)
+}
+
+fn edit_message(ctx: &Ctx, what: &str) -> Result<String, CommandError> {
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".to_owned());
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("TIX_EDITMSG-{}", std::process::id()));
+    let template = format!(
+        "\n# Write the {what} above. Lines starting with '#' are ignored.\n# An empty {what} aborts.\n"
+    );
+    std::fs::write(&path, template)?;
+    let _ = ctx;
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status()?;
+    let text = std::fs::read_to_string(&path)?;
+    let _ = std::fs::remove_file(&path);
+    if !status.success() {
+        return Err(CommandError::user(format!(
+            "the editor '{editor}' failed; nothing was written"
+        )));
+    }
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
+        + "\n")
+}

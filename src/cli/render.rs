@@ -1,0 +1,151 @@
+//! Human-readable rendering of tickets: the `show` page and list rows.
+
+use crate::lifecycle::{Category, Statuses};
+use crate::model::{EventKind, Role, Ticket, Timestamp};
+
+use super::ui::{Style, Ui};
+
+/// Formats a time for people: `2025-03-03 14:02 UTC`.
+pub(crate) fn time(at: Timestamp) -> String {
+    at.as_datetime().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Formats how long ago something was: `5m`, `3h`, `2d`, `6w`.
+pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
+    let Some(at) = at else { return "-".to_owned() };
+    let secs = (now.unix() - at.unix()).max(0);
+    match secs {
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s if s < 14 * 86_400 => format!("{}d", s / 86_400),
+        s => format!("{}w", s / (7 * 86_400)),
+    }
+}
+
+/// Picks the colour of a status by its category.
+pub(crate) fn status_style(category: Option<Category>) -> Style {
+    match category {
+        Some(Category::New) => Style::Magenta,
+        Some(Category::Open) => Style::Red,
+        Some(Category::Waiting) => Style::Yellow,
+        Some(Category::OnHold) => Style::Blue,
+        Some(Category::Solved) => Style::Green,
+        Some(Category::Closed) | None => Style::Dim,
+    }
+}
+
+/// Renders the whole ticket for `tix show`.
+pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses) -> String {
+    let summary = ticket.summary(statuses);
+    let mut out = String::new();
+    let label = |name: &str| ui.paint(Style::Dim, &format!("{name:<11}"));
+    out.push_str(&format!(
+        "{}  {}\n",
+        ui.paint(Style::Yellow, ticket.id.as_str()),
+        ui.paint(Style::Bold, &ticket.subject)
+    ));
+    let status_label = statuses
+        .get(&summary.status)
+        .map_or(summary.status.clone(), |d| d.label.clone());
+    let mut status_line = ui.paint(status_style(summary.category), &status_label);
+    if let Some(until) = summary.postponed_until {
+        status_line.push_str(&format!(" until {}", time(until)));
+    }
+    out.push_str(&format!("{}{status_line}\n", label("Status")));
+    out.push_str(&format!("{}{}\n", label("Priority"), ticket.priority));
+    out.push_str(&format!(
+        "{}{}\n",
+        label("Assignee"),
+        ticket.assignee.as_deref().unwrap_or("-")
+    ));
+    if let Some(department) = &ticket.department {
+        out.push_str(&format!("{}{department}\n", label("Department")));
+    }
+    let customer = &ticket.customer;
+    if !customer.is_empty() {
+        let mut parts = Vec::new();
+        match (&customer.name, &customer.email) {
+            (Some(name), Some(email)) => parts.push(format!("{name} <{email}>")),
+            (Some(name), None) => parts.push(name.clone()),
+            (None, Some(email)) => parts.push(email.clone()),
+            (None, None) => {}
+        }
+        parts.extend(customer.phone.clone());
+        out.push_str(&format!("{}{}\n", label("Customer"), parts.join(", ")));
+    }
+    if !ticket.tags.is_empty() {
+        let tags: Vec<&str> = ticket.tags.iter().map(String::as_str).collect();
+        out.push_str(&format!("{}{}\n", label("Tags"), tags.join(", ")));
+    }
+    if let Some(created) = summary.created {
+        out.push_str(&format!("{}{}\n", label("Created"), time(created)));
+    }
+    if let Some(updated) = summary.updated {
+        out.push_str(&format!("{}{}\n", label("Updated"), time(updated)));
+    }
+    if summary.reopens > 0 {
+        out.push_str(&format!("{}{}\n", label("Reopened"), summary.reopens));
+    }
+    for (name, link) in [
+        ("Follow-up of", &ticket.follow_up_of),
+        ("Duplicate of", &ticket.duplicate_of),
+    ] {
+        if let Some(link) = link {
+            out.push_str(&format!(
+                "{}{link}\n",
+                ui.paint(Style::Dim, &format!("{name:<13}"))
+            ));
+        }
+    }
+    if let Some(rating) = &ticket.rating {
+        let comment = rating
+            .comment
+            .as_deref()
+            .map(|c| format!(" \"{c}\""))
+            .unwrap_or_default();
+        out.push_str(&format!("{}{}/5{comment}\n", label("Rating"), rating.score));
+    }
+    if !ticket.fields.is_empty() {
+        out.push_str(&format!("{}\n", ui.paint(Style::Dim, "Fields")));
+        for (name, value) in &ticket.fields {
+            out.push_str(&format!("  {name}: {}\n", crate::change::field_text(value)));
+        }
+    }
+    for event in &ticket.events {
+        match event.kind {
+            EventKind::Message | EventKind::Note => {
+                let role = match (event.kind, event.role) {
+                    (EventKind::Note, _) => ui.paint(Style::Yellow, "internal note"),
+                    (_, Role::Customer) => ui.paint(Style::Cyan, "customer"),
+                    (_, Role::Agent) => ui.paint(Style::Green, "agent"),
+                    (_, Role::System) => ui.paint(Style::Dim, "system"),
+                };
+                out.push_str(&format!(
+                    "\n{} {} ({role}) {}\n",
+                    ui.paint(Style::Dim, "──"),
+                    ui.paint(Style::Bold, &event.actor),
+                    ui.paint(Style::Dim, &format!("· {}", time(event.at))),
+                ));
+                out.push_str(event.body.as_deref().unwrap_or_default().trim_end());
+                out.push('\n');
+            }
+            EventKind::Status => {
+                let reason = event
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                let line = format!(
+                    "── {} {} -> {} by {}{reason}",
+                    time(event.at),
+                    event.from.as_deref().unwrap_or("?"),
+                    event.to.as_deref().unwrap_or("?"),
+                    event.actor
+                );
+                out.push_str(&format!("\n{}\n", ui.paint(Style::Dim, &line)));
+            }
+            _ => {}
+        }
+    }
+    out
+}

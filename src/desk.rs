@@ -1,0 +1,376 @@
+//! A desk: the store, its configuration and the domain rules together.
+//!
+//! Commands call this module; it reads and writes tickets through the store,
+//! applies changes through [`crate::change`] and writes the commit message
+//! with the trailers scripts rely on (docs/storage.md).
+
+use std::path::Path;
+
+use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
+use crate::config::{self, Config, ConfigError};
+use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
+use crate::store::{self, CommitInfo, RawTicket, Signature, Store, UpdateError, Write, layout};
+
+/// What can go wrong at the desk level.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// `tix.toml` is broken.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The change is refused.
+    #[error(transparent)]
+    Change(#[from] ChangeError),
+    /// A ticket file does not parse.
+    #[error("{path}{}: {error}", error.line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        error: ParseError,
+    },
+}
+
+impl From<UpdateError<Self>> for Error {
+    fn from(err: UpdateError<Self>) -> Self {
+        match err {
+            UpdateError::Store(e) => Self::Store(e),
+            UpdateError::Edit(e) => e,
+        }
+    }
+}
+
+/// The person (or automation) making a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agent {
+    /// Display name.
+    pub name: String,
+    /// Mail address (may be empty).
+    pub email: String,
+}
+
+impl Agent {
+    /// Parses `Name <email>`, a bare address or a bare name.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        if let Some((name, rest)) = text.split_once('<') {
+            let email = rest.strip_suffix('>')?.trim();
+            let name = name.trim();
+            let name = if name.is_empty() {
+                email.split('@').next().unwrap_or(email)
+            } else {
+                name
+            };
+            return Some(Self {
+                name: name.to_owned(),
+                email: email.to_owned(),
+            });
+        }
+        if text.contains('@') {
+            let name = text.split('@').next().unwrap_or(text);
+            return Some(Self {
+                name: name.to_owned(),
+                email: text.to_owned(),
+            });
+        }
+        Some(Self {
+            name: text.to_owned(),
+            email: String::new(),
+        })
+    }
+
+    /// Returns the identity recorded in events: the address, else the name.
+    pub fn id(&self) -> &str {
+        if self.email.is_empty() {
+            &self.name
+        } else {
+            &self.email
+        }
+    }
+
+    /// Tells whether `who` (an assignee) names this agent.
+    pub fn is(&self, who: &str) -> bool {
+        who == self.id() || who == self.name || (!self.email.is_empty() && who == self.email)
+    }
+
+    fn signature(&self, time: Timestamp) -> Signature {
+        Signature {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            time,
+        }
+    }
+}
+
+/// A ticket file that could not be loaded, for `list` and `doctor`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The file.
+    pub path: String,
+    /// The 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path, self.message),
+            None => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// An opened desk with a valid configuration.
+#[derive(Debug)]
+pub struct Desk {
+    store: Store,
+    config: Config,
+}
+
+impl Desk {
+    /// Opens the desk containing `start`; refuses a broken `tix.toml`.
+    pub fn open(start: &Path) -> Result<Self, Error> {
+        let store = Store::discover(start)?;
+        let config = load_config(&store)?;
+        Ok(Self { store, config })
+    }
+
+    /// Makes a new desk in `dir` (SPEC §3).
+    pub fn init(dir: &Path, agent: &Agent, now: Timestamp) -> Result<Self, Error> {
+        let files = [
+            (layout::CONFIG_FILE, config::DEFAULT_TEXT.to_owned()),
+            (layout::ATTRIBUTES_FILE, ATTRIBUTES.to_owned()),
+            (layout::KEEP_FILE, String::new()),
+        ];
+        let message = "tix: create the desk\n\nTix-Action: init\n";
+        let store = Store::init(dir, &files, &agent.signature(now), message)?;
+        let config = load_config(&store)?;
+        Ok(Self { store, config })
+    }
+
+    /// Returns the store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Returns the configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Resolves an id prefix.
+    pub fn resolve(&self, prefix: &str) -> Result<TicketId, Error> {
+        Ok(self.store.resolve(prefix)?)
+    }
+
+    /// Loads one ticket.
+    pub fn load(&self, id: &TicketId) -> Result<Ticket, Error> {
+        let text = self.store.read_ticket(id)?;
+        parse_ticket(&layout::ticket_path(id), &text, Some(id))
+    }
+
+    /// Loads every ticket; files that fail are returned as problems.
+    pub fn load_all(&self) -> Result<(Vec<Ticket>, Vec<Problem>), Error> {
+        let mut tickets = Vec::new();
+        let mut problems = Vec::new();
+        for raw in self.store.read_all()? {
+            match load_raw(raw) {
+                Ok(ticket) => tickets.push(ticket),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        Ok((tickets, problems))
+    }
+
+    /// Creates a ticket; returns it with its new id.
+    pub fn create(
+        &self,
+        new: NewTicket,
+        agent: &Agent,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+    ) -> Result<Ticket, Error> {
+        let actor = Actor {
+            id: agent.id(),
+            role: Role::Agent,
+            now,
+            statuses: &self.config.statuses,
+        };
+        for _ in 0..16 {
+            let id = TicketId::random(rng);
+            let mut created = None;
+            let result = self.store.update(&id, true, &agent.signature(now), |_| {
+                let (ticket, applied) = change::create(id.clone(), new.clone(), &actor)?;
+                let write = self.write_for(&ticket, &applied);
+                created = Some(ticket);
+                Ok::<_, Error>(write)
+            });
+            match result {
+                Ok(_) => return created.ok_or_else(|| unreachable_state()),
+                Err(UpdateError::Store(store::Error::Exists(_))) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(store::Error::Contended(16).into())
+    }
+
+    /// Applies a change to a ticket in one commit.
+    pub fn change(
+        &self,
+        id: &TicketId,
+        change: &Change,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<(Ticket, Applied), Error> {
+        let actor = Actor {
+            id: agent.id(),
+            role: Role::Agent,
+            now,
+            statuses: &self.config.statuses,
+        };
+        let path = layout::ticket_path(id);
+        let mut result = None;
+        self.store
+            .update(id, false, &agent.signature(now), |text| {
+                let mut ticket = parse_ticket(&path, text.unwrap_or_default(), Some(id))?;
+                let applied = change::apply(&mut ticket, change, &actor)?;
+                let write = self.write_for(&ticket, &applied);
+                result = Some((ticket, applied));
+                Ok::<_, Error>(write)
+            })?;
+        result.ok_or_else(unreachable_state)
+    }
+
+    /// Lists the commits that changed a ticket, newest first.
+    pub fn log(&self, id: &TicketId) -> Result<Vec<CommitInfo>, Error> {
+        Ok(self.store.log(id)?)
+    }
+
+    fn write_for(&self, ticket: &Ticket, applied: &Applied) -> Write {
+        Write {
+            content: ticket.to_toml(&self.config.statuses),
+            message: commit_message(ticket, applied),
+        }
+    }
+}
+
+fn unreachable_state() -> Error {
+    // The store only returns Ok after the edit closure ran and succeeded.
+    Error::Store(store::Error::Contended(0))
+}
+
+/// Builds the commit message: a subject naming id, action and ticket
+/// subject, then trailers (docs/storage.md).
+pub fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
+    let mut subject: String = ticket.subject.chars().take(60).collect();
+    if subject.len() < ticket.subject.len() {
+        subject.push('…');
+    }
+    let mut message = match &applied.status {
+        Some((from, to)) => format!(
+            "{}: {} ({from} -> {to}) {subject}\n\n",
+            ticket.id, applied.action
+        ),
+        None => format!("{}: {} {subject}\n\n", ticket.id, applied.action),
+    };
+    message.push_str(&format!(
+        "Tix-Ticket: {}\nTix-Action: {}\n",
+        ticket.id, applied.action
+    ));
+    if let Some((from, to)) = &applied.status {
+        message.push_str(&format!("Tix-Status: {from} -> {to}\n"));
+    }
+    message
+}
+
+const ATTRIBUTES: &str = "# Ticket files merge through tix's merge driver (docs/storage.md).\ntickets/**/*.toml merge=tix\n";
+
+/// Reads and parses the committed `tix.toml` (built-in defaults if absent).
+pub fn load_config(store: &Store) -> Result<Config, Error> {
+    match store.read_file(layout::CONFIG_FILE)? {
+        Some(text) => Ok(Config::parse(&text)?),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Parses a ticket file and checks its id against the path.
+pub fn parse_ticket(path: &str, text: &str, expected: Option<&TicketId>) -> Result<Ticket, Error> {
+    let ticket = Ticket::parse(text).map_err(|error| Error::Parse {
+        path: path.to_owned(),
+        error,
+    })?;
+    if let Some(expected) = expected
+        && &ticket.id != expected
+    {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("id"))
+            .map(|i| i + 1);
+        let message = format!(
+            "id '{}' does not match the file name '{expected}'",
+            ticket.id
+        );
+        return Err(Error::Parse {
+            path: path.to_owned(),
+            error: ParseError { message, line },
+        });
+    }
+    Ok(ticket)
+}
+
+fn load_raw(raw: RawTicket) -> Result<Ticket, Problem> {
+    let problem = |message: String, line| Problem {
+        path: raw.path.clone(),
+        line,
+        message,
+    };
+    let Some(id) = &raw.id else {
+        return Err(problem(
+            "not a ticket file name (expected tickets/<ab>/<id>.toml)".into(),
+            None,
+        ));
+    };
+    if raw.path != layout::ticket_path(id) {
+        return Err(problem(
+            format!("ticket {id} belongs in {}", layout::ticket_path(id)),
+            None,
+        ));
+    }
+    let text = raw
+        .text
+        .as_ref()
+        .map_err(|e| problem(e.to_string(), None))?;
+    parse_ticket(&raw.path, text, Some(id)).map_err(|err| match err {
+        Error::Parse { error, .. } => problem(error.message, error.line),
+        other => problem(other.to_string(), None),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_parse_from_the_usual_forms() {
+        assert_eq!(
+            Agent::parse("Ana Lima <ana@desk>"),
+            Some(Agent {
+                name: "Ana Lima".into(),
+                email: "ana@desk".into()
+            })
+        );
+        assert_eq!(Agent::parse("ana@desk").map(|a| a.name), Some("ana".into()));
+        assert_eq!(
+            Agent::parse("ana").map(|a| a.id().to_owned()),
+            Some("ana".into())
+        );
+        assert_eq!(Agent::parse("  "), None);
+    }
+}

@@ -1,0 +1,487 @@
+//! Statuses, their categories and the transition table (SPEC §1, HELPDESK §2).
+//!
+//! This module is pure: it decides whether a move is allowed and where it
+//! leads, and nothing else. It never reads files, git or the clock.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The fixed engine meaning behind every status, built-in or custom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Created; no agent has replied yet.
+    New,
+    /// Needs an agent.
+    Open,
+    /// The ball is with the customer.
+    Waiting,
+    /// Someone will come back later.
+    OnHold,
+    /// A solution was given; the customer may still reply.
+    Solved,
+    /// Final: locked against replies and edits.
+    Closed,
+}
+
+impl Category {
+    /// Every category, in lifecycle order.
+    pub const ALL: [Self; 6] = [
+        Self::New,
+        Self::Open,
+        Self::Waiting,
+        Self::OnHold,
+        Self::Solved,
+        Self::Closed,
+    ];
+
+    /// Returns the category's name as written in files and flags.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Open => "open",
+            Self::Waiting => "waiting",
+            Self::OnHold => "on_hold",
+            Self::Solved => "solved",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Parses a category name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// Returns the built-in status that stands for this category.
+    pub fn default_status(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Open => "open",
+            Self::Waiting => "answered",
+            Self::OnHold => "postponed",
+            Self::Solved => "resolved",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// Tells whether the ticket still needs work (new, open, waiting, on hold).
+    pub fn is_active(self) -> bool {
+        !matches!(self, Self::Solved | Self::Closed)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One status a desk knows: built-in or from `tix.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusDef {
+    /// The id written in ticket files (`answered`, `waiting_on_vendor`).
+    pub id: String,
+    /// What agents see.
+    pub label: String,
+    /// The engine meaning.
+    pub category: Category,
+    /// Statuses it may move to with `tix status`; `None` means any.
+    pub next: Option<Vec<String>>,
+}
+
+/// The statuses of a desk: the six built-in ones plus the configured ones.
+#[derive(Clone, Debug)]
+pub struct Statuses {
+    by_id: BTreeMap<String, StatusDef>,
+}
+
+impl Default for Statuses {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl Statuses {
+    /// Returns the six built-in statuses of SPEC §1.
+    pub fn builtin() -> Self {
+        let labels = [
+            (Category::New, "New"),
+            (Category::Open, "Open"),
+            (Category::Waiting, "Answered"),
+            (Category::OnHold, "Postponed"),
+            (Category::Solved, "Resolved"),
+            (Category::Closed, "Closed"),
+        ];
+        let by_id = labels
+            .into_iter()
+            .map(|(category, label)| {
+                let id = category.default_status().to_owned();
+                (
+                    id.clone(),
+                    StatusDef {
+                        id,
+                        label: label.to_owned(),
+                        category,
+                        next: None,
+                    },
+                )
+            })
+            .collect();
+        Self { by_id }
+    }
+
+    /// Adds (or, for a built-in id, refines) a status.
+    pub fn insert(&mut self, def: StatusDef) {
+        self.by_id.insert(def.id.clone(), def);
+    }
+
+    /// Looks a status up by id.
+    pub fn get(&self, id: &str) -> Option<&StatusDef> {
+        self.by_id.get(id)
+    }
+
+    /// Returns the category of a status id, if the desk knows it.
+    pub fn category(&self, id: &str) -> Option<Category> {
+        self.get(id).map(|def| def.category)
+    }
+
+    /// Iterates over every status in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &StatusDef> {
+        self.by_id.values()
+    }
+}
+
+/// An action that may change a ticket's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Move {
+    /// The agent's public reply (`tix reply`).
+    AgentReply,
+    /// The agent's public reply that also resolves (`tix reply --resolve`).
+    AgentReplyResolve,
+    /// The customer wrote (`tix reply --customer`, mail).
+    CustomerReply,
+    /// An internal note.
+    Note,
+    /// `tix open`.
+    Open,
+    /// `tix postpone`.
+    Postpone,
+    /// `tix resolve`.
+    Resolve,
+    /// `tix close` without `--force`.
+    Close,
+    /// `tix close --force --reason`.
+    ForceClose,
+    /// `tix reopen`.
+    Reopen,
+    /// A postponed ticket whose time has come; `replied` tells whether an
+    /// agent ever replied (if not, it goes back to new, as in LiveAgent).
+    Wake {
+        /// Whether the ticket ever had an agent reply.
+        replied: bool,
+    },
+    /// Any edit of fields, tags, assignee: allowed while not closed.
+    Edit,
+}
+
+impl Move {
+    /// The moves a user can type, used to list the allowed ones.
+    pub const USER_MOVES: [Self; 11] = [
+        Self::AgentReply,
+        Self::AgentReplyResolve,
+        Self::CustomerReply,
+        Self::Note,
+        Self::Open,
+        Self::Postpone,
+        Self::Resolve,
+        Self::Close,
+        Self::ForceClose,
+        Self::Reopen,
+        Self::Edit,
+    ];
+
+    /// Returns the command a user types for this move.
+    pub fn command(self) -> &'static str {
+        match self {
+            Self::AgentReply => "reply",
+            Self::AgentReplyResolve => "reply --resolve",
+            Self::CustomerReply => "reply --customer",
+            Self::Note => "note",
+            Self::Open => "open",
+            Self::Postpone => "postpone",
+            Self::Resolve => "resolve",
+            Self::Close => "close",
+            Self::ForceClose => "close --force",
+            Self::Reopen => "reopen",
+            Self::Wake { .. } => "wake",
+            Self::Edit => "edit",
+        }
+    }
+}
+
+/// Where an allowed move leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The status does not change.
+    Stay,
+    /// The ticket moves to the default status of this category.
+    To(Category),
+}
+
+/// A move that the current status does not allow.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("cannot {action}: the ticket is {status}; allowed from {status}: {}", allowed_text(.allowed))]
+pub struct TransitionError {
+    /// The refused command.
+    pub action: &'static str,
+    /// The ticket's current status.
+    pub status: String,
+    /// The commands the current status allows.
+    pub allowed: Vec<&'static str>,
+}
+
+fn allowed_text(allowed: &[&str]) -> String {
+    if allowed.is_empty() {
+        "nothing (closed tickets are locked)".to_owned()
+    } else {
+        allowed.join(", ")
+    }
+}
+
+/// Returns where `mv` leads from category `from`, or `None` when refused.
+///
+/// This is the whole transition table of SPEC §1; the unit tests below walk
+/// every cell of it.
+pub fn outcome(mv: Move, from: Category) -> Option<Outcome> {
+    use Category as C;
+    use Outcome::{Stay, To};
+    match (mv, from) {
+        (_, C::Closed) => match mv {
+            Move::Reopen => Some(To(C::Open)),
+            _ => None,
+        },
+        (Move::AgentReply, C::Waiting) => Some(Stay),
+        (Move::AgentReply, _) => Some(To(C::Waiting)),
+        (Move::AgentReplyResolve, C::Solved) => Some(Stay),
+        (Move::AgentReplyResolve, _) => Some(To(C::Solved)),
+        (Move::CustomerReply, C::New | C::Open) => Some(Stay),
+        (Move::CustomerReply, _) => Some(To(C::Open)),
+        (Move::Note | Move::Edit, _) => Some(Stay),
+        (Move::Open, C::New | C::Waiting | C::OnHold) => Some(To(C::Open)),
+        (Move::Open, _) => None,
+        // Postponing a postponed ticket again moves its `until`.
+        (Move::Postpone, C::New | C::Open | C::Waiting | C::OnHold) => Some(To(C::OnHold)),
+        (Move::Postpone, _) => None,
+        (Move::Resolve, c) if c.is_active() => Some(To(C::Solved)),
+        (Move::Resolve, _) => None,
+        (Move::Close, C::Solved) => Some(To(C::Closed)),
+        (Move::Close, _) => None,
+        (Move::ForceClose, _) => Some(To(C::Closed)),
+        (Move::Reopen, C::Solved) => Some(To(C::Open)),
+        (Move::Reopen, _) => None,
+        (Move::Wake { replied }, C::OnHold) => Some(To(if replied { C::Open } else { C::New })),
+        (Move::Wake { .. }, _) => None,
+    }
+}
+
+/// Checks a move against the current status and returns where it leads.
+pub fn check(mv: Move, status: &str, category: Category) -> Result<Outcome, TransitionError> {
+    outcome(mv, category).ok_or_else(|| TransitionError {
+        action: mv.command(),
+        status: status.to_owned(),
+        allowed: allowed_moves(category),
+    })
+}
+
+/// Lists the commands allowed from a category.
+pub fn allowed_moves(category: Category) -> Vec<&'static str> {
+    Move::USER_MOVES
+        .into_iter()
+        .filter(|mv| outcome(*mv, category).is_some())
+        .map(Move::command)
+        .collect()
+}
+
+/// Tells whether a status change counts as a reopen (HELPDESK M9): from a
+/// solved or closed category back into an active one.
+pub fn is_reopen(from: Category, to: Category) -> bool {
+    !from.is_active() && to.is_active()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Category::{Closed, New, OnHold, Open, Solved, Waiting};
+    use super::Outcome::{Stay, To};
+    use super::*;
+
+    /// The whole table: one row per move, one column per category in the
+    /// order new, open, waiting, on_hold, solved, closed. `None` = refused.
+    #[test]
+    fn transition_table_matches_spec() {
+        let table: Vec<(Move, [Option<Outcome>; 6])> = vec![
+            (
+                Move::AgentReply,
+                [
+                    Some(To(Waiting)),
+                    Some(To(Waiting)),
+                    Some(Stay),
+                    Some(To(Waiting)),
+                    Some(To(Waiting)),
+                    None,
+                ],
+            ),
+            (
+                Move::AgentReplyResolve,
+                [
+                    Some(To(Solved)),
+                    Some(To(Solved)),
+                    Some(To(Solved)),
+                    Some(To(Solved)),
+                    Some(Stay),
+                    None,
+                ],
+            ),
+            (
+                Move::CustomerReply,
+                [
+                    Some(Stay),
+                    Some(Stay),
+                    Some(To(Open)),
+                    Some(To(Open)),
+                    Some(To(Open)),
+                    None,
+                ],
+            ),
+            (
+                Move::Note,
+                [
+                    Some(Stay),
+                    Some(Stay),
+                    Some(Stay),
+                    Some(Stay),
+                    Some(Stay),
+                    None,
+                ],
+            ),
+            (
+                Move::Edit,
+                [
+                    Some(Stay),
+                    Some(Stay),
+                    Some(Stay),
+                    Some(Stay),
+                    Some(Stay),
+                    None,
+                ],
+            ),
+            (
+                Move::Open,
+                [
+                    Some(To(Open)),
+                    None,
+                    Some(To(Open)),
+                    Some(To(Open)),
+                    None,
+                    None,
+                ],
+            ),
+            (
+                Move::Postpone,
+                [
+                    Some(To(OnHold)),
+                    Some(To(OnHold)),
+                    Some(To(OnHold)),
+                    Some(To(OnHold)),
+                    None,
+                    None,
+                ],
+            ),
+            (
+                Move::Resolve,
+                [
+                    Some(To(Solved)),
+                    Some(To(Solved)),
+                    Some(To(Solved)),
+                    Some(To(Solved)),
+                    None,
+                    None,
+                ],
+            ),
+            (
+                Move::Close,
+                [None, None, None, None, Some(To(Closed)), None],
+            ),
+            (
+                Move::ForceClose,
+                [
+                    Some(To(Closed)),
+                    Some(To(Closed)),
+                    Some(To(Closed)),
+                    Some(To(Closed)),
+                    Some(To(Closed)),
+                    None,
+                ],
+            ),
+            (
+                Move::Reopen,
+                [None, None, None, None, Some(To(Open)), Some(To(Open))],
+            ),
+            (
+                Move::Wake { replied: true },
+                [None, None, None, Some(To(Open)), None, None],
+            ),
+            (
+                Move::Wake { replied: false },
+                [None, None, None, Some(To(New)), None, None],
+            ),
+        ];
+        for (mv, row) in table {
+            for (category, expected) in Category::ALL.into_iter().zip(row) {
+                assert_eq!(outcome(mv, category), expected, "{mv:?} from {category}");
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_but_a_wake_re_enters_new() {
+        for mv in Move::USER_MOVES {
+            for from in Category::ALL {
+                if from != New {
+                    assert_ne!(outcome(mv, from), Some(To(New)), "{mv:?} from {from}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refusal_names_status_and_allowed_moves() {
+        let err = check(Move::Close, "answered", Waiting).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot close: the ticket is answered; allowed from answered: reply, reply --resolve, \
+             reply --customer, note, open, postpone, resolve, close --force, edit"
+        );
+        let err = check(Move::Note, "closed", Closed).unwrap_err();
+        assert_eq!(err.allowed, vec!["reopen"]);
+    }
+
+    #[test]
+    fn reopen_is_leaving_solved_or_closed_for_active() {
+        assert!(is_reopen(Solved, Open));
+        assert!(is_reopen(Closed, Open));
+        assert!(is_reopen(Solved, Waiting));
+        assert!(!is_reopen(Open, Solved));
+        assert!(!is_reopen(Solved, Closed));
+    }
+
+    #[test]
+    fn builtin_statuses_cover_every_category_once() {
+        let statuses = Statuses::builtin();
+        for category in Category::ALL {
+            assert_eq!(statuses.category(category.default_status()), Some(category));
+        }
+        assert_eq!(statuses.iter().count(), 6);
+    }
+}

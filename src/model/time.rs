@@ -1,0 +1,176 @@
+//! Timestamps as tix stores them: UTC, whole seconds, TOML datetimes on disk.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An instant with second precision, stored in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(DateTime<Utc>);
+
+/// A time that could not be understood.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid time '{text}': {why}")]
+pub struct TimestampError {
+    text: String,
+    why: &'static str,
+}
+
+impl Timestamp {
+    /// Wraps a chrono time, dropping sub-second precision.
+    pub fn from_datetime(at: DateTime<Utc>) -> Self {
+        Self(at.trunc_subsecs(0))
+    }
+
+    /// Builds a timestamp from seconds since the Unix epoch.
+    pub fn from_unix(secs: i64) -> Option<Self> {
+        Utc.timestamp_opt(secs, 0).single().map(Self)
+    }
+
+    /// Returns the chrono value.
+    pub fn as_datetime(&self) -> DateTime<Utc> {
+        self.0
+    }
+
+    /// Returns seconds since the Unix epoch.
+    pub fn unix(&self) -> i64 {
+        self.0.timestamp()
+    }
+
+    /// Returns the RFC 3339 form (`2025-03-03T14:02:11Z`).
+    pub fn to_rfc3339(&self) -> String {
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// Returns this instant moved by a number of seconds.
+    pub fn plus_seconds(&self, secs: i64) -> Self {
+        Self(self.0 + chrono::Duration::seconds(secs))
+    }
+
+    /// Parses a time given on the command line, relative to `now`: an RFC 3339
+    /// time, a date (`2025-03-04`, midnight UTC), or a duration from now
+    /// (`90m`, `4h`, `3d`, `2w`).
+    pub fn parse_user(text: &str, now: Self) -> Result<Self, TimestampError> {
+        let text = text.trim();
+        if let Ok(at) = text.parse::<Self>() {
+            return Ok(at);
+        }
+        if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            let midnight = date.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
+            return midnight
+                .map(Self)
+                .ok_or_else(|| err(text, "date out of range"));
+        }
+        if let Some(secs) = parse_duration_secs(text) {
+            return Ok(now.plus_seconds(secs));
+        }
+        Err(err(
+            text,
+            "expected an RFC 3339 time, a date (YYYY-MM-DD) or a duration (90m, 4h, 3d, 2w)",
+        ))
+    }
+}
+
+/// Parses a duration such as `45s`, `90m`, `4h`, `3d` or `2w` into seconds.
+pub fn parse_duration_secs(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let count: i64 = digits.parse().ok()?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    count.checked_mul(unit_secs)
+}
+
+fn err(text: &str, why: &'static str) -> TimestampError {
+    TimestampError {
+        text: text.to_owned(),
+        why,
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        DateTime::parse_from_rfc3339(text.trim())
+            .map(|at| Self::from_datetime(at.with_timezone(&Utc)))
+            .map_err(|_| err(text, "expected RFC 3339, e.g. 2025-03-03T14:02:11Z"))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    /// Writes a native TOML datetime, so ticket files read `at = 2025-…Z`.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let datetime: toml::value::Datetime = self
+            .to_rfc3339()
+            .parse()
+            .map_err(serde::ser::Error::custom)?;
+        datetime.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let datetime = toml::value::Datetime::deserialize(deserializer)?;
+        if datetime.offset.is_none() || datetime.time.is_none() {
+            return Err(serde::de::Error::custom(format!(
+                "time {datetime} needs a date, a time and a zone offset, e.g. 2025-03-03T14:02:11Z"
+            )));
+        }
+        datetime
+            .to_string()
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_rfc3339_and_normalises_to_utc() {
+        assert_eq!(
+            at("2025-03-03T16:02:11+02:00").to_string(),
+            "2025-03-03T14:02:11Z"
+        );
+    }
+
+    #[test]
+    fn user_times_accept_dates_and_durations() {
+        let now = at("2025-03-03T14:00:00Z");
+        assert_eq!(
+            Timestamp::parse_user("3d", now).unwrap(),
+            at("2025-03-06T14:00:00Z")
+        );
+        assert_eq!(
+            Timestamp::parse_user("90m", now).unwrap(),
+            at("2025-03-03T15:30:00Z")
+        );
+        assert_eq!(
+            Timestamp::parse_user("2025-04-01", now).unwrap(),
+            at("2025-04-01T00:00:00Z")
+        );
+        assert!(Timestamp::parse_user("tomorrow", now).is_err());
+        assert!(Timestamp::parse_user("3x", now).is_err());
+    }
+}

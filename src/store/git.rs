@@ -1,0 +1,385 @@
+//! git2 plumbing: reading `HEAD`, one-file commits with compare-and-swap,
+//! refreshing one path in the index and working tree, and the journal that
+//! lets the next writer finish a refresh that a killed process left undone.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::Path;
+
+use git2::build::TreeUpdateBuilder;
+use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Sort, Tree};
+
+use super::{Error, Write};
+use crate::model::Timestamp;
+
+/// Who a commit is from, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    /// Author name.
+    pub name: String,
+    /// Author email.
+    pub email: String,
+    /// Commit time.
+    pub time: Timestamp,
+}
+
+impl Signature {
+    fn to_git(&self) -> Result<git2::Signature<'static>, Error> {
+        let time = git2::Time::new(self.time.unix(), 0);
+        Ok(git2::Signature::new(&self.name, &self.email, &time)?)
+    }
+}
+
+/// One commit of a ticket's history.
+#[derive(Clone, Debug)]
+pub struct CommitInfo {
+    /// Commit id.
+    pub id: String,
+    /// Author time.
+    pub time: Timestamp,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// First line of the message.
+    pub summary: String,
+    /// The `Tix-Action` trailer.
+    pub action: Option<String>,
+    /// The `Tix-Status` trailer.
+    pub status: Option<String>,
+    /// The `Tix-Rule` trailer.
+    pub rule: Option<String>,
+}
+
+pub(super) fn head_commit(repo: &Repository) -> Result<Option<Commit<'_>>, Error> {
+    match repo.head() {
+        Ok(head) => Ok(Some(head.peel_to_commit()?)),
+        Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>, Error> {
+    Ok(match head_commit(repo)? {
+        Some(commit) => Some(commit.tree()?),
+        None => None,
+    })
+}
+
+fn blob_in(tree: &Tree<'_>, path: &str) -> Result<Option<Oid>, Error> {
+    match tree.get_path(Path::new(path)) {
+        Ok(entry) if entry.kind() == Some(ObjectType::Blob) => Ok(Some(entry.id())),
+        Ok(_) => Ok(None),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) fn head_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
+    match head_tree(repo)? {
+        Some(tree) => blob_in(&tree, path),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn blob_text(repo: &Repository, oid: Oid, path: &str) -> Result<String, Error> {
+    let blob = repo.find_blob(oid)?;
+    String::from_utf8(blob.content().to_vec()).map_err(|_| Error::NotText(path.to_owned()))
+}
+
+/// Returns the blob id the working-tree file would have, `None` if absent.
+pub(super) fn worktree_blob(root: &Path, path: &str) -> Result<Option<Oid>, Error> {
+    let full = root.join(path);
+    match fs::symlink_metadata(&full) {
+        Ok(meta) if meta.is_file() => Ok(Some(Oid::hash_file(ObjectType::Blob, &full)?)),
+        Ok(_) => Ok(Some(Oid::ZERO_SHA1)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&full, e)),
+    }
+}
+
+fn index_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
+    let mut index = repo.index()?;
+    index.read(false)?;
+    Ok(index.get_path(Path::new(path), 0).map(|entry| entry.id))
+}
+
+/// Refuses when the user changed `path` in the working tree or the index.
+pub(super) fn check_clean(
+    repo: &Repository,
+    root: &Path,
+    path: &str,
+    head: Option<Oid>,
+) -> Result<(), Error> {
+    let worktree = worktree_blob(root, path)?;
+    if head.is_none() && worktree.is_some() {
+        return Err(Error::Exists(path.to_owned()));
+    }
+    if worktree != head || index_blob(repo, path)? != head {
+        return Err(Error::Dirty(path.to_owned()));
+    }
+    Ok(())
+}
+
+const JOURNAL: &str = "journal";
+
+fn oid_text(oid: Option<Oid>) -> String {
+    oid.map_or_else(|| "-".to_owned(), |o| o.to_string())
+}
+
+fn write_journal(private: &Path, entries: &[(String, Option<Oid>)]) -> Result<(), Error> {
+    fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
+    let text: String = entries
+        .iter()
+        .map(|(path, old)| format!("{}\t{path}\n", oid_text(*old)))
+        .collect();
+    write_atomic(&private.join(JOURNAL), text.as_bytes())
+}
+
+fn remove_journal(private: &Path) -> Result<(), Error> {
+    let path = private.join(JOURNAL);
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// Finishes a refresh left undone by a killed writer: every journalled path
+/// whose working-tree file and index entry still hold the old content is
+/// brought to `HEAD`. Content the user changed meanwhile is left alone.
+pub(super) fn recover(
+    repo: &Repository,
+    root: &Path,
+    private: &Path,
+) -> Result<Vec<String>, Error> {
+    let journal = private.join(JOURNAL);
+    let text = match fs::read_to_string(&journal) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&journal, e)),
+    };
+    let mut repaired = Vec::new();
+    for line in text.lines() {
+        let Some((old, path)) = line.split_once('\t') else {
+            continue;
+        };
+        let old = if old == "-" {
+            None
+        } else {
+            Oid::from_str(old).ok()
+        };
+        let head = head_blob(repo, path)?;
+        if head == old {
+            continue;
+        }
+        let on_disk = worktree_blob(root, path)?;
+        let in_index = index_blob(repo, path)?;
+        if on_disk == old && in_index == old {
+            refresh(repo, root, &[path.to_owned()])?;
+            repaired.push(path.to_owned());
+        }
+    }
+    remove_journal(private)?;
+    Ok(repaired)
+}
+
+/// Commits `write` at `path` on top of `parent`. Returns `None` when the
+/// branch moved meanwhile (the caller retries from the new head).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn commit_one(
+    repo: &Repository,
+    root: &Path,
+    private: &Path,
+    parent: Option<&Commit<'_>>,
+    path: &str,
+    old: Option<Oid>,
+    write: &Write,
+    sig: &Signature,
+) -> Result<Option<Oid>, Error> {
+    let blob = repo.blob(write.content.as_bytes())?;
+    let base = match parent {
+        Some(commit) => commit.tree()?,
+        None => empty_tree(repo)?,
+    };
+    let tree_id = TreeUpdateBuilder::new()
+        .upsert(path, blob, FileMode::Blob)
+        .create_updated(repo, &base)?;
+    let tree = repo.find_tree(tree_id)?;
+    write_journal(private, &[(path.to_owned(), old)])?;
+    let sig = sig.to_git()?;
+    let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
+    match repo.commit(Some("HEAD"), &sig, &sig, &write.message, &tree, &parents) {
+        Ok(oid) => {
+            refresh(repo, root, &[path.to_owned()])?;
+            remove_journal(private)?;
+            Ok(Some(oid))
+        }
+        Err(e) if e.code() == ErrorCode::Modified => {
+            remove_journal(private)?;
+            Ok(None)
+        }
+        Err(e) => {
+            remove_journal(private)?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Commits several files at once (used by `tix init`).
+pub(super) fn commit_files(
+    repo: &Repository,
+    root: &Path,
+    files: &[(&str, String)],
+    sig: &Signature,
+    message: &str,
+) -> Result<Oid, Error> {
+    let parent = head_commit(repo)?;
+    let base = match &parent {
+        Some(commit) => commit.tree()?,
+        None => empty_tree(repo)?,
+    };
+    let mut builder = TreeUpdateBuilder::new();
+    for (path, content) in files {
+        builder.upsert(*path, repo.blob(content.as_bytes())?, FileMode::Blob);
+    }
+    let tree = repo.find_tree(builder.create_updated(repo, &base)?)?;
+    let sig = sig.to_git()?;
+    let parents: Vec<&Commit<'_>> = parent.iter().collect();
+    let oid = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
+    let paths: Vec<String> = files.iter().map(|(p, _)| (*p).to_owned()).collect();
+    refresh(repo, root, &paths)?;
+    Ok(oid)
+}
+
+fn empty_tree(repo: &Repository) -> Result<Tree<'_>, Error> {
+    let oid = repo.treebuilder(None)?.write()?;
+    Ok(repo.find_tree(oid)?)
+}
+
+/// Brings the working-tree files and index entries of `paths` to `HEAD`.
+fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error> {
+    let tree = head_tree(repo)?;
+    let mut index = repo.index()?;
+    index.read(false)?;
+    for path in paths {
+        let full = root.join(path);
+        let head = match &tree {
+            Some(tree) => blob_in(tree, path)?,
+            None => None,
+        };
+        match head {
+            Some(oid) => {
+                let blob = repo.find_blob(oid)?;
+                if let Some(dir) = full.parent() {
+                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                write_atomic(&full, blob.content())?;
+                index.add_path(Path::new(path))?;
+            }
+            None => {
+                if let Err(e) = fs::remove_file(&full)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    return Err(Error::io(&full, e));
+                }
+                let _ = index.remove_path(Path::new(path));
+            }
+        }
+    }
+    write_index(&mut index)
+}
+
+fn write_index(index: &mut git2::Index) -> Result<(), Error> {
+    // Another git process may hold index.lock for a moment: wait a little.
+    let mut last = None;
+    for _ in 0..200 {
+        match index.write() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.code() == ErrorCode::Locked => {
+                last = Some(e);
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.map_or_else(|| Error::Busy, Error::from))
+}
+
+/// Writes a file so that readers see either the old or the new content.
+pub(super) fn write_atomic(path: &Path, content: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(content)?;
+        file.sync_data()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Lists the commits that changed `path`, newest first (merges only when
+/// they differ from every parent, as `git log -- path` does).
+pub(super) fn log_path(repo: &Repository, path: &str) -> Result<Vec<CommitInfo>, Error> {
+    let mut walk = repo.revwalk()?;
+    if head_commit(repo)?.is_none() {
+        return Ok(Vec::new());
+    }
+    walk.push_head()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    let mut out = Vec::new();
+    for oid in walk {
+        let commit = repo.find_commit(oid?)?;
+        let mine = blob_in(&commit.tree()?, path)?;
+        let parents: Vec<Option<Oid>> = commit
+            .parents()
+            .map(|p| {
+                p.tree()
+                    .map_err(Error::from)
+                    .and_then(|t| blob_in(&t, path))
+            })
+            .collect::<Result<_, _>>()?;
+        let changed = if parents.is_empty() {
+            mine.is_some()
+        } else {
+            parents.iter().all(|p| *p != mine)
+        };
+        if changed {
+            out.push(commit_info(&commit));
+        }
+    }
+    Ok(out)
+}
+
+fn commit_info(commit: &Commit<'_>) -> CommitInfo {
+    let message = commit.message().unwrap_or_default();
+    let trailer = |key: &str| -> Option<String> {
+        let trailers = git2::message_trailers_strs(message).ok()?;
+        trailers
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_owned())
+    };
+    let author = commit.author();
+    CommitInfo {
+        id: commit.id().to_string(),
+        time: Timestamp::from_unix(author.when().seconds())
+            .unwrap_or_else(|| Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH)),
+        author: author.name().unwrap_or_default().to_owned(),
+        email: author.email().unwrap_or_default().to_owned(),
+        summary: commit
+            .summary()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .to_owned(),
+        action: trailer("Tix-Action"),
+        status: trailer("Tix-Status"),
+        rule: trailer("Tix-Rule"),
+    }
+}

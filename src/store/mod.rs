@@ -1,0 +1,430 @@
+//! The git store: the only module that touches git2 and the file system.
+//!
+//! Tickets are read from the tree of `HEAD`, so every reader sees committed,
+//! consistent data. A change is one commit touching one ticket file, built
+//! from `HEAD`'s tree and published with a compare-and-swap of the branch
+//! ref; then only that path's index entry and working-tree file are
+//! refreshed, so a user's other staged or unstaged work is never touched.
+//! See docs/storage.md for the design.
+
+mod git;
+pub mod layout;
+mod lock;
+
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
+
+pub use git::{CommitInfo, Signature};
+use lock::WriterLock;
+
+use crate::model::{TicketId, normalise_prefix};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No desk here.
+    #[error("not a tix desk (no git repository with tix.toml found from {0}); run `tix init`")]
+    NotADesk(PathBuf),
+    /// `tix init` on an existing desk.
+    #[error("{0} is already a tix desk")]
+    AlreadyADesk(PathBuf),
+    /// `tix init` inside another repository's subdirectory.
+    #[error("{dir} is inside the git repository {top}; run `tix init` at its top level")]
+    InsideRepository {
+        /// The directory asked for.
+        dir: PathBuf,
+        /// The repository's top level.
+        top: PathBuf,
+    },
+    /// No ticket with that id.
+    #[error("no ticket matches '{0}'; `tix list` shows the tickets")]
+    NotFound(String),
+    /// The prefix matches several tickets.
+    #[error("'{prefix}' is ambiguous: it matches {}", candidates.join(", "))]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// The matching ids.
+        candidates: Vec<String>,
+    },
+    /// The text is not an id.
+    #[error(transparent)]
+    InvalidId(#[from] crate::model::InvalidId),
+    /// The ticket file has uncommitted changes.
+    #[error("{0} has uncommitted changes; commit or restore it first (git diff -- {0})")]
+    Dirty(String),
+    /// The file already exists (a new id collided).
+    #[error("{0} already exists")]
+    Exists(String),
+    /// A merge, rebase or similar is in progress.
+    #[error("the repository is in the middle of a {0}; finish or abort it first")]
+    InProgress(String),
+    /// Another writer holds the lock for too long.
+    #[error("another tix process has held the desk lock for a minute; try again")]
+    Busy,
+    /// HEAD kept moving under us.
+    #[error("the branch kept moving while tix tried to commit ({0} attempts); try again")]
+    Contended(u32),
+    /// A ticket file is not UTF-8.
+    #[error("{0} is not UTF-8 text")]
+    NotText(String),
+    /// No identity for commits.
+    #[error(
+        "who are you? pass --as 'Name <email>', set TIX_AGENT, or set git's user.name and user.email"
+    )]
+    NoIdentity,
+    /// A git operation failed.
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// An update that failed either in the store or in the caller's edit.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// The caller's edit refused.
+    #[error(transparent)]
+    Edit(E),
+}
+
+/// A ticket file read from `HEAD`.
+#[derive(Debug)]
+pub struct RawTicket {
+    /// Path in the repository.
+    pub path: String,
+    /// The id the path names, when it has the layout's shape.
+    pub id: Option<TicketId>,
+    /// The blob id of the content.
+    pub blob: Oid,
+    /// The content, or why it could not be read as text.
+    pub text: Result<String, Error>,
+}
+
+/// One new file content to commit.
+#[derive(Clone, Debug)]
+pub struct Write {
+    /// The new file content.
+    pub content: String,
+    /// The commit message.
+    pub message: String,
+}
+
+/// An opened desk.
+pub struct Store {
+    repo: Repository,
+    root: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
+}
+
+impl Store {
+    /// Finds the desk containing `start`, like git finds its repository.
+    pub fn discover(start: &Path) -> Result<Self, Error> {
+        let repo = Repository::discover(start).map_err(|_| Error::NotADesk(start.to_owned()))?;
+        let root = repo
+            .workdir()
+            .ok_or_else(|| Error::NotADesk(start.to_owned()))?
+            .to_owned();
+        let store = Self { repo, root };
+        if store.read_file(layout::CONFIG_FILE)?.is_none()
+            && !store.root.join(layout::CONFIG_FILE).exists()
+        {
+            return Err(Error::NotADesk(start.to_owned()));
+        }
+        Ok(store)
+    }
+
+    /// Makes a desk in `dir`: a git repository (created if absent) with the
+    /// given files committed in one commit.
+    pub fn init(
+        dir: &Path,
+        files: &[(&str, String)],
+        sig: &Signature,
+        message: &str,
+    ) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let repo = match Repository::discover(dir) {
+            Ok(repo) => {
+                let top = repo.workdir().map(Path::to_owned).unwrap_or_default();
+                let same = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
+                if !same(&top, dir) {
+                    return Err(Error::InsideRepository {
+                        dir: dir.to_owned(),
+                        top,
+                    });
+                }
+                repo
+            }
+            Err(_) => Repository::init(dir)?,
+        };
+        let root = repo
+            .workdir()
+            .ok_or_else(|| Error::NotADesk(dir.to_owned()))?
+            .to_owned();
+        let store = Self { repo, root };
+        if store.read_file(layout::CONFIG_FILE)?.is_some() {
+            return Err(Error::AlreadyADesk(store.root.clone()));
+        }
+        let _lock = store.lock()?;
+        git::commit_files(&store.repo, &store.root, files, sig, message)?;
+        Ok(store)
+    }
+
+    /// Returns the desk's top directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Returns the repository (for the merge driver registration and tests).
+    pub fn repo(&self) -> &Repository {
+        &self.repo
+    }
+
+    fn private_dir(&self) -> PathBuf {
+        self.repo.path().join(layout::PRIVATE_DIR)
+    }
+
+    fn lock(&self) -> Result<WriterLock, Error> {
+        let lock = WriterLock::acquire(&self.private_dir())?;
+        git::recover(&self.repo, &self.root, &self.private_dir())?;
+        Ok(lock)
+    }
+
+    /// Finishes a change that a killed process left half-refreshed in the
+    /// working tree. Returns the paths it repaired.
+    pub fn recover(&self) -> Result<Vec<String>, Error> {
+        let _lock = WriterLock::acquire(&self.private_dir())?;
+        git::recover(&self.repo, &self.root, &self.private_dir())
+    }
+
+    /// Reads a file from `HEAD`'s tree; `None` when absent.
+    pub fn read_file(&self, path: &str) -> Result<Option<String>, Error> {
+        let Some(tree) = git::head_tree(&self.repo)? else {
+            return Ok(None);
+        };
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let blob = self.repo.find_blob(entry.id())?;
+        let text =
+            std::str::from_utf8(blob.content()).map_err(|_| Error::NotText(path.to_owned()))?;
+        Ok(Some(text.to_owned()))
+    }
+
+    /// Tells whether the working-tree copy of `path` differs from `HEAD`.
+    pub fn worktree_differs(&self, path: &str) -> Result<bool, Error> {
+        let head = git::head_blob(&self.repo, path)?;
+        Ok(git::worktree_blob(&self.root, path)? != head)
+    }
+
+    /// Lists every ticket id in `HEAD`, sorted.
+    pub fn ids(&self) -> Result<Vec<TicketId>, Error> {
+        self.ids_with(|_| true)
+    }
+
+    fn ids_with(&self, shard_filter: impl Fn(&str) -> bool) -> Result<Vec<TicketId>, Error> {
+        let Some(tree) = git::head_tree(&self.repo)? else {
+            return Ok(Vec::new());
+        };
+        let Some(tickets) = tree.get_name(layout::TICKETS_DIR) else {
+            return Ok(Vec::new());
+        };
+        let tickets = tickets.to_object(&self.repo)?.peel_to_tree()?;
+        let mut ids = Vec::new();
+        for shard in tickets.iter() {
+            let name = shard.name().unwrap_or_default();
+            if shard.kind() != Some(ObjectType::Tree) || !shard_filter(name) {
+                continue;
+            }
+            let subtree = shard.to_object(&self.repo)?.peel_to_tree()?;
+            for file in subtree.iter() {
+                let path = format!(
+                    "{}/{name}/{}",
+                    layout::TICKETS_DIR,
+                    file.name().unwrap_or_default()
+                );
+                if let Some(id) = layout::id_from_path(&path) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Resolves a unique id prefix (with or without `#`) to an id.
+    pub fn resolve(&self, prefix: &str) -> Result<TicketId, Error> {
+        let wanted = normalise_prefix(prefix)?;
+        let shard_prefix: String = wanted.chars().take(2).collect();
+        let candidates: Vec<TicketId> = self
+            .ids_with(|shard| shard.starts_with(&shard_prefix))?
+            .into_iter()
+            .filter(|id| id.as_str().starts_with(&wanted))
+            .collect();
+        if let Some(exact) = candidates.iter().find(|id| id.as_str() == wanted) {
+            return Ok(exact.clone());
+        }
+        match candidates.len() {
+            0 => Err(Error::NotFound(prefix.to_owned())),
+            1 => Ok(candidates
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| unreachable!())),
+            _ => Err(Error::Ambiguous {
+                prefix: prefix.to_owned(),
+                candidates: candidates.iter().map(ToString::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Reads one ticket file from `HEAD`.
+    pub fn read_ticket(&self, id: &TicketId) -> Result<String, Error> {
+        self.read_file(&layout::ticket_path(id))?
+            .ok_or_else(|| Error::NotFound(id.to_string()))
+    }
+
+    /// Reads every file under `tickets/` in `HEAD` (except the keep file).
+    pub fn read_all(&self) -> Result<Vec<RawTicket>, Error> {
+        let Some(tree) = git::head_tree(&self.repo)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let Some(tickets) = tree.get_name(layout::TICKETS_DIR) else {
+            return Ok(out);
+        };
+        let tickets = tickets.to_object(&self.repo)?.peel_to_tree()?;
+        tickets.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                let path = format!(
+                    "{}/{dir}{}",
+                    layout::TICKETS_DIR,
+                    entry.name().unwrap_or_default()
+                );
+                if path != layout::KEEP_FILE {
+                    let text = self
+                        .repo
+                        .find_blob(entry.id())
+                        .map_err(Error::from)
+                        .and_then(|blob| {
+                            String::from_utf8(blob.content().to_vec())
+                                .map_err(|_| Error::NotText(path.clone()))
+                        });
+                    out.push(RawTicket {
+                        id: layout::id_from_path(&path),
+                        path,
+                        blob: entry.id(),
+                        text,
+                    });
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(out)
+    }
+
+    /// Rewrites (or creates) one ticket file in one commit.
+    ///
+    /// `edit` gets the committed content (`None` for a new ticket) and returns
+    /// the new content and commit message. When another writer moves the
+    /// branch first, `edit` runs again on the newer content. Refuses when the
+    /// file has uncommitted changes; with `create`, refuses when it exists.
+    pub fn update<E>(
+        &self,
+        id: &TicketId,
+        create: bool,
+        sig: &Signature,
+        mut edit: impl FnMut(Option<&str>) -> Result<Write, E>,
+    ) -> Result<Oid, UpdateError<E>> {
+        let path = layout::ticket_path(id);
+        let _lock = self.lock()?;
+        self.check_state()?;
+        const ATTEMPTS: u32 = 20;
+        for _ in 0..ATTEMPTS {
+            let head = git::head_commit(&self.repo)?;
+            let old = git::head_blob(&self.repo, &path)?;
+            if create && old.is_some() {
+                return Err(Error::Exists(path).into());
+            }
+            if !create && old.is_none() {
+                return Err(Error::NotFound(id.to_string()).into());
+            }
+            git::check_clean(&self.repo, &self.root, &path, old)?;
+            let current = match old {
+                Some(oid) => Some(git::blob_text(&self.repo, oid, &path)?),
+                None => None,
+            };
+            let write = edit(current.as_deref()).map_err(UpdateError::Edit)?;
+            match git::commit_one(
+                &self.repo,
+                &self.root,
+                &self.private_dir(),
+                head.as_ref(),
+                &path,
+                old,
+                &write,
+                sig,
+            )? {
+                Some(oid) => return Ok(oid),
+                None => continue,
+            }
+        }
+        Err(Error::Contended(ATTEMPTS).into())
+    }
+
+    fn check_state(&self) -> Result<(), Error> {
+        match self.repo.state() {
+            RepositoryState::Clean => Ok(()),
+            state => Err(Error::InProgress(format!("{state:?}").to_lowercase())),
+        }
+    }
+
+    /// Lists the commits that changed a ticket, newest first.
+    pub fn log(&self, id: &TicketId) -> Result<Vec<CommitInfo>, Error> {
+        git::log_path(&self.repo, &layout::ticket_path(id))
+    }
+
+    /// Reads git's configured identity (`user.name`, `user.email`).
+    pub fn git_identity(&self) -> Option<(String, String)> {
+        let config = self.repo.config().ok()?;
+        let name = config.get_string("user.name").ok();
+        let email = config.get_string("user.email").ok();
+        match (name, email) {
+            (None, None) => None,
+            (name, email) => Some((name.unwrap_or_default(), email.unwrap_or_default())),
+        }
+    }
+
+    /// Sets a key in the repository's own git config.
+    pub fn set_git_config(&self, key: &str, value: &str) -> Result<(), Error> {
+        let mut config = self.repo.config()?.open_level(git2::ConfigLevel::Local)?;
+        config.set_str(key, value)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,211 @@
+//! The JSON shape of a ticket (SPEC §10), used by `--format json` and hooks.
+//!
+//! These structs are a stable contract for scripts: keys are only ever
+//! added. docs/json-schema.md documents every key.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::lifecycle::Statuses;
+use crate::model::{Event, EventKind, Role, Ticket};
+
+/// A ticket as scripts see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TicketView {
+    /// The ticket id.
+    pub id: String,
+    /// One-line subject.
+    pub subject: String,
+    /// Current status id.
+    pub status: String,
+    /// The status's category (`null` if the status is unknown).
+    pub category: Option<String>,
+    /// low, normal, high or urgent.
+    pub priority: String,
+    /// Owning agent.
+    pub assignee: Option<String>,
+    /// Owning department.
+    pub department: Option<String>,
+    /// Sorted tags.
+    pub tags: Vec<String>,
+    /// Who the ticket is for.
+    pub customer: CustomerView,
+    /// Custom fields.
+    pub fields: BTreeMap<String, serde_json::Value>,
+    /// Creation time.
+    pub created: Option<String>,
+    /// Time of the last event.
+    pub updated: Option<String>,
+    /// Time of the first agent reply.
+    pub first_reply: Option<String>,
+    /// For postponed tickets: when they wake up.
+    pub postponed_until: Option<String>,
+    /// How often the ticket was reopened.
+    pub reopens: u32,
+    /// Satisfaction rating.
+    pub rating: Option<RatingView>,
+    /// Links to other tickets.
+    pub links: LinksView,
+    /// The conversation: public messages, notes and system messages.
+    pub messages: Vec<MessageView>,
+    /// Status changes, oldest first (creation included).
+    pub history: Vec<HistoryView>,
+}
+
+/// Customer contact details.
+#[derive(Clone, Debug, Serialize)]
+pub struct CustomerView {
+    /// Name.
+    pub name: Option<String>,
+    /// Mail address.
+    pub email: Option<String>,
+    /// Phone or other contact.
+    pub phone: Option<String>,
+}
+
+/// A satisfaction rating.
+#[derive(Clone, Debug, Serialize)]
+pub struct RatingView {
+    /// 1 to 5.
+    pub score: u8,
+    /// Optional comment.
+    pub comment: Option<String>,
+    /// When given.
+    pub at: String,
+}
+
+/// Links to other tickets.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinksView {
+    /// The ticket this one follows up.
+    pub follow_up_of: Option<String>,
+    /// The ticket this one duplicates.
+    pub duplicate_of: Option<String>,
+    /// Related tickets.
+    pub related: Vec<String>,
+}
+
+/// One message of the conversation.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageView {
+    /// customer, agent, note or system.
+    pub role: &'static str,
+    /// Who wrote it.
+    pub author: String,
+    /// When.
+    pub at: String,
+    /// The text.
+    pub body: String,
+}
+
+/// One status change.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryView {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub by: String,
+    /// Old status (`null` at creation).
+    pub from: Option<String>,
+    /// New status.
+    pub to: String,
+    /// Why, when given.
+    pub reason: Option<String>,
+    /// The automation rule, when one made the change.
+    pub rule: Option<String>,
+}
+
+impl TicketView {
+    /// Builds the view of a ticket.
+    pub fn of(ticket: &Ticket, statuses: &Statuses) -> Self {
+        let summary = ticket.summary(statuses);
+        let time = |t: Option<crate::model::Timestamp>| t.map(|t| t.to_rfc3339());
+        Self {
+            id: ticket.id.to_string(),
+            subject: ticket.subject.clone(),
+            status: summary.status.clone(),
+            category: summary.category.map(|c| c.as_str().to_owned()),
+            priority: ticket.priority.to_string(),
+            assignee: ticket.assignee.clone(),
+            department: ticket.department.clone(),
+            tags: ticket.tags.iter().cloned().collect(),
+            customer: CustomerView {
+                name: ticket.customer.name.clone(),
+                email: ticket.customer.email.clone(),
+                phone: ticket.customer.phone.clone(),
+            },
+            fields: ticket
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v)))
+                .collect(),
+            created: time(summary.created),
+            updated: time(summary.updated),
+            first_reply: time(summary.first_reply),
+            postponed_until: time(summary.postponed_until),
+            reopens: summary.reopens,
+            rating: ticket.rating.as_ref().map(|r| RatingView {
+                score: r.score,
+                comment: r.comment.clone(),
+                at: r.at.to_rfc3339(),
+            }),
+            links: LinksView {
+                follow_up_of: ticket.follow_up_of.as_ref().map(ToString::to_string),
+                duplicate_of: ticket.duplicate_of.as_ref().map(ToString::to_string),
+                related: ticket.related.iter().map(ToString::to_string).collect(),
+            },
+            messages: ticket.events.iter().filter_map(message_view).collect(),
+            history: ticket.events.iter().filter_map(history_view).collect(),
+        }
+    }
+}
+
+fn message_view(event: &Event) -> Option<MessageView> {
+    let role = match (event.kind, event.role) {
+        (EventKind::Note, _) => "note",
+        (EventKind::Message, Role::Customer) => "customer",
+        (EventKind::Message, Role::Agent) => "agent",
+        (EventKind::Message, Role::System) => "system",
+        _ => return None,
+    };
+    Some(MessageView {
+        role,
+        author: event.actor.clone(),
+        at: event.at.to_rfc3339(),
+        body: event.body.clone().unwrap_or_default(),
+    })
+}
+
+fn history_view(event: &Event) -> Option<HistoryView> {
+    if !event.sets_status() {
+        return None;
+    }
+    Some(HistoryView {
+        at: event.at.to_rfc3339(),
+        by: event.actor.clone(),
+        from: event.from.clone(),
+        to: event.to.clone().unwrap_or_default(),
+        reason: event.reason.clone(),
+        rule: event.rule.clone(),
+    })
+}
+
+/// Converts a TOML value to JSON (datetimes become RFC 3339 strings).
+pub fn json_value(value: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(items.iter().map(json_value).collect()),
+        toml::Value::Table(table) => J::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v)))
+                .collect(),
+        ),
+    }
+}
