@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 use crate::lifecycle::{Category, StatusDef, Statuses};
+use crate::model::line_at;
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -99,7 +100,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|err| ConfigError {
             message: err.message().trim().to_owned(),
-            line: err.span().map(|span| line_of(text, span.start)),
+            line: err.span().map(|span| line_at(text, span.start)),
         })?;
         let mut statuses = Statuses::builtin();
         for status in raw.status {
@@ -127,12 +128,8 @@ impl Config {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].lines().count().max(1)
-}
-
 fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|offset| line_of(text, offset + 1))
+    text.find(needle).map(|offset| line_at(text, offset))
 }
 
 /// The commented `tix.toml` that `tix init` writes.

@@ -508,4 +508,119 @@ mod tests {
             err.message
         );
     }
+
+    mod round_trip {
+        use proptest::collection::{btree_map, btree_set, vec};
+        use proptest::option;
+        use proptest::prelude::*;
+
+        use super::super::*;
+        use crate::model::ALPHABET;
+
+        fn text() -> impl Strategy<Value = String> {
+            // Any Unicode, with extra weight on what TOML must escape.
+            prop_oneof![
+                any::<String>(),
+                "[a-z \n\r\t\"'\\\\]{0,40}",
+                Just("\"\"\"".to_owned()),
+                Just("'''\n".to_owned()),
+                Just("ends with quote\"".to_owned()),
+            ]
+        }
+
+        fn id() -> impl Strategy<Value = TicketId> {
+            vec(0..ALPHABET.len(), 6).prop_map(|ix| {
+                ix.into_iter().map(|i| ALPHABET[i] as char).collect::<String>().parse().unwrap()
+            })
+        }
+
+        fn timestamp() -> impl Strategy<Value = Timestamp> {
+            (0i64..4_000_000_000).prop_map(|s| Timestamp::from_unix(s).unwrap())
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            let kinds = prop_oneof![
+                Just(EventKind::Created),
+                Just(EventKind::Message),
+                Just(EventKind::Note),
+                Just(EventKind::Status),
+                Just(EventKind::Assign),
+                Just(EventKind::Tag),
+                Just(EventKind::Field),
+                Just(EventKind::Sla),
+            ];
+            let roles = prop_oneof![Just(Role::Customer), Just(Role::Agent), Just(Role::System)];
+            (
+                (timestamp(), text(), roles, kinds),
+                (option::of(text()), option::of(text()), option::of(text()), option::of(timestamp())),
+                (option::of(text()), option::of(text()), option::of(text()), option::of(text())),
+            )
+                .prop_map(|((at, actor, role, kind), (from, to, field, until), (reason, rule, message_id, body))| {
+                    Event { at, actor, role, kind, from, to, field, until, reason, rule, message_id, body }
+                })
+        }
+
+        fn field_value() -> impl Strategy<Value = toml::Value> {
+            prop_oneof![
+                text().prop_map(toml::Value::String),
+                any::<i64>().prop_map(toml::Value::Integer),
+                any::<bool>().prop_map(toml::Value::Boolean),
+                (-1e12f64..1e12).prop_map(toml::Value::Float),
+            ]
+        }
+
+        fn ticket() -> impl Strategy<Value = Ticket> {
+            let priority = prop_oneof![
+                Just(Priority::Low),
+                Just(Priority::Normal),
+                Just(Priority::High),
+                Just(Priority::Urgent)
+            ];
+            (
+                (id(), text(), priority, option::of(text()), option::of(text())),
+                (btree_set(text(), 0..4), option::of(id()), btree_set(id(), 0..3)),
+                (option::of(text()), option::of(text()), option::of(text())),
+                btree_map("[a-z_]{1,12}", field_value(), 0..4),
+                option::of((1u8..=5, option::of(text()), timestamp())),
+                vec(event(), 0..8),
+            )
+                .prop_map(|(head, links, customer, fields, rating, events)| {
+                    let (id, subject, priority, assignee, department) = head;
+                    let (tags, follow_up_of, related) = links;
+                    Ticket {
+                        id,
+                        subject,
+                        status: None,
+                        priority,
+                        assignee,
+                        department,
+                        tags,
+                        follow_up_of,
+                        duplicate_of: None,
+                        related,
+                        customer: Customer { name: customer.0, email: customer.1, phone: customer.2 },
+                        fields,
+                        rating: rating.map(|(score, comment, at)| Rating { score, comment, at }),
+                        events,
+                    }
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Parse after write gives back the same ticket, and writing again
+            /// gives the same bytes (so a rewrite never shows a spurious diff).
+            #[test]
+            fn write_then_parse_is_lossless(ticket in ticket()) {
+                let statuses = Statuses::builtin();
+                let text = ticket.to_toml(&statuses);
+                let back = Ticket::parse(&text).unwrap();
+                let mut expected = ticket.clone();
+                expected.status = Some(ticket.summary(&statuses).status);
+                prop_assert_eq!(&back, &expected);
+                prop_assert_eq!(back.to_toml(&statuses), text);
+            }
+        }
+    }
 }
