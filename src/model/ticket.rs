@@ -530,7 +530,11 @@ mod tests {
 
         fn id() -> impl Strategy<Value = TicketId> {
             vec(0..ALPHABET.len(), 6).prop_map(|ix| {
-                ix.into_iter().map(|i| ALPHABET[i] as char).collect::<String>().parse().unwrap()
+                ix.into_iter()
+                    .map(|i| ALPHABET[i] as char)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap()
             })
         }
 
@@ -552,12 +556,41 @@ mod tests {
             let roles = prop_oneof![Just(Role::Customer), Just(Role::Agent), Just(Role::System)];
             (
                 (timestamp(), text(), roles, kinds),
-                (option::of(text()), option::of(text()), option::of(text()), option::of(timestamp())),
-                (option::of(text()), option::of(text()), option::of(text()), option::of(text())),
+                (
+                    option::of(text()),
+                    option::of(text()),
+                    option::of(text()),
+                    option::of(timestamp()),
+                ),
+                (
+                    option::of(text()),
+                    option::of(text()),
+                    option::of(text()),
+                    option::of(text()),
+                ),
             )
-                .prop_map(|((at, actor, role, kind), (from, to, field, until), (reason, rule, message_id, body))| {
-                    Event { at, actor, role, kind, from, to, field, until, reason, rule, message_id, body }
-                })
+                .prop_map(
+                    |(
+                        (at, actor, role, kind),
+                        (from, to, field, until),
+                        (reason, rule, message_id, body),
+                    )| {
+                        Event {
+                            at,
+                            actor,
+                            role,
+                            kind,
+                            from,
+                            to,
+                            field,
+                            until,
+                            reason,
+                            rule,
+                            message_id,
+                            body,
+                        }
+                    },
+                )
         }
 
         fn field_value() -> impl Strategy<Value = toml::Value> {
@@ -577,8 +610,18 @@ mod tests {
                 Just(Priority::Urgent)
             ];
             (
-                (id(), text(), priority, option::of(text()), option::of(text())),
-                (btree_set(text(), 0..4), option::of(id()), btree_set(id(), 0..3)),
+                (
+                    id(),
+                    text(),
+                    priority,
+                    option::of(text()),
+                    option::of(text()),
+                ),
+                (
+                    btree_set(text(), 0..4),
+                    option::of(id()),
+                    btree_set(id(), 0..3),
+                ),
                 (option::of(text()), option::of(text()), option::of(text())),
                 btree_map("[a-z_]{1,12}", field_value(), 0..4),
                 option::of((1u8..=5, option::of(text()), timestamp())),
@@ -598,7 +641,11 @@ mod tests {
                         follow_up_of,
                         duplicate_of: None,
                         related,
-                        customer: Customer { name: customer.0, email: customer.1, phone: customer.2 },
+                        customer: Customer {
+                            name: customer.0,
+                            email: customer.1,
+                            phone: customer.2,
+                        },
                         fields,
                         rating: rating.map(|(score, comment, at)| Rating { score, comment, at }),
                         events,

@@ -313,8 +313,9 @@ pub(super) fn write_atomic(path: &Path, content: &[u8]) -> Result<(), Error> {
     let tmp = dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
+        // No fsync: the rename is what protects against a killed process;
+        // like git's own loose objects, power loss is the file system's job.
         file.write_all(content)?;
-        file.sync_data()?;
         fs::rename(&tmp, path)
     })();
     result.map_err(|e| {

@@ -1,0 +1,359 @@
+//! Benchmarks of whole tix commands on generated desks.
+//!
+//! `cargo bench --bench desk` generates desks of 10,000 and 100,000 tickets
+//! (realistic conversations of 1-20 messages, varied statuses) under
+//! `target/bench-desks/`, then times the real release binary: `tix new`, a
+//! status change, `tix list` and `tix show`, plus repository growth per
+//! change after `git gc`. Options: `--tickets N` (repeatable) to pick sizes,
+//! `--runs N` for the number of timed runs (median reported).
+//! See docs/benchmarks.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use git2::{FileMode, Repository};
+use tix::change::{self, Actor, Change, NewTicket};
+use tix::lifecycle::Statuses;
+use tix::model::{Customer, Priority, Role, TicketId, Timestamp};
+
+const TIX: &str = env!("CARGO_BIN_EXE_tix");
+const WORDS: &[&str] = &[
+    "printer",
+    "invoice",
+    "login",
+    "password",
+    "refund",
+    "shipping",
+    "broken",
+    "error",
+    "account",
+    "upgrade",
+    "please",
+    "help",
+    "urgent",
+    "order",
+    "delivery",
+    "screen",
+    "crash",
+    "update",
+    "billing",
+    "export",
+    "the",
+    "a",
+    "my",
+    "is",
+    "not",
+    "working",
+    "since",
+    "yesterday",
+    "and",
+    "again",
+    "when",
+    "I",
+    "try",
+    "to",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sizes = Vec::new();
+    let mut runs = 7;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--tickets" => sizes.push(
+                iter.next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--tickets N"),
+            ),
+            "--runs" => runs = iter.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    if sizes.is_empty() {
+        sizes = vec![10_000, 100_000];
+    }
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-desks");
+    for size in sizes {
+        let dir = base.join(format!("desk-{size}"));
+        let started = Instant::now();
+        let active = generate(&dir, size);
+        eprintln!(
+            "generated {size} tickets in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        report(&dir, size, &active, runs);
+    }
+}
+
+fn env(cmd: &mut Command, dir: &Path) {
+    cmd.current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("TIX_AGENT", "Bench Agent <bench@desk>")
+        .env_remove("TIX_NOW")
+        .env_remove("TIX_SEED");
+}
+
+fn run(dir: &Path, program: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    env(&mut cmd, dir);
+    let out = cmd.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds a desk of `size` tickets in one commit; returns active ticket ids.
+fn generate(dir: &Path, size: usize) -> Vec<TicketId> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).expect("remove old desk");
+    }
+    std::fs::create_dir_all(dir).expect("create desk dir");
+    run(dir, TIX, &["init"]);
+    let repo = Repository::open(dir).expect("open desk");
+    let statuses = Statuses::builtin();
+    let mut rng = fastrand::Rng::with_seed(size as u64);
+    let mut shards: std::collections::BTreeMap<String, Vec<(String, git2::Oid)>> =
+        Default::default();
+    let mut active = Vec::new();
+    let start = Timestamp::from_unix(1_700_000_000).expect("valid time");
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..size {
+        let id = loop {
+            let id = TicketId::random(&mut rng);
+            if seen.insert(id.clone()) {
+                break id;
+            }
+        };
+        let created = start.plus_seconds((n as i64) * 600);
+        let agent = |at: Timestamp| Actor {
+            id: "agent@desk",
+            role: Role::Agent,
+            now: at,
+            statuses: &statuses,
+        };
+        let new = NewTicket {
+            subject: sentence(&mut rng, 4, 9),
+            body: Some(paragraph(&mut rng)),
+            customer: Customer {
+                name: Some(format!("Customer {}", rng.u32(..50_000))),
+                email: Some(format!("c{}@example.com", rng.u32(..50_000))),
+                phone: None,
+            },
+            priority: Priority::ALL[rng.usize(..4)],
+            tags: (0..rng.usize(..3))
+                .map(|_| WORDS[rng.usize(..10)].to_owned())
+                .collect(),
+            ..NewTicket::default()
+        };
+        let (mut ticket, _) = change::create(id.clone(), new, &agent(created)).expect("create");
+        let messages = rng.usize(1..20);
+        let mut at = created;
+        for m in 1..messages {
+            at = at.plus_seconds(rng.i64(60..86_400));
+            let body = paragraph(&mut rng);
+            let change = if m % 2 == 1 {
+                Change::Reply {
+                    body,
+                    resolve: false,
+                }
+            } else {
+                Change::CustomerReply { body }
+            };
+            change::apply(&mut ticket, &change, &agent(at)).expect("message");
+        }
+        // About 70% closed, 10% resolved, the rest active.
+        let fate = rng.u8(..100);
+        at = at.plus_seconds(3600);
+        if fate < 80 {
+            change::apply(&mut ticket, &Change::Resolve { reason: None }, &agent(at))
+                .expect("resolve");
+        }
+        if fate < 70 {
+            change::apply(
+                &mut ticket,
+                &Change::Close {
+                    force: false,
+                    reason: None,
+                },
+                &agent(at.plus_seconds(345_600)),
+            )
+            .expect("close");
+        }
+        if fate >= 80 {
+            active.push(id.clone());
+        }
+        let blob = repo
+            .blob(ticket.to_toml(&statuses).as_bytes())
+            .expect("blob");
+        shards
+            .entry(id.shard().to_owned())
+            .or_default()
+            .push((format!("{id}.toml"), blob));
+    }
+    let head = repo.head().and_then(|h| h.peel_to_commit()).expect("head");
+    let mut tickets = repo.treebuilder(None).expect("treebuilder");
+    for (shard, files) in &shards {
+        let mut builder = repo.treebuilder(None).expect("treebuilder");
+        for (name, blob) in files {
+            builder
+                .insert(name, *blob, FileMode::Blob.into())
+                .expect("insert");
+        }
+        tickets
+            .insert(shard, builder.write().expect("tree"), FileMode::Tree.into())
+            .expect("insert");
+    }
+    let tickets = tickets.write().expect("tickets tree");
+    let mut root = repo
+        .treebuilder(Some(&head.tree().expect("tree")))
+        .expect("root");
+    root.insert("tickets", tickets, FileMode::Tree.into())
+        .expect("insert");
+    let tree = repo
+        .find_tree(root.write().expect("root tree"))
+        .expect("tree");
+    let sig = git2::Signature::now("Bench", "bench@desk").expect("sig");
+    repo.commit(
+        Some("HEAD"),
+        &sig,
+        &sig,
+        "bench: generated tickets",
+        &tree,
+        &[&head],
+    )
+    .expect("commit");
+    run(dir, "git", &["reset", "--hard", "-q"]);
+    run(dir, "git", &["gc", "-q"]);
+    active
+}
+
+fn sentence(rng: &mut fastrand::Rng, min: usize, max: usize) -> String {
+    let words: Vec<&str> = (0..rng.usize(min..max))
+        .map(|_| WORDS[rng.usize(..WORDS.len())])
+        .collect();
+    words.join(" ")
+}
+
+fn paragraph(rng: &mut fastrand::Rng) -> String {
+    let lines: Vec<String> = (0..rng.usize(1..8)).map(|_| sentence(rng, 5, 20)).collect();
+    lines.join("\n") + "\n"
+}
+
+/// Times one command: wall seconds and peak memory in KiB (when
+/// /usr/bin/time is available).
+fn measure(dir: &Path, args: &[&str]) -> (f64, Option<u64>) {
+    let timer = Path::new("/usr/bin/time").exists();
+    let mut cmd = if timer {
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.arg("-f").arg("%M").arg(TIX);
+        cmd
+    } else {
+        Command::new(TIX)
+    };
+    cmd.args(args);
+    env(&mut cmd, dir);
+    let start = Instant::now();
+    let out = cmd.output().expect("run tix");
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "tix {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rss = timer
+        .then(|| {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .and_then(|l| l.trim().parse().ok())
+        })
+        .flatten();
+    (secs, rss)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn row(name: &str, samples: Vec<(f64, Option<u64>)>) {
+    let peak = samples.iter().filter_map(|s| s.1).max();
+    let times: Vec<f64> = samples.iter().map(|s| s.0 * 1000.0).collect();
+    let (min, max) = times
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
+    let peak = peak.map_or_else(
+        || "n/a".to_owned(),
+        |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
+    );
+    println!(
+        "| {name} | {:.1} ms | {min:.1}-{max:.1} ms | {peak} |",
+        median(times)
+    );
+}
+
+fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
+    println!("\n### {size} tickets ({} active)\n", active.len());
+    println!("| command | median | range | peak memory |");
+    println!("|---|---|---|---|");
+    let new: Vec<_> = (0..runs)
+        .map(|i| measure(dir, &["new", &format!("Bench ticket {i}"), "-m", "Body"]))
+        .collect();
+    row("tix new", new);
+    let resolve: Vec<_> = active
+        .iter()
+        .take(runs)
+        .map(|id| measure(dir, &["resolve", id.as_str()]))
+        .collect();
+    row("tix resolve (status change)", resolve);
+    let show: Vec<_> = active
+        .iter()
+        .take(runs)
+        .map(|id| measure(dir, &["show", id.as_str()]))
+        .collect();
+    row("tix show", show);
+    let list: Vec<_> = (0..runs.min(3)).map(|_| measure(dir, &["list"])).collect();
+    row("tix list (active)", list);
+
+    // Repository growth per change after gc.
+    run(dir, "git", &["gc", "-q"]);
+    let before = pack_size(dir);
+    let changes = 50;
+    for id in active.iter().skip(runs).take(changes) {
+        run(
+            dir,
+            TIX,
+            &[
+                "note",
+                id.as_str(),
+                "-m",
+                "A note of ordinary length to measure growth.",
+            ],
+        );
+    }
+    run(dir, "git", &["gc", "-q"]);
+    let after = pack_size(dir);
+    println!(
+        "\nRepository growth after `git gc`: {:.2} KiB per change ({changes} notes; pack {:.1} -> {:.1} MiB)",
+        (after.saturating_sub(before)) as f64 / 1024.0 / changes as f64,
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0
+    );
+}
+
+fn pack_size(dir: &Path) -> u64 {
+    let out = run(dir, "git", &["count-objects", "-v"]);
+    let kib: u64 = out
+        .lines()
+        .filter(|l| l.starts_with("size-pack:") || l.starts_with("size:"))
+        .filter_map(|l| l.split(':').nth(1)?.trim().parse::<u64>().ok())
+        .sum();
+    kib * 1024
+}
