@@ -8,6 +8,7 @@ use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
 use crate::config::{self, Config, ConfigError};
+use crate::entry::ListEntry;
 use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
 use crate::store::{self, CommitInfo, RawTicket, Signature, Store, UpdateError, Write, layout};
 
@@ -181,12 +182,42 @@ impl Desk {
         let mut tickets = Vec::new();
         let mut problems = Vec::new();
         for raw in self.store.read_all()? {
-            match load_raw(raw) {
+            match load_raw(&raw) {
                 Ok(ticket) => tickets.push(ticket),
                 Err(problem) => problems.push(problem),
             }
         }
         Ok((tickets, problems))
+    }
+
+    /// Summarises every ticket for listings, through the store's cache, so
+    /// only tickets whose files changed since the last run are parsed.
+    pub fn entries(&self) -> Result<(Vec<ListEntry>, Vec<Problem>), Error> {
+        let config = self
+            .store
+            .blob_id(layout::CONFIG_FILE)?
+            .map(|o| o.to_string())
+            .unwrap_or_default();
+        // The payload depends on the file, the entry format and the config
+        // (status categories): all three are in the key.
+        let salt = format!("entry-1 {} {config}", env!("CARGO_PKG_VERSION"));
+        let statuses = &self.config.statuses;
+        let scanned = self.store.scan(&salt, &mut |raw| {
+            let ticket = load_raw(raw).ok()?;
+            Some(ListEntry::of(&ticket, statuses).encode())
+        })?;
+        let mut entries = Vec::with_capacity(scanned.len());
+        let mut problems = Vec::new();
+        for item in scanned {
+            match item.payload.as_deref().and_then(ListEntry::decode) {
+                Some(entry) => entries.push(entry),
+                None => match load_raw(&self.store.read_blob(item.path, item.blob)) {
+                    Ok(ticket) => entries.push(ListEntry::of(&ticket, statuses)),
+                    Err(problem) => problems.push(problem),
+                },
+            }
+        }
+        Ok((entries, problems))
     }
 
     /// Creates a ticket; returns it with its new id.
@@ -213,7 +244,7 @@ impl Desk {
                 Ok::<_, Error>(write)
             });
             match result {
-                Ok(_) => return created.ok_or_else(|| unreachable_state()),
+                Ok(_) => return created.ok_or_else(unreachable_state),
                 Err(UpdateError::Store(store::Error::Exists(_))) => continue,
                 Err(err) => return Err(err.into()),
             }
@@ -325,7 +356,7 @@ pub fn parse_ticket(path: &str, text: &str, expected: Option<&TicketId>) -> Resu
     Ok(ticket)
 }
 
-fn load_raw(raw: RawTicket) -> Result<Ticket, Problem> {
+fn load_raw(raw: &RawTicket) -> Result<Ticket, Problem> {
     let problem = |message: String, line| Problem {
         path: raw.path.clone(),
         line,

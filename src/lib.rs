@@ -18,6 +18,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod desk;
+pub mod entry;
 pub mod lifecycle;
 pub mod model;
 pub mod store;

@@ -7,6 +7,7 @@
 //! refreshed, so a user's other staged or unstaged work is never touched.
 //! See docs/storage.md for the design.
 
+mod cache;
 mod git;
 pub mod layout;
 mod lock;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
+pub use cache::Scanned;
 pub use git::{CommitInfo, Signature};
 use lock::WriterLock;
 
@@ -298,41 +300,62 @@ impl Store {
 
     /// Reads every file under `tickets/` in `HEAD` (except the keep file).
     pub fn read_all(&self) -> Result<Vec<RawTicket>, Error> {
-        let Some(tree) = git::head_tree(&self.repo)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        let Some(tickets) = tree.get_name(layout::TICKETS_DIR) else {
-            return Ok(out);
-        };
-        let tickets = tickets.to_object(&self.repo)?.peel_to_tree()?;
-        tickets.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
-            if entry.kind() == Some(ObjectType::Blob) {
-                let path = format!(
-                    "{}/{dir}{}",
-                    layout::TICKETS_DIR,
-                    entry.name().unwrap_or_default()
-                );
-                if path != layout::KEEP_FILE {
-                    let text = self
-                        .repo
-                        .find_blob(entry.id())
-                        .map_err(Error::from)
-                        .and_then(|blob| {
-                            String::from_utf8(blob.content().to_vec())
-                                .map_err(|_| Error::NotText(path.clone()))
-                        });
-                    out.push(RawTicket {
-                        id: layout::id_from_path(&path),
-                        path,
-                        blob: entry.id(),
-                        text,
-                    });
+        let scanned = self.scan_with(None, &mut |_| None)?;
+        Ok(scanned
+            .into_iter()
+            .map(|s| self.read_blob(s.path, s.blob))
+            .collect())
+    }
+
+    /// Reads one blob as a ticket file.
+    pub fn read_blob(&self, path: String, blob: Oid) -> RawTicket {
+        cache::read_raw(&self.repo, path, blob)
+    }
+
+    /// Scans every ticket file in `HEAD`, calling `derive` only for files
+    /// whose content is not in the cache (see `cache.rs`). `salt` names what
+    /// the payloads depend on besides the file (format version, config):
+    /// a different salt discards the cache.
+    pub fn scan(
+        &self,
+        salt: &str,
+        derive: &mut dyn FnMut(&RawTicket) -> Option<String>,
+    ) -> Result<Vec<Scanned>, Error> {
+        self.scan_with(Some(salt), derive)
+    }
+
+    fn scan_with(
+        &self,
+        salt: Option<&str>,
+        derive: &mut dyn FnMut(&RawTicket) -> Option<String>,
+    ) -> Result<Vec<Scanned>, Error> {
+        let tickets = match git::head_tree(&self.repo)? {
+            Some(tree) => match tree.get_name(layout::TICKETS_DIR) {
+                Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    Some(entry.to_object(&self.repo)?.peel_to_tree()?)
                 }
-            }
-            git2::TreeWalkResult::Ok
-        })?;
-        Ok(out)
+                _ => None,
+            },
+            None => None,
+        };
+        let cache_path = match salt {
+            Some(_) => self.private_dir().join("cache").join("list"),
+            // No salt: a plain scan that neither reads nor writes the cache.
+            None => PathBuf::new(),
+        };
+        cache::scan(
+            &self.repo,
+            tickets,
+            &cache_path,
+            salt.unwrap_or(""),
+            derive,
+            salt.is_some(),
+        )
+    }
+
+    /// Returns the blob id of a file in `HEAD` (to key caches on config).
+    pub fn blob_id(&self, path: &str) -> Result<Option<Oid>, Error> {
+        git::head_blob(&self.repo, path)
     }
 
     /// Rewrites (or creates) one ticket file in one commit.

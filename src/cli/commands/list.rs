@@ -5,8 +5,9 @@ use clap::{Args, ValueEnum};
 use crate::cli::render;
 use crate::cli::ui::{Format, Style, csv_field};
 use crate::cli::{CommandError, Ctx};
+use crate::entry::ListEntry;
 use crate::lifecycle::{Category, Statuses};
-use crate::model::{Priority, Summary, Ticket, Timestamp};
+use crate::model::{Priority, Timestamp};
 use crate::view::TicketView;
 
 /// List tickets; by default every ticket that is not closed.
@@ -93,11 +94,6 @@ enum SortKey {
     Subject,
 }
 
-struct Row {
-    ticket: Ticket,
-    summary: Summary,
-}
-
 struct Filter {
     me: Option<crate::desk::Agent>,
     created_after: Option<Timestamp>,
@@ -113,21 +109,35 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     let now = ctx.now()?;
     let statuses = &desk.config().statuses;
     let filter = build_filter(ctx, args, statuses, now, &desk)?;
-    let (tickets, problems) = desk.load_all()?;
+    let (entries, problems) = desk.entries()?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
     if !problems.is_empty() {
         ctx.ui.status("hint: `tix doctor` checks every ticket file");
     }
-    let mut rows: Vec<Row> = tickets
+    let mut rows: Vec<ListEntry> = entries
         .into_iter()
-        .map(|ticket| Row {
-            summary: ticket.summary(statuses),
-            ticket,
-        })
-        .filter(|row| matches(row, args, &filter))
+        .filter(|e| matches(e, args, &filter))
         .collect();
+    if let Some(needle) = &args.search {
+        // Text search needs the conversation: load only the candidates.
+        let needle = needle.to_lowercase();
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows {
+            let ticket = desk.load(&row.id)?;
+            let hit = ticket.subject.to_lowercase().contains(&needle)
+                || ticket.events.iter().any(|e| {
+                    e.body
+                        .as_deref()
+                        .is_some_and(|b| b.to_lowercase().contains(&needle))
+                });
+            if hit {
+                kept.push(row);
+            }
+        }
+        rows = kept;
+    }
     sort(&mut rows, args.sort);
     if args.reverse {
         rows.reverse();
@@ -137,10 +147,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     }
     match format {
         Format::Json => {
-            let views: Vec<TicketView> = rows
+            let views = rows
                 .iter()
-                .map(|r| TicketView::of(&r.ticket, statuses))
-                .collect();
+                .map(|r| Ok(TicketView::of(&desk.load(&r.id)?, statuses)))
+                .collect::<Result<Vec<_>, crate::desk::Error>>()?;
             ctx.ui.json(&views)?;
         }
         Format::Csv => {
@@ -149,24 +159,22 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                 out,
                 "id,status,category,priority,assignee,department,customer,email,tags,created,updated,subject"
             )?;
-            for row in &rows {
-                let t = &row.ticket;
+            for t in &rows {
                 let time = |at: Option<Timestamp>| at.map(|a| a.to_rfc3339()).unwrap_or_default();
                 let fields = [
                     t.id.to_string(),
-                    row.summary.status.clone(),
-                    row.summary
-                        .category
+                    t.status.clone(),
+                    t.category
                         .map(|c| c.as_str().to_owned())
                         .unwrap_or_default(),
                     t.priority.to_string(),
                     t.assignee.clone().unwrap_or_default(),
                     t.department.clone().unwrap_or_default(),
-                    t.customer.name.clone().unwrap_or_default(),
-                    t.customer.email.clone().unwrap_or_default(),
-                    t.tags.iter().cloned().collect::<Vec<_>>().join(" "),
-                    time(row.summary.created),
-                    time(row.summary.updated),
+                    t.customer_name.clone().unwrap_or_default(),
+                    t.customer_email.clone().unwrap_or_default(),
+                    t.tags.join(" "),
+                    time(t.created),
+                    time(t.updated),
                     t.subject.clone(),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
@@ -181,22 +189,17 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
             let mut table = ctx.ui.table(&[
                 "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",
             ]);
-            for row in &rows {
-                let t = &row.ticket;
-                let status = ctx.ui.paint(
-                    render::status_style(row.summary.category),
-                    &row.summary.status,
-                );
+            for t in &rows {
+                let status = ctx.ui.paint(render::status_style(t.category), &t.status);
                 let priority = match t.priority {
                     Priority::Urgent => ctx.ui.paint(Style::Red, "urgent"),
                     Priority::High => ctx.ui.paint(Style::Yellow, "high"),
                     p => p.to_string(),
                 };
                 let customer = t
-                    .customer
-                    .name
+                    .customer_name
                     .clone()
-                    .or_else(|| t.customer.email.clone())
+                    .or_else(|| t.customer_email.clone())
                     .unwrap_or_else(|| "-".into());
                 table.add_row(vec![
                     ctx.ui.paint(Style::Yellow, t.id.as_str()),
@@ -204,8 +207,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                     priority,
                     t.assignee.clone().unwrap_or_else(|| "-".into()),
                     customer,
-                    render::age(row.summary.created, now),
-                    render::age(row.summary.updated, now),
+                    render::age(t.created, now),
+                    render::age(t.updated, now),
                     t.subject.clone(),
                 ]);
             }
@@ -264,13 +267,11 @@ fn build_filter(
     })
 }
 
-fn matches(row: &Row, args: &ListArgs, filter: &Filter) -> bool {
-    let t = &row.ticket;
-    let s = &row.summary;
+fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
     let shows_closed = args.all
-        || args.status.contains(&s.status)
+        || args.status.contains(&t.status)
         || filter.categories.contains(&Category::Closed);
-    if s.category == Some(Category::Closed) && !shows_closed {
+    if t.category == Some(Category::Closed) && !shows_closed {
         return false;
     }
     let contains = |hay: &Option<String>, needle: &str| {
@@ -283,9 +284,9 @@ fn matches(row: &Row, args: &ListArgs, filter: &Filter) -> bool {
     let after = |at: Option<Timestamp>, limit: Option<Timestamp>| {
         limit.is_none_or(|l| at.is_some_and(|a| a >= l))
     };
-    (args.status.is_empty() || args.status.contains(&s.status))
+    (args.status.is_empty() || args.status.contains(&t.status))
         && (filter.categories.is_empty()
-            || s.category.is_some_and(|c| filter.categories.contains(&c)))
+            || t.category.is_some_and(|c| filter.categories.contains(&c)))
         && (args.priority.is_empty() || args.priority.contains(&t.priority))
         && match args.assignee.as_deref() {
             None => true,
@@ -304,56 +305,31 @@ fn matches(row: &Row, args: &ListArgs, filter: &Filter) -> bool {
         && args
             .customer
             .as_deref()
-            .is_none_or(|c| contains(&t.customer.name, c) || contains(&t.customer.email, c))
-        && (!args.pending || s.is_pending(t))
-        && args.search.as_deref().is_none_or(|needle| {
-            let needle = needle.to_lowercase();
-            t.subject.to_lowercase().contains(&needle)
-                || t.events.iter().any(|e| {
-                    e.body
-                        .as_deref()
-                        .is_some_and(|b| b.to_lowercase().contains(&needle))
-                })
-        })
-        && after(s.created, filter.created_after)
-        && before(s.created, filter.created_before)
-        && after(s.updated, filter.updated_after)
-        && before(s.updated, filter.updated_before)
+            .is_none_or(|c| contains(&t.customer_name, c) || contains(&t.customer_email, c))
+        && (!args.pending || t.is_pending())
+        && after(t.created, filter.created_after)
+        && before(t.created, filter.created_before)
+        && after(t.updated, filter.updated_after)
+        && before(t.updated, filter.updated_before)
 }
 
-fn sort(rows: &mut [Row], key: SortKey) {
-    let category_rank = |row: &Row| row.summary.category.map_or(usize::MAX, |c| c as usize);
+fn sort(rows: &mut [ListEntry], key: SortKey) {
+    let category_rank = |row: &ListEntry| row.category.map_or(usize::MAX, |c| c as usize);
     match key {
-        SortKey::Updated => rows.sort_by(|a, b| {
-            b.summary
-                .updated
-                .cmp(&a.summary.updated)
-                .then(a.ticket.id.cmp(&b.ticket.id))
-        }),
-        SortKey::Created => rows.sort_by(|a, b| {
-            a.summary
-                .created
-                .cmp(&b.summary.created)
-                .then(a.ticket.id.cmp(&b.ticket.id))
-        }),
+        SortKey::Updated => rows.sort_by(|a, b| b.updated.cmp(&a.updated).then(a.id.cmp(&b.id))),
+        SortKey::Created => rows.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id))),
         SortKey::Priority => rows.sort_by(|a, b| {
-            b.ticket
-                .priority
-                .cmp(&a.ticket.priority)
-                .then(a.summary.created.cmp(&b.summary.created))
-                .then(a.ticket.id.cmp(&b.ticket.id))
+            b.priority
+                .cmp(&a.priority)
+                .then(a.created.cmp(&b.created))
+                .then(a.id.cmp(&b.id))
         }),
         SortKey::Status => rows.sort_by(|a, b| {
             category_rank(a)
                 .cmp(&category_rank(b))
-                .then(a.ticket.id.cmp(&b.ticket.id))
+                .then(a.id.cmp(&b.id))
         }),
-        SortKey::Id => rows.sort_by(|a, b| a.ticket.id.cmp(&b.ticket.id)),
-        SortKey::Subject => rows.sort_by(|a, b| {
-            a.ticket
-                .subject
-                .cmp(&b.ticket.subject)
-                .then(a.ticket.id.cmp(&b.ticket.id))
-        }),
+        SortKey::Id => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+        SortKey::Subject => rows.sort_by(|a, b| a.subject.cmp(&b.subject).then(a.id.cmp(&b.id))),
     }
 }
