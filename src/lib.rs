@@ -20,6 +20,7 @@ pub mod config;
 pub mod desk;
 pub mod entry;
 pub mod lifecycle;
+pub mod merge;
 pub mod model;
 pub mod store;
 pub mod view;

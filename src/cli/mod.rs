@@ -61,10 +61,13 @@ enum Command {
     Reopen(commands::reopen::ReopenArgs),
     Assign(commands::assign::AssignArgs),
     Edit(commands::edit::EditArgs),
+    Sync(commands::sync::SyncArgs),
     Doctor(commands::doctor::DoctorArgs),
     Completions(commands::completions::CompletionsArgs),
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
+    #[command(hide = true)]
+    MergeDriver(commands::merge_driver::MergeDriverArgs),
 }
 
 /// Runs tix with the given arguments and returns the process exit code.
@@ -107,7 +110,9 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<(), CommandError> {
         Command::Reopen(args) => commands::reopen::run(ctx, args),
         Command::Assign(args) => commands::assign::run(ctx, args),
         Command::Edit(args) => commands::edit::run(ctx, args),
+        Command::Sync(args) => commands::sync::run(ctx, args),
         Command::Doctor(args) => commands::doctor::run(ctx, args),
+        Command::MergeDriver(args) => commands::merge_driver::run(ctx, args),
         Command::Completions(args) => commands::completions::run(ctx, args),
         Command::Generate(args) => commands::generate::run(ctx, args),
     }
@@ -140,9 +145,14 @@ impl Ctx {
         }
     }
 
-    /// Opens the desk around the start directory.
+    /// Opens the desk around the start directory, registering the merge
+    /// driver in a clone that lacks it (git does not copy config on clone).
     pub fn desk(&self) -> Result<Desk, CommandError> {
-        Ok(Desk::open(&self.start_dir()?)?)
+        let desk = Desk::open(&self.start_dir()?)?;
+        if let Ok(exe) = std::env::current_exe() {
+            desk.store().ensure_merge_driver(&exe)?;
+        }
+        Ok(desk)
     }
 
     /// Returns the current time (`TIX_NOW` or the clock).

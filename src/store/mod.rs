@@ -11,6 +11,7 @@ mod cache;
 mod git;
 pub mod layout;
 mod lock;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 pub use cache::Scanned;
 pub use git::{CommitInfo, Signature};
 use lock::WriterLock;
+pub use sync::SyncReport;
 
 use crate::model::{TicketId, normalise_prefix};
 
@@ -63,6 +65,9 @@ pub enum Error {
     /// A ticket file is not UTF-8.
     #[error("{0} is not UTF-8 text")]
     NotText(String),
+    /// `tix sync` could not finish.
+    #[error("{0}")]
+    Sync(String),
     /// No identity for commits.
     #[error(
         "who are you? pass --as 'Name <email>', set TIX_AGENT, or set git's user.name and user.email"

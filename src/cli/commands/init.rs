@@ -25,6 +25,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     };
     let agent = ctx.agent(None)?;
     let desk = Desk::init(&dir, &agent, ctx.now()?)?;
+    desk.store()
+        .ensure_merge_driver(&std::env::current_exe()?)?;
     let root = desk.store().root().display().to_string();
     writeln!(
         ctx.ui.out(),
