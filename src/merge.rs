@@ -12,6 +12,7 @@
 //! - sets (tags, related tickets) merge as sets;
 //! - derived state (status, timestamps, reopen count) is recomputed from the
 //!   merged log when the file is written.
+//!
 //! Pure: no files, no git.
 
 use std::collections::{BTreeMap, BTreeSet};
