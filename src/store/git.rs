@@ -99,6 +99,9 @@ pub(super) fn worktree_blob(root: &Path, path: &str) -> Result<Option<Oid>, Erro
 }
 
 fn index_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
+    if let Some(oid) = super::index::entry_oid(&repo.path().join("index"), path) {
+        return Ok(oid);
+    }
     let mut index = repo.index()?;
     index.read(false)?;
     Ok(index.get_path(Path::new(path), 0).map(|entry| entry.id))
@@ -260,8 +263,8 @@ fn empty_tree(repo: &Repository) -> Result<Tree<'_>, Error> {
 /// Brings the working-tree files and index entries of `paths` to `HEAD`.
 fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error> {
     let tree = head_tree(repo)?;
-    let mut index = repo.index()?;
-    index.read(false)?;
+    let index_file = repo.path().join("index");
+    let mut slow = Vec::new();
     for path in paths {
         let full = root.join(path);
         let head = match &tree {
@@ -275,7 +278,9 @@ fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error
                     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
                 write_atomic(&full, blob.content())?;
-                index.add_path(Path::new(path))?;
+                if super::index::set_entry(&index_file, path, oid, &full).is_none() {
+                    slow.push((path, true));
+                }
             }
             None => {
                 if let Err(e) = fs::remove_file(&full)
@@ -283,8 +288,21 @@ fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error
                 {
                     return Err(Error::io(&full, e));
                 }
-                let _ = index.remove_path(Path::new(path));
+                slow.push((path, false));
             }
+        }
+    }
+    if slow.is_empty() {
+        return Ok(());
+    }
+    // Index formats the fast path does not handle go through libgit2.
+    let mut index = repo.index()?;
+    index.read(false)?;
+    for (path, present) in slow {
+        if present {
+            index.add_path(Path::new(path))?;
+        } else {
+            let _ = index.remove_path(Path::new(path));
         }
     }
     write_index(&mut index)

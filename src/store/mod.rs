@@ -9,6 +9,7 @@
 
 mod cache;
 mod git;
+mod index;
 pub mod layout;
 mod lock;
 mod sync;
