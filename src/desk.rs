@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
 use crate::config::{self, Config, ConfigError};
 use crate::entry::ListEntry;
+use crate::lifecycle::Category;
 use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
 use crate::store::{self, CommitInfo, RawTicket, Signature, Store, UpdateError, Write, layout};
 
@@ -190,9 +191,13 @@ impl Desk {
         Ok((tickets, problems))
     }
 
-    /// Summarises every ticket for listings, through the store's cache, so
-    /// only tickets whose files changed since the last run are parsed.
-    pub fn entries(&self) -> Result<(Vec<ListEntry>, Vec<Problem>), Error> {
+    /// Summarises the tickets whose category `keep` accepts, through the
+    /// store's cache, so only tickets whose files changed since the last
+    /// run are parsed. Broken files come back as problems.
+    pub fn entries(
+        &self,
+        keep: &dyn Fn(Option<Category>) -> bool,
+    ) -> Result<(Vec<ListEntry>, Vec<Problem>), Error> {
         let config = self
             .store
             .blob_id(layout::CONFIG_FILE)?
@@ -200,23 +205,34 @@ impl Desk {
             .unwrap_or_default();
         // The payload depends on the file, the entry format and the config
         // (status categories): all three are in the key.
-        let salt = format!("entry-1 {} {config}", env!("CARGO_PKG_VERSION"));
+        let salt = format!("entry-2 {} {config}", env!("CARGO_PKG_VERSION"));
         let statuses = &self.config.statuses;
-        let scanned = self.store.scan(&salt, &mut |raw| {
-            let ticket = load_raw(raw).ok()?;
-            Some(ListEntry::of(&ticket, statuses).encode())
-        })?;
-        let mut entries = Vec::with_capacity(scanned.len());
+        let mut entries = Vec::new();
         let mut problems = Vec::new();
-        for item in scanned {
-            match item.payload.as_deref().and_then(ListEntry::decode) {
-                Some(entry) => entries.push(entry),
-                None => match load_raw(&self.store.read_blob(item.path, item.blob)) {
-                    Ok(ticket) => entries.push(ListEntry::of(&ticket, statuses)),
-                    Err(problem) => problems.push(problem),
-                },
+        let derive = |raw: RawTicket| {
+            let ticket = load_raw(&raw).ok()?;
+            Some(ListEntry::of(&ticket, statuses).encode())
+        };
+        self.store.scan(&salt, &derive, &mut |item| {
+            if let Some(payload) = item.payload {
+                if !keep(ListEntry::peek_category(payload)) {
+                    return;
+                }
+                if let Some(entry) = ListEntry::decode(payload) {
+                    entries.push(entry);
+                    return;
+                }
             }
-        }
+            match load_raw(&self.store.read_blob(item.path(), item.blob)) {
+                Ok(ticket) => {
+                    let entry = ListEntry::of(&ticket, statuses);
+                    if keep(entry.category) {
+                        entries.push(entry);
+                    }
+                }
+                Err(problem) => problems.push(problem),
+            }
+        })?;
         Ok((entries, problems))
     }
 

@@ -98,10 +98,10 @@ impl ListEntry {
                 .collect::<String>()
         };
         let fields = [
+            self.category.map(|c| c.as_str()).unwrap_or(NONE).to_owned(),
             escape(self.id.as_str()),
             escape(&self.subject),
             escape(&self.status),
-            self.category.map(|c| c.as_str()).unwrap_or(NONE).to_owned(),
             self.priority.as_str().to_owned(),
             opt(&self.assignee),
             opt(&self.department),
@@ -121,14 +121,20 @@ impl ListEntry {
         fields.join("\t")
     }
 
+    /// Reads only the category of an encoded entry (it comes first), so a
+    /// listing can skip closed tickets without decoding them.
+    pub fn peek_category(line: &str) -> Option<Category> {
+        Category::parse(line.split('\t').next()?)
+    }
+
     /// Decodes [`ListEntry::encode`]'s output; `None` if it is not one.
     pub fn decode(line: &str) -> Option<Self> {
         let parts: Vec<&str> = line.split('\t').collect();
         let [
+            category,
             id,
             subject,
             status,
-            category,
             priority,
             assignee,
             department,

@@ -127,16 +127,34 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let datetime = toml::value::Datetime::deserialize(deserializer)?;
-        if datetime.offset.is_none() || datetime.time.is_none() {
-            return Err(serde::de::Error::custom(format!(
+        from_toml(&datetime).ok_or_else(|| {
+            serde::de::Error::custom(format!(
                 "time {datetime} needs a date, a time and a zone offset, e.g. 2025-03-03T14:02:11Z"
-            )));
-        }
-        datetime
-            .to_string()
-            .parse()
-            .map_err(serde::de::Error::custom)
+            ))
+        })
     }
+}
+
+/// Converts a TOML offset datetime field by field (no text round trip: this
+/// runs for every event of every ticket a listing parses).
+fn from_toml(datetime: &toml::value::Datetime) -> Option<Timestamp> {
+    let (date, time, offset) = (datetime.date?, datetime.time?, datetime.offset?);
+    let naive = NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?
+    .and_hms_opt(
+        u32::from(time.hour),
+        u32::from(time.minute),
+        u32::from(time.second.unwrap_or(0)),
+    )?;
+    let offset_secs = match offset {
+        toml::value::Offset::Z => 0,
+        toml::value::Offset::Custom { minutes } => i64::from(minutes) * 60,
+    };
+    let utc = Utc.from_utc_datetime(&naive) - chrono::Duration::seconds(offset_secs);
+    Some(Timestamp(utc))
 }
 
 #[cfg(test)]

@@ -8,185 +8,265 @@
 //! over git: ids are compared on every run, a missing, stale or corrupt file
 //! is silently rebuilt, and it is written only after a complete, successful
 //! scan. It lives in `.git/tix/cache/` and deleting it changes no output.
+//!
+//! File format (one file, read whole): a `tix-cache 2<TAB>salt` line, then
+//! per shard a `S<TAB>name<TAB>tree<TAB>bytes` line followed by `bytes`
+//! bytes of `blob<TAB>file<TAB>=payload` lines (`!` instead of `=payload`
+//! when the caller could not derive one).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::{Error, RawTicket, git, layout};
-use crate::model::TicketId;
 
-const MAGIC: &str = "tix-cache 1";
+const MAGIC: &str = "tix-cache 2";
 
 /// One ticket file seen by a cached scan.
-#[derive(Clone, Debug)]
-pub struct Scanned {
-    /// Path in the repository.
-    pub path: String,
-    /// The id the path names, when it has the layout's shape.
-    pub id: Option<TicketId>,
-    /// The blob id of the content.
+#[derive(Clone, Copy, Debug)]
+pub struct Item<'a> {
+    /// The shard directory (`k3`).
+    pub shard: &'a str,
+    /// The file name (`k3x9p2.toml`); empty for a stray file in `tickets/`.
+    pub file: &'a str,
+    /// The blob id.
     pub blob: Oid,
     /// What `derive` returned; `None` when it could not derive (a broken
-    /// file): read the blob again to report it.
-    pub payload: Option<String>,
+    /// file): read the blob to report it.
+    pub payload: Option<&'a str>,
 }
 
-#[derive(Default)]
-struct Shard {
-    tree: Option<Oid>,
-    entries: Vec<(Oid, String, Option<String>)>,
+impl Item<'_> {
+    /// Returns the path in the repository.
+    pub fn path(&self) -> String {
+        if self.file.is_empty() {
+            format!("{}/{}", layout::TICKETS_DIR, self.shard)
+        } else {
+            format!("{}/{}/{}", layout::TICKETS_DIR, self.shard, self.file)
+        }
+    }
 }
 
-struct CacheFile {
-    salt: String,
-    shards: BTreeMap<String, Shard>,
+struct Loaded {
+    text: String,
+    /// Shard name → (tree id, byte range of its lines in `text`).
+    shards: HashMap<String, (Oid, Range<usize>)>,
 }
 
-fn load(path: &Path, salt: &str) -> Option<CacheFile> {
+fn load(path: &Path, salt: &str) -> Option<Loaded> {
     let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    let (magic, file_salt) = lines.next()?.split_once('\t')?;
-    if magic != MAGIC || file_salt != salt {
+    let first = text.find('\n')?;
+    if text[..first] != format!("{MAGIC}\t{salt}") {
         return None;
     }
-    let mut shards = BTreeMap::new();
-    while let Some(line) = lines.next() {
-        let mut parts = line.split('\t');
-        let (Some("S"), Some(name), Some(tree), Some(count)) =
+    let mut shards = HashMap::new();
+    let mut at = first + 1;
+    while at < text.len() {
+        let end = at + text[at..].find('\n')?;
+        let mut parts = text[at..end].split('\t');
+        let (Some("S"), Some(name), Some(tree), Some(bytes)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return None;
         };
-        let count: usize = count.parse().ok()?;
-        let mut shard = Shard {
-            tree: Some(Oid::from_str(tree).ok()?),
-            entries: Vec::with_capacity(count),
-        };
-        for _ in 0..count {
-            let mut parts = lines.next()?.splitn(3, '\t');
-            let blob = Oid::from_str(parts.next()?).ok()?;
-            let file = parts.next()?.to_owned();
-            let payload = parts.next()?;
-            let payload = payload.strip_prefix('=').map(str::to_owned);
-            shard.entries.push((blob, file, payload));
+        let body = end + 1..end + 1 + bytes.parse::<usize>().ok()?;
+        if body.end > text.len() || !text.is_char_boundary(body.end) {
+            return None;
         }
-        shards.insert(name.to_owned(), shard);
+        at = body.end;
+        shards.insert(name.to_owned(), (Oid::from_str(tree).ok()?, body));
     }
-    Some(CacheFile {
-        salt: salt.to_owned(),
-        shards,
+    Some(Loaded { text, shards })
+}
+
+/// Splits one cached line into an item; `None` if it is not one.
+fn parse_line<'a>(shard: &'a str, line: &'a str) -> Option<Item<'a>> {
+    let mut parts = line.splitn(3, '\t');
+    let blob = Oid::from_str(parts.next()?).ok()?;
+    let file = parts.next()?;
+    let payload = match parts.next()? {
+        "!" => None,
+        rest => Some(rest.strip_prefix('=')?),
+    };
+    Some(Item {
+        shard,
+        file,
+        blob,
+        payload,
     })
 }
 
-fn save(path: &Path, cache: &CacheFile) -> Result<(), Error> {
-    let mut text = format!("{MAGIC}\t{}\n", cache.salt);
-    for (name, shard) in &cache.shards {
-        let Some(tree) = shard.tree else { continue };
-        text.push_str(&format!("S\t{name}\t{tree}\t{}\n", shard.entries.len()));
-        for (blob, file, payload) in &shard.entries {
-            match payload {
-                Some(payload) => text.push_str(&format!("{blob}\t{file}\t={payload}\n")),
-                None => text.push_str(&format!("{blob}\t{file}\t!\n")),
-            }
-        }
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    git::write_atomic(path, text.as_bytes())
-}
-
-/// Scans every ticket file in `tickets_tree`, reusing cached payloads.
+/// Scans every ticket file in `tickets`, reusing cached payloads, and hands
+/// each to `visit`. Without `cache_path` it neither reads nor writes a cache.
+/// Files not in the cache are read and derived on every core.
 pub(super) fn scan(
     repo: &Repository,
-    tickets_tree: Option<Tree<'_>>,
-    cache_path: &Path,
+    tickets: Option<Tree<'_>>,
+    cache_path: Option<&Path>,
     salt: &str,
-    derive: &mut dyn FnMut(&RawTicket) -> Option<String>,
-    use_cache: bool,
-) -> Result<Vec<Scanned>, Error> {
+    derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+    visit: &mut dyn FnMut(Item<'_>),
+) -> Result<(), Error> {
     debug_assert!(!salt.contains(['\t', '\n']));
-    let old = if use_cache {
-        load(cache_path, salt)
-    } else {
-        None
+    let old = cache_path.and_then(|p| load(p, salt));
+    let Some(tickets) = tickets else {
+        return Ok(());
     };
-    let loaded = old.is_some();
-    let mut old_shards = old.map(|c| c.shards).unwrap_or_default();
-    let mut fresh = CacheFile {
-        salt: salt.to_owned(),
-        shards: BTreeMap::new(),
-    };
-    let mut changed = !loaded;
-    let mut out = Vec::new();
-    let Some(tickets) = tickets_tree else {
-        return Ok(out);
-    };
+
+    // Pass 1: per shard, reuse the cached body or list its files, noting
+    // which blobs need deriving.
+    enum Body<'a> {
+        Cached(&'a str),
+        Files(Vec<(String, Oid, Option<Option<String>>)>),
+    }
+    let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
+    let mut stray = Vec::new();
+    let mut todo: Vec<(String, Oid)> = Vec::new();
     for shard_entry in tickets.iter() {
         let name = shard_entry.name().unwrap_or_default().to_owned();
         if shard_entry.kind() != Some(ObjectType::Tree) {
             // A stray file directly under tickets/: never cached.
-            let path = format!("{}/{name}", layout::TICKETS_DIR);
-            if path != layout::KEEP_FILE {
-                out.push(Scanned {
-                    id: None,
-                    path,
-                    blob: shard_entry.id(),
-                    payload: None,
-                });
+            if format!("{}/{name}", layout::TICKETS_DIR) != layout::KEEP_FILE {
+                stray.push((name, shard_entry.id()));
             }
             continue;
         }
-        let old = old_shards.remove(&name).unwrap_or_default();
-        let shard = if old.tree == Some(shard_entry.id()) {
-            old
-        } else {
-            changed = true;
-            let mut by_blob: HashMap<Oid, Option<String>> = old
-                .entries
-                .into_iter()
-                .map(|(blob, _, payload)| (blob, payload))
-                .collect();
-            let tree = shard_entry.to_object(repo)?.peel_to_tree()?;
-            let mut entries = Vec::with_capacity(tree.len());
-            for file in tree.iter() {
-                let file_name = file.name().unwrap_or_default().to_owned();
-                let payload = match by_blob.remove(&file.id()) {
-                    Some(payload) => payload,
-                    None => {
-                        let raw = read_raw(
-                            repo,
+        let cached = old.as_ref().and_then(|o| {
+            o.shards
+                .get(&name)
+                .map(|(tree, range)| (*tree, &o.text[range.clone()]))
+        });
+        let body = match cached {
+            Some((tree, body)) if tree == shard_entry.id() => Body::Cached(body),
+            cached => {
+                let mut by_blob: HashMap<Oid, Option<&str>> = HashMap::new();
+                for line in cached.map(|(_, body)| body).unwrap_or_default().lines() {
+                    if let Some(item) = parse_line(&name, line) {
+                        by_blob.insert(item.blob, item.payload);
+                    }
+                }
+                let tree = shard_entry.to_object(repo)?.peel_to_tree()?;
+                let mut files = Vec::with_capacity(tree.len());
+                for file in tree.iter() {
+                    let file_name = file.name().unwrap_or_default().to_owned();
+                    let known = by_blob.get(&file.id()).map(|p| p.map(str::to_owned));
+                    if known.is_none() {
+                        todo.push((
                             format!("{}/{name}/{file_name}", layout::TICKETS_DIR),
                             file.id(),
-                        );
-                        derive(&raw)
+                        ));
                     }
-                };
-                entries.push((file.id(), file_name, payload));
-            }
-            Shard {
-                tree: Some(shard_entry.id()),
-                entries,
+                    files.push((file_name, file.id(), known));
+                }
+                Body::Files(files)
             }
         };
-        for (blob, file, payload) in &shard.entries {
-            let path = format!("{}/{name}/{file}", layout::TICKETS_DIR);
-            out.push(Scanned {
-                id: layout::id_from_path(&path),
-                path,
-                blob: *blob,
-                payload: payload.clone(),
-            });
+        shards.push((name, shard_entry.id(), body));
+    }
+
+    // Pass 2: derive what the cache did not know, on every core.
+    let derived = derive_all(repo, &todo, derive)?;
+
+    // Pass 3: visit in tree order and build the new cache text.
+    let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(_)));
+    let dropped = old.as_ref().is_some_and(|o| o.shards.len() != shards.len());
+    let mut fresh = format!("{MAGIC}\t{salt}\n");
+    for (name, tree, body) in &shards {
+        let body: std::borrow::Cow<'_, str> = match body {
+            Body::Cached(text) => std::borrow::Cow::Borrowed(text),
+            Body::Files(files) => {
+                let mut text = String::new();
+                for (file, blob, known) in files {
+                    let payload = match known {
+                        Some(payload) => payload.clone(),
+                        None => derived.get(blob).cloned().flatten(),
+                    };
+                    match payload.filter(|p| !p.contains('\n')) {
+                        Some(p) => text.push_str(&format!("{blob}\t{file}\t={p}\n")),
+                        None => text.push_str(&format!("{blob}\t{file}\t!\n")),
+                    }
+                }
+                std::borrow::Cow::Owned(text)
+            }
+        };
+        for line in body.lines() {
+            if let Some(item) = parse_line(name, line) {
+                visit(item);
+            }
         }
-        fresh.shards.insert(name, shard);
+        if cache_path.is_some() {
+            fresh.push_str(&format!("S\t{name}\t{tree}\t{}\n", body.len()));
+            fresh.push_str(&body);
+        }
     }
-    if use_cache && (changed || !old_shards.is_empty()) {
+    for (name, blob) in &stray {
+        visit(Item {
+            shard: name,
+            file: "",
+            blob: *blob,
+            payload: None,
+        });
+    }
+    if let Some(path) = cache_path
+        && (changed || dropped)
+    {
         // A failed write only costs speed next time.
-        let _ = save(cache_path, &fresh);
+        let _ = save(path, &fresh);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Reads and derives `todo` in parallel; each thread opens its own handle
+/// on the repository (libgit2 handles are not shared across threads).
+fn derive_all(
+    repo: &Repository,
+    todo: &[(String, Oid)],
+    derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+) -> Result<HashMap<Oid, Option<String>>, Error> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if todo.len() < 64 || threads == 1 {
+        return Ok(todo
+            .iter()
+            .map(|(path, blob)| (*blob, derive(read_raw(repo, path.clone(), *blob))))
+            .collect());
+    }
+    let chunk = todo.len().div_ceil(threads);
+    let git_dir = repo.path().to_owned();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = todo
+            .chunks(chunk)
+            .map(|part| {
+                let git_dir = &git_dir;
+                scope.spawn(move || -> Result<Vec<(Oid, Option<String>)>, Error> {
+                    let repo = Repository::open(git_dir)?;
+                    Ok(part
+                        .iter()
+                        .map(|(path, blob)| (*blob, derive(read_raw(&repo, path.clone(), *blob))))
+                        .collect())
+                })
+            })
+            .collect();
+        let mut out = HashMap::with_capacity(todo.len());
+        for handle in handles {
+            // A panic in `derive` is a bug; surface it rather than hide it.
+            let part = handle
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
+fn save(path: &Path, text: &str) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    git::write_atomic(path, text.as_bytes())
 }
 
 /// Reads one blob as a ticket file.

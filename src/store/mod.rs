@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
-pub use cache::Scanned;
+pub use cache::Item;
 pub use git::{CommitInfo, Signature};
 use lock::WriterLock;
 pub use sync::SyncReport;
@@ -306,11 +306,12 @@ impl Store {
 
     /// Reads every file under `tickets/` in `HEAD` (except the keep file).
     pub fn read_all(&self) -> Result<Vec<RawTicket>, Error> {
-        let scanned = self.scan_with(None, &mut |_| None)?;
-        Ok(scanned
-            .into_iter()
-            .map(|s| self.read_blob(s.path, s.blob))
-            .collect())
+        let mut out = Vec::new();
+        let tickets = self.tickets_tree()?;
+        cache::scan(&self.repo, tickets, None, "", &|_| None, &mut |item| {
+            out.push(self.read_blob(item.path(), item.blob));
+        })?;
+        Ok(out)
     }
 
     /// Reads one blob as a ticket file.
@@ -318,45 +319,38 @@ impl Store {
         cache::read_raw(&self.repo, path, blob)
     }
 
-    /// Scans every ticket file in `HEAD`, calling `derive` only for files
-    /// whose content is not in the cache (see `cache.rs`). `salt` names what
-    /// the payloads depend on besides the file (format version, config):
-    /// a different salt discards the cache.
+    /// Visits every ticket file in `HEAD` with a payload `derive` made from
+    /// it, calling `derive` only for files whose content is not in the cache
+    /// (see `cache.rs`). `salt` names what the payloads depend on besides
+    /// the file (format version, config): a different salt discards the
+    /// cache.
     pub fn scan(
         &self,
         salt: &str,
-        derive: &mut dyn FnMut(&RawTicket) -> Option<String>,
-    ) -> Result<Vec<Scanned>, Error> {
-        self.scan_with(Some(salt), derive)
-    }
-
-    fn scan_with(
-        &self,
-        salt: Option<&str>,
-        derive: &mut dyn FnMut(&RawTicket) -> Option<String>,
-    ) -> Result<Vec<Scanned>, Error> {
-        let tickets = match git::head_tree(&self.repo)? {
-            Some(tree) => match tree.get_name(layout::TICKETS_DIR) {
-                Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                    Some(entry.to_object(&self.repo)?.peel_to_tree()?)
-                }
-                _ => None,
-            },
-            None => None,
-        };
-        let cache_path = match salt {
-            Some(_) => self.private_dir().join("cache").join("list"),
-            // No salt: a plain scan that neither reads nor writes the cache.
-            None => PathBuf::new(),
-        };
+        derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+        visit: &mut dyn FnMut(Item<'_>),
+    ) -> Result<(), Error> {
+        let path = self.private_dir().join("cache").join("list");
         cache::scan(
             &self.repo,
-            tickets,
-            &cache_path,
-            salt.unwrap_or(""),
+            self.tickets_tree()?,
+            Some(&path),
+            salt,
             derive,
-            salt.is_some(),
+            visit,
         )
+    }
+
+    fn tickets_tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {
+        let Some(tree) = git::head_tree(&self.repo)? else {
+            return Ok(None);
+        };
+        match tree.get_name(layout::TICKETS_DIR) {
+            Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                Ok(Some(entry.to_object(&self.repo)?.peel_to_tree()?))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Returns the blob id of a file in `HEAD` (to key caches on config).

@@ -109,7 +109,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     let now = ctx.now()?;
     let statuses = &desk.config().statuses;
     let filter = build_filter(ctx, args, statuses, now, &desk)?;
-    let (entries, problems) = desk.entries()?;
+    let keep = |category: Option<Category>| {
+        category != Some(Category::Closed)
+            || args.all
+            || filter.categories.contains(&Category::Closed)
+            || !args.status.is_empty()
+    };
+    let (entries, problems) = desk.entries(&keep)?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
