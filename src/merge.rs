@@ -11,17 +11,23 @@
 //!   change; changed on both, the later change (by its event time) wins;
 //! - sets (tags, related tickets) merge as sets;
 //! - derived state (status, timestamps, reopen count) is recomputed from the
-//!   merged log when the file is written.
+//!   merged log when the file is written;
+//! - messages that one side added after the other side's last status change
+//!   get the status effect they would have had on one desk: a customer reply
+//!   merged after an agent's answer reopens the ticket, an agent reply merged
+//!   after a customer's message answers it (a synthesized status event, the
+//!   same whichever side merges into which).
 //!
 //! Pure: no files, no git.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Event, EventKind, Ticket, Timestamp};
+use crate::lifecycle::{self, Move, Outcome, Statuses};
+use crate::model::{Event, EventKind, Role, Ticket, Timestamp};
 
 /// Merges `ours` and `theirs`, which both descend from `base` (`None` when
 /// the file was added on both sides).
-pub fn merge(base: Option<&Ticket>, ours: &Ticket, theirs: &Ticket) -> Ticket {
+pub fn merge(base: Option<&Ticket>, ours: &Ticket, theirs: &Ticket, statuses: &Statuses) -> Ticket {
     let empty = Ticket {
         events: Vec::new(),
         ..ours.clone()
@@ -110,7 +116,46 @@ pub fn merge(base: Option<&Ticket>, ours: &Ticket, theirs: &Ticket) -> Ticket {
         _ => ours.rating.clone(),
     };
     merged.events = merge_events(&base.events, &ours.events, &theirs.events);
+    settle(&mut merged, statuses);
     merged
+}
+
+/// Gives the messages after the last status change the status effect the
+/// lifecycle gives them (SPEC §1), as if both sides had worked on one desk.
+fn settle(ticket: &mut Ticket, statuses: &Statuses) {
+    let Some(last) = ticket.events.iter().rposition(Event::sets_status) else {
+        return;
+    };
+    let summary = ticket.summary(statuses);
+    let Some(mut category) = summary.category else {
+        return;
+    };
+    let mut status = summary.status;
+    let tail = ticket.events.split_off(last + 1);
+    for event in tail {
+        let mv = match (event.kind, event.role) {
+            (EventKind::Message, Role::Customer) => Some(Move::CustomerReply),
+            _ if event.is_reply() => Some(Move::AgentReply),
+            _ => None,
+        };
+        let moved = mv
+            .and_then(|mv| lifecycle::outcome(mv, category))
+            .and_then(|outcome| match outcome {
+                Outcome::To(to) if to.default_status() != status => Some(to),
+                _ => None,
+            });
+        let synthesized = moved.map(|to| {
+            let mut change = Event::new(event.at, &event.actor, event.role, EventKind::Status);
+            change.from = Some(status.clone());
+            change.to = Some(to.default_status().to_owned());
+            change.reason = Some("merged: message from another branch".to_owned());
+            category = to;
+            status = to.default_status().to_owned();
+            change
+        });
+        ticket.events.push(event);
+        ticket.events.extend(synthesized);
+    }
 }
 
 /// Chooses a scalar: the side that changed it; if both changed it
@@ -325,6 +370,10 @@ mod tests {
         t
     }
 
+    fn merge(base: Option<&Ticket>, ours: &Ticket, theirs: &Ticket) -> Ticket {
+        super::merge(base, ours, theirs, &Statuses::builtin())
+    }
+
     fn status(t: &Ticket) -> String {
         t.summary(&Statuses::builtin()).status
     }
@@ -500,6 +549,49 @@ mod tests {
             "2025-03-04T09:00:00Z",
         );
         assert_eq!(status(&merge(Some(&b), &closed, &earlier)), "closed");
+    }
+
+    #[test]
+    fn customer_reply_merged_after_an_answer_reopens_and_vice_versa() {
+        let s = Statuses::builtin();
+        let b = base(&s);
+        let answered = apply(
+            &b,
+            Change::Reply {
+                body: "Try this".into(),
+                resolve: false,
+            },
+            "ana",
+            "2025-03-03T10:00:00Z",
+        );
+        let customer = apply(
+            &b,
+            Change::CustomerReply {
+                body: "More info".into(),
+            },
+            "bo",
+            "2025-03-03T10:05:00Z",
+        );
+        let m = merge(Some(&b), &answered, &customer);
+        assert_eq!(status(&m), "open", "the customer wrote after the answer");
+        assert_eq!(
+            m.events,
+            merge(Some(&b), &customer, &answered).events,
+            "symmetric"
+        );
+        let earlier = apply(
+            &b,
+            Change::CustomerReply {
+                body: "More info".into(),
+            },
+            "bo",
+            "2025-03-03T09:30:00Z",
+        );
+        assert_eq!(
+            status(&merge(Some(&b), &answered, &earlier)),
+            "answered",
+            "the answer came last"
+        );
     }
 
     #[test]

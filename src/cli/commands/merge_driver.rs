@@ -53,8 +53,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &MergeDriverArgs) -> Result<(), CommandEr
     };
     let ours = parse(&read(&args.ours, "ours")?, "our")?;
     let theirs = parse(&read(&args.theirs, "theirs")?, "their")?;
-    let merged = merge::merge(base.as_ref(), &ours, &theirs);
-    // The derived status line needs the desk's statuses; git runs drivers at
+    // Status categories come from the desk's config; git runs drivers at
     // the top of the work tree.
     let statuses = ctx
         .start_dir()
@@ -62,6 +61,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &MergeDriverArgs) -> Result<(), CommandEr
         .and_then(|dir| Store::discover(&dir).ok())
         .and_then(|store| desk::load_config(&store).ok())
         .map_or_else(Statuses::builtin, |config| config.statuses);
+    let merged = merge::merge(base.as_ref(), &ours, &theirs, &statuses);
     std::fs::write(&args.ours, merged.to_toml(&statuses))
         .map_err(|e| CommandError::user(format!("cannot merge {name}: writing the result: {e}")))?;
     Ok(())
