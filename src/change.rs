@@ -110,6 +110,13 @@ pub enum Change {
     },
     /// A postponed ticket whose `until` passed wakes up (automation).
     Wake,
+    /// Set any status the configuration allows (`tix status`).
+    SetStatus {
+        /// The status id.
+        status: String,
+        /// Why.
+        reason: Option<String>,
+    },
     /// Change assignee and/or department (`Some(None)` clears).
     Assign {
         /// New assignee.
@@ -412,6 +419,14 @@ fn apply_to(
                 None,
             ))
         }
+        Change::SetStatus { status, reason } => set_status(
+            ticket,
+            &summary.status,
+            category,
+            status,
+            reason.clone(),
+            actor,
+        ),
         Change::Assign { .. } => {
             check(Move::Edit)?;
             apply_assign(ticket, change, actor)
@@ -421,6 +436,56 @@ fn apply_to(
             apply_edit(ticket, edit, actor)
         }
     }
+}
+
+/// `tix status`: any status the configuration allows. A status with a
+/// `next` list may move only there; otherwise the lifecycle's own limits
+/// hold: closed tickets are locked (use reopen), nothing re-enters the new
+/// category, and only a solved ticket closes without `close --force`.
+fn set_status(
+    ticket: &mut Ticket,
+    current: &str,
+    category: Category,
+    target: &str,
+    reason: Option<String>,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let Some(def) = actor.statuses.get(target) else {
+        let known: Vec<&str> = actor.statuses.iter().map(|s| s.id.as_str()).collect();
+        return Err(invalid(format!(
+            "unknown status '{target}': use {}",
+            known.join(", ")
+        )));
+    };
+    if target == current {
+        return Err(ChangeError::NoChange(format!(
+            "the ticket is already {current}"
+        )));
+    }
+    let refuse = |why: &str| {
+        Err(ChangeError::Invalid(format!(
+            "cannot move the ticket from {current} to {target}: {why}"
+        )))
+    };
+    if let Some(next) = actor.statuses.get(current).and_then(|d| d.next.as_ref()) {
+        if !next.iter().any(|n| n == target) {
+            return refuse(&format!("tix.toml allows only {}", next.join(", ")));
+        }
+    } else if category == Category::Closed {
+        return refuse("closed tickets are locked; use `tix reopen`");
+    } else if def.category == Category::New {
+        return refuse("nothing returns to the new category");
+    } else if def.category == Category::Closed && category != Category::Solved {
+        return refuse("only a resolved ticket closes; use `tix close --force --reason TEXT`");
+    }
+    if def.category == Category::Solved {
+        assign_resolver(ticket, actor);
+    }
+    push_status(ticket, current, target, actor, reason, None);
+    Ok(Applied {
+        action: "status",
+        status: Some((current.to_owned(), target.to_owned())),
+    })
 }
 
 fn event(actor: &Actor<'_>, kind: EventKind) -> Event {

@@ -1,26 +1,41 @@
 //! The desk's configuration, `tix.toml` at the desk root (SPEC §5).
 //!
 //! Parsing is strict: an unknown key or a bad value is an error naming the
-//! key and the line, because a typo in a helpdesk's rules should never be
-//! silently ignored. This module is pure: the store hands it the text.
+//! key and the line, because a typo in a helpdesk's rules must never be
+//! silently ignored. Syntax errors stop at the first; every semantic
+//! problem (a status with an unknown category, a routing rule naming an
+//! unknown department, ...) is collected so `tix doctor` shows them all at
+//! once. This module is pure: the store hands it the text.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::lifecycle::{Category, StatusDef, Statuses};
-use crate::model::line_at;
+use crate::model::{Priority, line_at};
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
 
-/// A parsed `tix.toml`.
+/// A parsed, checked `tix.toml`.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
-    /// `[desk]`: what the desk is called.
+    /// `[desk]`.
     pub desk: DeskSection,
-    /// `[automation]`: who automation commits are from.
-    pub automation: AutomationSection,
-    /// Built-in plus custom statuses.
+    /// Built-in plus custom statuses (`[[status]]`).
     pub statuses: Statuses,
+    /// The ticket form (`[[field]]`).
+    pub fields: Vec<FieldDef>,
+    /// Teams (`[[department]]`).
+    pub departments: Vec<Department>,
+    /// People (`[[agent]]`).
+    pub agents: Vec<AgentDef>,
+    /// Rules applied when a ticket is created (`[[routing]]`).
+    pub routing: Vec<RoutingRule>,
+    /// Commands run after changes (`[[hook]]`).
+    pub hooks: Vec<Hook>,
 }
 
 /// The `[desk]` section.
@@ -30,35 +45,284 @@ pub struct DeskSection {
     /// A name for the desk, shown in reports.
     #[serde(default)]
     pub name: Option<String>,
+    /// Author of commits made by automation.
+    #[serde(default)]
+    pub automation: Identity,
 }
 
-/// The `[automation]` section.
-#[derive(Clone, Debug, Deserialize)]
+/// A commit author.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct AutomationSection {
-    /// Author name of automation commits.
-    #[serde(default = "default_automation_name")]
+pub struct Identity {
+    /// Name.
     pub name: String,
-    /// Author email of automation commits.
-    #[serde(default = "default_automation_email")]
+    /// Mail address.
     pub email: String,
 }
 
-impl Default for AutomationSection {
+impl Default for Identity {
     fn default() -> Self {
         Self {
-            name: default_automation_name(),
-            email: default_automation_email(),
+            name: "tix-automation".to_owned(),
+            email: "tix-automation@localhost".to_owned(),
         }
     }
 }
 
-fn default_automation_name() -> String {
-    "tix-automation".to_owned()
+/// The type of a custom field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// Any text.
+    String,
+    /// An integer or decimal number.
+    Number,
+    /// true or false.
+    Bool,
+    /// A calendar date, YYYY-MM-DD.
+    Date,
+    /// One of `choices`.
+    Choice,
 }
 
-fn default_automation_email() -> String {
-    "tix-automation@localhost".to_owned()
+/// One field of the ticket form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDef {
+    /// Key used in `--field KEY=VALUE` and in ticket files.
+    pub name: String,
+    /// What agents see.
+    pub label: Option<String>,
+    /// Its type.
+    pub kind: FieldKind,
+    /// Whether `tix new` needs it.
+    pub required: bool,
+    /// Allowed values (choice fields).
+    pub choices: Vec<String>,
+    /// Value used when none is given.
+    pub default: Option<toml::Value>,
+}
+
+impl FieldDef {
+    /// Converts text from the command line into a typed value, or says
+    /// what is allowed.
+    pub fn parse_value(&self, text: &str) -> Result<toml::Value, String> {
+        let text = text.trim();
+        let bad = |what: &str| format!("field '{}' must be {what}, not '{text}'", self.name);
+        match self.kind {
+            FieldKind::String => Ok(toml::Value::String(text.to_owned())),
+            FieldKind::Number => text
+                .parse::<i64>()
+                .map(toml::Value::Integer)
+                .or_else(|_| text.parse::<f64>().map(toml::Value::Float).map_err(|_| ()))
+                .ok()
+                .filter(|v| !matches!(v, toml::Value::Float(f) if !f.is_finite()))
+                .ok_or_else(|| bad("a number")),
+            FieldKind::Bool => match text {
+                "true" | "yes" => Ok(toml::Value::Boolean(true)),
+                "false" | "no" => Ok(toml::Value::Boolean(false)),
+                _ => Err(bad("true or false")),
+            },
+            FieldKind::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .and_then(|_| text.parse::<toml::value::Datetime>().ok())
+                .map(toml::Value::Datetime)
+                .ok_or_else(|| bad("a date (YYYY-MM-DD)")),
+            FieldKind::Choice => {
+                if self.choices.iter().any(|c| c == text) {
+                    Ok(toml::Value::String(text.to_owned()))
+                } else {
+                    Err(format!(
+                        "field '{}' must be one of {}, not '{text}'",
+                        self.name,
+                        self.choices.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Checks a value already in a ticket file or the config.
+    pub fn check_value(&self, value: &toml::Value) -> Result<(), String> {
+        let ok = match (self.kind, value) {
+            (FieldKind::String, toml::Value::String(_)) => true,
+            (FieldKind::Number, toml::Value::Integer(_) | toml::Value::Float(_)) => true,
+            (FieldKind::Bool, toml::Value::Boolean(_)) => true,
+            (FieldKind::Date, toml::Value::Datetime(d)) => d.date.is_some() && d.time.is_none(),
+            (FieldKind::Choice, toml::Value::String(s)) => self.choices.contains(s),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "field '{}' has a value that is not a valid {}: {value}",
+                self.name,
+                self.kind_name()
+            ))
+        }
+    }
+
+    fn kind_name(&self) -> String {
+        match self.kind {
+            FieldKind::String => "string".into(),
+            FieldKind::Number => "number".into(),
+            FieldKind::Bool => "bool".into(),
+            FieldKind::Date => "date".into(),
+            FieldKind::Choice => format!("choice ({})", self.choices.join(", ")),
+        }
+    }
+}
+
+/// How a department hands out new tickets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// Leave them unassigned (they wait in the queue).
+    #[default]
+    None,
+    /// Each agent in turn, in the order of `[[agent]]`.
+    RoundRobin,
+    /// The agent with the fewest active tickets.
+    LeastLoaded,
+}
+
+/// A team.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    /// Its name, used with `--department`.
+    pub name: String,
+    /// How new tickets are assigned inside it.
+    #[serde(default)]
+    pub assignment: Assignment,
+}
+
+/// A person who works tickets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentDef {
+    /// Display name.
+    pub name: String,
+    /// Mail address: the identity in events and assignments.
+    pub email: String,
+    /// Departments the agent works in.
+    pub departments: Vec<String>,
+}
+
+/// Conditions of a routing rule; every listed condition must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteWhen {
+    /// The customer's mail domain is one of these.
+    #[serde(default)]
+    pub customer_domain: Vec<String>,
+    /// The subject contains one of these words (any case).
+    #[serde(default)]
+    pub subject_matches: Vec<String>,
+    /// The description contains one of these words (any case).
+    #[serde(default)]
+    pub body_matches: Vec<String>,
+    /// The ticket has one of these tags.
+    #[serde(default)]
+    pub tags_any: Vec<String>,
+    /// The priority is one of these.
+    #[serde(default)]
+    pub priority: Vec<Priority>,
+}
+
+/// What a matching routing rule does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteSet {
+    /// Department to file the ticket in.
+    pub department: Option<String>,
+    /// Priority to give it.
+    pub priority: Option<Priority>,
+    /// Tags to add.
+    pub add_tags: Vec<String>,
+}
+
+/// A rule applied when a ticket is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingRule {
+    /// A name for messages.
+    pub name: String,
+    /// Conditions.
+    pub when: RouteWhen,
+    /// Actions.
+    pub set: RouteSet,
+}
+
+/// When a hook runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookEvent {
+    /// A ticket was created.
+    Created,
+    /// Any change (including creation).
+    Changed,
+    /// The status changed.
+    StatusChanged,
+    /// The assignee or department changed.
+    Assigned,
+    /// An agent replied publicly.
+    Replied,
+    /// The customer replied.
+    CustomerReplied,
+    /// An internal note was added.
+    Note,
+    /// An SLA target was breached (`tix sla check`).
+    SlaBreach,
+}
+
+impl HookEvent {
+    /// Returns the name set in `TIX_EVENT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Changed => "changed",
+            Self::StatusChanged => "status_changed",
+            Self::Assigned => "assigned",
+            Self::Replied => "replied",
+            Self::CustomerReplied => "customer_replied",
+            Self::Note => "note",
+            Self::SlaBreach => "sla_breach",
+        }
+    }
+}
+
+/// A command run after a change, with the ticket as JSON on stdin.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    /// The events that run it.
+    pub on: Vec<HookEvent>,
+    /// A shell command (`sh -c`), run at the desk root.
+    pub run: String,
+}
+
+/// One problem in `tix.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// What is wrong.
+    pub message: String,
+    /// The 1-based line, when known.
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "tix.toml line {line}: {}", self.message),
+            None => write!(f, "tix.toml: {}", self.message),
+        }
+    }
+}
+
+/// Everything wrong with a `tix.toml`.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{}{}", problems[0], if problems.len() > 1 { format!(" (and {} more problems)", problems.len() - 1) } else { String::new() })]
+pub struct ConfigError {
+    /// Every problem found; never empty.
+    pub problems: Vec<ConfigProblem>,
 }
 
 #[derive(Deserialize)]
@@ -67,117 +331,525 @@ struct RawConfig {
     #[serde(default)]
     desk: DeskSection,
     #[serde(default)]
-    automation: AutomationSection,
-    #[serde(default)]
     status: Vec<RawStatus>,
+    #[serde(default)]
+    field: Vec<RawField>,
+    #[serde(default)]
+    department: Vec<Spanned<Department>>,
+    #[serde(default)]
+    agent: Vec<RawAgent>,
+    #[serde(default)]
+    routing: Vec<RawRouting>,
+    #[serde(default)]
+    hook: Vec<Hook>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStatus {
-    id: String,
+    id: Spanned<String>,
     #[serde(default)]
     label: Option<String>,
     #[serde(default)]
     customer_label: Option<String>,
-    category: String,
+    category: Spanned<String>,
     #[serde(default)]
-    next: Option<Vec<String>>,
+    next: Option<Spanned<Vec<String>>>,
 }
 
-/// A problem in `tix.toml`.
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
-#[error("tix.toml{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
-pub struct ConfigError {
-    /// What is wrong.
-    pub message: String,
-    /// The 1-based line, when known.
-    pub line: Option<usize>,
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: Spanned<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(rename = "type")]
+    kind: FieldKind,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    choices: Vec<String>,
+    #[serde(default)]
+    default: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: String,
+    email: Spanned<String>,
+    #[serde(default)]
+    departments: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouting {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    when: RouteWhen,
+    set: Spanned<RawRouteSet>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouteSet {
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    priority: Option<Priority>,
+    #[serde(default)]
+    add_tags: Vec<String>,
 }
 
 impl Config {
     /// Parses and checks the text of `tix.toml`.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|err| ConfigError {
-            message: err.message().trim().to_owned(),
-            line: err.span().map(|span| line_at(text, span.start)),
+            problems: vec![ConfigProblem {
+                message: err.message().trim().to_owned(),
+                line: err.span().map(|span| line_at(text, span.start)),
+            }],
         })?;
-        let mut statuses = Statuses::builtin();
-        for status in raw.status {
-            let line = find_line(text, &format!("\"{}\"", status.id));
-            let category = Category::parse(&status.category).ok_or_else(|| ConfigError {
-                message: format!(
-                    "status '{}' has unknown category '{}': use new, open, waiting, on_hold, solved or closed",
-                    status.id, status.category
-                ),
-                line,
-            })?;
-            let _ = status.customer_label;
-            statuses.insert(StatusDef {
-                label: status.label.unwrap_or_else(|| status.id.clone()),
-                id: status.id,
-                category,
-                next: status.next,
+        let mut problems = Vec::new();
+        let mut problem = |message: String, span: std::ops::Range<usize>| {
+            problems.push(ConfigProblem {
+                message,
+                line: Some(line_at(text, span.start)),
             });
+        };
+
+        let mut statuses = Statuses::builtin();
+        let builtin: BTreeSet<String> = statuses.iter().map(|s| s.id.clone()).collect();
+        let mut seen = BTreeSet::new();
+        for status in &raw.status {
+            let id = status.id.get_ref();
+            if !valid_name(id) {
+                problem(
+                    format!("status id '{id}' must be letters, digits, '-' or '_'"),
+                    status.id.span(),
+                );
+            }
+            if !seen.insert(id.clone()) {
+                problem(format!("status '{id}' is defined twice"), status.id.span());
+            }
+            let Some(category) = Category::parse(status.category.get_ref()) else {
+                problem(
+                    format!(
+                        "status '{id}' has unknown category '{}': use new, open, waiting, on_hold, solved or closed",
+                        status.category.get_ref()
+                    ),
+                    status.category.span(),
+                );
+                continue;
+            };
+            if builtin.contains(id) && statuses.category(id) != Some(category) {
+                problem(
+                    format!(
+                        "built-in status '{id}' keeps its category ({})",
+                        statuses.category(id).map_or("", |c| c.as_str())
+                    ),
+                    status.category.span(),
+                );
+                continue;
+            }
+            let _ = &status.customer_label;
+            let label = status
+                .label
+                .clone()
+                .or_else(|| statuses.get(id).map(|s| s.label.clone()))
+                .unwrap_or_else(|| id.clone());
+            statuses.insert(StatusDef {
+                id: id.clone(),
+                label,
+                category,
+                next: status.next.as_ref().map(|n| n.get_ref().clone()),
+            });
+        }
+        for status in &raw.status {
+            if let Some(next) = &status.next {
+                for target in next.get_ref() {
+                    if statuses.get(target).is_none() {
+                        problem(
+                            format!(
+                                "status '{}' lists unknown next status '{target}'",
+                                status.id.get_ref()
+                            ),
+                            next.span(),
+                        );
+                    }
+                }
+            }
+        }
+
+        let mut fields = Vec::new();
+        let mut names = BTreeSet::new();
+        for field in raw.field {
+            let name = field.name.get_ref().clone();
+            if !valid_name(&name) {
+                problem(
+                    format!("field name '{name}' must be letters, digits, '-' or '_'"),
+                    field.name.span(),
+                );
+            }
+            if !names.insert(name.clone()) {
+                problem(
+                    format!("field '{name}' is defined twice"),
+                    field.name.span(),
+                );
+            }
+            if field.kind == FieldKind::Choice && field.choices.is_empty() {
+                problem(
+                    format!("choice field '{name}' needs choices = [...]"),
+                    field.name.span(),
+                );
+            }
+            if field.kind != FieldKind::Choice && !field.choices.is_empty() {
+                problem(
+                    format!("field '{name}' has choices but is not type = \"choice\""),
+                    field.name.span(),
+                );
+            }
+            let def = FieldDef {
+                name,
+                label: field.label,
+                kind: field.kind,
+                required: field.required,
+                choices: field.choices,
+                default: field.default.as_ref().map(|d| d.get_ref().clone()),
+            };
+            if let Some(default) = &field.default
+                && let Err(e) = def.check_value(default.get_ref())
+            {
+                problem(format!("default: {e}"), default.span());
+            }
+            fields.push(def);
+        }
+
+        let departments: Vec<Department> =
+            raw.department.iter().map(|d| d.get_ref().clone()).collect();
+        let department_names: BTreeSet<&str> =
+            departments.iter().map(|d| d.name.as_str()).collect();
+        for (i, department) in raw.department.iter().enumerate() {
+            if departments[..i]
+                .iter()
+                .any(|d| d.name == department.get_ref().name)
+            {
+                problem(
+                    format!(
+                        "department '{}' is defined twice",
+                        department.get_ref().name
+                    ),
+                    department.span(),
+                );
+            }
+        }
+
+        let mut agents = Vec::new();
+        for agent in raw.agent {
+            for department in &agent.departments {
+                if !department_names.contains(department.as_str()) {
+                    problem(
+                        format!(
+                            "agent '{}' names unknown department '{department}'",
+                            agent.email.get_ref()
+                        ),
+                        agent.email.span(),
+                    );
+                }
+            }
+            if !agent.email.get_ref().contains('@') {
+                problem(
+                    format!(
+                        "agent email '{}' is not a mail address",
+                        agent.email.get_ref()
+                    ),
+                    agent.email.span(),
+                );
+            }
+            agents.push(AgentDef {
+                name: agent.name,
+                email: agent.email.into_inner(),
+                departments: agent.departments,
+            });
+        }
+        for department in &departments {
+            if department.assignment != Assignment::None
+                && !agents
+                    .iter()
+                    .any(|a| a.departments.contains(&department.name))
+            {
+                let span = raw
+                    .department
+                    .iter()
+                    .find(|d| d.get_ref().name == department.name)
+                    .map(Spanned::span)
+                    .unwrap_or(0..0);
+                problem(
+                    format!(
+                        "department '{}' assigns tickets but has no agents",
+                        department.name
+                    ),
+                    span,
+                );
+            }
+        }
+
+        let mut routing = Vec::new();
+        for (i, rule) in raw.routing.into_iter().enumerate() {
+            let name = rule
+                .name
+                .unwrap_or_else(|| format!("routing rule {}", i + 1));
+            let span = rule.set.span();
+            let set = rule.set.into_inner();
+            if let Some(department) = &set.department
+                && !department_names.contains(department.as_str())
+            {
+                problem(
+                    format!("{name} sets unknown department '{department}'"),
+                    span.clone(),
+                );
+            }
+            if set.department.is_none() && set.priority.is_none() && set.add_tags.is_empty() {
+                problem(
+                    format!("{name} sets nothing: give department, priority or add_tags"),
+                    span,
+                );
+            }
+            routing.push(RoutingRule {
+                name,
+                when: rule.when,
+                set: RouteSet {
+                    department: set.department,
+                    priority: set.priority,
+                    add_tags: set.add_tags,
+                },
+            });
+        }
+
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
         }
         Ok(Self {
             desk: raw.desk,
-            automation: raw.automation,
             statuses,
+            fields,
+            departments,
+            agents,
+            routing,
+            hooks: raw.hook,
         })
+    }
+
+    /// Looks up a custom field.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Looks up a department.
+    pub fn department(&self, name: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.name == name)
+    }
+
+    /// Turns `--field KEY=VALUE` pairs into typed values of the ticket form.
+    /// An empty value means "clear the field". Refuses unknown fields and
+    /// values of the wrong type, naming what is allowed.
+    pub fn field_values(
+        &self,
+        given: &[(String, String)],
+    ) -> Result<(BTreeMap<String, toml::Value>, Vec<String>), String> {
+        let mut values = BTreeMap::new();
+        let mut clear = Vec::new();
+        for (name, text) in given {
+            let Some(def) = self.field(name) else {
+                let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+                return Err(if known.is_empty() {
+                    format!(
+                        "unknown field '{name}': the ticket form has no fields; define [[field]] in tix.toml"
+                    )
+                } else {
+                    format!(
+                        "unknown field '{name}': the ticket form has {}",
+                        known.join(", ")
+                    )
+                });
+            };
+            if text.trim().is_empty() {
+                if def.required {
+                    return Err(format!("field '{name}' is required and cannot be cleared"));
+                }
+                clear.push(name.clone());
+            } else {
+                values.insert(name.clone(), def.parse_value(text)?);
+            }
+        }
+        Ok((values, clear))
+    }
+
+    /// Completes the fields of a new ticket: fills defaults, then refuses
+    /// when a required field is still missing.
+    pub fn complete_new_fields(
+        &self,
+        values: &mut BTreeMap<String, toml::Value>,
+    ) -> Result<(), String> {
+        for def in &self.fields {
+            if !values.contains_key(&def.name)
+                && let Some(default) = &def.default
+            {
+                values.insert(def.name.clone(), default.clone());
+            }
+        }
+        let missing: Vec<&str> = self
+            .fields
+            .iter()
+            .filter(|f| f.required && !values.contains_key(&f.name))
+            .map(|f| f.name.as_str())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "missing required field{} {}: add --field {}=VALUE",
+                if missing.len() > 1 { "s" } else { "" },
+                missing.join(", "),
+                missing[0]
+            ))
+        }
+    }
+
+    /// Resolves an agent given by name or address to the identity stored
+    /// in tickets (the address). Without `[[agent]]` any name is accepted.
+    pub fn resolve_agent(&self, who: &str) -> Result<String, String> {
+        if self.agents.is_empty() {
+            return Ok(who.to_owned());
+        }
+        self.agents
+            .iter()
+            .find(|a| a.email == who || a.name == who)
+            .map(|a| a.email.clone())
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.agents.iter().map(|a| a.email.as_str()).collect();
+                format!("unknown agent '{who}': tix.toml lists {}", known.join(", "))
+            })
+    }
+
+    /// Checks a department name against `[[department]]` (any name is
+    /// accepted when none are configured).
+    pub fn check_department(&self, name: &str) -> Result<(), String> {
+        if self.departments.is_empty() || self.department(name).is_some() {
+            return Ok(());
+        }
+        let known: Vec<&str> = self.departments.iter().map(|d| d.name.as_str()).collect();
+        Err(format!(
+            "unknown department '{name}': tix.toml lists {}",
+            known.join(", ")
+        ))
     }
 }
 
-fn find_line(text: &str, needle: &str) -> Option<usize> {
-    text.find(needle).map(|offset| line_at(text, offset))
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// The commented `tix.toml` that `tix init` writes.
-pub const DEFAULT_TEXT: &str = r#"# tix.toml: the configuration of this help desk.
-# Commit changes to this file: tix reads the committed version.
-# Reference: docs/configuration.md
-
-[desk]
-# name = "Support"
-
-[automation]
-# Author of commits made by `tix autoclose` and `tix automate`.
-name = "tix-automation"
-email = "tix-automation@localhost"
-
-# Custom statuses: each names one category
-# (new | open | waiting | on_hold | solved | closed).
-# [[status]]
-# id = "waiting_on_vendor"
-# label = "Waiting on vendor"
-# category = "on_hold"
-# next = ["open", "resolved"]
-"#;
+pub const DEFAULT_TEXT: &str = include_str!("default_config.toml");
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn problems(text: &str) -> Vec<ConfigProblem> {
+        Config::parse(text).unwrap_err().problems
+    }
+
     #[test]
     fn default_text_parses() {
         let config = Config::parse(DEFAULT_TEXT).unwrap();
-        assert_eq!(config.automation.name, "tix-automation");
+        assert_eq!(config.desk.automation.name, "tix-automation");
+    }
+
+    #[test]
+    fn commented_examples_in_the_default_text_parse_too() {
+        // Uncomment every example line: the reference must stay valid.
+        let text: String = DEFAULT_TEXT
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|rest| looks_like_toml(rest))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    }
+
+    fn looks_like_toml(line: &str) -> bool {
+        line.starts_with('[')
+            || line
+                .split_once(" = ")
+                .is_some_and(|(k, _)| !k.contains(' '))
     }
 
     #[test]
     fn unknown_keys_name_the_key_and_line() {
-        let err = Config::parse("[desk]\nname = \"x\"\ncolour = \"red\"\n").unwrap_err();
-        assert_eq!(err.line, Some(3));
-        assert!(err.message.contains("colour"), "{}", err.message);
+        let p = problems("[desk]\nname = \"x\"\ncolour = \"red\"\n");
+        assert_eq!(p[0].line, Some(3));
+        assert!(p[0].message.contains("colour"), "{}", p[0].message);
     }
 
     #[test]
-    fn custom_status_needs_a_known_category() {
-        let text = "[[status]]\nid = \"vendor\"\ncategory = \"limbo\"\n";
-        let err = Config::parse(text).unwrap_err();
-        assert!(err.message.contains("limbo"), "{}", err.message);
-        assert_eq!(err.line, Some(2));
-        let ok = Config::parse("[[status]]\nid = \"vendor\"\ncategory = \"on_hold\"\n").unwrap();
+    fn every_semantic_problem_is_reported_with_its_line() {
+        let text = "[[status]]\nid = \"vendor\"\ncategory = \"limbo\"\n\n[[department]]\nname = \"billing\"\n\n[[routing]]\nset = { department = \"sales\" }\n";
+        let p = problems(text);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].message.contains("limbo") && p[0].line == Some(3),
+            "{p:?}"
+        );
+        assert!(
+            p[1].message.contains("unknown department 'sales'") && p[1].line == Some(9),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn custom_status_and_bad_next() {
+        let ok = Config::parse(
+            "[[status]]\nid = \"vendor\"\ncategory = \"on_hold\"\nnext = [\"open\"]\n",
+        )
+        .unwrap();
         assert_eq!(ok.statuses.category("vendor"), Some(Category::OnHold));
+        let p =
+            problems("[[status]]\nid = \"vendor\"\ncategory = \"on_hold\"\nnext = [\"nowhere\"]\n");
+        assert!(p[0].message.contains("nowhere"));
+    }
+
+    #[test]
+    fn field_types_parse_and_refuse() {
+        let text = "[[field]]\nname = \"n\"\ntype = \"number\"\n[[field]]\nname = \"c\"\ntype = \"choice\"\nchoices = [\"a\", \"b\"]\n[[field]]\nname = \"d\"\ntype = \"date\"\n[[field]]\nname = \"b\"\ntype = \"bool\"\n";
+        let config = Config::parse(text).unwrap();
+        let f = |n| config.field(n).unwrap();
+        assert_eq!(f("n").parse_value("42").unwrap(), toml::Value::Integer(42));
+        assert!(
+            f("n")
+                .parse_value("4x")
+                .unwrap_err()
+                .contains("must be a number")
+        );
+        assert!(f("c").parse_value("z").unwrap_err().contains("one of a, b"));
+        assert!(f("d").parse_value("2025-02-30").is_err());
+        assert!(f("d").parse_value("2025-02-28").is_ok());
+        assert_eq!(
+            f("b").parse_value("yes").unwrap(),
+            toml::Value::Boolean(true)
+        );
+        let p = problems("[[field]]\nname = \"n\"\ntype = \"number\"\ndefault = \"many\"\n");
+        assert_eq!(p[0].line, Some(4));
+        let p = problems("[[field]]\nname = \"n\"\ntype = \"float\"\n");
+        assert!(p[0].message.contains("float"));
     }
 }

@@ -7,11 +7,15 @@
 use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
+use crate::config::Assignment;
 use crate::config::{self, Config, ConfigError};
 use crate::entry::ListEntry;
+use crate::hooks;
 use crate::lifecycle::Category;
 use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
+use crate::routing::{self, Explicit};
 use crate::store::{self, CommitInfo, RawTicket, Signature, Store, UpdateError, Write, layout};
+use crate::view::TicketView;
 
 /// What can go wrong at the desk level.
 #[derive(Debug, thiserror::Error)]
@@ -239,11 +243,36 @@ impl Desk {
     /// Creates a ticket; returns it with its new id.
     pub fn create(
         &self,
-        new: NewTicket,
+        mut new: NewTicket,
+        explicit: Explicit,
         agent: &Agent,
         now: Timestamp,
         rng: &mut fastrand::Rng,
     ) -> Result<Ticket, Error> {
+        let config = &self.config;
+        let invalid = |msg: String| Error::Change(ChangeError::Invalid(msg));
+        routing::route(config, &mut new, explicit);
+        if let Some(department) = &new.department {
+            config.check_department(department).map_err(invalid)?;
+        }
+        new.assignee = new
+            .assignee
+            .as_deref()
+            .map(|a| config.resolve_agent(a))
+            .transpose()
+            .map_err(invalid)?;
+        config
+            .complete_new_fields(&mut new.fields)
+            .map_err(invalid)?;
+        if new.assignee.is_none()
+            && let Some(department) = &new.department
+            && config
+                .department(department)
+                .is_some_and(|d| d.assignment != Assignment::None)
+        {
+            let (active, _) = self.entries(&|c| c.is_some_and(Category::is_active))?;
+            new.assignee = routing::pick_agent(config, department, &active);
+        }
         let actor = Actor {
             id: agent.id(),
             role: Role::Agent,
@@ -266,6 +295,25 @@ impl Desk {
             }
         }
         Err(store::Error::Contended(16).into())
+    }
+
+    /// Runs the hooks a committed change raises; returns one message per
+    /// failed hook (the change stays committed).
+    pub fn run_hooks(&self, ticket: &Ticket, applied: &Applied) -> Vec<String> {
+        if self.config.hooks.is_empty() {
+            return Vec::new();
+        }
+        let events = hooks::events_for(applied.action, applied.status.is_some());
+        let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
+            .unwrap_or_default();
+        let (from, to) = applied.status.clone().unwrap_or_default();
+        let env = [
+            ("TIX_TICKET", ticket.id.to_string()),
+            ("TIX_ACTION", applied.action.to_owned()),
+            ("TIX_STATUS_FROM", from),
+            ("TIX_STATUS_TO", to),
+        ];
+        hooks::run(&self.config.hooks, self.store.root(), &events, &json, &env)
     }
 
     /// Applies a change to a ticket in one commit.

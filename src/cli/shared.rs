@@ -5,6 +5,7 @@ use std::io::Write;
 use super::ui::Format;
 use super::{CommandError, Ctx};
 use crate::change::Change;
+use crate::desk::Desk;
 use crate::view::TicketView;
 
 /// Applies `change` to the ticket `prefix` names, in one commit, and reports
@@ -12,11 +13,12 @@ use crate::view::TicketView;
 pub(crate) fn change_ticket(
     ctx: &mut Ctx,
     prefix: &str,
-    change: &Change,
+    build: impl FnOnce(&Desk) -> Result<Change, CommandError>,
 ) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
     let id = desk.resolve(prefix)?;
+    let change = &build(&desk)?;
     let agent = ctx.agent(Some(&desk))?;
     let now = ctx.now()?;
     let (ticket, applied) = desk.change(&id, change, &agent, now).map_err(|err| {
@@ -29,6 +31,9 @@ pub(crate) fn change_ticket(
             err
         }
     })?;
+    for failure in desk.run_hooks(&ticket, &applied) {
+        ctx.ui.status(&format!("warning: {failure}"));
+    }
     if format == Format::Json {
         return Ok(ctx
             .ui

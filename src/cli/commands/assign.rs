@@ -26,19 +26,31 @@ pub(crate) struct AssignArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &AssignArgs) -> Result<(), CommandError> {
-    let assignee = if args.unassign {
-        Some(None)
-    } else if let Some(agent) = &args.agent {
-        Some(Some(agent.clone()))
-    } else if args.department.is_some() {
+    let me = if args.unassign || args.agent.is_some() || args.department.is_some() {
         None
     } else {
         let desk = ctx.desk()?;
-        Some(Some(ctx.agent(Some(&desk))?.id().to_owned()))
+        Some(ctx.agent(Some(&desk))?.id().to_owned())
     };
-    let change = Change::Assign {
-        assignee,
-        department: args.department.clone().map(Some),
-    };
-    change_ticket(ctx, &args.id, &change)
+    change_ticket(ctx, &args.id, |desk| {
+        let config = desk.config();
+        let assignee = if args.unassign {
+            Some(None)
+        } else if let Some(agent) = args.agent.as_deref().or(me.as_deref()) {
+            Some(Some(
+                config.resolve_agent(agent).map_err(CommandError::user)?,
+            ))
+        } else {
+            None
+        };
+        if let Some(department) = &args.department {
+            config
+                .check_department(department)
+                .map_err(CommandError::user)?;
+        }
+        Ok(Change::Assign {
+            assignee,
+            department: args.department.clone().map(Some),
+        })
+    })
 }

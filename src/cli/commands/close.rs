@@ -23,12 +23,10 @@ pub(crate) struct CloseArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &CloseArgs) -> Result<(), CommandError> {
-    change_ticket(
-        ctx,
-        &args.id,
-        &Change::Close {
+    change_ticket(ctx, &args.id, |_| {
+        Ok(Change::Close {
             force: args.force,
             reason: args.reason.clone(),
-        },
-    )
+        })
+    })
 }

@@ -42,11 +42,11 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
         Some(text) => match Config::parse(&text) {
             Ok(config) => config,
             Err(err) => {
-                problems.push(Problem {
+                problems.extend(err.problems.into_iter().map(|p| Problem {
                     path: layout::CONFIG_FILE.into(),
-                    line: err.line,
-                    message: err.message,
-                });
+                    line: p.line,
+                    message: p.message,
+                }));
                 Config::default()
             }
         },
@@ -130,6 +130,23 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
                     line,
                     message: format!("status '{to}' is not defined in tix.toml"),
                 });
+            }
+        }
+        if !config.fields.is_empty() {
+            for (name, value) in &ticket.fields {
+                let message = match config.field(name) {
+                    None => Some(format!(
+                        "field '{name}' is not in the ticket form of tix.toml"
+                    )),
+                    Some(def) => def.check_value(value).err(),
+                };
+                if let Some(message) = message {
+                    problems.push(Problem {
+                        path: path.clone(),
+                        line: line_of(name),
+                        message,
+                    });
+                }
             }
         }
         if ticket.events.is_empty() {

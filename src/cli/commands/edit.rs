@@ -55,25 +55,24 @@ pub(crate) fn run(ctx: &mut Ctx, args: &EditArgs) -> Result<(), CommandError> {
                 .push(tag.strip_prefix('+').unwrap_or(tag).to_owned()),
         }
     }
-    for (key, value) in &args.fields {
-        if value.is_empty() {
-            edit.clear_fields.push(key.clone());
-        } else {
-            edit.fields
-                .insert(key.clone(), toml::Value::String(value.clone()));
-        }
-    }
     let empty = edit.subject.is_none()
         && edit.priority.is_none()
         && edit.add_tags.is_empty()
         && edit.remove_tags.is_empty()
-        && edit.fields.is_empty()
-        && edit.clear_fields.is_empty()
+        && args.fields.is_empty()
         && edit.customer.is_empty();
     if empty {
         return Err(CommandError::usage(
             "nothing to edit: give --subject, --priority, --tag, --field or a customer detail",
         ));
     }
-    change_ticket(ctx, &args.id, &Change::Edit(edit))
+    change_ticket(ctx, &args.id, |desk| {
+        let (fields, clear) = desk
+            .config()
+            .field_values(&args.fields)
+            .map_err(CommandError::user)?;
+        edit.fields = fields;
+        edit.clear_fields = clear;
+        Ok(Change::Edit(edit))
+    })
 }

@@ -45,6 +45,9 @@ pub(crate) struct ListArgs {
     /// Only tickets whose customer name or address contains TEXT.
     #[arg(long, value_name = "TEXT")]
     customer: Option<String>,
+    /// Only tickets whose custom field KEY has VALUE (repeatable: all must hold).
+    #[arg(long = "field", value_name = "KEY=VALUE", value_parser = crate::cli::commands::new::parse_field)]
+    fields: Vec<(String, String)>,
     /// Only tickets waiting for someone: unassigned and new or open.
     #[arg(long)]
     pending: bool,
@@ -313,6 +316,10 @@ fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
             .as_deref()
             .is_none_or(|c| contains(&t.customer_name, c) || contains(&t.customer_email, c))
         && (!args.pending || t.is_pending())
+        && args
+            .fields
+            .iter()
+            .all(|(k, v)| t.fields.iter().any(|(fk, fv)| fk == k && fv == v))
         && after(t.created, filter.created_after)
         && before(t.created, filter.created_before)
         && after(t.updated, filter.updated_after)

@@ -19,4 +19,5 @@ pub(crate) mod reopen;
 pub(crate) mod reply;
 pub(crate) mod resolve;
 pub(crate) mod show;
+pub(crate) mod status;
 pub(crate) mod sync;

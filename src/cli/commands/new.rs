@@ -1,12 +1,12 @@
-use std::collections::BTreeMap;
 use std::io::Write;
 
 use clap::Args;
 
-use crate::change::NewTicket;
+use crate::change::{Applied, NewTicket};
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx, read_message};
 use crate::model::{Customer, Priority};
+use crate::routing::Explicit;
 use crate::view::TicketView;
 
 /// Create a ticket.
@@ -31,9 +31,9 @@ pub(crate) struct NewArgs {
     /// The customer's phone or other contact.
     #[arg(long, value_name = "TEXT")]
     phone: Option<String>,
-    /// low, normal (default), high or urgent.
-    #[arg(long, value_name = "PRIORITY", default_value = "normal")]
-    priority: Priority,
+    /// low, normal (default, unless routing sets one), high or urgent.
+    #[arg(long, value_name = "PRIORITY")]
+    priority: Option<Priority>,
     /// The department that owns the ticket.
     #[arg(long, value_name = "D")]
     department: Option<String>,
@@ -82,11 +82,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
         Some(prefix) => Some(desk.resolve(prefix)?),
         None => None,
     };
-    let fields: BTreeMap<String, toml::Value> = args
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), toml::Value::String(v.clone())))
-        .collect();
+    let (fields, _) = desk
+        .config()
+        .field_values(&args.fields)
+        .map_err(CommandError::user)?;
     let new = NewTicket {
         subject: args.subject.clone(),
         body,
@@ -95,14 +94,25 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
             email: args.email.clone(),
             phone: args.phone.clone(),
         },
-        priority: args.priority,
+        priority: args.priority.unwrap_or_default(),
         department: args.department.clone(),
         assignee: args.assign.clone(),
         tags: args.tags.clone(),
         fields,
         follow_up_of,
     };
-    let ticket = desk.create(new, &agent, now, &mut ctx.rng())?;
+    let explicit = Explicit {
+        department: args.department.is_some(),
+        priority: args.priority.is_some(),
+    };
+    let ticket = desk.create(new, explicit, &agent, now, &mut ctx.rng())?;
+    let applied = Applied {
+        action: "new",
+        status: None,
+    };
+    for failure in desk.run_hooks(&ticket, &applied) {
+        ctx.ui.status(&format!("warning: {failure}"));
+    }
     if format == Format::Json {
         return Ok(ctx
             .ui

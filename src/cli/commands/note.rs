@@ -18,5 +18,5 @@ pub(crate) struct NoteArgs {
 
 pub(crate) fn run(ctx: &mut Ctx, args: &NoteArgs) -> Result<(), CommandError> {
     let body = read_message(ctx, args.message.as_deref(), "note")?;
-    change_ticket(ctx, &args.id, &Change::Note { body })
+    change_ticket(ctx, &args.id, |_| Ok(Change::Note { body }))
 }

@@ -12,5 +12,5 @@ pub(crate) struct OpenArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &OpenArgs) -> Result<(), CommandError> {
-    change_ticket(ctx, &args.id, &Change::Open)
+    change_ticket(ctx, &args.id, |_| Ok(Change::Open))
 }

@@ -29,5 +29,5 @@ pub(crate) fn run(ctx: &mut Ctx, args: &PostponeArgs) -> Result<(), CommandError
         ),
         None => None,
     };
-    change_ticket(ctx, &args.id, &Change::Postpone { until })
+    change_ticket(ctx, &args.id, |_| Ok(Change::Postpone { until }))
 }

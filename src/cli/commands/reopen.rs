@@ -15,11 +15,9 @@ pub(crate) struct ReopenArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ReopenArgs) -> Result<(), CommandError> {
-    change_ticket(
-        ctx,
-        &args.id,
-        &Change::Reopen {
+    change_ticket(ctx, &args.id, |_| {
+        Ok(Change::Reopen {
             reason: args.message.clone(),
-        },
-    )
+        })
+    })
 }

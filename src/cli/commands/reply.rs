@@ -37,5 +37,5 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ReplyArgs) -> Result<(), CommandError> {
             resolve: args.resolve,
         }
     };
-    change_ticket(ctx, &args.id, &change)
+    change_ticket(ctx, &args.id, |_| Ok(change))
 }

@@ -19,11 +19,9 @@ pub(crate) struct ResolveArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ResolveArgs) -> Result<(), CommandError> {
-    change_ticket(
-        ctx,
-        &args.id,
-        &Change::Resolve {
+    change_ticket(ctx, &args.id, |_| {
+        Ok(Change::Resolve {
             reason: args.message.clone(),
-        },
-    )
+        })
+    })
 }

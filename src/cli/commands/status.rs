@@ -1,0 +1,32 @@
+use clap::Args;
+
+use crate::change::Change;
+use crate::cli::shared::change_ticket;
+use crate::cli::{CommandError, Ctx};
+
+/// Set any status the configuration allows, custom ones included.
+///
+/// A status with `next = [...]` in tix.toml may move only to those;
+/// otherwise closed tickets stay locked (use `tix reopen`), nothing returns
+/// to the new category, and only a resolved ticket closes.
+///
+/// Example: tix status k3x waiting_on_vendor -m "RMA 4471 opened"
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Ticket id or unique prefix.
+    id: String,
+    /// The status id (built-in or from tix.toml).
+    status: String,
+    /// Why (kept in the status history).
+    #[arg(short = 'm', long = "message", value_name = "TEXT")]
+    message: Option<String>,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<(), CommandError> {
+    change_ticket(ctx, &args.id, |_| {
+        Ok(Change::SetStatus {
+            status: args.status.clone(),
+            reason: args.message.clone(),
+        })
+    })
+}
