@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use crate::lifecycle::{Category, StatusDef, Statuses};
 use crate::model::{Priority, line_at};
+use crate::rules::Rule;
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -36,6 +37,8 @@ pub struct Config {
     pub routing: Vec<RoutingRule>,
     /// Commands run after changes (`[[hook]]`).
     pub hooks: Vec<Hook>,
+    /// Time-based rules (`[[automation]]`).
+    pub automations: Vec<Rule>,
 }
 
 /// The `[desk]` section.
@@ -342,6 +345,8 @@ struct RawConfig {
     routing: Vec<RawRouting>,
     #[serde(default)]
     hook: Vec<Hook>,
+    #[serde(default)]
+    automation: Vec<Spanned<Rule>>,
 }
 
 #[derive(Deserialize)]
@@ -628,6 +633,22 @@ impl Config {
             });
         }
 
+        let mut automations: Vec<Rule> = Vec::new();
+        for rule in raw.automation {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            if automations.iter().any(|r| r.name == rule.name) {
+                problem(
+                    format!("automation '{}' is defined twice", rule.name),
+                    span.clone(),
+                );
+            }
+            if let Err(message) = rule.check(&statuses) {
+                problem(message, span);
+            }
+            automations.push(rule);
+        }
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -639,6 +660,7 @@ impl Config {
             agents,
             routing,
             hooks: raw.hook,
+            automations,
         })
     }
 
@@ -770,6 +792,17 @@ mod tests {
     fn default_text_parses() {
         let config = Config::parse(DEFAULT_TEXT).unwrap();
         assert_eq!(config.desk.automation.name, "tix-automation");
+        let names: Vec<&str> = config.automations.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["close-solved-4d", "wake-postponed"]);
+    }
+
+    #[test]
+    fn a_looping_automation_is_refused_with_its_line() {
+        let p = problems(
+            "[desk]\n\n[[automation]]\nname = \"ping\"\nwhen = { category = \"waiting\" }\ndo = { add_note = \"hi\" }\n",
+        );
+        assert!(p[0].message.contains("fire forever"), "{p:?}");
+        assert_eq!(p[0].line, Some(3), "the rule's [[automation]] line");
     }
 
     #[test]

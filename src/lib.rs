@@ -13,6 +13,7 @@
 //! - [`desk`]: ties a store, its config and the domain together;
 //! - [`cli`]: the command line, one file per subcommand.
 
+pub mod automation;
 pub mod change;
 pub mod cli;
 pub mod clock;
@@ -24,5 +25,6 @@ pub mod lifecycle;
 pub mod merge;
 pub mod model;
 pub mod routing;
+pub mod rules;
 pub mod store;
 pub mod view;

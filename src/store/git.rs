@@ -66,7 +66,7 @@ pub(super) fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>, Error> {
     })
 }
 
-fn blob_in(tree: &Tree<'_>, path: &str) -> Result<Option<Oid>, Error> {
+pub(super) fn blob_in(tree: &Tree<'_>, path: &str) -> Result<Option<Oid>, Error> {
     match tree.get_path(Path::new(path)) {
         Ok(entry) if entry.kind() == Some(ObjectType::Blob) => Ok(Some(entry.id())),
         Ok(_) => Ok(None),
@@ -130,7 +130,10 @@ fn oid_text(oid: Option<Oid>) -> String {
     oid.map_or_else(|| "-".to_owned(), |o| o.to_string())
 }
 
-fn write_journal(private: &Path, entries: &[(String, Option<Oid>)]) -> Result<(), Error> {
+pub(super) fn write_journal(
+    private: &Path,
+    entries: &[(String, Option<Oid>)],
+) -> Result<(), Error> {
     fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
     let text: String = entries
         .iter()
@@ -139,7 +142,7 @@ fn write_journal(private: &Path, entries: &[(String, Option<Oid>)]) -> Result<()
     write_atomic(&private.join(JOURNAL), text.as_bytes())
 }
 
-fn remove_journal(private: &Path) -> Result<(), Error> {
+pub(super) fn remove_journal(private: &Path) -> Result<(), Error> {
     let path = private.join(JOURNAL);
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),
@@ -261,10 +264,11 @@ fn empty_tree(repo: &Repository) -> Result<Tree<'_>, Error> {
 }
 
 /// Brings the working-tree files and index entries of `paths` to `HEAD`.
-fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error> {
+pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error> {
     let tree = head_tree(repo)?;
     let index_file = repo.path().join("index");
-    let mut slow = Vec::new();
+    let mut fast = Vec::new();
+    let mut removed = Vec::new();
     for path in paths {
         let full = root.join(path);
         let head = match &tree {
@@ -278,9 +282,7 @@ fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error
                     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
                 write_atomic(&full, blob.content())?;
-                if super::index::set_entry(&index_file, path, oid, &full).is_none() {
-                    slow.push((path, true));
-                }
+                fast.push((path.clone(), oid, full));
             }
             None => {
                 if let Err(e) = fs::remove_file(&full)
@@ -288,22 +290,21 @@ fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error
                 {
                     return Err(Error::io(&full, e));
                 }
-                slow.push((path, false));
+                removed.push(path);
             }
         }
     }
-    if slow.is_empty() {
+    if removed.is_empty() && super::index::set_entries(&index_file, &fast).is_some() {
         return Ok(());
     }
     // Index formats the fast path does not handle go through libgit2.
     let mut index = repo.index()?;
     index.read(false)?;
-    for (path, present) in slow {
-        if present {
-            index.add_path(Path::new(path))?;
-        } else {
-            let _ = index.remove_path(Path::new(path));
-        }
+    for (path, _, _) in &fast {
+        index.add_path(Path::new(path))?;
+    }
+    for path in removed {
+        let _ = index.remove_path(Path::new(path));
     }
     write_index(&mut index)
 }

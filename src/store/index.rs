@@ -21,22 +21,98 @@ const HEADER: usize = 12;
 const CHECKSUM: usize = 20;
 const REGULAR_FILE: u32 = 0o100644;
 
-/// Where `path` is (or would go) among the entries of an index.
-struct Found {
-    /// Byte range of the stage-0 entry for `path`, or an empty range at the
-    /// sorted insertion point.
-    range: std::ops::Range<usize>,
-    /// Its blob id, when present.
-    oid: Option<Oid>,
-    /// Number of entries in the index.
-    count: usize,
-    /// Where the entries end and the extensions start.
-    entries_end: usize,
+/// Returns the stage-0 blob id recorded for `path`: `Some(None)` when the
+/// path is not in the index, `None` when the index format is not handled
+/// or the path is in conflict.
+pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
+    match fs::read(index_file) {
+        Ok(data) => {
+            let (entries, _) = walk(&data)?;
+            let mut found = None;
+            for (_, range, stage) in entries.into_iter().filter(|e| e.0 == path.as_bytes()) {
+                if stage != 0 {
+                    return None; // a conflict
+                }
+                found = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok();
+            }
+            Some(found)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(None),
+        Err(_) => None,
+    }
 }
 
-/// Scans a v2/v3 index for `path`; `None` for other formats, a corrupt
-/// file, or a path in conflict (stage > 0).
-fn find(data: &[u8], path: &[u8]) -> Option<Found> {
+/// Sets each `(path, blob, file)` entry, with the stat data of `file`,
+/// in one rewrite of the index (inserting paths that are absent). Returns
+/// `None` when the index must be updated another way.
+pub(super) fn set_entries(
+    index_file: &Path,
+    updates: &[(String, Oid, std::path::PathBuf)],
+) -> Option<()> {
+    let mut new_entries = Vec::with_capacity(updates.len());
+    for (path, oid, file) in updates {
+        new_entries.push((
+            path.as_bytes(),
+            encode_entry(path, *oid, &fs::metadata(file).ok()?),
+        ));
+    }
+    new_entries.sort_by(|a, b| a.0.cmp(b.0));
+    new_entries.dedup_by(|a, b| a.0 == b.0);
+    let lock_path = index_file.with_extension("lock");
+    let mut lock = lock_index(&lock_path)?;
+    let result = (|| {
+        let data = fs::read(index_file).ok()?;
+        let (entries, entries_end) = walk(&data)?;
+        let extensions = kept_extensions(&data[entries_end..data.len() - CHECKSUM])?;
+        let mut out = Vec::with_capacity(data.len() + new_entries.len() * 96);
+        out.extend_from_slice(&data[..HEADER]);
+        let mut pending = new_entries.iter().peekable();
+        let mut count = 0usize;
+        for (path, range, stage) in entries {
+            // New paths that sort before this entry go in first.
+            while let Some((new_path, bytes)) = pending.peek() {
+                if *new_path >= path {
+                    break;
+                }
+                out.extend_from_slice(bytes);
+                count += 1;
+                pending.next();
+            }
+            if let Some((new_path, bytes)) = pending.peek()
+                && *new_path == path
+            {
+                if stage != 0 {
+                    return None; // a conflict: leave it to git
+                }
+                out.extend_from_slice(bytes);
+                count += 1;
+                pending.next();
+                continue;
+            }
+            out.extend_from_slice(&data[range]);
+            count += 1;
+        }
+        for (_, bytes) in pending {
+            out.extend_from_slice(bytes);
+            count += 1;
+        }
+        out[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
+        out.extend_from_slice(&extensions);
+        let checksum = Sha1::digest(&out);
+        out.extend_from_slice(&checksum);
+        lock.write_all(&out).ok()?;
+        drop(lock);
+        fs::rename(&lock_path, index_file).ok()
+    })();
+    if result.is_none() {
+        let _ = fs::remove_file(&lock_path);
+    }
+    result
+}
+
+/// Every entry of a v2/v3 index: (path, byte range, stage), and where the
+/// entries end.
+fn walk(data: &[u8]) -> Option<(Vec<(&[u8], std::ops::Range<usize>, u16)>, usize)> {
     if data.len() < HEADER + CHECKSUM || &data[..4] != b"DIRC" {
         return None;
     }
@@ -46,8 +122,8 @@ fn find(data: &[u8], path: &[u8]) -> Option<Found> {
     }
     let count = u32::from_be_bytes(data[8..12].try_into().ok()?) as usize;
     let limit = data.len() - CHECKSUM;
+    let mut out = Vec::with_capacity(count);
     let mut at = HEADER;
-    let mut found: Option<(std::ops::Range<usize>, Option<Oid>)> = None;
     for _ in 0..count {
         let flags = u16::from_be_bytes(data.get(at + 60..at + 62)?.try_into().ok()?);
         let name_start = at + 62 + if flags & 0x4000 != 0 { 2 } else { 0 };
@@ -59,93 +135,41 @@ fn find(data: &[u8], path: &[u8]) -> Option<Found> {
         if end > limit {
             return None;
         }
-        let name = &data[name_start..name_start + name_len];
-        if found.is_none() {
-            if name == path {
-                if (flags >> 12) & 3 != 0 {
-                    return None;
-                }
-                found = Some((at..end, Oid::from_bytes(&data[at + 40..at + 60]).ok()));
-            } else if name > path {
-                found = Some((at..at, None));
-            }
-        } else if name == path {
-            return None; // more stages: a conflict
-        }
+        out.push((
+            &data[name_start..name_start + name_len],
+            at..end,
+            (flags >> 12) & 3,
+        ));
         at = end;
     }
-    let (range, oid) = found.unwrap_or((at..at, None));
-    Some(Found {
-        range,
-        oid,
-        count,
-        entries_end: at,
-    })
+    Some((out, at))
 }
 
-/// Returns the stage-0 blob id recorded for `path`: `Some(None)` when the
-/// path is not in the index, `None` when the index format is not handled
-/// or the path is in conflict.
-pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
-    match fs::read(index_file) {
-        Ok(data) => find(&data, path.as_bytes()).map(|found| found.oid),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(None),
-        Err(_) => None,
-    }
-}
-
-/// Sets `path`'s entry to `oid` with the stat data of `file` (inserting it
-/// when absent). Returns `None` when the index must be updated another way.
-pub(super) fn set_entry(index_file: &Path, path: &str, oid: Oid, file: &Path) -> Option<()> {
+fn encode_entry(path: &str, oid: Oid, meta: &fs::Metadata) -> Vec<u8> {
     use std::os::unix::fs::MetadataExt;
-    let meta = fs::metadata(file).ok()?;
-    let lock_path = index_file.with_extension("lock");
-    let mut lock = lock_index(&lock_path)?;
-    let result = (|| {
-        let mut data = fs::read(index_file).ok()?;
-        let found = find(&data, path.as_bytes())?;
-        let extensions = kept_extensions(&data[found.entries_end..data.len() - CHECKSUM])?;
-
-        let mut entry = Vec::with_capacity(64 + path.len() + 8);
-        let secs = |s: i64| (s as u32).to_be_bytes();
-        for value in [
-            secs(meta.ctime()),
-            (meta.ctime_nsec() as u32).to_be_bytes(),
-            secs(meta.mtime()),
-            (meta.mtime_nsec() as u32).to_be_bytes(),
-            (meta.dev() as u32).to_be_bytes(),
-            (meta.ino() as u32).to_be_bytes(),
-            REGULAR_FILE.to_be_bytes(),
-            meta.uid().to_be_bytes(),
-            meta.gid().to_be_bytes(),
-            (meta.size() as u32).to_be_bytes(),
-        ] {
-            entry.extend_from_slice(&value);
-        }
-        entry.extend_from_slice(oid.as_bytes());
-        let flags = path.len().min(0x0fff) as u16;
-        entry.extend_from_slice(&flags.to_be_bytes());
-        entry.extend_from_slice(path.as_bytes());
-        entry.resize((62 + path.len() + 8) & !7, 0);
-
-        // Edit in place: the tail (extensions, checksum) is rebuilt, the
-        // entry replaced or inserted at its sorted position.
-        let inserted = found.range.is_empty();
-        data.truncate(found.entries_end);
-        data.splice(found.range, entry);
-        let count = found.count + usize::from(inserted);
-        data[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
-        data.extend_from_slice(&extensions);
-        let checksum = Sha1::digest(&data);
-        data.extend_from_slice(&checksum);
-        lock.write_all(&data).ok()?;
-        drop(lock);
-        fs::rename(&lock_path, index_file).ok()
-    })();
-    if result.is_none() {
-        let _ = fs::remove_file(&lock_path);
+    let mut entry = Vec::with_capacity(64 + path.len() + 8);
+    // The index stores 32-bit fields; git truncates the same way.
+    let word = |v: i64| (v as u32).to_be_bytes();
+    for value in [
+        word(meta.ctime()),
+        word(meta.ctime_nsec()),
+        word(meta.mtime()),
+        word(meta.mtime_nsec()),
+        word(meta.dev() as i64),
+        word(meta.ino() as i64),
+        REGULAR_FILE.to_be_bytes(),
+        meta.uid().to_be_bytes(),
+        meta.gid().to_be_bytes(),
+        word(meta.size() as i64),
+    ] {
+        entry.extend_from_slice(&value);
     }
-    result
+    entry.extend_from_slice(oid.as_bytes());
+    let flags = path.len().min(0x0fff) as u16;
+    entry.extend_from_slice(&flags.to_be_bytes());
+    entry.extend_from_slice(path.as_bytes());
+    entry.resize((62 + path.len() + 8) & !7, 0);
+    entry
 }
 
 /// Takes git's index lock (`index.lock`), waiting a little for another git.
@@ -191,10 +215,10 @@ mod tests {
 
     #[test]
     fn rejects_what_it_does_not_know() {
-        assert!(find(b"not an index at all, not at all", b"x").is_none());
+        assert!(walk(b"not an index at all, not at all").is_none());
         let mut v4 = b"DIRC\0\0\0\x04\0\0\0\0".to_vec();
         v4.extend_from_slice(&[0; 20]);
-        assert!(find(&v4, b"x").is_none());
+        assert!(walk(&v4).is_none());
         assert!(kept_extensions(b"link\0\0\0\0").is_none());
         assert_eq!(kept_extensions(b"TREE\0\0\0\x01x").unwrap(), b"");
     }

@@ -47,3 +47,29 @@ impl WriterLock {
         }
     }
 }
+
+/// The automation lock: one `tix automate`/`tix autoclose` run at a time.
+/// Unlike the writer lock it does not wait: a second run exits at once.
+#[derive(Debug)]
+pub struct AutomationLock {
+    _file: File,
+}
+
+impl AutomationLock {
+    /// Takes the lock in `dir`, or reports that another run holds it.
+    pub(super) fn try_acquire(dir: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join("automation.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(Error::AutomationBusy),
+            Err(TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+}

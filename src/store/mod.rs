@@ -7,6 +7,7 @@
 //! refreshed, so a user's other staged or unstaged work is never touched.
 //! See docs/storage.md for the design.
 
+mod batch;
 mod cache;
 mod git;
 mod index;
@@ -18,8 +19,10 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
+pub use batch::{BatchItem, BatchReport};
 pub use cache::Item;
 pub use git::{CommitInfo, Signature};
+pub use lock::AutomationLock;
 use lock::WriterLock;
 pub use sync::SyncReport;
 
@@ -57,6 +60,9 @@ pub enum Error {
     /// A merge, rebase or similar is in progress.
     #[error("the repository is in the middle of a {0}; finish or abort it first")]
     InProgress(String),
+    /// Another automation run is in progress.
+    #[error("another tix automation run is in progress on this desk; this run did nothing")]
+    AutomationBusy,
     /// Another writer holds the lock for too long.
     #[error("another tix process has held the desk lock for a minute; try again")]
     Busy,
@@ -207,6 +213,11 @@ impl Store {
         let lock = WriterLock::acquire(&self.private_dir())?;
         git::recover(&self.repo, &self.root, &self.private_dir())?;
         Ok(lock)
+    }
+
+    /// Takes the automation lock, or fails at once when a run holds it.
+    pub fn automation_lock(&self) -> Result<AutomationLock, Error> {
+        AutomationLock::try_acquire(&self.private_dir())
     }
 
     /// Finishes a change that a killed process left half-refreshed in the

@@ -2,6 +2,8 @@
 //! and a `run` function.
 
 pub(crate) mod assign;
+pub(crate) mod autoclose;
+pub(crate) mod automate;
 pub(crate) mod close;
 pub(crate) mod completions;
 pub(crate) mod doctor;
