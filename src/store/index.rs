@@ -110,9 +110,11 @@ pub(super) fn set_entries(
     result
 }
 
-/// Every entry of a v2/v3 index: (path, byte range, stage), and where the
-/// entries end.
-fn walk(data: &[u8]) -> Option<(Vec<(&[u8], std::ops::Range<usize>, u16)>, usize)> {
+/// One entry of the index file: its path, byte range and merge stage.
+type RawEntry<'a> = (&'a [u8], std::ops::Range<usize>, u16);
+
+/// Every entry of a v2/v3 index, and where the entries end.
+fn walk(data: &[u8]) -> Option<(Vec<RawEntry<'_>>, usize)> {
     if data.len() < HEADER + CHECKSUM || &data[..4] != b"DIRC" {
         return None;
     }
