@@ -84,6 +84,7 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         report(&dir, size, &active, runs);
+        autoclose(&dir);
     }
 }
 
@@ -249,6 +250,10 @@ fn paragraph(rng: &mut fastrand::Rng) -> String {
 /// Times one command: wall seconds and peak memory in KiB (when
 /// /usr/bin/time is available).
 fn measure(dir: &Path, args: &[&str]) -> (f64, Option<u64>) {
+    measure_at(dir, args, None)
+}
+
+fn measure_at(dir: &Path, args: &[&str], now: Option<&str>) -> (f64, Option<u64>) {
     let timer = Path::new("/usr/bin/time").exists();
     let mut cmd = if timer {
         let mut cmd = Command::new("/usr/bin/time");
@@ -259,6 +264,9 @@ fn measure(dir: &Path, args: &[&str]) -> (f64, Option<u64>) {
     };
     cmd.args(args);
     env(&mut cmd, dir);
+    if let Some(now) = now {
+        cmd.env("TIX_NOW", now);
+    }
     let start = Instant::now();
     let out = cmd.output().expect("run tix");
     let secs = start.elapsed().as_secs_f64();
@@ -322,6 +330,18 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     let list: Vec<_> = (0..runs.min(3)).map(|_| measure(dir, &["list"])).collect();
     row("tix list (active)", list);
 
+    let cold: Vec<_> = (0..runs.min(3))
+        .map(|_| {
+            let _ = std::fs::remove_dir_all(dir.join(".git/tix/cache"));
+            measure(dir, &["list"])
+        })
+        .collect();
+    row("tix list (active, cold cache)", cold);
+    let warm: Vec<_> = (0..runs)
+        .map(|_| measure(dir, &["list", "--limit", "50"]))
+        .collect();
+    row("tix list --limit 50 (warm)", warm);
+
     // Repository growth per change after gc.
     run(dir, "git", &["gc", "-q"]);
     let before = pack_size(dir);
@@ -346,6 +366,30 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         before as f64 / 1048576.0,
         after as f64 / 1048576.0
     );
+}
+
+/// Closes every resolved ticket in one `tix autoclose` run (last: it
+/// changes the desk).
+fn autoclose(dir: &Path) {
+    let resolved = run(
+        dir,
+        TIX,
+        &["list", "--status", "resolved", "--format", "csv"],
+    )
+    .lines()
+    .count()
+        - 1;
+    let (secs, rss) = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"));
+    let peak = rss.map_or_else(
+        || "n/a".to_owned(),
+        |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
+    );
+    println!(
+        "\n`tix autoclose` closing {resolved} resolved tickets: {secs:.2} s, {:.0} commits/s, peak {peak}",
+        resolved as f64 / secs
+    );
+    let again = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"));
+    println!("second run (nothing to do): {:.2} s", again.0);
 }
 
 fn pack_size(dir: &Path) -> u64 {

@@ -88,10 +88,12 @@ impl Desk {
             .extend(problems.iter().map(|p| format!("skipped {p}")));
         entries.sort_by(|a, b| a.id.cmp(&b.id));
 
+        let ids: Vec<TicketId> = entries.iter().map(|e| e.id.clone()).collect();
+        let loaded = self.load_many(&ids)?;
         let mut fired = vec![0usize; rules.len()];
         let mut items = Vec::new();
-        for entry in &entries {
-            let ticket = self.load(&entry.id)?;
+        for (ticket, base) in loaded {
+            let entry = &ticket;
             let mut changed: Option<(Ticket, Planned)> = None;
             for (i, rule) in rules.iter().enumerate() {
                 if rule.limit.is_some_and(|limit| fired[i] >= limit) {
@@ -130,11 +132,11 @@ impl Desk {
                 }
             }
             if let Some((ticket, plan)) = changed {
-                items.push((ticket, plan));
+                items.push((ticket, plan, base));
             }
         }
         if options.dry_run {
-            report.planned = items.into_iter().map(|(_, plan)| plan).collect();
+            report.planned = items.into_iter().map(|(_, plan, _)| plan).collect();
             return Ok(report);
         }
 
@@ -144,10 +146,8 @@ impl Desk {
             "automate"
         };
         let mut batch = Vec::with_capacity(items.len());
-        for (ticket, plan) in &items {
-            let Some(base) = self.store().ticket_blob(&ticket.id)? else {
-                continue;
-            };
+        for (ticket, plan, base) in &items {
+            let base = *base;
             let applied = Applied {
                 action,
                 status: plan.status.clone(),
@@ -174,7 +174,7 @@ impl Desk {
             .commit_batch(&batch, &sig, &mut |n| progress.advance(n))?;
         report.skipped = done.skipped;
         let committed: std::collections::BTreeSet<&TicketId> = done.committed.iter().collect();
-        for (ticket, plan) in items {
+        for (ticket, plan, _) in items {
             if committed.contains(&ticket.id) {
                 let applied = Applied {
                     action,

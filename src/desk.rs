@@ -182,6 +182,48 @@ impl Desk {
         parse_ticket(&layout::ticket_path(id), &text, Some(id))
     }
 
+    /// Loads several tickets from one snapshot, parsing on every core;
+    /// each comes with the blob id it was read from.
+    pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<(Ticket, git2::Oid)>, Error> {
+        let texts = self.store.read_tickets(ids)?;
+        let jobs: Vec<(&TicketId, git2::Oid, String)> = ids
+            .iter()
+            .zip(texts)
+            .map(|(id, text)| {
+                text.map(|(oid, text)| (id, oid, text))
+                    .ok_or_else(|| store::Error::NotFound(id.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = jobs.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(id, oid, text)| {
+                                parse_ticket(&layout::ticket_path(id), text, Some(id))
+                                    .map(|t| (t, *oid))
+                            })
+                            .collect::<Result<Vec<_>, Error>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(jobs.len());
+            for handle in handles {
+                out.extend(
+                    handle
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e))?,
+                );
+            }
+            Ok(out)
+        })
+    }
+
     /// Loads every ticket; files that fail are returned as problems.
     pub fn load_all(&self) -> Result<(Vec<Ticket>, Vec<Problem>), Error> {
         let mut tickets = Vec::new();

@@ -9,11 +9,13 @@
 //! and `git gc` drops it); killed after, the journal lets the next writer
 //! finish the refresh.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 
 use git2::build::TreeUpdateBuilder;
-use git2::{Buf, FileMode, ObjectType, Oid, Repository};
+use git2::{FileMode, ObjectType, Oid, Repository};
 
+use super::pack::Pack;
 use super::{Error, Signature, Store, git, layout};
 use crate::model::TicketId;
 
@@ -70,18 +72,30 @@ impl Store {
         let git_sig = git2::Signature::new(&sig.name, &sig.email, &time)?;
         let mut parent = mem_repo.find_commit(head_id)?;
         let mut tree = parent.tree()?;
-        let mut objects: Vec<Oid> = Vec::with_capacity(items.len() * 5);
+        // Each ticket appears once in a batch, so its current blob is the
+        // one in HEAD (whose trees libgit2 has parsed and cached).
+        let head_tree = parent.tree()?;
+        let mut snapshot = git::Snapshot::new(&mem_repo, &head_tree)?;
         let mut journal = Vec::with_capacity(items.len());
+        let index = super::index::all_entry_oids(&self.repo.path().join("index"));
+        let mut pack = Pack::new();
+        // The previous `tickets/` tree in the current pack: the next one is
+        // written as a delta against it.
+        let mut previous: Option<(Oid, Vec<u8>)> = None;
         for item in items {
             let path = layout::ticket_path(&item.id);
-            let current = git::blob_in(&tree, &path)?;
+            let current = snapshot.blob(&item.id)?;
             if current != Some(item.base) {
                 report
                     .skipped
                     .push((item.id.clone(), "it changed while the rules ran".to_owned()));
                 continue;
             }
-            if let Err(err) = git::check_clean(&self.repo, &self.root, &path, current) {
+            let staged = |index: &Option<HashMap<String, Oid>>| match index {
+                Some(entries) => Ok(entries.get(&path).copied()),
+                None => git::index_blob(&self.repo, &path),
+            };
+            if let Err(err) = git::check_clean_with(&self.root, &path, current, || staged(&index)) {
                 report.skipped.push((item.id.clone(), err.to_string()));
                 continue;
             }
@@ -93,37 +107,36 @@ impl Store {
             let commit =
                 mem_repo.commit(None, &git_sig, &git_sig, &item.message, &tree, &[&parent])?;
             parent = mem_repo.find_commit(commit)?;
-            // Every tree on the path changed: root, tickets/, the shard.
-            let shard_path = format!("{}/{}", layout::TICKETS_DIR, item.id.shard());
-            let inner = [layout::TICKETS_DIR, shard_path.as_str()]
-                .into_iter()
-                .filter_map(|p| tree.get_path(std::path::Path::new(p)).ok())
-                .filter(|e| e.kind() == Some(ObjectType::Tree))
-                .map(|e| e.id());
-            objects.extend([blob, tree_id, commit].into_iter().chain(inner));
+
+            pack.add(ObjectType::Blob, item.content.as_bytes());
+            let tickets = tree.get_name(layout::TICKETS_DIR).map(|e| e.id());
+            if let Some(tickets) = tickets {
+                let data = mem_odb.read(tickets)?.data().to_vec();
+                if let Some(shard) = tree_entry(&data, item.id.shard()) {
+                    pack.add(ObjectType::Tree, mem_odb.read(shard)?.data());
+                }
+                match &previous {
+                    Some((base, base_data)) => pack.add_delta(*base, base_data, &data),
+                    None => pack.add(ObjectType::Tree, &data),
+                }
+                previous = Some((tickets, data));
+            }
+            pack.add(ObjectType::Tree, mem_odb.read(tree_id)?.data());
+            pack.add(ObjectType::Commit, mem_odb.read(commit)?.data());
             journal.push((path, current));
             report.committed.push(item.id.clone());
             progress(report.committed.len());
+            if report.committed.len() % CHUNK == 0 {
+                // Bound memory: write what we have, start a new pack.
+                self.write_pack(std::mem::replace(&mut pack, Pack::new()))?;
+                mempack.reset()?;
+                previous = None;
+            }
         }
         let Some(last) = report.committed.last().map(|_| parent.id()) else {
             return Ok(report);
         };
-
-        // One pack with every new object, written into the real store.
-        let mut builder = mem_repo.packbuilder()?;
-        for oid in &objects {
-            builder.insert_object(*oid, None)?;
-        }
-        let mut pack = Buf::new();
-        builder.write_buf(&mut pack)?;
-        drop(builder);
-        let odb = self.repo.odb()?;
-        let mut writer = odb.packwriter()?;
-        writer
-            .write_all(&pack)
-            .map_err(|e| Error::io(self.repo.path(), e))?;
-        writer.commit()?;
-        drop(writer);
+        self.write_pack(pack)?;
         mempack.reset()?;
 
         // Publish: one compare-and-swap of the branch, then one refresh.
@@ -153,4 +166,37 @@ impl Store {
         git::remove_journal(&private)?;
         Ok(report)
     }
+
+    /// Stores a finished pack (and its index) in the object database.
+    fn write_pack(&self, pack: Pack) -> Result<(), Error> {
+        if pack.is_empty() {
+            return Ok(());
+        }
+        let odb = self.repo.odb()?;
+        let mut writer = odb.packwriter()?;
+        writer
+            .write_all(&pack.finish())
+            .map_err(|e| Error::io(self.repo.path(), e))?;
+        writer.commit()?;
+        Ok(())
+    }
 }
+
+/// Finds `name` in a raw tree object (`<mode> <name>\0<20-byte id>`...)
+/// without parsing the whole tree into objects.
+fn tree_entry(data: &[u8], name: &str) -> Option<Oid> {
+    let mut at = 0;
+    while at < data.len() {
+        let space = at + data[at..].iter().position(|b| *b == b' ')?;
+        let nul = space + data[space..].iter().position(|b| *b == 0)?;
+        let id = data.get(nul + 1..nul + 21)?;
+        if &data[space + 1..nul] == name.as_bytes() {
+            return Oid::from_bytes(id).ok();
+        }
+        at = nul + 21;
+    }
+    None
+}
+
+/// Commits per pack: bounds the memory a run holds.
+const CHUNK: usize = 1000;

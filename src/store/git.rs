@@ -98,7 +98,7 @@ pub(super) fn worktree_blob(root: &Path, path: &str) -> Result<Option<Oid>, Erro
     }
 }
 
-fn index_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
+pub(super) fn index_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
     if let Some(oid) = super::index::entry_oid(&repo.path().join("index"), path) {
         return Ok(oid);
     }
@@ -114,11 +114,22 @@ pub(super) fn check_clean(
     path: &str,
     head: Option<Oid>,
 ) -> Result<(), Error> {
+    check_clean_with(root, path, head, || index_blob(repo, path))
+}
+
+/// [`check_clean`] with the index entry looked up by the caller (batches
+/// read the index once).
+pub(super) fn check_clean_with(
+    root: &Path,
+    path: &str,
+    head: Option<Oid>,
+    index_entry: impl FnOnce() -> Result<Option<Oid>, Error>,
+) -> Result<(), Error> {
     let worktree = worktree_blob(root, path)?;
     if head.is_none() && worktree.is_some() {
         return Err(Error::Exists(path.to_owned()));
     }
-    if worktree != head || index_blob(repo, path)? != head {
+    if worktree != head || index_entry()? != head {
         return Err(Error::Dirty(path.to_owned()));
     }
     Ok(())
@@ -401,5 +412,56 @@ fn commit_info(commit: &Commit<'_>) -> CommitInfo {
         action: trailer("Tix-Action"),
         status: trailer("Tix-Status"),
         rule: trailer("Tix-Rule"),
+    }
+}
+
+/// Looks up many ticket blobs in one snapshot. libgit2 does not cache
+/// trees larger than 4 KiB, and `tickets/` has 1,024 entries, so walking
+/// a path per ticket re-inflates it every time; this keeps the trees.
+pub(super) struct Snapshot<'r> {
+    repo: &'r Repository,
+    tickets: Option<Tree<'r>>,
+    shards: std::collections::HashMap<String, Option<Tree<'r>>>,
+}
+
+impl<'r> Snapshot<'r> {
+    /// Opens the snapshot of `root` (a commit's tree).
+    pub(super) fn new(repo: &'r Repository, root: &Tree<'r>) -> Result<Self, Error> {
+        let tickets = match root.get_name(super::layout::TICKETS_DIR) {
+            Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                Some(repo.find_tree(entry.id())?)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            repo,
+            tickets,
+            shards: std::collections::HashMap::new(),
+        })
+    }
+
+    /// Returns the blob id of a ticket's file, if present.
+    pub(super) fn blob(&mut self, id: &crate::model::TicketId) -> Result<Option<Oid>, Error> {
+        let Some(tickets) = &self.tickets else {
+            return Ok(None);
+        };
+        let shard = match self.shards.get(id.shard()) {
+            Some(shard) => shard,
+            None => {
+                let tree = match tickets.get_name(id.shard()) {
+                    Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                        Some(self.repo.find_tree(entry.id())?)
+                    }
+                    _ => None,
+                };
+                self.shards.entry(id.shard().to_owned()).or_insert(tree)
+            }
+        };
+        let file = format!("{id}.toml");
+        Ok(shard
+            .as_ref()
+            .and_then(|tree| tree.get_name(&file))
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .map(|e| e.id()))
     }
 }

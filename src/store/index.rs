@@ -42,6 +42,25 @@ pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
     }
 }
 
+/// Returns the stage-0 blob ids of every path in the index (one read, for
+/// batches); `None` when the format is not handled.
+pub(super) fn all_entry_oids(index_file: &Path) -> Option<std::collections::HashMap<String, Oid>> {
+    let data = match fs::read(index_file) {
+        Ok(data) => data,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Default::default()),
+        Err(_) => return None,
+    };
+    let (entries, _) = walk(&data)?;
+    let mut out = std::collections::HashMap::with_capacity(entries.len());
+    for (path, range, stage) in entries {
+        if stage == 0 {
+            let oid = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok()?;
+            out.insert(String::from_utf8_lossy(path).into_owned(), oid);
+        }
+    }
+    Some(out)
+}
+
 /// Sets each `(path, blob, file)` entry, with the stat data of `file`,
 /// in one rewrite of the index (inserting paths that are absent). Returns
 /// `None` when the index must be updated another way.
