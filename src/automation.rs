@@ -11,6 +11,7 @@ use crate::change::{Actor, Applied};
 use crate::desk::{Desk, Error, commit_message};
 use crate::lifecycle::Category;
 use crate::model::{Role, Ticket, TicketId, Timestamp};
+use crate::rules::Rule;
 use crate::store::{BatchItem, Signature};
 
 /// What to run.
@@ -88,80 +89,51 @@ impl Desk {
             .extend(problems.iter().map(|p| format!("skipped {p}")));
         entries.sort_by(|a, b| a.id.cmp(&b.id));
 
-        let ids: Vec<TicketId> = entries.iter().map(|e| e.id.clone()).collect();
-        let loaded = self.load_many(&ids)?;
-        let mut fired = vec![0usize; rules.len()];
-        let mut items = Vec::new();
-        for (ticket, base) in loaded {
-            let entry = &ticket;
-            let mut changed: Option<(Ticket, Planned)> = None;
-            for (i, rule) in rules.iter().enumerate() {
-                if rule.limit.is_some_and(|limit| fired[i] >= limit) {
-                    continue;
-                }
-                let current = changed.as_ref().map_or(&ticket, |(t, _)| t);
-                if !rule.matches(current, statuses, now) {
-                    continue;
-                }
-                let mut next = current.clone();
-                match rule.apply(&mut next, &actor) {
-                    Ok(applied) => {
-                        fired[i] += 1;
-                        let (_, plan) = changed.get_or_insert_with(|| {
-                            (
-                                ticket.clone(),
-                                Planned {
-                                    id: entry.id.clone(),
-                                    rules: Vec::new(),
-                                    status: None,
-                                },
-                            )
-                        });
-                        plan.rules.push(rule.name.clone());
-                        if let Some((from, to)) = applied.status {
-                            let from = plan.status.take().map_or(from, |(first, _)| first);
-                            plan.status = Some((from, to));
-                        }
-                        if let Some((t, _)) = changed.as_mut() {
-                            *t = next;
-                        }
-                    }
-                    Err(err) => report
-                        .errors
-                        .push(format!("{}: automation '{}': {err}", entry.id, rule.name)),
-                }
-            }
-            if let Some((ticket, plan)) = changed {
-                items.push((ticket, plan, base));
-            }
-        }
-        if options.dry_run {
-            report.planned = items.into_iter().map(|(_, plan, _)| plan).collect();
-            return Ok(report);
-        }
-
         let action = if options.closing_only {
             "autoclose"
         } else {
             "automate"
         };
-        let mut batch = Vec::with_capacity(items.len());
-        for (ticket, plan, base) in &items {
-            let base = *base;
-            let applied = Applied {
-                action,
-                status: plan.status.clone(),
-            };
-            let mut message = commit_message(ticket, &applied);
-            for rule in &plan.rules {
-                message.push_str(&format!("Tix-Rule: {rule}\n"));
+        let mut fired = vec![0usize; rules.len()];
+        // Evaluate in chunks so a run over 100,000 tickets never holds them
+        // all parsed at once; keep only what will be committed.
+        let mut batch = Vec::new();
+        let mut committed_tickets: Vec<(Ticket, Planned)> = Vec::new();
+        let ids: Vec<TicketId> = entries.into_iter().map(|e| e.id).collect();
+        for chunk in ids.chunks(EVAL_CHUNK) {
+            for (ticket, base) in self.load_many(chunk)? {
+                let Some((changed, plan)) =
+                    self.evaluate(&rules, &mut fired, ticket, &actor, now, &mut report)
+                else {
+                    continue;
+                };
+                if options.dry_run {
+                    report.planned.push(plan);
+                    continue;
+                }
+                let applied = Applied {
+                    action,
+                    status: plan.status.clone(),
+                };
+                let mut message = commit_message(&changed, &applied);
+                for rule in &plan.rules {
+                    message.push_str(&format!("Tix-Rule: {rule}\n"));
+                }
+                batch.push(BatchItem {
+                    id: changed.id.clone(),
+                    base,
+                    content: changed.to_toml(statuses),
+                    message,
+                });
+                if !config.hooks.is_empty() {
+                    committed_tickets.push((changed, plan));
+                } else {
+                    report.planned.push(plan);
+                }
             }
-            batch.push(BatchItem {
-                id: ticket.id.clone(),
-                base,
-                content: ticket.to_toml(statuses),
-                message,
-            });
+        }
+        if options.dry_run {
+            return Ok(report);
         }
         progress.start(batch.len());
         let sig = Signature {
@@ -174,7 +146,8 @@ impl Desk {
             .commit_batch(&batch, &sig, &mut |n| progress.advance(n))?;
         report.skipped = done.skipped;
         let committed: std::collections::BTreeSet<&TicketId> = done.committed.iter().collect();
-        for (ticket, plan, _) in items {
+        report.planned.retain(|plan| committed.contains(&plan.id));
+        for (ticket, plan) in committed_tickets {
             if committed.contains(&ticket.id) {
                 let applied = Applied {
                     action,
@@ -188,4 +161,50 @@ impl Desk {
         }
         Ok(report)
     }
+
+    /// Applies the matching rules to one ticket, in order, each at most
+    /// once; returns the changed ticket and what happened, if anything did.
+    fn evaluate(
+        &self,
+        rules: &[&Rule],
+        fired: &mut [usize],
+        ticket: Ticket,
+        actor: &Actor<'_>,
+        now: Timestamp,
+        report: &mut RunReport,
+    ) -> Option<(Ticket, Planned)> {
+        let statuses = &self.config().statuses;
+        let mut current = ticket;
+        let mut plan = Planned {
+            id: current.id.clone(),
+            rules: Vec::new(),
+            status: None,
+        };
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.limit.is_some_and(|limit| fired[i] >= limit)
+                || !rule.matches(&current, statuses, now)
+            {
+                continue;
+            }
+            let mut next = current.clone();
+            match rule.apply(&mut next, actor) {
+                Ok(applied) => {
+                    fired[i] += 1;
+                    plan.rules.push(rule.name.clone());
+                    if let Some((from, to)) = applied.status {
+                        let from = plan.status.take().map_or(from, |(first, _)| first);
+                        plan.status = Some((from, to));
+                    }
+                    current = next;
+                }
+                Err(err) => report
+                    .errors
+                    .push(format!("{}: automation '{}': {err}", current.id, rule.name)),
+            }
+        }
+        (!plan.rules.is_empty()).then_some((current, plan))
+    }
 }
+
+/// Tickets parsed at a time while evaluating rules.
+const EVAL_CHUNK: usize = 2000;

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 
-use git2::build::TreeUpdateBuilder;
-use git2::{FileMode, ObjectType, Oid, Repository};
+use git2::{ObjectType, Oid, Repository};
+use sha1::{Digest, Sha1};
 
 use super::pack::Pack;
 use super::{Error, Signature, Store, git, layout};
@@ -64,18 +64,19 @@ impl Store {
         };
         let head_id = head.id();
 
-        // A second handle whose object writes go to memory until packed.
-        let mem_repo = Repository::open(self.repo.path())?;
-        let mem_odb = mem_repo.odb()?;
-        let mempack = mem_odb.add_new_mempack_backend(1000)?;
+        // Validates name and email the way every other commit does.
         let time = git2::Time::new(sig.time.unix(), 0);
         let git_sig = git2::Signature::new(&sig.name, &sig.email, &time)?;
-        let mut parent = mem_repo.find_commit(head_id)?;
-        let mut tree = parent.tree()?;
-        // Each ticket appears once in a batch, so its current blob is the
-        // one in HEAD (whose trees libgit2 has parsed and cached).
-        let head_tree = parent.tree()?;
-        let mut snapshot = git::Snapshot::new(&mem_repo, &head_tree)?;
+        let signature = format!(
+            "{} <{}> {} +0000",
+            git_sig.name().unwrap_or_default(),
+            git_sig.email().unwrap_or_default(),
+            sig.time.unix()
+        );
+        let head_tree = head.tree()?;
+        let mut snapshot = git::Snapshot::new(&self.repo, &head_tree)?;
+        let mut trees = Trees::open(&self.repo, head_tree.id())?;
+        let mut parent = head_id;
         let mut journal = Vec::with_capacity(items.len());
         let index = super::index::all_entry_oids(&self.repo.path().join("index"));
         let mut pack = Pack::new();
@@ -99,45 +100,44 @@ impl Store {
                 report.skipped.push((item.id.clone(), err.to_string()));
                 continue;
             }
-            let blob = mem_repo.blob(item.content.as_bytes())?;
-            let tree_id = TreeUpdateBuilder::new()
-                .upsert(&path, blob, FileMode::Blob)
-                .create_updated(&mem_repo, &tree)?;
-            tree = mem_repo.find_tree(tree_id)?;
-            let commit =
-                mem_repo.commit(None, &git_sig, &git_sig, &item.message, &tree, &[&parent])?;
-            parent = mem_repo.find_commit(commit)?;
-
+            // The new blob, and the three trees on its path with one id
+            // replaced in place (names and order do not change).
+            let blob = hash("blob", item.content.as_bytes());
+            let shard = trees.shard(&self.repo, item.id.shard())?;
+            set_entry(shard, format!("{}.toml", item.id).as_bytes(), blob)?;
+            let shard_id = hash("tree", shard);
             pack.add(ObjectType::Blob, item.content.as_bytes());
-            let tickets = tree.get_name(layout::TICKETS_DIR).map(|e| e.id());
-            if let Some(tickets) = tickets {
-                let data = mem_odb.read(tickets)?.data().to_vec();
-                if let Some(shard) = tree_entry(&data, item.id.shard()) {
-                    pack.add(ObjectType::Tree, mem_odb.read(shard)?.data());
-                }
-                match &previous {
-                    Some((base, base_data)) => pack.add_delta(*base, base_data, &data),
-                    None => pack.add(ObjectType::Tree, &data),
-                }
-                previous = Some((tickets, data));
+            pack.add(ObjectType::Tree, shard);
+            set_entry(&mut trees.tickets, item.id.shard().as_bytes(), shard_id)?;
+            let tickets_id = hash("tree", &trees.tickets);
+            match &previous {
+                Some((base, base_data)) => pack.add_delta(*base, base_data, &trees.tickets),
+                None => pack.add(ObjectType::Tree, &trees.tickets),
             }
-            pack.add(ObjectType::Tree, mem_odb.read(tree_id)?.data());
-            pack.add(ObjectType::Commit, mem_odb.read(commit)?.data());
+            previous = Some((tickets_id, trees.tickets.clone()));
+            set_entry(&mut trees.root, layout::TICKETS_DIR.as_bytes(), tickets_id)?;
+            let root_id = hash("tree", &trees.root);
+            pack.add(ObjectType::Tree, &trees.root);
+            // Byte for byte what git_commit_create writes.
+            let commit = format!(
+                "tree {root_id}\nparent {parent}\nauthor {signature}\ncommitter {signature}\n\n{}",
+                item.message
+            );
+            parent = hash("commit", commit.as_bytes());
+            pack.add(ObjectType::Commit, commit.as_bytes());
             journal.push((path, current));
             report.committed.push(item.id.clone());
             progress(report.committed.len());
             if report.committed.len() % CHUNK == 0 {
                 // Bound memory: write what we have, start a new pack.
                 self.write_pack(std::mem::replace(&mut pack, Pack::new()))?;
-                mempack.reset()?;
                 previous = None;
             }
         }
-        let Some(last) = report.committed.last().map(|_| parent.id()) else {
+        let Some(last) = report.committed.last().map(|_| parent) else {
             return Ok(report);
         };
         self.write_pack(pack)?;
-        mempack.reset()?;
 
         // Publish: one compare-and-swap of the branch, then one refresh.
         let private = self.private_dir();
@@ -182,20 +182,78 @@ impl Store {
     }
 }
 
-/// Finds `name` in a raw tree object (`<mode> <name>\0<20-byte id>`...)
-/// without parsing the whole tree into objects.
-fn tree_entry(data: &[u8], name: &str) -> Option<Oid> {
+/// The raw trees on the paths a batch changes: the root, `tickets/` and
+/// the shards touched so far, edited in place.
+struct Trees {
+    root: Vec<u8>,
+    tickets: Vec<u8>,
+    shards: HashMap<String, Vec<u8>>,
+}
+
+impl Trees {
+    fn open(repo: &Repository, root: Oid) -> Result<Self, Error> {
+        let odb = repo.odb()?;
+        let root = odb.read(root)?.data().to_vec();
+        let tickets_id = entry_id(&root, layout::TICKETS_DIR.as_bytes())
+            .ok_or_else(|| missing(layout::TICKETS_DIR))?;
+        let tickets = odb.read(tickets_id)?.data().to_vec();
+        Ok(Self {
+            root,
+            tickets,
+            shards: HashMap::new(),
+        })
+    }
+
+    fn shard(&mut self, repo: &Repository, name: &str) -> Result<&mut Vec<u8>, Error> {
+        if !self.shards.contains_key(name) {
+            let id = entry_id(&self.tickets, name.as_bytes()).ok_or_else(|| missing(name))?;
+            self.shards
+                .insert(name.to_owned(), repo.odb()?.read(id)?.data().to_vec());
+        }
+        self.shards.get_mut(name).ok_or_else(|| missing(name))
+    }
+}
+
+fn missing(name: &str) -> Error {
+    Error::NotFound(format!("{} in the tree of HEAD", name))
+}
+
+/// Finds entry `name` in a raw tree object (`<mode> <name>\0<20-byte id>`
+/// repeated) and returns the offset of its id.
+fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> {
     let mut at = 0;
     while at < data.len() {
         let space = at + data[at..].iter().position(|b| *b == b' ')?;
         let nul = space + data[space..].iter().position(|b| *b == 0)?;
-        let id = data.get(nul + 1..nul + 21)?;
-        if &data[space + 1..nul] == name.as_bytes() {
-            return Oid::from_bytes(id).ok();
+        if nul + 21 > data.len() {
+            return None;
+        }
+        if &data[space + 1..nul] == name {
+            return Some(nul + 1);
         }
         at = nul + 21;
     }
     None
+}
+
+fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
+    let at = entry_offset(data, name)?;
+    Oid::from_bytes(&data[at..at + 20]).ok()
+}
+
+fn set_entry(data: &mut [u8], name: &[u8], id: Oid) -> Result<(), Error> {
+    let at = entry_offset(data, name).ok_or_else(|| missing(&String::from_utf8_lossy(name)))?;
+    data[at..at + 20].copy_from_slice(id.as_bytes());
+    Ok(())
+}
+
+/// The git object id of `data` as an object of `kind`.
+fn hash(kind: &str, data: &[u8]) -> Oid {
+    let mut hasher = Sha1::new();
+    hasher.update(format!("{kind} {}\0", data.len()).as_bytes());
+    hasher.update(data);
+    // A SHA-1 digest is always 20 bytes.
+    Oid::from_bytes(&hasher.finalize()).unwrap_or(Oid::ZERO_SHA1)
 }
 
 /// Commits per pack: bounds the memory a run holds.
