@@ -215,7 +215,7 @@ impl Trees {
 }
 
 fn missing(name: &str) -> Error {
-    Error::NotFound(format!("{} in the tree of HEAD", name))
+    Error::NotFound(format!("{name} in the tree of HEAD"))
 }
 
 /// Finds entry `name` in a raw tree object (`<mode> <name>\0<20-byte id>`
