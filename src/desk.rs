@@ -312,8 +312,9 @@ impl Desk {
                 .department(department)
                 .is_some_and(|d| d.assignment != Assignment::None)
         {
-            let (active, _) = self.entries(&|c| c.is_some_and(Category::is_active))?;
-            new.assignee = routing::pick_agent(config, department, &active);
+            // Least-loaded counts active tickets, round-robin counts all.
+            let (tickets, _) = self.entries(&|_| true)?;
+            new.assignee = routing::pick_agent(config, department, &tickets);
         }
         let actor = Actor {
             id: agent.id(),

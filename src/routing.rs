@@ -76,10 +76,11 @@ fn matches(when: &RouteWhen, new: &NewTicket) -> bool {
 ///
 /// - least_loaded: the agent with the fewest active tickets (new, open,
 ///   waiting, on hold) assigned; ties go to the agent listed first.
-/// - round_robin: the agent after the one assigned to the department's most
-///   recently created ticket (by creation time, then id), in `[[agent]]`
-///   order; the first agent when there is none. Derived from the tickets
-///   themselves, so every clone computes the same turn.
+/// - round_robin: the agent with the fewest tickets of this department
+///   ever assigned (any status); ties go to the agent listed first. With
+///   every ticket routed this way that is a strict rotation in `[[agent]]`
+///   order, and it is derived from the tickets themselves (no counter to
+///   merge), so every clone computes the same turn.
 pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> Option<String> {
     let mode = config.department(department)?.assignment;
     let pool: Vec<&str> = config
@@ -88,7 +89,9 @@ pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> O
         .filter(|a| a.departments.iter().any(|d| d == department))
         .map(|a| a.email.as_str())
         .collect();
-    let first = *pool.first()?;
+    if pool.is_empty() {
+        return None;
+    }
     match mode {
         Assignment::None => None,
         Assignment::LeastLoaded => {
@@ -104,17 +107,18 @@ pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> O
             pool.iter().min_by_key(|a| load(a)).map(|a| (*a).to_owned())
         }
         Assignment::RoundRobin => {
-            let last = tickets
-                .iter()
-                .filter(|t| t.department.as_deref() == Some(department))
-                .filter(|t| t.assignee.as_deref().is_some_and(|a| pool.contains(&a)))
-                .max_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)))
-                .and_then(|t| t.assignee.as_deref());
-            let next = match last.and_then(|l| pool.iter().position(|a| *a == l)) {
-                Some(i) => pool[(i + 1) % pool.len()],
-                None => first,
+            let turns = |agent: &str| {
+                tickets
+                    .iter()
+                    .filter(|t| {
+                        t.department.as_deref() == Some(department)
+                            && t.assignee.as_deref() == Some(agent)
+                    })
+                    .count()
             };
-            Some(next.to_owned())
+            pool.iter()
+                .min_by_key(|a| turns(a))
+                .map(|a| (*a).to_owned())
         }
     }
 }
@@ -229,25 +233,28 @@ set = { department = "tech", add_tags = ["refund"] }
     }
 
     #[test]
-    fn round_robin_takes_the_next_agent_after_the_latest_ticket() {
+    fn round_robin_rotates_in_agent_order_counting_every_status() {
         let config = Config::parse(CONFIG).unwrap();
-        assert_eq!(
-            pick_agent(&config, "billing", &[]).as_deref(),
-            Some("ana@desk")
-        );
-        let tickets = [
-            entry("aaaaaa", "billing", "raj@desk", 100, Category::Open),
-            entry("bbbbbb", "billing", "ana@desk", 200, Category::Closed),
+        let pick = |tickets: &[ListEntry]| pick_agent(&config, "billing", tickets);
+        assert_eq!(pick(&[]).as_deref(), Some("ana@desk"));
+        let one = [entry(
+            "aaaaaa",
+            "billing",
+            "ana@desk",
+            100,
+            Category::Closed,
+        )];
+        assert_eq!(pick(&one).as_deref(), Some("raj@desk"));
+        let two = [
+            one[0].clone(),
+            entry("bbbbbb", "billing", "raj@desk", 200, Category::Open),
         ];
+        assert_eq!(pick(&two).as_deref(), Some("ana@desk"), "wraps around");
+        let elsewhere = [entry("cccccc", "tech", "ana@desk", 300, Category::Open)];
         assert_eq!(
-            pick_agent(&config, "billing", &tickets).as_deref(),
-            Some("raj@desk")
-        );
-        let tickets = [entry("cccccc", "billing", "raj@desk", 300, Category::Open)];
-        assert_eq!(
-            pick_agent(&config, "billing", &tickets).as_deref(),
+            pick(&elsewhere).as_deref(),
             Some("ana@desk"),
-            "wraps around"
+            "other departments do not count"
         );
     }
 

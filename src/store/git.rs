@@ -177,6 +177,12 @@ pub(super) fn recover(
         Err(e) => return Err(Error::io(&journal, e)),
     };
     let mut repaired = Vec::new();
+    let tree = head_tree(repo)?;
+    let mut snapshot = match &tree {
+        Some(tree) => Some(Snapshot::new(repo, tree)?),
+        None => None,
+    };
+    let index = super::index::all_entry_oids(&repo.path().join("index"));
     for line in text.lines() {
         let Some((old, path)) = line.split_once('\t') else {
             continue;
@@ -186,17 +192,27 @@ pub(super) fn recover(
         } else {
             Oid::from_str(old).ok()
         };
-        let head = head_blob(repo, path)?;
+        let head = match (super::layout::id_from_path(path), &mut snapshot) {
+            (Some(id), Some(snapshot)) => snapshot.blob(&id)?,
+            _ => head_blob(repo, path)?,
+        };
         if head == old {
             continue;
         }
+        // Each side is repaired when it holds the old or the new content
+        // (a refresh cut short leaves any mix of the two); anything else is
+        // the user's own edit and stays.
         let on_disk = worktree_blob(root, path)?;
-        let in_index = index_blob(repo, path)?;
-        if on_disk == old && in_index == old {
-            refresh(repo, root, &[path.to_owned()])?;
+        let in_index = match &index {
+            Some(entries) => entries.get(path).copied(),
+            None => index_blob(repo, path)?,
+        };
+        let ours = |side: Option<Oid>| side == old || side == head;
+        if (on_disk != head || in_index != head) && ours(on_disk) && ours(in_index) {
             repaired.push(path.to_owned());
         }
     }
+    refresh(repo, root, &repaired)?;
     remove_journal(private)?;
     Ok(repaired)
 }
@@ -277,14 +293,19 @@ fn empty_tree(repo: &Repository) -> Result<Tree<'_>, Error> {
 /// Brings the working-tree files and index entries of `paths` to `HEAD`.
 pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Result<(), Error> {
     let tree = head_tree(repo)?;
+    let mut snapshot = match &tree {
+        Some(tree) => Some(Snapshot::new(repo, tree)?),
+        None => None,
+    };
     let index_file = repo.path().join("index");
     let mut fast = Vec::new();
     let mut removed = Vec::new();
     for path in paths {
         let full = root.join(path);
-        let head = match &tree {
-            Some(tree) => blob_in(tree, path)?,
-            None => None,
+        let head = match (super::layout::id_from_path(path), &mut snapshot, &tree) {
+            (Some(id), Some(snapshot), _) => snapshot.blob(&id)?,
+            (None, _, Some(tree)) => blob_in(tree, path)?,
+            _ => None,
         };
         match head {
             Some(oid) => {
@@ -292,7 +313,11 @@ pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Resul
                 if let Some(dir) = full.parent() {
                     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
-                write_atomic(&full, blob.content())?;
+                write_atomic_via(
+                    &full,
+                    blob.content(),
+                    &repo.path().join(super::layout::PRIVATE_DIR).join("tmp"),
+                )?;
                 fast.push((path.clone(), oid, full));
             }
             None => {
@@ -338,9 +363,16 @@ fn write_index(index: &mut git2::Index) -> Result<(), Error> {
 
 /// Writes a file so that readers see either the old or the new content.
 pub(super) fn write_atomic(path: &Path, content: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    write_atomic_via(path, content, path.parent().unwrap_or(Path::new(".")))
+}
+
+/// [`write_atomic`] with the temporary file in `tmp_dir` (on the same file
+/// system): working-tree files stage theirs under `.git/`, so a process
+/// killed mid-write leaves no stray file in the user's tree.
+pub(super) fn write_atomic_via(path: &Path, content: &[u8], tmp_dir: &Path) -> Result<(), Error> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
+    fs::create_dir_all(tmp_dir).map_err(|e| Error::io(tmp_dir, e))?;
+    let tmp = tmp_dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         // No fsync: the rename is what protects against a killed process;

@@ -2,96 +2,15 @@
 //! end to end against real repositories. Self-contained helpers: each test
 //! builds a bare "remote" and clones in one temporary directory.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use tempfile::TempDir;
-
-struct World {
-    dir: TempDir,
-}
-
-fn sealed(cmd: &mut Command, cwd: &Path, now: &str, agent: &str) {
-    cmd.current_dir(cwd)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_AUTHOR_NAME")
-        .env_remove("GIT_AUTHOR_EMAIL")
-        .env_remove("GIT_COMMITTER_NAME")
-        .env_remove("GIT_COMMITTER_EMAIL")
-        .env_remove("TIX_SEED")
-        .env("HOME", cwd)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("TIX_AGENT", agent)
-        .env("TIX_NOW", now)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null());
-}
-
-impl World {
-    fn new() -> Self {
-        Self { dir: TempDir::new().unwrap() }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn tix_in(&self, clone: &str, now: &str, agent: &str, args: &[&str]) -> Output {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tix"));
-        cmd.args(args);
-        sealed(&mut cmd, &self.path(clone), now, agent);
-        cmd.output().unwrap()
-    }
-
-    fn tix(&self, clone: &str, now: &str, args: &[&str]) -> String {
-        let out = self.tix_in(clone, now, "Ana <ana@desk.test>", args);
-        assert!(out.status.success(), "tix {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn git(&self, cwd: &str, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        cmd.args(args);
-        sealed(&mut cmd, &self.path(cwd), "2025-03-03T09:00:00Z", "Ana <ana@desk.test>");
-        for (key, value) in [
-            ("GIT_AUTHOR_NAME", "Git User"),
-            ("GIT_AUTHOR_EMAIL", "git@desk.test"),
-            ("GIT_COMMITTER_NAME", "Git User"),
-            ("GIT_COMMITTER_EMAIL", "git@desk.test"),
-        ] {
-            cmd.env(key, value);
-        }
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// A desk pushed to a bare remote, cloned as `a` and `b`.
-    fn two_clones() -> Self {
-        let world = Self::new();
-        std::fs::create_dir_all(world.path("seed")).unwrap();
-        world.tix("seed", "2025-03-03T09:00:00Z", &["init"]);
-        world.git("", &["clone", "-q", "--bare", "seed", "remote.git"]);
-        world.git("", &["clone", "-q", "remote.git", "a"]);
-        world.git("", &["clone", "-q", "remote.git", "b"]);
-        world
-    }
-
-    fn new_ticket(&self, clone: &str, now: &str, subject: &str) -> String {
-        let json = self.tix(clone, now, &["new", subject, "--email", "bo@example.com", "-m", "Help", "--format", "json"]);
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-        value["id"].as_str().unwrap().to_owned()
-    }
-
-    fn ticket(&self, clone: &str, id: &str) -> serde_json::Value {
-        serde_json::from_str(&self.tix(clone, "2025-03-05T00:00:00Z", &["show", id, "--format", "json"])).unwrap()
-    }
-}
+use crate::world::World;
 
 fn bodies(ticket: &serde_json::Value) -> Vec<String> {
-    ticket["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_owned()).collect()
+    ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -103,7 +22,10 @@ fn clones_register_the_merge_driver() {
     w.tix("b", "2025-03-03T09:00:00Z", &["list"]);
     let driver = w.git("b", &["config", "merge.tix.driver"]);
     assert!(driver.contains("merge-driver %O %A %B %P"), "{driver}");
-    assert!(w.git("b", &["check-attr", "merge", "tickets/ab/abcdef.toml"]).contains("merge: tix"));
+    assert!(
+        w.git("b", &["check-attr", "merge", "tickets/ab/abcdef.toml"])
+            .contains("merge: tix")
+    );
 }
 
 #[test]
@@ -114,11 +36,23 @@ fn diverged_changes_to_one_ticket_merge_through_plain_git_pull() {
     w.git("b", &["pull", "-q", "--no-rebase"]);
     w.tix("b", "2025-03-03T09:00:00Z", &["list"]); // registers the driver in b
     // a: a reply and a new ticket; b: a note, a priority change and a new ticket.
-    w.tix("a", "2025-03-03T10:00:00Z", &["reply", &id, "-m", "Unplug it"]);
+    w.tix(
+        "a",
+        "2025-03-03T10:00:00Z",
+        &["reply", &id, "-m", "Unplug it"],
+    );
     let a_only = w.new_ticket("a", "2025-03-03T10:01:00Z", "Only on a");
     w.git("a", &["push", "-q"]);
-    w.tix("b", "2025-03-03T10:02:00Z", &["note", &id, "-m", "VIP customer"]);
-    w.tix("b", "2025-03-03T10:03:00Z", &["edit", &id, "--priority", "urgent"]);
+    w.tix(
+        "b",
+        "2025-03-03T10:02:00Z",
+        &["note", &id, "-m", "VIP customer"],
+    );
+    w.tix(
+        "b",
+        "2025-03-03T10:03:00Z",
+        &["edit", &id, "--priority", "urgent"],
+    );
     let b_only = w.new_ticket("b", "2025-03-03T10:04:00Z", "Only on b");
     w.git("b", &["pull", "-q", "--no-rebase", "--no-edit"]);
     let ticket = w.ticket("b", &id);
@@ -138,25 +72,51 @@ fn sync_exchanges_changes_both_ways_and_retries_when_the_remote_moved() {
     w.tix("a", "2025-03-03T09:00:00Z", &["sync"]);
     w.tix("b", "2025-03-03T09:01:00Z", &["sync"]);
     w.tix("a", "2025-03-03T10:00:00Z", &["reply", &id, "-m", "From a"]);
-    w.tix("b", "2025-03-03T10:05:00Z", &["reply", &id, "--customer", "-m", "From the customer, via b"]);
+    w.tix(
+        "b",
+        "2025-03-03T10:05:00Z",
+        &["reply", &id, "--customer", "-m", "From the customer, via b"],
+    );
     w.tix("a", "2025-03-03T10:10:00Z", &["sync"]);
     let out = w.tix("b", "2025-03-03T10:11:00Z", &["sync"]);
     assert!(out.contains("Synced with origin/"), "{out}");
     w.tix("a", "2025-03-03T10:12:00Z", &["sync"]);
     for clone in ["a", "b"] {
         let ticket = w.ticket(clone, &id);
-        assert_eq!(bodies(&ticket), ["Help", "From a", "From the customer, via b"], "{clone}");
+        assert_eq!(
+            bodies(&ticket),
+            ["Help", "From a", "From the customer, via b"],
+            "{clone}"
+        );
         assert_eq!(ticket["status"], "open", "{clone}");
         w.tix(clone, "2025-03-05T00:00:00Z", &["doctor"]);
     }
-    assert_eq!(w.git("a", &["rev-parse", "HEAD"]), w.git("b", &["rev-parse", "HEAD"]));
+    assert_eq!(
+        w.git("a", &["rev-parse", "HEAD"]),
+        w.git("b", &["rev-parse", "HEAD"])
+    );
     // The remote moves between b's pull and push: a pre-push hook in b
     // pushes a's new commit first, so b's first push is rejected.
-    w.tix("a", "2025-03-03T11:00:00Z", &["note", &id, "-m", "Racing note"]);
-    w.tix("b", "2025-03-03T11:01:00Z", &["note", &id, "-m", "Note from b"]);
+    w.tix(
+        "a",
+        "2025-03-03T11:00:00Z",
+        &["note", &id, "-m", "Racing note"],
+    );
+    w.tix(
+        "b",
+        "2025-03-03T11:01:00Z",
+        &["note", &id, "-m", "Note from b"],
+    );
     let hook = w.path("b/.git/hooks/pre-push");
     let a_dir = w.path("a");
-    std::fs::write(&hook, format!("#!/bin/sh\nrm -f \"$0\"\ncd '{}' && git push -q 2>/dev/null\nexit 0\n", a_dir.display())).unwrap();
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nrm -f \"$0\"\ncd '{}' && git push -q 2>/dev/null\nexit 0\n",
+            a_dir.display()
+        ),
+    )
+    .unwrap();
     let mut perms = std::fs::metadata(&hook).unwrap().permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&hook, perms).unwrap();
@@ -172,11 +132,25 @@ fn sync_without_remote_or_upstream_says_what_to_do() {
     let w = World::new();
     std::fs::create_dir_all(w.path("solo")).unwrap();
     w.tix("solo", "2025-03-03T09:00:00Z", &["init"]);
-    let out = w.tix_in("solo", "2025-03-03T09:00:00Z", "Ana <ana@desk.test>", &["sync"]);
+    let out = w.tix_in(
+        "solo",
+        "2025-03-03T09:00:00Z",
+        "Ana <ana@desk.test>",
+        &["sync"],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no remote"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no remote"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     w.git("solo", &["remote", "add", "origin", "../nowhere.git"]);
-    let out = w.tix_in("solo", "2025-03-03T09:00:00Z", "Ana <ana@desk.test>", &["sync"]);
+    let out = w.tix_in(
+        "solo",
+        "2025-03-03T09:00:00Z",
+        "Ana <ana@desk.test>",
+        &["sync"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no upstream"));
 }
@@ -191,7 +165,12 @@ fn failed_sync_never_leaves_the_desk_mid_merge() {
     std::fs::write(w.path("b/tix.toml"), "[desk]\nname = \"B\"\n").unwrap();
     w.git("b", &["commit", "-qam", "name B"]);
     let before = w.git("b", &["rev-parse", "HEAD"]);
-    let out = w.tix_in("b", "2025-03-03T09:00:00Z", "Ana <ana@desk.test>", &["sync"]);
+    let out = w.tix_in(
+        "b",
+        "2025-03-03T09:00:00Z",
+        "Ana <ana@desk.test>",
+        &["sync"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("git pull failed"));
     assert!(!w.path("b/.git/MERGE_HEAD").exists());
@@ -213,11 +192,25 @@ fn merge_driver_refuses_a_side_that_does_not_parse() {
     std::fs::write(&base, &good).unwrap();
     std::fs::write(&ours, "this is = = not toml").unwrap();
     std::fs::write(&theirs, &good).unwrap();
-    let args = [base.to_str().unwrap(), ours.to_str().unwrap(), theirs.to_str().unwrap(), "t.toml"];
-    let out = w.tix_in("d", "2025-03-03T09:00:00Z", "Ana <ana@desk.test>", &["merge-driver", args[0], args[1], args[2], args[3]]);
+    let args = [
+        base.to_str().unwrap(),
+        ours.to_str().unwrap(),
+        theirs.to_str().unwrap(),
+        "t.toml",
+    ];
+    let out = w.tix_in(
+        "d",
+        "2025-03-03T09:00:00Z",
+        "Ana <ana@desk.test>",
+        &["merge-driver", args[0], args[1], args[2], args[3]],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not parse"));
-    assert_eq!(std::fs::read_to_string(&ours).unwrap(), "this is = = not toml", "ours untouched");
+    assert_eq!(
+        std::fs::read_to_string(&ours).unwrap(),
+        "this is = = not toml",
+        "ours untouched"
+    );
 }
 
 /// The list cache never changes an answer: after every kind of history
@@ -228,10 +221,17 @@ fn cache_gives_the_same_answers_as_a_cold_read() {
     std::fs::create_dir_all(w.path("d")).unwrap();
     let now = "2025-03-04T09:00:00Z";
     w.tix("d", now, &["init"]);
-    let ids: Vec<String> = (0..6).map(|i| w.new_ticket("d", now, &format!("Ticket {i}"))).collect();
+    let ids: Vec<String> = (0..6)
+        .map(|i| w.new_ticket("d", now, &format!("Ticket {i}")))
+        .collect();
     let cache = w.path("d/.git/tix/cache");
     let check = |label: &str| {
-        for args in [&["list"][..], &["list", "--all", "--format", "csv"], &["list", "--format", "json"], &["list", "--pending"]] {
+        for args in [
+            &["list"][..],
+            &["list", "--all", "--format", "csv"],
+            &["list", "--format", "json"],
+            &["list", "--pending"],
+        ] {
             let warm = w.tix("d", now, args);
             let again = w.tix("d", now, args);
             std::fs::remove_dir_all(&cache).ok();
@@ -247,13 +247,18 @@ fn cache_gives_the_same_answers_as_a_cold_read() {
     check("after tix changes");
     // A hand edit, committed.
     let file = w.path(&format!("d/tickets/{}/{}.toml", &ids[2][..2], ids[2]));
-    let text = std::fs::read_to_string(&file).unwrap().replace("subject = \"Ticket 2\"", "subject = \"Edited by hand\"");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("subject = \"Ticket 2\"", "subject = \"Edited by hand\"");
     std::fs::write(&file, text).unwrap();
     w.git("d", &["commit", "-qam", "hand edit"]);
     check("after a hand edit");
     assert!(w.tix("d", now, &["list"]).contains("Edited by hand"));
     // A branch switch and back, a merge, a reset.
-    let main = w.git("d", &["rev-parse", "--abbrev-ref", "HEAD"]).trim().to_owned();
+    let main = w
+        .git("d", &["rev-parse", "--abbrev-ref", "HEAD"])
+        .trim()
+        .to_owned();
     w.git("d", &["checkout", "-q", "-b", "side", "HEAD~2"]);
     check("on a branch");
     w.tix("d", now, &["note", &ids[3], "-m", "on the side"]);
@@ -265,8 +270,15 @@ fn cache_gives_the_same_answers_as_a_cold_read() {
     check("after git reset");
     // A corrupt cache file is rebuilt, not trusted.
     w.tix("d", now, &["list"]);
-    std::fs::write(cache.join("list"), "tix-cache 2\tgarbage\nS\tzz\tnot-an-oid\t5\n").unwrap();
+    std::fs::write(
+        cache.join("list"),
+        "tix-cache 2\tgarbage\nS\tzz\tnot-an-oid\t5\n",
+    )
+    .unwrap();
     let after = w.tix("d", now, &["list", "--all", "--format", "csv"]);
     std::fs::remove_dir_all(&cache).ok();
-    assert_eq!(after, w.tix("d", now, &["list", "--all", "--format", "csv"]));
+    assert_eq!(
+        after,
+        w.tix("d", now, &["list", "--all", "--format", "csv"])
+    );
 }

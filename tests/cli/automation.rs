@@ -1,0 +1,230 @@
+//! `tix automate` / `tix autoclose` end to end: time travel with TIX_NOW,
+//! exactness, resets, idempotence, dry runs, concurrent and killed runs,
+//! and the cron line of docs/automation.md.
+
+use crate::world::World;
+
+const T0: &str = "2025-03-03T09:00:00Z";
+
+/// A desk with `n` tickets resolved at T0.
+fn resolved_desk(n: usize) -> (World, Vec<String>) {
+    let w = World::desk("d");
+    let ids: Vec<String> = (0..n)
+        .map(|i| w.new_ticket("d", T0, &format!("Ticket {i}")))
+        .collect();
+    for id in &ids {
+        w.tix("d", T0, &["reply", id, "-m", "Fixed", "--resolve"]);
+    }
+    (w, ids)
+}
+
+fn statuses(w: &World, ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| w.ticket("d", id)["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn closes_exactly_at_96_hours_never_a_second_before() {
+    let (w, ids) = resolved_desk(2);
+    let before = w.commits("d");
+    let out = w.tix("d", "2025-03-07T08:59:59Z", &["autoclose"]);
+    assert!(out.contains("Changed 0 tickets"), "{out}");
+    assert_eq!(w.commits("d"), before);
+    let out = w.tix("d", "2025-03-07T09:00:00Z", &["autoclose"]);
+    assert!(
+        out.contains("Changed 2 tickets (close-solved-4d: 2)"),
+        "{out}"
+    );
+    assert_eq!(statuses(&w, &ids), ["closed", "closed"]);
+    assert_eq!(w.commits("d"), before + 2, "one commit per ticket");
+    let message = w.git("d", &["log", "-1", "--format=%an <%ae>%n%B"]);
+    assert!(
+        message.starts_with("tix-automation <tix-automation@localhost>"),
+        "{message}"
+    );
+    for trailer in [
+        "Tix-Action: autoclose",
+        "Tix-Status: resolved -> closed",
+        "Tix-Rule: close-solved-4d",
+    ] {
+        assert!(message.contains(trailer), "{message}");
+    }
+    let files = w.git("d", &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(files.lines().count(), 1, "{files}");
+    assert_eq!(w.git("d", &["status", "--porcelain"]), "");
+    w.tix("d", "2025-03-08T00:00:00Z", &["doctor"]);
+    // A second run right after changes nothing.
+    let out = w.tix("d", "2025-03-07T09:00:00Z", &["automate"]);
+    assert!(out.contains("Changed 0 tickets"), "{out}");
+    assert_eq!(w.commits("d"), before + 2);
+}
+
+#[test]
+fn a_customer_reply_after_the_resolve_resets_the_clock() {
+    let (w, ids) = resolved_desk(1);
+    let id = &ids[0];
+    w.tix(
+        "d",
+        "2025-03-05T09:00:00Z",
+        &["reply", id, "--customer", "-m", "Not fixed"],
+    );
+    w.tix("d", "2025-03-06T09:00:00Z", &["resolve", id]);
+    w.tix("d", "2025-03-10T08:59:59Z", &["autoclose"]);
+    assert_eq!(statuses(&w, &ids), ["resolved"]);
+    w.tix("d", "2025-03-10T09:00:00Z", &["autoclose"]);
+    assert_eq!(statuses(&w, &ids), ["closed"]);
+}
+
+#[test]
+fn dry_run_lists_and_writes_nothing_and_json_summarises() {
+    let (w, ids) = resolved_desk(2);
+    let before = w.commits("d");
+    let out = w.tix("d", "2025-03-08T00:00:00Z", &["autoclose", "--dry-run"]);
+    for id in &ids {
+        assert!(
+            out.contains(&format!("{id}  close-solved-4d  resolved -> closed")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("Would change 2 tickets"), "{out}");
+    assert_eq!(w.commits("d"), before);
+    assert_eq!(statuses(&w, &ids), ["resolved", "resolved"]);
+    let json: serde_json::Value = serde_json::from_str(&w.tix(
+        "d",
+        "2025-03-08T00:00:00Z",
+        &["automate", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(json["changed"], 2);
+    assert_eq!(json["dry_run"], false);
+    assert_eq!(json["rules"]["close-solved-4d"], 2);
+    assert_eq!(json["tickets"][0]["to"], "closed");
+}
+
+#[test]
+fn postponed_tickets_wake_up_to_new_or_open() {
+    let w = World::desk("d");
+    let never = w.new_ticket("d", T0, "Nobody answered");
+    let answered = w.new_ticket("d", T0, "Answered once");
+    w.tix("d", T0, &["reply", &answered, "-m", "Looking"]);
+    for id in [&never, &answered] {
+        w.tix(
+            "d",
+            T0,
+            &["postpone", id, "--until", "2025-03-04T12:00:00Z"],
+        );
+    }
+    w.tix("d", "2025-03-04T11:59:59Z", &["automate"]);
+    assert_eq!(w.ticket("d", &never)["status"], "postponed");
+    let out = w.tix("d", "2025-03-04T12:00:00Z", &["automate"]);
+    assert!(out.contains("wake-postponed: 2"), "{out}");
+    assert_eq!(w.ticket("d", &never)["status"], "new");
+    assert_eq!(w.ticket("d", &answered)["status"], "open");
+}
+
+#[test]
+fn a_looping_rule_is_refused_and_every_command_says_where() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        "\n[[automation]]\nname = \"ping\"\nwhen = { category = \"waiting\" }\ndo = { add_note = \"Still there?\" }\n",
+    );
+    let err = w.fail("d", T0, &["automate"], 1);
+    assert!(
+        err.contains("ping") && err.contains("fire forever") && err.contains("line"),
+        "{err}"
+    );
+    let doctor = w.tix_in("d", T0, "Ana <ana@desk.test>", &["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+}
+
+#[test]
+fn two_runs_at_once_never_both_commit_a_ticket() {
+    let (w, ids) = resolved_desk(20);
+    let before = w.commits("d");
+    let now = "2025-03-08T00:00:00Z";
+    let runs: Vec<_> = (0..3).map(|_| w.spawn("d", now, &["autoclose"])).collect();
+    let codes: Vec<i32> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
+        .collect();
+    assert!(codes.iter().all(|c| *c == 0 || *c == 3), "{codes:?}");
+    assert!(codes.contains(&0), "{codes:?}");
+    // Whatever ran, each ticket was closed exactly once; a last run settles.
+    w.tix("d", now, &["autoclose"]);
+    assert_eq!(w.commits("d"), before + ids.len());
+    assert!(statuses(&w, &ids).iter().all(|s| s == "closed"));
+    w.tix("d", now, &["doctor"]);
+    assert_eq!(w.git("d", &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_killed_run_leaves_a_valid_desk_and_the_next_run_finishes() {
+    let (w, ids) = resolved_desk(30);
+    let now = "2025-03-08T00:00:00Z";
+    let before = w.commits("d");
+    for delay in [0u64, 2, 5, 10, 20] {
+        let mut child = w.spawn("d", now, &["autoclose"]);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        w.tix("d", now, &["doctor"]);
+    }
+    w.tix("d", now, &["autoclose"]);
+    assert!(statuses(&w, &ids).iter().all(|s| s == "closed"));
+    assert_eq!(
+        w.commits("d"),
+        before + ids.len(),
+        "each ticket closed by exactly one commit"
+    );
+    w.git("d", &["fsck", "--no-dangling"]);
+    assert_eq!(w.git("d", &["status", "--porcelain"]), "");
+}
+
+/// The scheduling line documented in docs/automation.md, run as written.
+#[test]
+fn the_documented_cron_command_works() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/automation.md"))
+        .unwrap();
+    let line = doc
+        .lines()
+        .find(|l| l.starts_with("*/15 "))
+        .expect("a cron line in docs/automation.md");
+    let command = line
+        .split_once("&& ")
+        .map(|(_, rest)| rest)
+        .expect("cd DIR && COMMAND");
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T0, "Shared");
+    w.tix("a", T0, &["reply", &id, "-m", "Done", "--resolve"]);
+    w.git("a", &["push", "-q"]);
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c").arg(command);
+    crate::world::sealed(
+        &mut sh,
+        &w.path("b"),
+        "2025-03-08T00:00:00Z",
+        "Ops <ops@desk.test>",
+    );
+    sh.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            w.bin_dir().display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let out = sh.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w.git("a", &["pull", "-q", "--no-rebase"]);
+    assert_eq!(
+        w.ticket("a", &id)["status"],
+        "closed",
+        "the closing commit reached the remote"
+    );
+}

@@ -1,0 +1,309 @@
+//! tix.toml end to end: custom statuses, the ticket form, routing and
+//! assignment, hooks, and refusals of a broken configuration.
+
+use crate::world::World;
+
+const T0: &str = "2025-03-03T09:00:00Z";
+
+const FORM: &str = r#"
+[[status]]
+id = "waiting_on_vendor"
+label = "Waiting on vendor"
+category = "on_hold"
+next = ["open", "resolved"]
+
+[[field]]
+name = "order"
+type = "number"
+required = true
+
+[[field]]
+name = "plan"
+type = "choice"
+choices = ["free", "pro"]
+default = "free"
+
+[[field]]
+name = "renewal"
+type = "date"
+"#;
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn required_and_typed_fields_are_enforced_and_nothing_is_written_on_refusal() {
+    let w = World::desk("d");
+    w.configure("d", FORM);
+    let before = w.commits("d");
+    for (args, says) in [
+        (&["new", "No order"][..], "missing required field order"),
+        (
+            &["new", "Bad", "--field", "order=abc"],
+            "field 'order' must be a number",
+        ),
+        (
+            &["new", "Bad", "--field", "order=1", "--field", "plan=gold"],
+            "must be one of free, pro",
+        ),
+        (
+            &["new", "Bad", "--field", "order=1", "--field", "colour=red"],
+            "unknown field 'colour'",
+        ),
+        (
+            &[
+                "new",
+                "Bad",
+                "--field",
+                "order=1",
+                "--field",
+                "renewal=2025-02-30",
+            ],
+            "a date (YYYY-MM-DD)",
+        ),
+    ] {
+        let err = w.fail("d", T0, args, 1);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(w.commits("d"), before, "refusals write nothing");
+    let ticket = json(&w.tix(
+        "d",
+        T0,
+        &[
+            "new",
+            "Good",
+            "--field",
+            "order=42",
+            "--field",
+            "renewal=2026-01-31",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(ticket["fields"]["order"], 42);
+    assert_eq!(ticket["fields"]["plan"], "free", "default applied");
+    assert_eq!(ticket["fields"]["renewal"], "2026-01-31");
+    let id = ticket["id"].as_str().unwrap();
+    let file =
+        std::fs::read_to_string(w.path(&format!("d/tickets/{}/{id}.toml", &id[..2]))).unwrap();
+    assert!(
+        file.contains("order = 42") && file.contains("renewal = 2026-01-31"),
+        "{file}"
+    );
+    // Edits validate the same way; a required field cannot be cleared.
+    assert!(
+        w.fail("d", T0, &["edit", id, "--field", "order="], 1)
+            .contains("required")
+    );
+    assert!(
+        w.fail("d", T0, &["edit", id, "--field", "plan=gold"], 1)
+            .contains("one of free, pro")
+    );
+    w.tix("d", T0, &["edit", id, "--field", "plan=pro"]);
+    let listed = w.tix("d", T0, &["list", "--field", "plan=pro", "--format", "csv"]);
+    assert!(listed.contains(id), "{listed}");
+    assert!(
+        !w.tix(
+            "d",
+            T0,
+            &["list", "--field", "plan=free", "--format", "csv"]
+        )
+        .contains(id)
+    );
+    assert!(w.tix("d", T0, &["show", id]).contains("order: 42"));
+}
+
+#[test]
+fn custom_statuses_move_only_where_the_config_allows() {
+    let w = World::desk("d");
+    w.configure("d", FORM);
+    let id = json(&w.tix(
+        "d",
+        T0,
+        &["new", "Vendor", "--field", "order=1", "--format", "json"],
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = w.tix(
+        "d",
+        T0,
+        &["status", &id, "waiting_on_vendor", "-m", "RMA opened"],
+    );
+    assert!(out.contains("new -> waiting_on_vendor"), "{out}");
+    let ticket = w.ticket("d", &id);
+    assert_eq!(
+        (ticket["status"].as_str(), ticket["category"].as_str()),
+        (Some("waiting_on_vendor"), Some("on_hold"))
+    );
+    assert!(
+        w.tix("d", T0, &["list", "--category", "on_hold"])
+            .contains(&id)
+    );
+    assert!(w.tix("d", T0, &["show", &id]).contains("Waiting on vendor"));
+    let err = w.fail("d", T0, &["status", &id, "answered"], 1);
+    assert!(err.contains("allows only open, resolved"), "{err}");
+    assert!(
+        w.fail("d", T0, &["status", &id, "nowhere"], 1)
+            .contains("unknown status 'nowhere'")
+    );
+    w.tix("d", T0, &["status", &id, "resolved"]);
+    assert_eq!(
+        w.ticket("d", &id)["assignee"],
+        "ana@desk.test",
+        "resolving assigns the resolver"
+    );
+}
+
+#[test]
+fn routing_files_tickets_and_round_robin_takes_turns() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        r#"
+[[department]]
+name = "billing"
+assignment = "round_robin"
+
+[[agent]]
+name = "Ana"
+email = "ana@desk.test"
+departments = ["billing"]
+
+[[agent]]
+name = "Raj"
+email = "raj@desk.test"
+departments = ["billing"]
+
+[[routing]]
+name = "bank mail"
+when = { customer_domain = ["bank.example"] }
+set = { department = "billing", priority = "high", add_tags = ["finance"] }
+"#,
+    );
+    let new = |subject: &str, email: &str| {
+        json(&w.tix(
+            "d",
+            T0,
+            &["new", subject, "--email", email, "--format", "json"],
+        ))
+    };
+    let first = new("Card declined", "bo@bank.example");
+    assert_eq!(first["department"], "billing");
+    assert_eq!(first["priority"], "high");
+    assert_eq!(first["tags"][0], "finance");
+    assert_eq!(first["assignee"], "ana@desk.test");
+    assert_eq!(new("Fees", "kim@bank.example")["assignee"], "raj@desk.test");
+    assert_eq!(
+        new("Limit", "lu@bank.example")["assignee"],
+        "ana@desk.test",
+        "wraps around"
+    );
+    let other = new("Hello", "x@elsewhere.example");
+    assert!(other["department"].is_null() && other["assignee"].is_null());
+    // Explicit flags win over routing.
+    let explicit = json(&w.tix(
+        "d",
+        T0,
+        &[
+            "new",
+            "Urgent",
+            "--email",
+            "z@bank.example",
+            "--priority",
+            "low",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(explicit["priority"], "low");
+    assert!(
+        w.fail(
+            "d",
+            T0,
+            &["assign", other["id"].as_str().unwrap(), "nobody"],
+            1
+        )
+        .contains("unknown agent")
+    );
+    assert!(
+        w.fail("d", T0, &["new", "X", "--department", "sales"], 1)
+            .contains("unknown department 'sales'")
+    );
+}
+
+#[test]
+fn hooks_get_the_ticket_on_stdin_and_a_failing_hook_never_undoes_the_change() {
+    let w = World::desk("d");
+    let log = w.path("hook.log");
+    w.configure(
+        "d",
+        &format!(
+            "\n[[hook]]\non = [\"created\", \"status_changed\"]\nrun = \"cat >> '{0}'; echo \\\" $TIX_EVENT $TIX_TICKET $TIX_ACTION\\\" >> '{0}'\"\n\n[[hook]]\non = [\"changed\"]\nrun = \"exit 7\"\n",
+            log.display()
+        ),
+    );
+    let out = w.tix_in(
+        "d",
+        T0,
+        "Ana <ana@desk.test>",
+        &["new", "Hooked", "--format", "json"],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("hook `exit 7` (changed) failed")
+            && stderr.contains("the change is committed"),
+        "{stderr}"
+    );
+    let id = json(&String::from_utf8_lossy(&out.stdout))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.tix("d", T0, &["reply", &id, "-m", "Hi"]);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains(&format!("\"id\":\"{id}\"")), "{logged}");
+    assert!(logged.contains(&format!(" created {id} new")), "{logged}");
+    assert!(
+        logged.contains(&format!(" status_changed {id} reply")),
+        "{logged}"
+    );
+    assert_eq!(w.ticket("d", &id)["status"], "answered");
+}
+
+#[test]
+fn a_broken_config_stops_every_command_and_doctor_lists_every_problem() {
+    let w = World::desk("d");
+    let id = w.new_ticket("d", T0, "Before");
+    w.configure(
+        "d",
+        "\n[[status]]\nid = \"vendor\"\ncategory = \"limbo\"\n\n[[department]]\nname = \"billing\"\n\n[[routing]]\nset = { department = \"sales\" }\n",
+    );
+    let before = w.commits("d");
+    for args in [
+        &["list"][..],
+        &["show", &id],
+        &["note", &id, "-m", "x"],
+        &["new", "After"],
+    ] {
+        let err = w.fail("d", T0, args, 1);
+        assert!(
+            err.contains("tix.toml line") && err.contains("limbo"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(w.commits("d"), before);
+    let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("limbo") && report.contains("unknown department 'sales'"),
+        "{report}"
+    );
+    // An unknown key names the key and its line.
+    let w = World::desk("e");
+    w.configure("e", "\n[colours]\nticket = \"red\"\n");
+    let err = w.fail("e", T0, &["list"], 1);
+    assert!(err.contains("colours") && err.contains("line"), "{err}");
+}

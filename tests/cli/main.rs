@@ -1,0 +1,8 @@
+#![allow(clippy::unwrap_used)]
+//! The one integration test binary: every module drives the real `tix`
+//! binary against real temporary git repositories.
+
+mod automation;
+mod collab;
+mod desk_config;
+mod world;
