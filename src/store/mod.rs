@@ -212,6 +212,7 @@ impl Store {
 
     fn lock(&self) -> Result<WriterLock, Error> {
         let lock = WriterLock::acquire(&self.private_dir())?;
+        index::clear_stale_lock(&self.repo.path().join("index"));
         git::recover(&self.repo, &self.root, &self.private_dir())?;
         Ok(lock)
     }
@@ -225,6 +226,7 @@ impl Store {
     /// working tree. Returns the paths it repaired.
     pub fn recover(&self) -> Result<Vec<String>, Error> {
         let _lock = WriterLock::acquire(&self.private_dir())?;
+        index::clear_stale_lock(&self.repo.path().join("index"));
         git::recover(&self.repo, &self.root, &self.private_dir())
     }
 

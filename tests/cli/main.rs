@@ -4,5 +4,6 @@
 
 mod automation;
 mod collab;
+mod core;
 mod desk_config;
 mod world;
