@@ -6,4 +6,5 @@ mod automation;
 mod collab;
 mod core;
 mod desk_config;
+mod docs;
 mod world;
