@@ -24,14 +24,7 @@ pub(super) struct WriterLock {
 impl WriterLock {
     /// Waits for and takes the lock in `dir`.
     pub(super) fn acquire(dir: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let (file, path) = open(dir, "lock")?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
@@ -58,18 +51,24 @@ pub struct AutomationLock {
 impl AutomationLock {
     /// Takes the lock in `dir`, or reports that another run holds it.
     pub(super) fn try_acquire(dir: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join("automation.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let (file, path) = open(dir, "automation.lock")?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(TryLockError::WouldBlock) => Err(Error::AutomationBusy),
             Err(TryLockError::Error(e)) => Err(Error::io(&path, e)),
         }
     }
+}
+
+/// Opens (creating) the lock file `name` in `dir`.
+fn open(dir: &Path, name: &str) -> Result<(File, std::path::PathBuf), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(name);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    Ok((file, path))
 }

@@ -132,27 +132,11 @@ fn sync_without_remote_or_upstream_says_what_to_do() {
     let w = World::new();
     std::fs::create_dir_all(w.path("solo")).unwrap();
     w.tix("solo", "2025-03-03T09:00:00Z", &["init"]);
-    let out = w.tix_in(
-        "solo",
-        "2025-03-03T09:00:00Z",
-        "Ana <ana@desk.test>",
-        &["sync"],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no remote"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = w.fail("solo", "2025-03-03T09:00:00Z", &["sync"], 1);
+    assert!(err.contains("no remote"), "{err}");
     w.git("solo", &["remote", "add", "origin", "../nowhere.git"]);
-    let out = w.tix_in(
-        "solo",
-        "2025-03-03T09:00:00Z",
-        "Ana <ana@desk.test>",
-        &["sync"],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no upstream"));
+    let err = w.fail("solo", "2025-03-03T09:00:00Z", &["sync"], 1);
+    assert!(err.contains("no upstream"), "{err}");
 }
 
 #[test]
@@ -165,14 +149,8 @@ fn failed_sync_never_leaves_the_desk_mid_merge() {
     std::fs::write(w.path("b/tix.toml"), "[desk]\nname = \"B\"\n").unwrap();
     w.git("b", &["commit", "-qam", "name B"]);
     let before = w.git("b", &["rev-parse", "HEAD"]);
-    let out = w.tix_in(
-        "b",
-        "2025-03-03T09:00:00Z",
-        "Ana <ana@desk.test>",
-        &["sync"],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("git pull failed"));
+    let err = w.fail("b", "2025-03-03T09:00:00Z", &["sync"], 1);
+    assert!(err.contains("git pull failed"), "{err}");
     assert!(!w.path("b/.git/MERGE_HEAD").exists());
     assert_eq!(w.git("b", &["rev-parse", "HEAD"]), before);
     assert_eq!(w.git("b", &["status", "--porcelain"]), "");

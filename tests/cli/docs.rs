@@ -13,13 +13,19 @@ fn cell(mv: Move, category: Category) -> String {
 /// docs/lifecycle.md's transition table is the table of src/lifecycle.rs.
 #[test]
 fn lifecycle_doc_matches_the_transition_table() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lifecycle.md")).unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lifecycle.md")).unwrap();
     let rows: Vec<Vec<String>> = doc
         .lines()
         .skip_while(|l| !l.starts_with("| command |"))
         .skip(2)
         .take_while(|l| l.starts_with('|'))
-        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_owned()).collect())
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
         .collect();
     let mut moves: Vec<Move> = Move::USER_MOVES.to_vec();
     moves.push(Move::Wake { replied: true });
