@@ -110,6 +110,14 @@ pub enum Change {
     },
     /// A postponed ticket whose `until` passed wakes up (automation).
     Wake,
+    /// Take the ticket: assign it to the actor and move new or postponed
+    /// to open, in one change (`tix next --take`).
+    Take,
+    /// Record SLA breaches (`tix sla check`): (metric, due) pairs.
+    SlaBreach {
+        /// The breached metrics with their due times.
+        breaches: Vec<(String, Timestamp)>,
+    },
     /// Set any status the configuration allows (`tix status`).
     SetStatus {
         /// The status id.
@@ -418,6 +426,49 @@ fn apply_to(
                 None,
                 None,
             ))
+        }
+        Change::Take => {
+            check(Move::Edit)?;
+            let before = ticket.events.len();
+            if ticket.assignee.as_deref() != Some(actor.id) {
+                let assign = Change::Assign {
+                    assignee: Some(Some(actor.id.to_owned())),
+                    department: None,
+                };
+                apply_assign(ticket, &assign, actor)?;
+            }
+            let mut applied = Applied {
+                action: "take",
+                status: None,
+            };
+            if matches!(category, Category::New | Category::OnHold) {
+                applied = moved(
+                    ticket,
+                    &summary.status,
+                    Outcome::To(Category::Open),
+                    actor,
+                    "take",
+                    None,
+                    None,
+                );
+            }
+            if ticket.events.len() == before {
+                return Err(ChangeError::NoChange("the ticket is already yours".into()));
+            }
+            Ok(applied)
+        }
+        Change::SlaBreach { breaches } => {
+            for (metric, due) in breaches {
+                let mut e = event(actor, EventKind::Sla);
+                e.field = Some(metric.clone());
+                e.to = Some("breach".to_owned());
+                e.until = Some(*due);
+                ticket.push(e);
+            }
+            Ok(Applied {
+                action: "sla-breach",
+                status: None,
+            })
         }
         Change::SetStatus { status, reason } => set_status(
             ticket,

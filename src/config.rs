@@ -13,9 +13,11 @@ use std::fmt;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::calendar::{self, Calendar, Hours};
 use crate::lifecycle::{Category, StatusDef, Statuses};
 use crate::model::{Priority, line_at};
 use crate::rules::Rule;
+use crate::sla::{Match, Policy, Targets};
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -39,6 +41,8 @@ pub struct Config {
     pub hooks: Vec<Hook>,
     /// Time-based rules (`[[automation]]`).
     pub automations: Vec<Rule>,
+    /// SLA policies (`[[sla.policy]]`), in order: the first match applies.
+    pub policies: Vec<Policy>,
 }
 
 /// The `[desk]` section.
@@ -347,6 +351,86 @@ struct RawConfig {
     hook: Vec<Hook>,
     #[serde(default)]
     automation: Vec<Spanned<Rule>>,
+    #[serde(default)]
+    calendar: BTreeMap<String, Spanned<RawCalendar>>,
+    #[serde(default)]
+    sla: RawSla,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSla {
+    #[serde(default)]
+    policy: Vec<Spanned<RawPolicy>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    #[serde(default, rename = "match")]
+    matches: RawMatch,
+    #[serde(default)]
+    calendar: Option<String>,
+    #[serde(default)]
+    pause_resolution_in: Option<Vec<String>>,
+    #[serde(default)]
+    warn_before: Option<String>,
+    #[serde(default)]
+    targets: BTreeMap<String, RawTargets>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMatch {
+    #[serde(default)]
+    department: Vec<String>,
+    #[serde(default)]
+    priority: Vec<Priority>,
+    #[serde(default)]
+    tags_any: Vec<String>,
+    #[serde(default)]
+    customer_domain: Vec<String>,
+    #[serde(default)]
+    field: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    first_reply: Option<String>,
+    next_reply: Option<String>,
+    resolution: Option<String>,
+    first_assign: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    timezone: String,
+    #[serde(default)]
+    mon: Vec<String>,
+    #[serde(default)]
+    tue: Vec<String>,
+    #[serde(default)]
+    wed: Vec<String>,
+    #[serde(default)]
+    thu: Vec<String>,
+    #[serde(default)]
+    fri: Vec<String>,
+    #[serde(default)]
+    sat: Vec<String>,
+    #[serde(default)]
+    sun: Vec<String>,
+    #[serde(default)]
+    holidays: Vec<RawHoliday>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawHoliday {
+    Date(String),
+    Hours { date: String, hours: Vec<String> },
 }
 
 #[derive(Deserialize)]
@@ -649,10 +733,31 @@ impl Config {
             automations.push(rule);
         }
 
+        let mut calendars: BTreeMap<String, Calendar> = BTreeMap::new();
+        calendars.insert(calendar::ALWAYS.to_owned(), Calendar::always());
+        for (name, raw) in &raw.calendar {
+            match build_calendar(raw.get_ref()) {
+                Ok(cal) => {
+                    calendars.insert(name.clone(), cal);
+                }
+                Err(message) => problem(format!("calendar '{name}': {message}"), raw.span()),
+            }
+        }
+        let mut policies = Vec::new();
+        for policy in raw.sla.policy {
+            let span = policy.span();
+            let policy = policy.into_inner();
+            match build_policy(policy, &calendars) {
+                Ok(policy) => policies.push(policy),
+                Err(message) => problem(message, span),
+            }
+        }
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
         Ok(Self {
+            policies,
             desk: raw.desk,
             statuses,
             fields,
@@ -775,6 +880,99 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+fn build_calendar(raw: &RawCalendar) -> Result<Calendar, String> {
+    let hours = |list: &[String]| {
+        list.iter()
+            .map(|t| Hours::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let week = [
+        hours(&raw.mon)?,
+        hours(&raw.tue)?,
+        hours(&raw.wed)?,
+        hours(&raw.thu)?,
+        hours(&raw.fri)?,
+        hours(&raw.sat)?,
+        hours(&raw.sun)?,
+    ];
+    let mut holidays = BTreeMap::new();
+    for holiday in &raw.holidays {
+        let (date, open) = match holiday {
+            RawHoliday::Date(date) => (date, Vec::new()),
+            RawHoliday::Hours { date, hours: list } => (date, hours(list)?),
+        };
+        let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .map_err(|_| format!("holiday '{date}' is not a date (YYYY-MM-DD)"))?;
+        holidays.insert(day, open);
+    }
+    Calendar::new(&raw.timezone, week, holidays)
+}
+
+fn build_policy(raw: RawPolicy, calendars: &BTreeMap<String, Calendar>) -> Result<Policy, String> {
+    let name = raw.name;
+    let calendar_name = raw.calendar.unwrap_or_else(|| calendar::ALWAYS.to_owned());
+    let calendar = calendars
+        .get(&calendar_name)
+        .cloned()
+        .ok_or_else(|| format!("SLA policy '{name}' names unknown calendar '{calendar_name}'"))?;
+    let pause = raw
+        .pause_resolution_in
+        .unwrap_or_else(|| vec!["waiting".to_owned(), "on_hold".to_owned()])
+        .iter()
+        .map(|c| {
+            Category::parse(c).ok_or_else(|| {
+                format!("SLA policy '{name}': unknown category '{c}' in pause_resolution_in")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(warn) = &raw.warn_before
+        && crate::model::parse_duration_secs(warn).is_none()
+    {
+        return Err(format!(
+            "SLA policy '{name}': warn_before '{warn}' is not a duration"
+        ));
+    }
+    let duration = |text: &Option<String>| -> Result<Option<i64>, String> {
+        text.as_deref()
+            .map(|t| {
+                crate::model::parse_duration_secs(t).ok_or_else(|| {
+                    format!("SLA policy '{name}': '{t}' is not a duration like 8h or 3d")
+                })
+            })
+            .transpose()
+    };
+    let mut targets = BTreeMap::new();
+    for (priority, raw_targets) in &raw.targets {
+        let priority: Priority = priority
+            .parse()
+            .map_err(|e| format!("SLA policy '{name}': {e}"))?;
+        targets.insert(
+            priority,
+            Targets {
+                first_reply: duration(&raw_targets.first_reply)?,
+                next_reply: duration(&raw_targets.next_reply)?,
+                resolution: duration(&raw_targets.resolution)?,
+                first_assign: duration(&raw_targets.first_assign)?,
+            },
+        );
+    }
+    let m = raw.matches;
+    let matches = Match {
+        department: m.department,
+        priority: m.priority,
+        tags_any: m.tags_any,
+        customer_domain: m.customer_domain,
+        field: m.field,
+    };
+    Ok(Policy {
+        name,
+        matches,
+        calendar,
+        pause,
+        targets,
+    })
 }
 
 /// The commented `tix.toml` that `tix init` writes.

@@ -14,6 +14,7 @@ use crate::hooks;
 use crate::lifecycle::Category;
 use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
 use crate::routing::{self, Explicit};
+use crate::sla;
 use crate::store::{self, CommitInfo, RawTicket, Signature, Store, UpdateError, Write, layout};
 use crate::view::TicketView;
 
@@ -113,6 +114,10 @@ impl Agent {
     }
 }
 
+/// A ticket with the id of the blob it was read from (the base of a batch
+/// rewrite).
+pub type Loaded = (Ticket, git2::Oid);
+
 /// A ticket file that could not be loaded, for `list` and `doctor`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -184,7 +189,7 @@ impl Desk {
 
     /// Loads several tickets from one snapshot, parsing on every core;
     /// each comes with the blob id it was read from.
-    pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<(Ticket, git2::Oid)>, Error> {
+    pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<Loaded>, Error> {
         let texts = self.store.read_tickets(ids)?;
         let jobs: Vec<(&TicketId, git2::Oid, String)> = ids
             .iter()
@@ -338,6 +343,19 @@ impl Desk {
             }
         }
         Err(store::Error::Contended(16).into())
+    }
+
+    /// Returns the SLA state of a ticket at `now` (`None` without a policy).
+    pub fn sla(&self, ticket: &Ticket, now: Timestamp) -> Option<sla::SlaState> {
+        sla::evaluate(ticket, &self.config.statuses, &self.config.policies, now)
+    }
+
+    /// Loads every ticket in an active category (new, open, waiting, on
+    /// hold), with the blob each was read from; broken files are problems.
+    pub fn active_tickets(&self) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
+        let (entries, problems) = self.entries(&|c| c.is_some_and(Category::is_active))?;
+        let ids: Vec<TicketId> = entries.into_iter().map(|e| e.id).collect();
+        Ok((self.load_many(&ids)?, problems))
     }
 
     /// Runs the hooks a committed change raises; returns one message per

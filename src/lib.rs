@@ -14,6 +14,7 @@
 //! - [`cli`]: the command line, one file per subcommand.
 
 pub mod automation;
+pub mod calendar;
 pub mod change;
 pub mod cli;
 pub mod clock;
@@ -26,5 +27,6 @@ pub mod merge;
 pub mod model;
 pub mod routing;
 pub mod rules;
+pub mod sla;
 pub mod store;
 pub mod view;

@@ -149,3 +149,28 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses) -> String {
     }
     out
 }
+
+/// Renders the SLA block of `tix show`.
+pub(crate) fn sla(ui: &Ui, state: &crate::sla::SlaState, now: Timestamp) -> String {
+    use crate::sla::Status;
+    let mut out = format!(
+        "\n{}\n",
+        ui.paint(Style::Dim, &format!("SLA ({})", state.policy))
+    );
+    for i in state.current() {
+        let when = match (i.status, i.due) {
+            (Status::Active, Some(due)) if due >= now => {
+                format!("due {} (in {})", time(due), age(Some(now), due))
+            }
+            (Status::Active, None) => "paused".to_owned(),
+            (Status::Breached, Some(due)) => {
+                ui.paint(Style::Red, &format!("breached, was due {}", time(due)))
+            }
+            (Status::Achieved, _) => ui.paint(Style::Green, "achieved"),
+            (Status::Cancelled, _) => "cancelled".to_owned(),
+            (_, due) => due.map(time).unwrap_or_default(),
+        };
+        out.push_str(&format!("  {:<13}{when}\n", i.metric.as_str()));
+    }
+    out
+}

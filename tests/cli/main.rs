@@ -7,4 +7,5 @@ mod collab;
 mod core;
 mod desk_config;
 mod docs;
+mod sla;
 mod world;

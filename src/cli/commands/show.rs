@@ -32,7 +32,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
         Format::Json => ctx.ui.json(&TicketView::of(&ticket, statuses))?,
         _ => {
             let page = render::show(&ctx.ui, &ticket, statuses);
-            write!(ctx.ui.out(), "{page}")?;
+            let now = ctx.now()?;
+            let sla = desk
+                .sla(&ticket, now)
+                .map(|state| render::sla(&ctx.ui, &state, now))
+                .unwrap_or_default();
+            write!(ctx.ui.out(), "{page}{sla}")?;
         }
     }
     Ok(())

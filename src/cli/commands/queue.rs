@@ -1,0 +1,186 @@
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::render;
+use crate::cli::ui::{Format, Style};
+use crate::cli::{CommandError, Ctx};
+use crate::desk::Desk;
+use crate::lifecycle::Category;
+use crate::model::{Ticket, Timestamp};
+use crate::sla::{self, QueueKey};
+
+/// The To Solve list: tickets that need an agent, most urgent first.
+///
+/// Candidates: new and open tickets (and postponed ones whose time has
+/// come) assigned to you or to nobody, in your departments when tix.toml
+/// lists your agent. Order: breached SLA first, then the nearest deadline
+/// (created + 7 days without a policy), then the longest-waiting customer,
+/// then priority, then id.
+#[derive(Debug, Args)]
+pub(crate) struct QueueArgs {
+    #[command(flatten)]
+    pub(crate) scope: Scope,
+    /// Show at most N tickets.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+/// Whose queue.
+#[derive(Debug, Args)]
+pub(crate) struct Scope {
+    /// The queue of this agent instead of yours.
+    #[arg(long, value_name = "AGENT")]
+    agent: Option<String>,
+    /// Only this department.
+    #[arg(long, value_name = "D")]
+    department: Option<String>,
+}
+
+/// One queued ticket.
+pub(crate) struct Queued {
+    pub(crate) ticket: Ticket,
+    pub(crate) key: QueueKey,
+    pub(crate) breached: bool,
+    pub(crate) due: Option<Timestamp>,
+}
+
+#[derive(Serialize)]
+struct QueuedJson<'a> {
+    rank: usize,
+    id: &'a str,
+    subject: &'a str,
+    status: String,
+    priority: &'static str,
+    assignee: Option<&'a str>,
+    department: Option<&'a str>,
+    breached: bool,
+    due: Option<String>,
+}
+
+/// Builds the ordered queue for an agent.
+pub(crate) fn build(
+    ctx: &Ctx,
+    desk: &Desk,
+    scope: &Scope,
+) -> Result<(String, Vec<Queued>), CommandError> {
+    let now = ctx.now()?;
+    let me = match &scope.agent {
+        Some(agent) => desk
+            .config()
+            .resolve_agent(agent)
+            .map_err(CommandError::user)?,
+        None => ctx.agent(Some(desk))?.id().to_owned(),
+    };
+    let departments: Option<Vec<String>> = match &scope.department {
+        Some(d) => Some(vec![d.clone()]),
+        None => desk
+            .config()
+            .agents
+            .iter()
+            .find(|a| a.email == me)
+            .map(|a| a.departments.clone()),
+    };
+    let statuses = &desk.config().statuses;
+    let (tickets, problems) = desk.active_tickets()?;
+    for problem in &problems {
+        ctx.ui.status(&format!("warning: skipped {problem}"));
+    }
+    let mut queue: Vec<Queued> = tickets
+        .into_iter()
+        .map(|(t, _)| t)
+        .filter(|t| {
+            let summary = t.summary(statuses);
+            let wanted = match summary.category {
+                Some(Category::New | Category::Open) => true,
+                Some(Category::OnHold) => summary.postponed_until.is_some_and(|u| u <= now),
+                _ => false,
+            };
+            let mine = t.assignee.as_deref().is_none_or(|a| a == me);
+            let department = departments.as_ref().is_none_or(|ds| {
+                ds.is_empty() || t.department.as_ref().is_none_or(|d| ds.contains(d))
+            });
+            wanted && mine && department
+        })
+        .map(|ticket| {
+            let state = desk.sla(&ticket, now);
+            let key = sla::queue_key(&ticket, state.as_ref());
+            let breached = state.as_ref().is_some_and(|s| {
+                s.current()
+                    .iter()
+                    .any(|i| i.status == sla::Status::Breached)
+            });
+            let due = key.due();
+            Queued {
+                ticket,
+                key,
+                breached,
+                due,
+            }
+        })
+        .collect();
+    queue.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok((me, queue))
+}
+
+/// Writes the queue as a table or JSON.
+pub(crate) fn print(ctx: &mut Ctx, desk: &Desk, queue: &[Queued]) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let statuses = &desk.config().statuses;
+    let now = ctx.now()?;
+    if format == Format::Json {
+        let json: Vec<QueuedJson<'_>> = queue
+            .iter()
+            .enumerate()
+            .map(|(i, q)| QueuedJson {
+                rank: i + 1,
+                id: q.ticket.id.as_str(),
+                subject: &q.ticket.subject,
+                status: q.ticket.summary(statuses).status,
+                priority: q.ticket.priority.as_str(),
+                assignee: q.ticket.assignee.as_deref(),
+                department: q.ticket.department.as_deref(),
+                breached: q.breached,
+                due: q.due.map(|d| d.to_rfc3339()),
+            })
+            .collect();
+        return Ok(ctx.ui.json(&json)?);
+    }
+    if queue.is_empty() {
+        ctx.ui.status("Nothing to solve.");
+        return Ok(());
+    }
+    let mut table = ctx
+        .ui
+        .table(&["#", "ID", "STATUS", "PRI", "DUE", "ASSIGNEE", "SUBJECT"]);
+    for (i, q) in queue.iter().enumerate() {
+        let due = match q.due {
+            Some(due) if q.breached => ctx.ui.paint(
+                Style::Red,
+                &format!("{} overdue", render::age(Some(due), now)),
+            ),
+            Some(due) if due < now => format!("{} overdue", render::age(Some(due), now)),
+            Some(due) => format!("in {}", render::age(Some(now), due)),
+            None => "-".to_owned(),
+        };
+        table.add_row(vec![
+            (i + 1).to_string(),
+            ctx.ui.paint(Style::Yellow, q.ticket.id.as_str()),
+            q.ticket.summary(statuses).status,
+            q.ticket.priority.to_string(),
+            due,
+            q.ticket.assignee.clone().unwrap_or_else(|| "-".into()),
+            q.ticket.subject.clone(),
+        ]);
+    }
+    ctx.ui.print_table(&table)?;
+    Ok(())
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &QueueArgs) -> Result<(), CommandError> {
+    let desk = ctx.desk()?;
+    let (_, mut queue) = build(ctx, &desk, &args.scope)?;
+    if let Some(limit) = args.limit {
+        queue.truncate(limit);
+    }
+    print(ctx, &desk, &queue)
+}
