@@ -182,7 +182,12 @@ impl Desk {
         };
         for (i, rule) in rules.iter().enumerate() {
             if rule.limit.is_some_and(|limit| fired[i] >= limit)
-                || !rule.matches(&current, statuses, now)
+                || !rule.matches(
+                    &current,
+                    statuses,
+                    now,
+                    crate::sla::calendar_for(&current, &self.config().policies),
+                )
             {
                 continue;
             }

@@ -166,6 +166,15 @@ impl SlaState {
     }
 }
 
+/// The business-hours calendar of a ticket: its SLA policy's, else `24x7`.
+pub fn calendar_for<'p>(ticket: &Ticket, policies: &'p [Policy]) -> &'p Calendar {
+    static ALWAYS: std::sync::OnceLock<Calendar> = std::sync::OnceLock::new();
+    policies
+        .iter()
+        .find(|p| p.matches.holds(ticket))
+        .map_or_else(|| ALWAYS.get_or_init(Calendar::always), |p| &p.calendar)
+}
+
 /// Evaluates the policies for `ticket` at `now`; `None` when none applies.
 pub fn evaluate(
     ticket: &Ticket,
