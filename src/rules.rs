@@ -192,13 +192,13 @@ impl Rule {
                 "automation '{name}': last_message_role is customer or agent, not '{role}'"
             ));
         }
-        if let Some(idle) = &self.when.idle_since {
-            if parse_duration_secs(&idle.min).is_none() {
-                return Err(format!(
-                    "automation '{name}': idle_since.min '{}' is not a duration like 96h or 4d",
-                    idle.min
-                ));
-            }
+        if let Some(idle) = &self.when.idle_since
+            && parse_duration_secs(&idle.min).is_none()
+        {
+            return Err(format!(
+                "automation '{name}': idle_since.min '{}' is not a duration like 96h or 4d",
+                idle.min
+            ));
         }
         if self.actions == Do::default() {
             return Err(format!(
