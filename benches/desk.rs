@@ -327,6 +327,10 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         .map(|id| measure(dir, &["show", id.as_str()]))
         .collect();
     row("tix show", show);
+    let queue: Vec<_> = (0..runs)
+        .map(|_| measure(dir, &["queue", "--limit", "20"]))
+        .collect();
+    row("tix queue --limit 20", queue);
     let list: Vec<_> = (0..runs.min(3)).map(|_| measure(dir, &["list"])).collect();
     row("tix list (active)", list);
 

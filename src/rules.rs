@@ -131,8 +131,9 @@ pub struct Do {
     pub remove_tags: Vec<String>,
     /// Add an internal note.
     pub add_note: Option<String>,
-    /// "hook": run the hooks listening to `automation`... (the `changed`
-    /// and `status_changed` hooks run for every automation commit anyway).
+    /// Only "hook": the `[[hook]]` commands run for every commit an
+    /// automation makes (events `changed`, `status_changed`), so a rule that
+    /// only notifies pairs `notify = "hook"` with a marker tag.
     pub notify: Option<String>,
 }
 
@@ -198,6 +199,13 @@ impl Rule {
             return Err(format!(
                 "automation '{name}': idle_since.min '{}' is not a duration like 96h or 4d",
                 idle.min
+            ));
+        }
+        if let Some(notify) = &self.actions.notify
+            && notify != "hook"
+        {
+            return Err(format!(
+                "automation '{name}': notify = \"{notify}\" is not supported; use \"hook\" (the [[hook]] commands run for every automation commit)"
             ));
         }
         if self.actions == Do::default() {

@@ -256,5 +256,7 @@ fn hash(kind: &str, data: &[u8]) -> Oid {
     Oid::from_bytes(&hasher.finalize()).unwrap_or(Oid::ZERO_SHA1)
 }
 
-/// Commits per pack: bounds the memory a run holds.
-const CHUNK: usize = 1000;
+/// Commits per pack: bounds the memory a run holds (the pack is built
+/// compressed in memory: about 2 KB per commit) while keeping a run of
+/// up to this many commits in one pack.
+const CHUNK: usize = 20_000;
