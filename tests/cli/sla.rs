@@ -9,21 +9,7 @@ fn json(text: &str) -> serde_json::Value {
 }
 
 fn new(w: &World, subject: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "new",
-        subject,
-        "--email",
-        "bo@example.com",
-        "-m",
-        "Help",
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    json(&w.tix("d", T0, &args))["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    w.new_ticket_with("d", T0, subject, extra)
 }
 
 fn target(w: &World, now: &str, id: &str, metric: &str) -> serde_json::Value {

@@ -97,21 +97,30 @@ impl World {
     }
 
     pub(crate) fn new_ticket(&self, clone: &str, now: &str, subject: &str) -> String {
-        let json = self.tix(
-            clone,
-            now,
-            &[
-                "new",
-                subject,
-                "--email",
-                "bo@example.com",
-                "-m",
-                "Help",
-                "--format",
-                "json",
-            ],
-        );
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        self.new_ticket_with(clone, now, subject, &[])
+    }
+
+    /// Creates a ticket from bo@example.com with extra `tix new` flags;
+    /// returns its id.
+    pub(crate) fn new_ticket_with(
+        &self,
+        clone: &str,
+        now: &str,
+        subject: &str,
+        extra: &[&str],
+    ) -> String {
+        let mut args = vec![
+            "new",
+            subject,
+            "--email",
+            "bo@example.com",
+            "-m",
+            "Help",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let value: serde_json::Value = serde_json::from_str(&self.tix(clone, now, &args)).unwrap();
         value["id"].as_str().unwrap().to_owned()
     }
 
