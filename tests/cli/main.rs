@@ -2,6 +2,21 @@
 //! The one integration test binary: every module drives the real `tix`
 //! binary against real temporary git repositories.
 
+mod common;
+
+mod commits;
+mod doctor;
+mod errors;
+mod ids;
+mod init;
+mod interface;
+mod lifecycle;
+mod list;
+mod new;
+mod reliability;
+mod show;
+mod worktree;
+
 mod automation;
 mod collab;
 mod core;

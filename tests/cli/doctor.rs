@@ -1,0 +1,190 @@
+//! `tix doctor` (SPEC §3) and what a broken `tix.toml` does to the rest.
+
+use std::process::Output;
+
+use crate::common::{TestEnv, assert_no_panic};
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_clean_desk_passes() {
+    let env = TestEnv::new();
+    let out = env.ok(&["doctor"]);
+    assert_eq!(
+        out,
+        "ok: 0 ticket files and tix.toml checked, no problems\n"
+    );
+    let id = env.new_ticket_with("Fine", &["--email", "bo@example.com", "-m", "hi"]);
+    env.ok(&["reply", &id, "-m", "hello", "--resolve"]);
+    env.ok(&["close", &id]);
+    env.new_ticket("Also fine");
+    let out = env.ok(&["doctor"]);
+    assert_eq!(
+        out,
+        "ok: 2 ticket files and tix.toml checked, no problems\n"
+    );
+    let report = env.json(&["doctor", "--format", "json"]);
+    assert_eq!(report["tickets"], 2);
+    assert_eq!(report["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn invalid_toml_is_reported_with_path_and_line() {
+    let env = TestEnv::new();
+    env.new_ticket("Good one");
+    env.commit_file(
+        "tickets/zz/zzzzzz.toml",
+        "id = \"zzzzzz\"\nsubject = \"x\"\npriority = \"meh\"\n",
+    );
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert!(report.contains("tickets/zz/zzzzzz.toml:3"), "{report}");
+    assert_eq!(report.lines().count(), 1, "only the broken file: {report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 problem"), "{stderr}");
+    assert_no_panic(&stderr);
+    // The JSON report names the same path and line.
+    let out = env.tix(&["doctor", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["problems"][0]["path"], "tickets/zz/zzzzzz.toml");
+    assert_eq!(report["problems"][0]["line"], 3);
+}
+
+#[test]
+fn a_syntax_error_is_reported_with_its_line() {
+    let env = TestEnv::new();
+    env.commit_file(
+        "tickets/zz/zzzzzz.toml",
+        "id = \"zzzzzz\"\nsubject = \"x\"\n\n[[event]\nat = 2025-03-03T09:00:00Z\n",
+    );
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("tickets/zz/zzzzzz.toml:4"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_id_that_differs_from_the_file_name_is_reported() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Moved by hand");
+    let path = env.ticket_path(&id);
+    let wrong = if id.starts_with('z') {
+        "yyyyyy"
+    } else {
+        "zzzzzz"
+    };
+    let text = env
+        .read_ticket_file(&id)
+        .replace(&format!("id = \"{id}\""), &format!("id = \"{wrong}\""));
+    env.commit_file(&path, &text);
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert!(report.contains(&format!("{path}:2")), "{report}");
+    assert!(report.contains(wrong), "{report}");
+    assert!(report.contains("does not match the file name"), "{report}");
+}
+
+#[test]
+fn a_ticket_in_the_wrong_shard_is_reported() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Wrong shard");
+    let text = env.read_ticket_file(&id);
+    let shard = if id.starts_with("zz") { "yy" } else { "zz" };
+    env.git(&["rm", "-q", &env.ticket_path(&id)]);
+    env.commit_file(&format!("tickets/{shard}/{id}.toml"), &text);
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert!(
+        report.contains(&format!("tickets/{shard}/{id}.toml")),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_unknown_status_in_the_event_log_is_reported() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Frozen");
+    env.ok(&["reply", &id, "-m", "hi"]);
+    let path = env.ticket_path(&id);
+    let text = env
+        .read_ticket_file(&id)
+        .replace("to = \"answered\"", "to = \"frozen\"");
+    env.commit_file(&path, &text);
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    let line = text
+        .lines()
+        .position(|l| l == "to = \"frozen\"")
+        .map(|i| i + 1)
+        .unwrap();
+    assert!(
+        report.contains(&format!("{path}:{line}: status 'frozen'")),
+        "{report}"
+    );
+    // Changing such a ticket is refused; reading it works.
+    env.fail(&["note", &id, "-m", "x"], 1);
+    assert_eq!(env.status(&id), "frozen");
+}
+
+#[test]
+fn a_broken_tix_toml_is_reported_and_every_other_command_refuses() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Before the breakage");
+    let config = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    let broken = config.replacen("# name = \"Support\"", "nmae = \"Support\"", 1);
+    assert_ne!(broken, config, "the default config has the name example");
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("nmae"))
+        .map(|i| i + 1)
+        .unwrap();
+    env.commit_file("tix.toml", &broken);
+    let head = env.head();
+
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert!(report.contains(&format!("tix.toml:{line}")), "{report}");
+    assert!(report.contains("nmae"), "{report}");
+
+    for args in [
+        vec!["list"],
+        vec!["show", id.as_str()],
+        vec!["new", "After"],
+        vec!["note", &id, "-m", "x"],
+        vec!["reply", &id, "-m", "x"],
+        vec!["resolve", &id],
+        vec!["log", &id],
+    ] {
+        let err = env.fail(&args, 1);
+        assert!(err.contains("tix.toml"), "{args:?}: {err}");
+        assert!(err.contains(&format!("line {line}")), "{args:?}: {err}");
+    }
+    assert_eq!(env.head(), head);
+    // Fixing and committing the file brings the desk back.
+    env.commit_file("tix.toml", &config);
+    env.ok(&["doctor"]);
+    env.ok(&["note", &id, "-m", "works again"]);
+}
+
+#[test]
+fn an_uncommitted_tix_toml_edit_is_noted_but_the_committed_one_rules() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Config in flux");
+    env.write("tix.toml", "this is = not toml [\n");
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("uncommitted"), "{stderr}");
+    env.ok(&["note", &id, "-m", "still fine"]);
+}
