@@ -9,9 +9,21 @@ use crate::model::{Timestamp, TimestampError};
 pub const NOW_VAR: &str = "TIX_NOW";
 
 /// Returns the current time: `TIX_NOW` when set, else the system clock.
+///
+/// A time before 1970 is refused: git records commit times as seconds since
+/// 1970 and would store another date than the ticket.
 pub fn now() -> Result<Timestamp, TimestampError> {
     match std::env::var(NOW_VAR) {
-        Ok(text) if !text.trim().is_empty() => text.trim().parse(),
+        Ok(text) if !text.trim().is_empty() => {
+            let at: Timestamp = text.trim().parse()?;
+            if at.unix() < 0 {
+                return Err(TimestampError::new(
+                    text.trim(),
+                    "times before 1970 cannot be committed to git",
+                ));
+            }
+            Ok(at)
+        }
         _ => Ok(Timestamp::from_datetime(chrono::Utc::now())),
     }
 }

@@ -15,7 +15,9 @@ use crate::lifecycle::Category;
 use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
 use crate::routing::{self, Explicit};
 use crate::sla;
-use crate::store::{self, CommitInfo, RawTicket, Signature, Store, UpdateError, Write, layout};
+use crate::store::{
+    self, CommitInfo, InitFile, RawTicket, Signature, Store, UpdateError, Write, layout,
+};
 use crate::view::TicketView;
 
 /// What can go wrong at the desk level.
@@ -155,10 +157,15 @@ impl Desk {
 
     /// Makes a new desk in `dir` (SPEC §3).
     pub fn init(dir: &Path, agent: &Agent, now: Timestamp) -> Result<Self, Error> {
+        let file = |path, content: &str, append| InitFile {
+            path,
+            content: content.to_owned(),
+            append,
+        };
         let files = [
-            (layout::CONFIG_FILE, config::DEFAULT_TEXT.to_owned()),
-            (layout::ATTRIBUTES_FILE, ATTRIBUTES.to_owned()),
-            (layout::KEEP_FILE, String::new()),
+            file(layout::CONFIG_FILE, config::DEFAULT_TEXT, false),
+            file(layout::ATTRIBUTES_FILE, ATTRIBUTES, true),
+            file(layout::KEEP_FILE, "", false),
         ];
         let message = "tix: create the desk\n\nTix-Action: init\n";
         let store = Store::init(dir, &files, &agent.signature(now), message)?;
@@ -328,7 +335,7 @@ impl Desk {
             statuses: &self.config.statuses,
         };
         for _ in 0..16 {
-            let id = TicketId::random(rng);
+            let id = self.unused_id(rng)?;
             let mut created = None;
             let result = self.store.update(&id, true, &agent.signature(now), |_| {
                 let (ticket, applied) = change::create(id.clone(), new.clone(), &actor)?;
@@ -340,6 +347,21 @@ impl Desk {
                 Ok(_) => return created.ok_or_else(unreachable_state),
                 Err(UpdateError::Store(store::Error::Exists(_))) => continue,
                 Err(err) => return Err(err.into()),
+            }
+        }
+        Err(store::Error::Contended(16).into())
+    }
+
+    /// Draws ids until one is not taken in `HEAD`. A fixed `TIX_SEED` makes
+    /// every process draw the same sequence, so the n-th ticket of a seeded
+    /// desk skips the n - 1 ids before it; a random generator almost never
+    /// draws twice.
+    fn unused_id(&self, rng: &mut fastrand::Rng) -> Result<TicketId, Error> {
+        const DRAWS: usize = 100_000;
+        for _ in 0..DRAWS {
+            let id = TicketId::random(rng);
+            if !self.store.contains(&id)? {
+                return Ok(id);
             }
         }
         Err(store::Error::Contended(16).into())

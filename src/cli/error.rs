@@ -89,10 +89,13 @@ impl From<std::io::Error> for CommandError {
 impl From<store::Error> for CommandError {
     fn from(err: store::Error) -> Self {
         let kind = match &err {
-            store::Error::Busy | store::Error::Contended(_) | store::Error::AutomationBusy => {
-                Kind::Contended
+            store::Error::Busy
+            | store::Error::Contended(_)
+            | store::Error::AutomationBusy
+            | store::Error::GitLocked(_) => Kind::Contended,
+            store::Error::Git(_) | store::Error::GitCommand { .. } | store::Error::Io { .. } => {
+                Kind::Internal
             }
-            store::Error::Git(_) | store::Error::Io { .. } => Kind::Internal,
             _ => Kind::User,
         };
         Self {

@@ -18,6 +18,13 @@ pub struct TimestampError {
     why: &'static str,
 }
 
+impl TimestampError {
+    /// Says that `text` is refused, and why.
+    pub fn new(text: &str, why: &'static str) -> Self {
+        err(text, why)
+    }
+}
+
 impl Timestamp {
     /// Wraps a chrono time, dropping sub-second precision.
     pub fn from_datetime(at: DateTime<Utc>) -> Self {

@@ -15,6 +15,7 @@ use std::io::Write as _;
 use git2::{ObjectType, Oid, Repository};
 use sha1::{Digest, Sha1};
 
+use super::lock::GitLockClaim;
 use super::pack::Pack;
 use super::{Error, Signature, Store, git, layout};
 use crate::model::TicketId;
@@ -142,18 +143,14 @@ impl Store {
         // Publish: one compare-and-swap of the branch, then one refresh.
         let private = self.private_dir();
         git::write_journal(&private, &journal)?;
-        let head_ref = self.repo.find_reference("HEAD")?;
-        let branch = head_ref
-            .symbolic_target()
-            .ok()
-            .flatten()
-            .unwrap_or("HEAD")
-            .to_owned();
+        let branch = git::head_target(&self.repo)?;
         let message = format!("tix: {} automation commits", report.committed.len());
-        if let Err(err) = self
+        let claim = GitLockClaim::record(&private, git::REF_LOCK, &git::branch_lock(&self.repo)?)?;
+        let moved = self
             .repo
-            .reference_matching(&branch, last, true, head_id, &message)
-        {
+            .reference_matching(&branch, last, true, head_id, &message);
+        drop(claim);
+        if let Err(err) = moved {
             git::remove_journal(&private)?;
             return Err(if err.code() == git2::ErrorCode::Modified {
                 Error::Contended(1)

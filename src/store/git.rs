@@ -9,6 +9,7 @@ use std::path::Path;
 use git2::build::TreeUpdateBuilder;
 use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Sort, Tree};
 
+use super::lock::GitLockClaim;
 use super::{Error, Write};
 use crate::model::Timestamp;
 
@@ -137,6 +138,34 @@ pub(super) fn check_clean_with(
 
 const JOURNAL: &str = "journal";
 
+/// The claim kind of git's lock on the branch ref (see [`GitLockClaim`]).
+pub(super) const REF_LOCK: &str = "ref";
+
+/// Returns the ref `HEAD` moves: the branch it names, or `HEAD` itself
+/// when detached.
+pub(super) fn head_target(repo: &Repository) -> Result<String, Error> {
+    let head = repo.find_reference("HEAD")?;
+    Ok(head
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .unwrap_or("HEAD")
+        .to_owned())
+}
+
+/// Returns the lock file git takes to move the ref `HEAD` names.
+pub(super) fn branch_lock(repo: &Repository) -> Result<std::path::PathBuf, Error> {
+    let name = head_target(repo)?;
+    // Branches live in the common directory; a detached worktree's HEAD in
+    // its own.
+    let dir = if name == "HEAD" {
+        repo.path()
+    } else {
+        repo.commondir()
+    };
+    Ok(dir.join(format!("{name}.lock")))
+}
+
 fn oid_text(oid: Option<Oid>) -> String {
     oid.map_or_else(|| "-".to_owned(), |o| o.to_string())
 }
@@ -242,7 +271,10 @@ pub(super) fn commit_one(
     write_journal(private, &[(path.to_owned(), old)])?;
     let sig = sig.to_git()?;
     let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
-    match repo.commit(Some("HEAD"), &sig, &sig, &write.message, &tree, &parents) {
+    let claim = GitLockClaim::record(private, REF_LOCK, &branch_lock(repo)?)?;
+    let committed = repo.commit(Some("HEAD"), &sig, &sig, &write.message, &tree, &parents);
+    drop(claim);
+    match committed {
         Ok(oid) => {
             refresh(repo, root, &[path.to_owned()])?;
             remove_journal(private)?;
@@ -279,7 +311,10 @@ pub(super) fn commit_files(
     let tree = repo.find_tree(builder.create_updated(repo, &base)?)?;
     let sig = sig.to_git()?;
     let parents: Vec<&Commit<'_>> = parent.iter().collect();
+    let private = repo.path().join(super::layout::PRIVATE_DIR);
+    let claim = GitLockClaim::record(&private, REF_LOCK, &branch_lock(repo)?)?;
     let oid = repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)?;
+    drop(claim);
     let paths: Vec<String> = files.iter().map(|(p, _)| (*p).to_owned()).collect();
     refresh(repo, root, &paths)?;
     Ok(oid)
@@ -333,16 +368,51 @@ pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Resul
     if removed.is_empty() && super::index::set_entries(&index_file, &fast).is_some() {
         return Ok(());
     }
-    // Index formats the fast path does not handle go through libgit2.
+    // Index formats the fast path does not handle go through libgit2, and
+    // those libgit2 cannot read either (a split index) through git itself.
+    let paths: Vec<&String> = fast
+        .iter()
+        .map(|(path, _, _)| path)
+        .chain(removed)
+        .collect();
+    match refresh_with_libgit2(repo, &paths) {
+        Err(Error::Git(e)) if e.code() != ErrorCode::Locked => refresh_with_git(root, &paths),
+        result => result,
+    }
+}
+
+fn refresh_with_libgit2(repo: &Repository, paths: &[&String]) -> Result<(), Error> {
     let mut index = repo.index()?;
     index.read(false)?;
-    for (path, _, _) in &fast {
-        index.add_path(Path::new(path))?;
-    }
-    for path in removed {
-        let _ = index.remove_path(Path::new(path));
+    for path in paths {
+        if repo.workdir().is_some_and(|root| root.join(path).is_file()) {
+            index.add_path(Path::new(path))?;
+        } else {
+            let _ = index.remove_path(Path::new(path));
+        }
     }
     write_index(&mut index)
+}
+
+/// Brings the index entries of `paths` to their working-tree files with
+/// `git update-index`.
+fn refresh_with_git(root: &Path, paths: &[&String]) -> Result<(), Error> {
+    let output = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["update-index", "--add", "--remove", "--"])
+        .args(paths)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io(Path::new("git"), e))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(Error::GitCommand {
+            command: "update-index",
+            reason: stderr.lines().next().unwrap_or_default().to_owned(),
+        })
+    }
 }
 
 fn write_index(index: &mut git2::Index) -> Result<(), Error> {

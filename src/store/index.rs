@@ -17,6 +17,8 @@ use std::path::Path;
 use git2::Oid;
 use sha1::{Digest, Sha1};
 
+use super::lock::GitLockClaim;
+
 const HEADER: usize = 12;
 const CHECKSUM: usize = 20;
 const REGULAR_FILE: u32 = 0o100644;
@@ -78,17 +80,10 @@ pub(super) fn set_entries(
     new_entries.sort_by(|a, b| a.0.cmp(b.0));
     new_entries.dedup_by(|a, b| a.0 == b.0);
     let lock_path = index_file.with_extension("lock");
-    let owner = owner_path(index_file);
     // Say who takes git's lock, so a lock left by a killed tix can be told
-    // from a live git's (see `clear_stale_lock`).
-    if let Some(dir) = owner.parent() {
-        fs::create_dir_all(dir).ok()?;
-    }
-    fs::write(&owner, std::process::id().to_string()).ok()?;
-    let Some(mut lock) = lock_index(&lock_path) else {
-        let _ = fs::remove_file(&owner);
-        return None;
-    };
+    // from a live git's (see `lock::clear_stale`).
+    let _claim = GitLockClaim::record(&private_dir(index_file), INDEX_LOCK, &lock_path).ok()?;
+    let mut lock = lock_index(&lock_path)?;
     let result = (|| {
         let data = fs::read(index_file).ok()?;
         let (entries, entries_end) = walk(&data)?;
@@ -136,44 +131,14 @@ pub(super) fn set_entries(
     if result.is_none() {
         let _ = fs::remove_file(&lock_path);
     }
-    let _ = fs::remove_file(&owner);
     result
 }
 
-fn owner_path(index_file: &Path) -> std::path::PathBuf {
-    index_file
-        .with_file_name(super::layout::PRIVATE_DIR)
-        .join("index-lock-owner")
-}
+/// The claim kind of git's index lock (see [`GitLockClaim`]).
+pub(super) const INDEX_LOCK: &str = "index";
 
-/// Removes an `index.lock` that a killed tix left behind. Only a lock whose
-/// recorded owner is a tix process that no longer exists, and that was
-/// created together with that record, is removed: a lock held by a running
-/// git is never touched. Called with the tix writer lock held.
-pub(super) fn clear_stale_lock(index_file: &Path) {
-    let owner = owner_path(index_file);
-    let Ok(text) = fs::read_to_string(&owner) else {
-        return;
-    };
-    let alive = match text.trim().parse::<u32>() {
-        // Without /proc (not Linux) liveness is unknown: assume alive.
-        Ok(pid) => !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists(),
-        Err(_) => false,
-    };
-    if alive {
-        return;
-    }
-    let lock = index_file.with_extension("lock");
-    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    if let (Some(locked), Some(recorded)) = (modified(&lock), modified(&owner)) {
-        let apart = locked
-            .duration_since(recorded)
-            .or_else(|_| recorded.duration_since(locked));
-        if apart.is_ok_and(|d| d < std::time::Duration::from_secs(1)) {
-            let _ = fs::remove_file(&lock);
-        }
-    }
-    let _ = fs::remove_file(&owner);
+fn private_dir(index_file: &Path) -> std::path::PathBuf {
+    index_file.with_file_name(super::layout::PRIVATE_DIR)
 }
 
 /// One entry of the index file: its path, byte range and merge stage.

@@ -7,7 +7,7 @@
 //! process dies, so a killed tix never leaves the desk locked.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::Error;
@@ -71,4 +71,64 @@ fn open(dir: &Path, name: &str) -> Result<(File, std::path::PathBuf), Error> {
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
     Ok((file, path))
+}
+
+/// A note that this tix process is about to take one of git's own lock
+/// files (`index.lock`, `refs/heads/<branch>.lock`). git's locks are plain
+/// files, so a tix killed while holding one leaves it behind and every
+/// later writer, tix or git, is refused. The note lets the next tix writer
+/// tell such a leftover from the lock of a live git (see [`clear_stale`]).
+/// Removed when dropped.
+#[derive(Debug)]
+pub(super) struct GitLockClaim {
+    note: PathBuf,
+}
+
+impl GitLockClaim {
+    /// Records under `private` (`.git/tix/`) that this process takes `lock`.
+    pub(super) fn record(private: &Path, kind: &str, lock: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
+        let note = private.join(format!("{kind}-lock-owner"));
+        let text = format!("{}\n{}\n", std::process::id(), lock.display());
+        std::fs::write(&note, text).map_err(|e| Error::io(&note, e))?;
+        Ok(Self { note })
+    }
+}
+
+impl Drop for GitLockClaim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.note);
+    }
+}
+
+/// Removes a git lock file that a killed tix left behind, as recorded by a
+/// [`GitLockClaim`] of `kind`. Only a lock whose recorded owner no longer
+/// runs, and that was created within a second of the record, is removed: a
+/// lock a live git holds is never touched. Call it with the writer lock held,
+/// so that no other tix is between its record and its lock.
+pub(super) fn clear_stale(private: &Path, kind: &str) {
+    let note = private.join(format!("{kind}-lock-owner"));
+    let Ok(text) = std::fs::read_to_string(&note) else {
+        return;
+    };
+    let mut lines = text.lines();
+    let pid = lines.next().and_then(|l| l.trim().parse::<u32>().ok());
+    // Without /proc (not Linux) liveness is unknown: assume alive.
+    let alive =
+        |pid: u32| !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists();
+    if pid.is_some_and(alive) {
+        return;
+    }
+    if let Some(lock) = lines.next().map(PathBuf::from) {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        if let (Some(locked), Some(recorded)) = (modified(&lock), modified(&note)) {
+            let apart = locked
+                .duration_since(recorded)
+                .or_else(|_| recorded.duration_since(locked));
+            if apart.is_ok_and(|d| d < Duration::from_secs(1)) {
+                let _ = std::fs::remove_file(&lock);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(&note);
 }

@@ -35,6 +35,9 @@ pub enum Error {
     /// No desk here.
     #[error("not a tix desk (no git repository with tix.toml found from {0}); run `tix init`")]
     NotADesk(PathBuf),
+    /// `tix init` inside another desk.
+    #[error("{} is a tix desk already; make the new desk outside it", .0.display())]
+    InsideDesk(PathBuf),
     /// `tix init` on an existing desk.
     #[error("{0} is already a tix desk")]
     AlreadyADesk(PathBuf),
@@ -55,8 +58,9 @@ pub enum Error {
     /// The ticket file has uncommitted changes.
     #[error("{0} has uncommitted changes; commit or restore it first (git diff -- {0})")]
     Dirty(String),
-    /// The file already exists (a new id collided).
-    #[error("{0} already exists")]
+    /// The file already exists (a new id collided, or it is in the way of
+    /// `tix init`).
+    #[error("{0} already exists and is not committed; move it away or commit it first")]
     Exists(String),
     /// A merge, rebase or similar is in progress.
     #[error("the repository is in the middle of a {0}; finish or abort it first")]
@@ -64,6 +68,11 @@ pub enum Error {
     /// Another automation run is in progress.
     #[error("another tix automation run is in progress on this desk; this run did nothing")]
     AutomationBusy,
+    /// One of git's lock files stays in place.
+    #[error(
+        "{0} exists: a git command is running, or one was killed; remove the file when no git runs"
+    )]
+    GitLocked(String),
     /// Another writer holds the lock for too long.
     #[error("another tix process has held the desk lock for a minute; try again")]
     Busy,
@@ -81,6 +90,14 @@ pub enum Error {
         "who are you? pass --as 'Name <email>', set TIX_AGENT, or set git's user.name and user.email"
     )]
     NoIdentity,
+    /// A `git` command that tix runs failed.
+    #[error("git {command} failed: {reason}")]
+    GitCommand {
+        /// The git subcommand.
+        command: &'static str,
+        /// The first line git printed.
+        reason: String,
+    },
     /// A git operation failed.
     #[error("git: {0}")]
     Git(#[from] git2::Error),
@@ -128,6 +145,35 @@ pub struct RawTicket {
     pub text: Result<String, Error>,
 }
 
+/// A file `tix init` commits.
+#[derive(Clone, Debug)]
+pub struct InitFile<'a> {
+    /// Path in the repository.
+    pub path: &'a str,
+    /// The content tix writes.
+    pub content: String,
+    /// Keep a committed file's content and add only the lines it lacks.
+    pub append: bool,
+}
+
+/// Returns `old` with every line of `new` it does not have yet appended.
+fn append_missing_lines(old: &str, new: &str) -> String {
+    let have: std::collections::HashSet<&str> = old.lines().map(str::trim).collect();
+    let missing: Vec<&str> = new.lines().filter(|l| !have.contains(l.trim())).collect();
+    if missing.is_empty() {
+        return old.to_owned();
+    }
+    let mut out = old.to_owned();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for line in missing {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
 /// One new file content to commit.
 #[derive(Clone, Debug)]
 pub struct Write {
@@ -169,13 +215,23 @@ impl Store {
 
     /// Makes a desk in `dir`: a git repository (created if absent) with the
     /// given files committed in one commit.
+    ///
+    /// Refuses inside another desk, and when one of the files is in the
+    /// user's way: present but not committed, or changed since its commit.
+    /// A file marked `append` that is already committed (`.gitattributes`)
+    /// keeps its content and gets the new lines it lacks.
     pub fn init(
         dir: &Path,
-        files: &[(&str, String)],
+        files: &[InitFile<'_>],
         sig: &Signature,
         message: &str,
     ) -> Result<Self, Error> {
         configure_libgit2();
+        if let Some(outer) = Self::enclosing_repository(dir)
+            && Self::discover(&outer).is_ok()
+        {
+            return Err(Error::InsideDesk(outer));
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // Like `git init`: DIR's own repository is reused; a repository in a
         // parent directory (a dotfiles repo in $HOME, say) is not.
@@ -192,8 +248,29 @@ impl Store {
             return Err(Error::AlreadyADesk(store.root.clone()));
         }
         let _lock = store.lock()?;
-        git::commit_files(&store.repo, &store.root, files, sig, message)?;
+        let mut contents = Vec::with_capacity(files.len());
+        for file in files {
+            let committed = store.read_file(file.path)?;
+            let head = git::head_blob(&store.repo, file.path)?;
+            git::check_clean(&store.repo, &store.root, file.path, head)?;
+            let content = match committed {
+                Some(old) if file.append => append_missing_lines(&old, &file.content),
+                _ => file.content.clone(),
+            };
+            contents.push((file.path, content));
+        }
+        git::commit_files(&store.repo, &store.root, &contents, sig, message)?;
         Ok(store)
+    }
+
+    /// Returns the top directory of the git repository that `dir` (or its
+    /// nearest existing ancestor) lies inside, when that is not `dir` itself.
+    pub fn enclosing_repository(dir: &Path) -> Option<PathBuf> {
+        let existing = dir.ancestors().find(|d| d.exists())?;
+        let repo = Repository::discover(existing).ok()?;
+        let top = std::fs::canonicalize(repo.workdir()?).ok()?;
+        let here = std::fs::canonicalize(existing).ok()?;
+        (top != here || existing != dir).then_some(top)
     }
 
     /// Returns the desk's top directory.
@@ -212,9 +289,33 @@ impl Store {
 
     fn lock(&self) -> Result<WriterLock, Error> {
         let lock = WriterLock::acquire(&self.private_dir())?;
-        index::clear_stale_lock(&self.repo.path().join("index"));
+        self.clear_stale_git_locks();
+        self.wait_for_git_locks()?;
         git::recover(&self.repo, &self.root, &self.private_dir())?;
         Ok(lock)
+    }
+
+    /// Waits a moment for git's own lock files to go, so that a change is
+    /// refused before it commits rather than committed and then unable to
+    /// refresh the index.
+    fn wait_for_git_locks(&self) -> Result<(), Error> {
+        let start = std::time::Instant::now();
+        loop {
+            let locks = self.git_locks()?;
+            let Some(lock) = locks.into_iter().next() else {
+                return Ok(());
+            };
+            if start.elapsed() > std::time::Duration::from_secs(2) {
+                return Err(Error::GitLocked(lock));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Removes git lock files a killed tix left behind (writer lock held).
+    fn clear_stale_git_locks(&self) {
+        lock::clear_stale(&self.private_dir(), index::INDEX_LOCK);
+        lock::clear_stale(&self.private_dir(), git::REF_LOCK);
     }
 
     /// Takes the automation lock, or fails at once when a run holds it.
@@ -226,8 +327,27 @@ impl Store {
     /// working tree. Returns the paths it repaired.
     pub fn recover(&self) -> Result<Vec<String>, Error> {
         let _lock = WriterLock::acquire(&self.private_dir())?;
-        index::clear_stale_lock(&self.repo.path().join("index"));
+        self.clear_stale_git_locks();
         git::recover(&self.repo, &self.root, &self.private_dir())
+    }
+
+    /// Lists git's lock files that block a change (`index.lock`, the branch
+    /// ref's lock), relative to the desk's top directory.
+    pub fn git_locks(&self) -> Result<Vec<String>, Error> {
+        let candidates = [
+            self.repo.path().join("index.lock"),
+            git::branch_lock(&self.repo)?,
+        ];
+        Ok(candidates
+            .iter()
+            .filter(|path| path.exists())
+            .map(|path| {
+                path.strip_prefix(&self.root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            })
+            .collect())
     }
 
     /// Reads a file from `HEAD`'s tree; `None` when absent.
@@ -310,6 +430,11 @@ impl Store {
                 candidates: candidates.iter().map(ToString::to_string).collect(),
             }),
         }
+    }
+
+    /// Tells whether a ticket with this id is in `HEAD`.
+    pub fn contains(&self, id: &TicketId) -> Result<bool, Error> {
+        Ok(git::head_blob(&self.repo, &layout::ticket_path(id))?.is_some())
     }
 
     /// Reads one ticket file from `HEAD`.

@@ -160,7 +160,6 @@ fn two_runs_at_once_never_both_commit_a_ticket() {
 }
 
 #[test]
-#[ignore = "bug: a tix killed while updating the branch ref leaves .git/refs/heads/<branch>.lock behind; the next run fails with exit 255 (intermittent)"]
 fn a_killed_run_leaves_a_valid_desk_and_the_next_run_finishes() {
     let (w, ids) = resolved_desk(30);
     let now = "2025-03-08T00:00:00Z";

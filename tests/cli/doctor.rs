@@ -188,3 +188,15 @@ fn an_uncommitted_tix_toml_edit_is_noted_but_the_committed_one_rules() {
     assert!(stderr.contains("uncommitted"), "{stderr}");
     env.ok(&["note", &id, "-m", "still fine"]);
 }
+
+#[test]
+fn doctor_names_a_git_lock_file_left_behind() {
+    let env = TestEnv::new();
+    let branch = env.git(&["symbolic-ref", "--short", "HEAD"]);
+    let lock = format!(".git/refs/heads/{}.lock", branch.trim());
+    env.write(&lock, "");
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&lock), "{text}");
+}

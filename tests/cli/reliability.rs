@@ -135,7 +135,6 @@ fn a_writer_killed_at_a_random_moment_leaves_each_note_whole_or_absent() {
 }
 
 #[test]
-#[ignore = "bug: a tix killed while updating the branch ref leaves .git/refs/heads/<branch>.lock behind; every later change then fails with exit 255 and doctor says ok"]
 fn the_next_writer_succeeds_after_a_writer_is_killed() {
     let env = TestEnv::new();
     let id = env.new_ticket("Target");

@@ -162,7 +162,6 @@ fn a_change_during_a_merge_in_progress_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: with a split index (git update-index --split-index) tix new commits, then fails with exit 255 and leaves the index without the new file"]
 fn a_split_index_does_not_leave_a_half_written_change() {
     let env = TestEnv::new();
     env.git(&["update-index", "--split-index"]);
@@ -178,4 +177,18 @@ fn a_split_index_does_not_leave_a_half_written_change() {
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert_eq!(env.commits(), before, "refused, yet committed: {stderr}");
     }
+}
+
+#[test]
+fn a_lock_file_left_by_git_refuses_the_change_before_it_commits() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Locked");
+    let head = env.head();
+    env.write(".git/index.lock", "");
+    let err = env.fail(&["note", &id, "-m", "x"], 3);
+    assert!(err.contains(".git/index.lock exists"), "{err}");
+    assert_eq!(env.head(), head, "nothing committed");
+    std::fs::remove_file(env.path(".git/index.lock")).unwrap();
+    env.ok(&["note", &id, "-m", "x"]);
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
 }

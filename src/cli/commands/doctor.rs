@@ -37,7 +37,17 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let store = Store::discover(&ctx.start_dir()?)?;
     let repaired = store.recover()?;
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = store
+        .git_locks()?
+        .into_iter()
+        .map(|lock| Problem {
+            path: lock,
+            line: None,
+            message: "git's lock file is present: a git command is running, or one was killed; \
+                      remove the file when no git runs"
+                .into(),
+        })
+        .collect();
     let config = match store.read_file(layout::CONFIG_FILE)? {
         Some(text) => match Config::parse(&text) {
             Ok(config) => config,

@@ -5,12 +5,15 @@ use clap::Args;
 
 use crate::cli::{CommandError, Ctx};
 use crate::desk::Desk;
+use crate::store::Store;
 
 /// Make a new desk: a git repository with tix.toml, tickets/ and one commit.
 ///
 /// DIR is created if needed; an existing git repository is reused (its
-/// other files are left alone). Without DIR the desk is the current
-/// directory (or -C).
+/// other files are left alone, a committed .gitattributes keeps its lines).
+/// Without DIR the desk is the current directory (or -C). Refused inside
+/// another desk; inside another repository the desk gets its own
+/// repository, as `git init` does.
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     /// Where to make the desk.
@@ -24,7 +27,16 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
         None => base,
     };
     let agent = ctx.agent(None)?;
+    let outer = Store::enclosing_repository(&dir);
     let desk = Desk::init(&dir, &agent, ctx.now()?)?;
+    if let Some(outer) = outer {
+        ctx.ui.status(&format!(
+            "Note: {} is inside the git repository {}; the desk has a repository of its own, \
+             as `git init` would make.",
+            dir.display(),
+            outer.display()
+        ));
+    }
     desk.store()
         .ensure_merge_driver(&std::env::current_exe()?)?;
     let root = desk.store().root().display().to_string();
