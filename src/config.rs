@@ -12,12 +12,17 @@ use std::fmt;
 
 use serde::Deserialize;
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use reader::{Element, Reader};
 
 use crate::calendar::{self, Calendar, Hours};
 use crate::lifecycle::{Category, StatusDef, Statuses};
-use crate::model::{Priority, line_at};
+use crate::model::Priority;
 use crate::rules::Rule;
 use crate::sla::{Match, Policy, Targets};
+
+mod reader;
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -332,29 +337,158 @@ pub struct ConfigError {
     pub problems: Vec<ConfigProblem>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The sections of `tix.toml`, each table read on its own (see
+/// [`reader`]); tables that failed to read are left out.
+#[derive(Default)]
 struct RawConfig {
-    #[serde(default)]
     desk: DeskSection,
-    #[serde(default)]
-    status: Vec<RawStatus>,
-    #[serde(default)]
-    field: Vec<RawField>,
-    #[serde(default)]
-    department: Vec<Spanned<Department>>,
-    #[serde(default)]
-    agent: Vec<RawAgent>,
-    #[serde(default)]
-    routing: Vec<RawRouting>,
-    #[serde(default)]
-    hook: Vec<Hook>,
-    #[serde(default)]
-    automation: Vec<Spanned<Rule>>,
-    #[serde(default)]
+    status: Vec<Element<RawStatus>>,
+    field: Vec<Element<RawField>>,
+    department: Vec<Element<Department>>,
+    agent: Vec<Element<RawAgent>>,
+    routing: Vec<Element<RawRouting>>,
+    hook: Vec<Element<Hook>>,
+    automation: Vec<Element<Rule>>,
     calendar: BTreeMap<String, Spanned<RawCalendar>>,
-    #[serde(default)]
     sla: RawSla,
+    /// Tables that failed to read, by section: what they define still
+    /// counts, so a reference to it is not reported a second time.
+    broken: BTreeMap<&'static str, Vec<toml::Table>>,
+}
+
+impl RawConfig {
+    /// The top-level keys of `tix.toml`.
+    const SECTIONS: [&'static str; 10] = [
+        "desk",
+        "status",
+        "field",
+        "department",
+        "agent",
+        "routing",
+        "hook",
+        "automation",
+        "calendar",
+        "sla",
+    ];
+
+    fn read(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Self {
+        let mut raw = Self::default();
+        for (key, value) in root {
+            let Some(section) = Self::SECTIONS
+                .into_iter()
+                .find(|s| *s == key.get_ref().as_ref())
+            else {
+                reader.problem(
+                    format!(
+                        "unknown key `{}` at the top level; use {}",
+                        key.get_ref(),
+                        Self::SECTIONS.join(", ")
+                    ),
+                    key.span(),
+                );
+                continue;
+            };
+            let broken = match section {
+                "desk" => {
+                    raw.desk = reader.table(value, "[desk]").unwrap_or_default();
+                    Vec::new()
+                }
+                "status" => read_into(&mut raw.status, reader.array(value, section, Some("id"))),
+                "field" => read_into(&mut raw.field, reader.array(value, section, Some("name"))),
+                "department" => read_into(
+                    &mut raw.department,
+                    reader.array(value, section, Some("name")),
+                ),
+                "agent" => read_into(&mut raw.agent, reader.array(value, section, Some("email"))),
+                "routing" => {
+                    read_into(&mut raw.routing, reader.array(value, section, Some("name")))
+                }
+                "hook" => read_into(&mut raw.hook, reader.array(value, section, None)),
+                "automation" => read_into(
+                    &mut raw.automation,
+                    reader.array(value, section, Some("name")),
+                ),
+                "calendar" => {
+                    raw.calendar = read_calendars(reader, value);
+                    Vec::new()
+                }
+                _ => {
+                    raw.sla = read_sla(reader, value);
+                    Vec::new()
+                }
+            };
+            raw.broken.insert(section, broken);
+        }
+        raw
+    }
+}
+
+/// The string values of `key` in the tables of `section` that failed to
+/// read.
+fn broken_names(
+    broken: &BTreeMap<&'static str, Vec<toml::Table>>,
+    section: &str,
+    key: &str,
+) -> Vec<String> {
+    broken
+        .get(section)
+        .into_iter()
+        .flatten()
+        .filter_map(|table| table.get(key)?.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn read_into<T>(
+    slot: &mut Vec<Element<T>>,
+    (read, broken): (Vec<Element<T>>, Vec<toml::Table>),
+) -> Vec<toml::Table> {
+    *slot = read;
+    broken
+}
+
+/// `[calendar.NAME]` tables, each read on its own.
+fn read_calendars(
+    reader: &mut Reader<'_>,
+    value: &Spanned<DeValue<'_>>,
+) -> BTreeMap<String, Spanned<RawCalendar>> {
+    let mut calendars = BTreeMap::new();
+    let Some(table) = value.get_ref().as_table() else {
+        reader.problem(
+            "`calendar` must be a table of calendars, written [calendar.NAME]".to_owned(),
+            value.span(),
+        );
+        return calendars;
+    };
+    for (name, value) in table {
+        let context = format!("[calendar.{}]", name.get_ref());
+        if let Some(calendar) = reader.table::<RawCalendar>(value, &context) {
+            calendars.insert(
+                name.get_ref().to_string(),
+                Spanned::new(value.span(), calendar),
+            );
+        }
+    }
+    calendars
+}
+
+/// `[sla]`: its own keys, then each `[[sla.policy]]` on its own.
+fn read_sla(reader: &mut Reader<'_>, value: &Spanned<DeValue<'_>>) -> RawSla {
+    let Some(table) = value.get_ref().as_table() else {
+        reader.problem("[sla] must be a table".to_owned(), value.span());
+        return RawSla::default();
+    };
+    let mut rest = table.clone();
+    let policies = rest.remove("policy");
+    let rest = Spanned::new(value.span(), DeValue::Table(rest));
+    let mut sla: RawSla = reader.table(&rest, "[sla]").unwrap_or_default();
+    if let Some(policies) = policies {
+        let (read, _) = reader.array::<RawPolicy>(&policies, "sla.policy", Some("name"));
+        sla.policy = read
+            .into_iter()
+            .map(|e| Spanned::new(e.span, e.value))
+            .collect();
+    }
+    sla
 }
 
 #[derive(Default, Deserialize)]
@@ -493,26 +627,19 @@ struct RawRouteSet {
 }
 
 impl Config {
-    /// Parses and checks the text of `tix.toml`.
+    /// Parses and checks the text of `tix.toml`; every problem is
+    /// collected, ordered by line.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|err| ConfigError {
-            problems: vec![ConfigProblem {
-                message: err.message().trim().to_owned(),
-                line: err.span().map(|span| line_at(text, span.start)),
-            }],
-        })?;
-        let mut problems = Vec::new();
+        let (mut reader, root) = Reader::open(text)?;
+        let raw = RawConfig::read(&mut reader, &root);
         let mut problem = |message: String, span: std::ops::Range<usize>| {
-            problems.push(ConfigProblem {
-                message,
-                line: Some(line_at(text, span.start)),
-            });
+            reader.problem(message, span);
         };
 
         let mut statuses = Statuses::builtin();
         let builtin: BTreeSet<String> = statuses.iter().map(|s| s.id.clone()).collect();
         let mut seen = BTreeSet::new();
-        for status in &raw.status {
+        for status in raw.status.iter().map(|e| &e.value) {
             let id = status.id.get_ref();
             if !valid_name(id) {
                 problem(
@@ -556,7 +683,25 @@ impl Config {
                 next: status.next.as_ref().map(|n| n.get_ref().clone()),
             });
         }
-        for status in &raw.status {
+        // A status that failed to read still exists for references to it.
+        for table in raw.broken.get("status").into_iter().flatten() {
+            let id = table.get("id").and_then(toml::Value::as_str);
+            let category = table
+                .get("category")
+                .and_then(toml::Value::as_str)
+                .and_then(Category::parse);
+            if let (Some(id), Some(category)) = (id, category)
+                && statuses.get(id).is_none()
+            {
+                statuses.insert(StatusDef {
+                    id: id.to_owned(),
+                    label: id.to_owned(),
+                    category,
+                    next: None,
+                });
+            }
+        }
+        for status in raw.status.iter().map(|e| &e.value) {
             if let Some(next) = &status.next {
                 for target in next.get_ref() {
                     if statuses.get(target).is_none() {
@@ -574,7 +719,7 @@ impl Config {
 
         let mut fields = Vec::new();
         let mut names = BTreeSet::new();
-        for field in raw.field {
+        for field in raw.field.into_iter().map(|e| e.value) {
             let name = field.name.get_ref().clone();
             if !valid_name(&name) {
                 problem(
@@ -616,27 +761,27 @@ impl Config {
             fields.push(def);
         }
 
-        let departments: Vec<Department> =
-            raw.department.iter().map(|d| d.get_ref().clone()).collect();
-        let department_names: BTreeSet<&str> =
-            departments.iter().map(|d| d.name.as_str()).collect();
+        let departments: Vec<Department> = raw.department.iter().map(|d| d.value.clone()).collect();
+        let broken_departments = broken_names(&raw.broken, "department", "name");
+        let department_names: BTreeSet<&str> = departments
+            .iter()
+            .map(|d| d.name.as_str())
+            .chain(broken_departments.iter().map(String::as_str))
+            .collect();
         for (i, department) in raw.department.iter().enumerate() {
             if departments[..i]
                 .iter()
-                .any(|d| d.name == department.get_ref().name)
+                .any(|d| d.name == department.value.name)
             {
                 problem(
-                    format!(
-                        "department '{}' is defined twice",
-                        department.get_ref().name
-                    ),
-                    department.span(),
+                    format!("department '{}' is defined twice", department.value.name),
+                    department.span.clone(),
                 );
             }
         }
 
         let mut agents = Vec::new();
-        for agent in raw.agent {
+        for agent in raw.agent.into_iter().map(|e| e.value) {
             for department in &agent.departments {
                 if !department_names.contains(department.as_str()) {
                     problem(
@@ -663,30 +808,27 @@ impl Config {
                 departments: agent.departments,
             });
         }
-        for department in &departments {
-            if department.assignment != Assignment::None
+        let agents_broken = raw.broken.get("agent").is_some_and(|b| !b.is_empty());
+        for department in &raw.department {
+            let department_ref = &department.value;
+            if department_ref.assignment != Assignment::None
+                && !agents_broken
                 && !agents
                     .iter()
-                    .any(|a| a.departments.contains(&department.name))
+                    .any(|a| a.departments.contains(&department_ref.name))
             {
-                let span = raw
-                    .department
-                    .iter()
-                    .find(|d| d.get_ref().name == department.name)
-                    .map(Spanned::span)
-                    .unwrap_or(0..0);
                 problem(
                     format!(
                         "department '{}' assigns tickets but has no agents",
-                        department.name
+                        department_ref.name
                     ),
-                    span,
+                    department.span.clone(),
                 );
             }
         }
 
         let mut routing = Vec::new();
-        for (i, rule) in raw.routing.into_iter().enumerate() {
+        for (i, rule) in raw.routing.into_iter().map(|e| e.value).enumerate() {
             let name = rule
                 .name
                 .unwrap_or_else(|| format!("routing rule {}", i + 1));
@@ -719,8 +861,8 @@ impl Config {
 
         let mut automations: Vec<Rule> = Vec::new();
         for rule in raw.automation {
-            let span = rule.span();
-            let rule = rule.into_inner();
+            let span = rule.span;
+            let rule = rule.value;
             if automations.iter().any(|r| r.name == rule.name) {
                 problem(
                     format!("automation '{}' is defined twice", rule.name),
@@ -753,6 +895,7 @@ impl Config {
             }
         }
 
+        let problems = reader.into_problems();
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -764,7 +907,7 @@ impl Config {
             departments,
             agents,
             routing,
-            hooks: raw.hook,
+            hooks: raw.hook.into_iter().map(|e| e.value).collect(),
             automations,
         })
     }
@@ -1026,10 +1169,65 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_name_the_key_and_line() {
+    fn unknown_keys_name_the_key_the_section_and_the_line() {
         let p = problems("[desk]\nname = \"x\"\ncolour = \"red\"\n");
         assert_eq!(p[0].line, Some(3));
-        assert!(p[0].message.contains("colour"), "{}", p[0].message);
+        assert_eq!(
+            p[0].message,
+            "unknown key `colour` in [desk]; use name or automation"
+        );
+        let p = problems("\n[colours]\nticket = \"red\"\n");
+        assert_eq!(p[0].line, Some(2));
+        assert!(
+            p[0].message
+                .starts_with("unknown key `colours` at the top level; use desk, status"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn bad_types_and_values_name_the_table_and_the_key() {
+        let p = problems(
+            "[[field]]\nname = \"order\"\ntype = \"number\"\nrequired = \"yes\"\n\n[[department]]\nname = \"billing\"\nassignment = \"random\"\n",
+        );
+        let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    Some(4),
+                    "[[field]] 'order': key 'required': expected true or false, found string \"yes\""
+                ),
+                (
+                    Some(8),
+                    "[[department]] 'billing': key 'assignment': unknown value \"random\"; use none, round_robin, least_loaded"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_of_every_kind_is_reported_at_once_in_line_order() {
+        let text = "[desk]\ncolour = \"red\"\n\n[[status]]\nid = \"vendor\"\ncategory = \"limbo\"\n\n[[field]]\nname = \"n\"\ntype = \"float\"\n\n[[routing]]\nname = \"r\"\nset = { department = \"sales\" }\n\n[[hook]]\non = [\"created\"]\nrun = 3\n\n[[automation]]\nname = \"a\"\nlimit = \"many\"\ndo = { set_status = \"closed\" }\n";
+        let p = problems(text);
+        let lines: Vec<_> = p.iter().map(|p| p.line.unwrap()).collect();
+        assert_eq!(lines, [2, 6, 10, 14, 18, 22], "{p:#?}");
+        assert!(p[0].message.contains("unknown key `colour` in [desk]"));
+        assert!(p[1].message.contains("unknown category 'limbo'"));
+        assert!(p[2].message.contains("[[field]] 'n': key 'type'"));
+        assert!(p[3].message.contains("unknown department 'sales'"));
+        assert!(p[4].message.contains("[[hook]] #1: key 'run'"));
+        assert!(p[5].message.contains("[[automation]] 'a': key 'limit'"));
+    }
+
+    #[test]
+    fn a_table_that_failed_to_read_still_defines_its_name() {
+        // The department has a bad key: the agent's reference to it is fine.
+        let p = problems(
+            "[[department]]\nname = \"billing\"\nassignment = 1\n\n[[agent]]\nname = \"Ana\"\nemail = \"ana@desk\"\ndepartments = [\"billing\"]\n",
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, Some(3));
     }
 
     #[test]

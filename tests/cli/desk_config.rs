@@ -307,3 +307,78 @@ fn a_broken_config_stops_every_command_and_doctor_lists_every_problem() {
     let err = w.fail("e", T0, &["list"], 1);
     assert!(err.contains("colours") && err.contains("line"), "{err}");
 }
+
+/// The 1-based line of the desk's tix.toml that contains `needle`.
+fn config_line(w: &World, desk: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(w.path(desk).join("tix.toml")).unwrap();
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("no line with {needle}"))
+}
+
+#[test]
+fn doctor_reports_bad_types_bad_values_unknown_keys_and_references_at_once() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        r#"
+[[field]]
+name = "order"
+type = "number"
+required = "yes"
+colour = "red"
+
+[[department]]
+name = "billing"
+assignment = "random"
+
+[[routing]]
+name = "r"
+set = { department = "nowhere" }
+
+[[hook]]
+on = ["created"]
+run = 7
+"#,
+    );
+    let before = w.commits("d");
+    let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let expected = [
+        (
+            "required = \"yes\"",
+            "[[field]] 'order': key 'required': expected true or false, found string \"yes\"",
+        ),
+        (
+            "colour = \"red\"",
+            "unknown key `colour` in [[field]] 'order'; use name, label, type",
+        ),
+        (
+            "assignment = \"random\"",
+            "[[department]] 'billing': key 'assignment': unknown value \"random\"; use none, round_robin, least_loaded",
+        ),
+        ("department = \"nowhere\"", "unknown department 'nowhere'"),
+        (
+            "run = 7",
+            "[[hook]] #1: key 'run': expected a string, found integer 7",
+        ),
+    ];
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{report}");
+    for (line, (needle, says)) in lines.iter().zip(expected) {
+        let at = format!("tix.toml:{}: ", config_line(&w, "d", needle));
+        assert!(
+            line.starts_with(&at) && line.contains(says),
+            "{line}\nwanted {at}{says}"
+        );
+    }
+    // Every other command refuses with the first problem and the count.
+    let err = w.fail("d", T0, &["new", "After"], 1);
+    assert!(
+        err.contains("key 'required'") && err.contains("(and 4 more problems)"),
+        "{err}"
+    );
+    assert_eq!(w.commits("d"), before, "nothing is committed");
+}
