@@ -302,13 +302,19 @@ impl HookEvent {
 }
 
 /// A command run after a change, with the ticket as JSON on stdin.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hook {
-    /// The events that run it.
+    /// The events that run it (never empty).
     pub on: Vec<HookEvent>,
-    /// A shell command (`sh -c`), run at the desk root.
+    /// A shell command (`sh -c`), run at the desk root (never blank).
     pub run: String,
+    /// How long it may run before it is stopped.
+    pub timeout: std::time::Duration,
+}
+
+impl Hook {
+    /// How long a hook may run when `timeout` is not set.
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 }
 
 /// One problem in `tix.toml`.
@@ -347,7 +353,7 @@ struct RawConfig {
     department: Vec<Element<Department>>,
     agent: Vec<Element<RawAgent>>,
     routing: Vec<Element<RawRouting>>,
-    hook: Vec<Element<Hook>>,
+    hook: Vec<Element<RawHook>>,
     automation: Vec<Element<Rule>>,
     calendar: BTreeMap<String, Spanned<RawCalendar>>,
     sla: RawSla,
@@ -607,6 +613,15 @@ struct RawAgent {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawHook {
+    on: Spanned<Vec<HookEvent>>,
+    run: Spanned<String>,
+    #[serde(default)]
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRouting {
     #[serde(default)]
     name: Option<String>,
@@ -859,6 +874,44 @@ impl Config {
             });
         }
 
+        let mut hooks = Vec::new();
+        for hook in raw.hook.into_iter().map(|e| e.value) {
+            if hook.on.get_ref().is_empty() {
+                problem(
+                    "[[hook]] has `on = []`: it would never run; list its events".to_owned(),
+                    hook.on.span(),
+                );
+            }
+            if hook.run.get_ref().trim().is_empty() {
+                problem(
+                    "[[hook]] has an empty `run`: give the shell command to run".to_owned(),
+                    hook.run.span(),
+                );
+            }
+            let timeout = match &hook.timeout {
+                None => Hook::DEFAULT_TIMEOUT,
+                Some(text) => match crate::model::parse_duration_secs(text.get_ref()) {
+                    Some(secs) if secs > 0 => std::time::Duration::from_secs(secs.unsigned_abs()),
+                    _ => {
+                        problem(
+                            format!(
+                                "[[hook]] `{}`: timeout '{}' is not a duration of at least 1s, like 10s or 2m",
+                                hook.run.get_ref(),
+                                text.get_ref()
+                            ),
+                            text.span(),
+                        );
+                        Hook::DEFAULT_TIMEOUT
+                    }
+                },
+            };
+            hooks.push(Hook {
+                on: hook.on.into_inner(),
+                run: hook.run.into_inner(),
+                timeout,
+            });
+        }
+
         let mut automations: Vec<Rule> = Vec::new();
         for rule in raw.automation {
             let span = rule.span;
@@ -907,7 +960,7 @@ impl Config {
             departments,
             agents,
             routing,
-            hooks: raw.hook.into_iter().map(|e| e.value).collect(),
+            hooks,
             automations,
         })
     }

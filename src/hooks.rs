@@ -2,18 +2,21 @@
 //! is committed, with the ticket as JSON on stdin (SPEC §5).
 //!
 //! A hook never undoes or blocks a change: it runs after the commit, its
-//! failure (non-zero exit, a crash, more than [`TIMEOUT`]) is returned as a
-//! message for the caller to report, and tix's own exit code is unchanged.
+//! failure (non-zero exit, a crash, running longer than its `timeout`) is
+//! returned as a message for the caller to report, and tix's own exit code
+//! is unchanged. A hook runs in a process group of its own, so stopping it
+//! at the timeout stops what it started too: nothing it left behind keeps
+//! tix's standard error open.
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Hook, HookEvent};
+use std::os::unix::process::CommandExt;
 
-/// How long a hook may run before it is stopped.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+use crate::config::{Hook, HookEvent};
 
 /// The events a change raises, most specific first.
 pub fn events_for(action: &str, status_changed: bool) -> Vec<HookEvent> {
@@ -46,11 +49,12 @@ pub fn run(
     env: &[(&str, String)],
 ) -> Vec<String> {
     let mut failures = Vec::new();
+    let input: Arc<str> = Arc::from(ticket_json);
     for hook in hooks {
         let Some(event) = events.iter().find(|e| hook.on.contains(e)) else {
             continue;
         };
-        if let Err(why) = run_one(hook, root, *event, events, ticket_json, env) {
+        if let Err(why) = run_one(hook, root, *event, events, &input, env) {
             failures.push(format!(
                 "hook `{}` ({}) failed: {why}; the change is committed",
                 hook.run,
@@ -66,7 +70,7 @@ fn run_one(
     root: &Path,
     event: HookEvent,
     events: &[HookEvent],
-    ticket_json: &str,
+    input: &Arc<str>,
     env: &[(&str, String)],
 ) -> Result<(), String> {
     let all: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
@@ -80,30 +84,101 @@ fn run_one(
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
+        .process_group(0)
         .spawn()
         .map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its input is fine.
-        let _ = stdin.write_all(ticket_json.as_bytes());
+        // Written from a thread: a ticket larger than the pipe buffer would
+        // block tix on a hook that never reads, past its timeout. A hook
+        // that does not read its input is fine, so a broken pipe is too.
+        let input = Arc::clone(input);
+        let writer = std::thread::Builder::new()
+            .name("hook-stdin".into())
+            .spawn(move || {
+                let _ = stdin.write_all(input.as_bytes());
+            });
+        if let Err(err) = writer {
+            stop(&mut child);
+            return Err(format!("cannot pass the ticket on stdin: {err}"));
+        }
     }
     let start = Instant::now();
     loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(status) if status.success() => return Ok(()),
-            Some(status) => return Err(status.to_string()),
-            None if start.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("stopped after {} s", TIMEOUT.as_secs()));
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(status.to_string()),
+            Ok(None) if start.elapsed() > hook.timeout => {
+                stop(&mut child);
+                return Err(format!("stopped after {} s", hook.timeout.as_secs()));
             }
-            None => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(err) => {
+                stop(&mut child);
+                return Err(err.to_string());
+            }
         }
     }
+}
+
+/// Kills the hook's whole process group, then reaps the hook.
+fn stop(child: &mut Child) {
+    // The hook leads its own group (`process_group(0)`), so its pid is the
+    // group id; killing the group reaches what it started in the background.
+    let group = rustix::process::Pid::from_child(child);
+    if rustix::process::kill_process_group(group, rustix::process::Signal::KILL).is_err() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hook(on: HookEvent, run: &str) -> Hook {
+        Hook {
+            on: vec![on],
+            run: run.into(),
+            timeout: Hook::DEFAULT_TIMEOUT,
+        }
+    }
+
+    #[test]
+    fn a_hook_that_never_reads_a_large_ticket_is_stopped_at_its_timeout() {
+        // Far more than a pipe holds: writing it must not block tix.
+        let json = format!("{{\"body\":\"{}\"}}", "x".repeat(1 << 20));
+        let hooks = [Hook {
+            timeout: Duration::from_secs(1),
+            ..hook(HookEvent::Created, "sleep 60")
+        }];
+        let start = Instant::now();
+        let failures = run(
+            &hooks,
+            &std::env::temp_dir(),
+            &[HookEvent::Created],
+            &json,
+            &[],
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(failures[0].contains("stopped after 1 s"), "{failures:?}");
+        // One that exits without reading is a success.
+        let hooks = [hook(HookEvent::Created, "true")];
+        assert!(
+            run(
+                &hooks,
+                &std::env::temp_dir(),
+                &[HookEvent::Created],
+                &json,
+                &[]
+            )
+            .is_empty()
+        );
+    }
 
     #[test]
     fn changes_raise_specific_events_first() {
@@ -127,18 +202,9 @@ mod tests {
         let dir = std::env::temp_dir();
         let marker = dir.join(format!("tix-hook-test-{}", std::process::id()));
         let hooks = [
-            Hook {
-                on: vec![HookEvent::Created],
-                run: "exit 3".into(),
-            },
-            Hook {
-                on: vec![HookEvent::Changed],
-                run: format!("cat > '{}'", marker.display()),
-            },
-            Hook {
-                on: vec![HookEvent::Note],
-                run: "exit 9".into(),
-            },
+            hook(HookEvent::Created, "exit 3"),
+            hook(HookEvent::Changed, &format!("cat > '{}'", marker.display())),
+            hook(HookEvent::Note, "exit 9"),
         ];
         let failures = run(
             &hooks,

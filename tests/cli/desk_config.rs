@@ -382,3 +382,112 @@ run = 7
     );
     assert_eq!(w.commits("d"), before, "nothing is committed");
 }
+
+#[test]
+fn a_hook_that_never_reads_a_large_ticket_is_stopped_at_its_timeout() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        "\n[[hook]]\non = [\"created\"]\nrun = \"sleep 60\"\ntimeout = \"1s\"\n",
+    );
+    // More than a pipe buffer holds: tix must not block writing it.
+    let body = "x".repeat(100_000);
+    let start = std::time::Instant::now();
+    let out = w.tix_in(
+        "d",
+        T0,
+        "Ana <ana@desk.test>",
+        &["new", "Big", "-m", &body, "--format", "json"],
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "hook `sleep 60` (created) failed: stopped after 1 s; the change is committed"
+        ),
+        "{stderr}"
+    );
+    let id = json(&String::from_utf8_lossy(&out.stdout))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(w.ticket("d", &id)["subject"], "Big");
+}
+
+#[test]
+fn stopping_a_hook_at_its_timeout_stops_what_it_started() {
+    let w = World::desk("d");
+    // sh forks `sleep`, which holds tix's stderr: killing sh alone would
+    // leave a reader of tix's stderr waiting 50 seconds.
+    w.configure(
+        "d",
+        "\n[[hook]]\non = [\"created\"]\nrun = \"sleep 50; true\"\ntimeout = \"1s\"\n",
+    );
+    let start = std::time::Instant::now();
+    let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["new", "Slow hook"]);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "stderr stayed open: {:?}",
+        start.elapsed()
+    );
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped after 1 s"));
+}
+
+#[test]
+fn an_uncommitted_or_staged_hook_never_runs() {
+    let w = World::desk("d");
+    let marker = w.path("ran");
+    let path = w.path("d").join("tix.toml");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "{committed}\n[[hook]]\non = [\"created\"]\nrun = \"touch '{}'\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    w.tix("d", T0, &["new", "Unstaged"]);
+    assert!(!marker.exists(), "an uncommitted hook ran");
+    w.git("d", &["add", "tix.toml"]);
+    w.tix("d", T0, &["new", "Staged"]);
+    assert!(!marker.exists(), "a staged hook ran");
+    w.git("d", &["commit", "-q", "-m", "add the hook"]);
+    w.tix("d", T0, &["new", "Committed"]);
+    assert!(marker.exists(), "the committed hook runs");
+}
+
+#[test]
+fn a_hook_without_events_or_command_or_with_a_bad_timeout_is_refused() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        "\n[[hook]]\non = []\nrun = \"notify\"\n\n[[hook]]\non = [\"created\"]\nrun = \"  \"\n\n[[hook]]\non = [\"created\"]\nrun = \"notify\"\ntimeout = \"soon\"\n",
+    );
+    let before = w.commits("d");
+    let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    for (needle, says) in [
+        ("on = []", "`on = []`: it would never run"),
+        ("run = \"  \"", "empty `run`"),
+        ("timeout = \"soon\"", "timeout 'soon' is not a duration"),
+    ] {
+        let at = format!("tix.toml:{}: ", config_line(&w, "d", needle));
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(&at) && l.contains(says)),
+            "{at}{says}\n{report}"
+        );
+    }
+    let err = w.fail("d", T0, &["new", "x"], 1);
+    assert!(err.contains("on = []"), "{err}");
+    assert_eq!(w.commits("d"), before);
+}
