@@ -366,6 +366,18 @@ impl Store {
         Ok(Some(text.to_owned()))
     }
 
+    /// Reads the working-tree copy of a file; `None` when absent.
+    pub fn read_worktree_file(&self, path: &str) -> Result<Option<String>, Error> {
+        let full = self.root.join(path);
+        match std::fs::read(&full) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| Error::NotText(path.to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&full, e)),
+        }
+    }
+
     /// Tells whether the working-tree copy of `path` differs from `HEAD`.
     pub fn worktree_differs(&self, path: &str) -> Result<bool, Error> {
         let head = git::head_blob(&self.repo, path)?;

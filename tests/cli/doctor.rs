@@ -178,15 +178,77 @@ fn a_broken_tix_toml_is_reported_and_every_other_command_refuses() {
 }
 
 #[test]
-fn an_uncommitted_tix_toml_edit_is_noted_but_the_committed_one_rules() {
+fn an_uncommitted_broken_tix_toml_fails_doctor_but_the_committed_one_rules() {
     let env = TestEnv::new();
     let id = env.new_ticket("Config in flux");
+    let committed = std::fs::read_to_string(env.path("tix.toml")).unwrap();
     env.write("tix.toml", "this is = not toml [\n");
     let out = env.tix(&["doctor"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Committing this file would break the desk: doctor says so now.
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "tix.toml:1: (uncommitted) key with no value, expected `=`\n"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("uncommitted"), "{stderr}");
+    assert!(
+        stderr.contains("tix.toml has uncommitted changes; tix uses the committed version"),
+        "{stderr}"
+    );
+    // Every other command still runs on the committed version.
     env.ok(&["note", &id, "-m", "still fine"]);
+    // An uncommitted edit that is valid is only noted.
+    env.write(
+        "tix.toml",
+        &format!("{committed}\n[[department]]\nname = \"billing\"\n"),
+    );
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uncommitted changes"));
+    // A bad value in the working copy is named with its line.
+    env.write(
+        "tix.toml",
+        &format!("{committed}\n[[department]]\nname = 7\n"),
+    );
+    let line = committed.lines().count() + 3;
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "tix.toml:{line}: (uncommitted) [[department]] #1: key 'name': expected a string, found integer 7\n"
+        )
+    );
+}
+
+#[test]
+fn a_broken_tix_toml_skips_the_ticket_checks_that_depend_on_it() {
+    let env = TestEnv::new();
+    let config = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    let custom = format!(
+        "{config}\n[[status]]\nid = \"vendor\"\ncategory = \"on_hold\"\n\n[[field]]\nname = \"order\"\ntype = \"number\"\n"
+    );
+    env.commit_file("tix.toml", &custom);
+    let id = env.new_ticket_with("Waiting", &["--field", "order=4"]);
+    env.ok(&["status", &id, "vendor"]);
+    env.ok(&["doctor"]);
+    // Break the committed config: the tickets are not judged by defaults.
+    env.commit_file("tix.toml", &format!("{custom}colour = \"red\"\n"));
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert_eq!(
+        report.lines().count(),
+        1,
+        "only the config problem: {report}"
+    );
+    assert!(report.contains("unknown key `colour`"), "{report}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("checks that depend on it").count(),
+        1,
+        "said once: {stderr}"
+    );
 }
 
 #[test]

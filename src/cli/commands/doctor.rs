@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
-use crate::config::Config;
+use crate::config::{Config, ConfigProblem};
 use crate::desk::{self, Problem};
 use crate::store::{Store, layout};
 
@@ -14,7 +14,8 @@ use crate::store::{Store, layout};
 ///
 /// Parses each file, checks ids are unique and match their paths, and that
 /// every status is known. Names each broken file with its path and line.
-/// Exits 1 when anything is wrong. It also finishes a change that a killed
+/// An uncommitted tix.toml is checked too, as it would break the desk once
+/// committed. Exits 1 when anything is wrong. It also finishes a change that a killed
 /// tix process left half-written in the working tree.
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {}
@@ -48,23 +49,49 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
                 .into(),
         })
         .collect();
+    let config_problem = |p: ConfigProblem, prefix: &str| Problem {
+        path: layout::CONFIG_FILE.into(),
+        line: p.line,
+        message: format!("{prefix}{}", p.message),
+    };
+    // Without a valid tix.toml the built-in defaults would report false
+    // problems (a custom status "not defined"): those checks are skipped.
+    let mut config_ok = true;
     let config = match store.read_file(layout::CONFIG_FILE)? {
         Some(text) => match Config::parse(&text) {
             Ok(config) => config,
             Err(err) => {
-                problems.extend(err.problems.into_iter().map(|p| Problem {
-                    path: layout::CONFIG_FILE.into(),
-                    line: p.line,
-                    message: p.message,
-                }));
+                config_ok = false;
+                problems.extend(err.problems.into_iter().map(|p| config_problem(p, "")));
                 Config::default()
             }
         },
         None => Config::default(),
     };
+    if !config_ok {
+        ctx.ui.status(
+            "note: tix.toml has problems, so the ticket checks that depend on it \
+             (statuses, custom fields) are skipped",
+        );
+    }
     if store.worktree_differs(layout::CONFIG_FILE)? {
         ctx.ui
             .status("note: tix.toml has uncommitted changes; tix uses the committed version");
+        // Committing a broken working copy would break the desk: say so now.
+        if let Some(text) = store.read_worktree_file(layout::CONFIG_FILE)?
+            && let Err(err) = Config::parse(&text)
+        {
+            let committed: Vec<(Option<usize>, String)> = problems
+                .iter()
+                .map(|p| (p.line, p.message.clone()))
+                .collect();
+            problems.extend(
+                err.problems
+                    .into_iter()
+                    .filter(|p| !committed.contains(&(p.line, p.message.clone())))
+                    .map(|p| config_problem(p, "(uncommitted) ")),
+            );
+        }
     }
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut count = 0;
@@ -127,7 +154,7 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
                 message: format!("id '{}' is also used by {other}", ticket.id),
             });
         }
-        for event in &ticket.events {
+        for event in ticket.events.iter().filter(|_| config_ok) {
             if event.sets_status()
                 && let Some(to) = &event.to
                 && config.statuses.get(to).is_none()
@@ -142,7 +169,7 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
                 });
             }
         }
-        if !config.fields.is_empty() {
+        if config_ok && !config.fields.is_empty() {
             for (name, value) in &ticket.fields {
                 let message = match config.field(name) {
                     None => Some(format!(
