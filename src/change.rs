@@ -761,7 +761,8 @@ fn check_body(body: &str) -> Result<String, ChangeError> {
     Ok(body.to_owned())
 }
 
-fn check_tag(tag: &str) -> Result<String, ChangeError> {
+/// Checks a tag: one word, no commas; returns it trimmed.
+pub fn check_tag(tag: &str) -> Result<String, ChangeError> {
     let tag = tag.trim();
     if tag.is_empty() || tag.contains(|c: char| c.is_whitespace() || c == ',') {
         return Err(invalid(format!(

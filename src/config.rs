@@ -19,7 +19,7 @@ use reader::{Element, Reader};
 use crate::calendar::{self, Calendar, Hours};
 use crate::lifecycle::{Category, StatusDef, Statuses};
 use crate::model::Priority;
-use crate::rules::Rule;
+use crate::rules::{OneOrMany, Rule};
 use crate::sla::{Match, Policy, Targets};
 
 mod reader;
@@ -651,14 +651,20 @@ impl Config {
             reader.problem(message, span);
         };
 
+        let identity = &raw.desk.automation;
+        if let Err(why) = check_identity(&identity.name, &identity.email) {
+            let span = reader::span_at(&root, &["desk", "automation"]).unwrap_or(0..0);
+            problem(format!("[desk] automation: {why}"), span);
+        }
+
         let mut statuses = Statuses::builtin();
         let builtin: BTreeSet<String> = statuses.iter().map(|s| s.id.clone()).collect();
         let mut seen = BTreeSet::new();
         for status in raw.status.iter().map(|e| &e.value) {
             let id = status.id.get_ref();
-            if !valid_name(id) {
+            if !is_valid_name(id) {
                 problem(
-                    format!("status id '{id}' must be letters, digits, '-' or '_'"),
+                    format!("status id '{id}' must be {NAME_RULE}; put other text in its label"),
                     status.id.span(),
                 );
             }
@@ -736,9 +742,9 @@ impl Config {
         let mut names = BTreeSet::new();
         for field in raw.field.into_iter().map(|e| e.value) {
             let name = field.name.get_ref().clone();
-            if !valid_name(&name) {
+            if !is_valid_name(&name) {
                 problem(
-                    format!("field name '{name}' must be letters, digits, '-' or '_'"),
+                    format!("field name '{name}' must be {NAME_RULE}; put other text in its label"),
                     field.name.span(),
                 );
             }
@@ -753,6 +759,15 @@ impl Config {
                     format!("choice field '{name}' needs choices = [...]"),
                     field.name.span(),
                 );
+            }
+            let mut distinct = BTreeSet::new();
+            for choice in &field.choices {
+                if !distinct.insert(choice.as_str()) {
+                    problem(
+                        format!("choice field '{name}' lists '{choice}' twice"),
+                        field.name.span(),
+                    );
+                }
             }
             if field.kind != FieldKind::Choice && !field.choices.is_empty() {
                 problem(
@@ -808,11 +823,25 @@ impl Config {
                     );
                 }
             }
-            if !agent.email.get_ref().contains('@') {
+            if let Err(why) = check_identity(&agent.name, agent.email.get_ref()) {
+                problem(
+                    format!("agent '{}': {why}", agent.email.get_ref()),
+                    agent.email.span(),
+                );
+            }
+            if agents
+                .iter()
+                .any(|a: &AgentDef| a.email == *agent.email.get_ref())
+            {
+                problem(
+                    format!("agent '{}' is defined twice", agent.email.get_ref()),
+                    agent.email.span(),
+                );
+            } else if agents.iter().any(|a: &AgentDef| a.name == agent.name) {
                 problem(
                     format!(
-                        "agent email '{}' is not a mail address",
-                        agent.email.get_ref()
+                        "agent name '{}' is used twice: `--assign` could not tell them apart",
+                        agent.name
                     ),
                     agent.email.span(),
                 );
@@ -844,6 +873,10 @@ impl Config {
 
         let mut routing = Vec::new();
         for (i, rule) in raw.routing.into_iter().map(|e| e.value).enumerate() {
+            let label = match &rule.name {
+                Some(name) => format!("routing rule '{name}'"),
+                None => format!("routing rule {}", i + 1),
+            };
             let name = rule
                 .name
                 .unwrap_or_else(|| format!("routing rule {}", i + 1));
@@ -853,13 +886,18 @@ impl Config {
                 && !department_names.contains(department.as_str())
             {
                 problem(
-                    format!("{name} sets unknown department '{department}'"),
+                    format!("{label} sets unknown department '{department}'"),
                     span.clone(),
                 );
             }
+            for tag in &set.add_tags {
+                if let Err(err) = crate::change::check_tag(tag) {
+                    problem(format!("{label}: add_tags: {err}"), span.clone());
+                }
+            }
             if set.department.is_none() && set.priority.is_none() && set.add_tags.is_empty() {
                 problem(
-                    format!("{name} sets nothing: give department, priority or add_tags"),
+                    format!("{label} sets nothing: give department, priority or add_tags"),
                     span,
                 );
             }
@@ -923,7 +961,42 @@ impl Config {
                 );
             }
             if let Err(message) = rule.check(&statuses) {
-                problem(message, span);
+                problem(message, span.clone());
+            }
+            let mut rule = rule;
+            let name = rule.name.clone();
+            if !departments.is_empty() {
+                for department in rule.when.department.iter().flat_map(OneOrMany::values) {
+                    if !department_names.contains(department) {
+                        problem(
+                            format!("automation '{name}' has unknown department '{department}'"),
+                            span.clone(),
+                        );
+                    }
+                }
+            }
+            // Tickets store an agent's address: a name in the rule would
+            // never match, or would assign a name. Names become addresses.
+            let agent_slots = [
+                ("when.assignee", rule.when.assignee.as_mut()),
+                ("do.assign", rule.actions.assign.as_mut()),
+            ];
+            for (key, slot) in agent_slots {
+                let Some(who) = slot else { continue };
+                if who == "none" || (key == "when.assignee" && who == "any") {
+                    continue;
+                }
+                if agents.is_empty() {
+                    continue;
+                }
+                match agents.iter().find(|a| a.email == *who || a.name == *who) {
+                    Some(agent) => agent.email.clone_into(who),
+                    None if agents_broken => {}
+                    None => problem(
+                        format!("automation '{name}': {key} names unknown agent '{who}'"),
+                        span.clone(),
+                    ),
+                }
             }
             automations.push(rule);
         }
@@ -938,6 +1011,12 @@ impl Config {
                 Err(message) => problem(format!("calendar '{name}': {message}"), raw.span()),
             }
         }
+        let mut policy_spans: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
+        for policy in &raw.sla.policy {
+            policy_spans
+                .entry(policy.get_ref().name.clone())
+                .or_insert_with(|| policy.span());
+        }
         let mut policies = Vec::new();
         for policy in raw.sla.policy {
             let span = policy.span();
@@ -945,6 +1024,22 @@ impl Config {
             match build_policy(policy, &calendars) {
                 Ok(policy) => policies.push(policy),
                 Err(message) => problem(message, span),
+            }
+        }
+
+        if !departments.is_empty() {
+            for policy in &policies {
+                for department in &policy.matches.department {
+                    if !department_names.contains(department.as_str()) {
+                        problem(
+                            format!(
+                                "SLA policy '{}' matches unknown department '{department}'",
+                                policy.name
+                            ),
+                            policy_spans.get(&policy.name).cloned().unwrap_or(0..0),
+                        );
+                    }
+                }
             }
         }
 
@@ -1071,11 +1166,43 @@ impl Config {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// What a status id or a custom field name may hold, for messages.
+pub const NAME_RULE: &str = "ASCII letters, digits, '-' and '_'";
+
+/// Tells whether `name` may be a status id or a custom field name: one
+/// rule for `tix.toml` and the command line, so that anything the config
+/// accepts can be typed (`--field KEY=VALUE`, `tix status ID STATUS`) and
+/// written as a bare key in ticket files. Text for people goes in `label`.
+pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Checks the name and address of a commit author or an agent: git
+/// refuses an empty part or one with angle brackets, and an address
+/// needs a local part and a domain.
+fn check_identity(name: &str, email: &str) -> Result<(), String> {
+    let bad = |c: char| c == '<' || c == '>' || c == '\n' || c == '\r';
+    if name.trim().is_empty() {
+        return Err("the name is empty".to_owned());
+    }
+    if name.contains(bad) {
+        return Err(format!(
+            "the name '{name}' contains '<', '>' or a line break"
+        ));
+    }
+    let valid_email = email
+        .split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.contains(|c: char| bad(c) || c.is_whitespace());
+    if !valid_email {
+        return Err(format!(
+            "'{email}' is not a mail address (like name@example.com)"
+        ));
+    }
+    Ok(())
 }
 
 fn build_calendar(raw: &RawCalendar) -> Result<Calendar, String> {
@@ -1271,6 +1398,141 @@ mod tests {
         assert!(p[3].message.contains("unknown department 'sales'"));
         assert!(p[4].message.contains("[[hook]] #1: key 'run'"));
         assert!(p[5].message.contains("[[automation]] 'a': key 'limit'"));
+    }
+
+    fn one_problem(text: &str) -> ConfigProblem {
+        let p = problems(text);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        p.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn names_follow_one_ascii_rule_shared_with_the_command_line() {
+        let p = one_problem("[[field]]\nname = \"número\"\ntype = \"string\"\n");
+        assert_eq!(p.line, Some(2));
+        assert_eq!(
+            p.message,
+            "field name 'número' must be ASCII letters, digits, '-' and '_'; put other text in its label"
+        );
+        let p = one_problem("[[status]]\nid = \"pendência\"\ncategory = \"waiting\"\n");
+        assert!(
+            p.message.starts_with("status id 'pendência' must be ASCII"),
+            "{p:?}"
+        );
+        assert!(is_valid_name("order_no-2"));
+        assert!(!is_valid_name("número") && !is_valid_name("") && !is_valid_name("a b"));
+    }
+
+    #[test]
+    fn tags_that_routing_or_automation_would_add_are_checked_at_load() {
+        let p = one_problem("[[routing]]\nname = \"r\"\nset = { add_tags = [\"two words\"] }\n");
+        assert_eq!(p.line, Some(3));
+        assert_eq!(
+            p.message,
+            "routing rule 'r': add_tags: 'two words' is not a tag: tags are single words without commas"
+        );
+        let p = one_problem(
+            "[[automation]]\nname = \"a\"\nwhen = { tags_any = [\"x\"] }\ndo = { remove_tags = [\"x\"], add_tags = [\"a,b\"] }\n",
+        );
+        assert_eq!(p.line, Some(1));
+        assert!(
+            p.message.starts_with("automation 'a': 'a,b' is not a tag"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn routing_messages_name_the_rule() {
+        let p = one_problem(
+            "[[department]]\nname = \"billing\"\n\n[[routing]]\nname = \"r\"\nset = { department = \"nowhere\" }\n",
+        );
+        assert_eq!(
+            p.message,
+            "routing rule 'r' sets unknown department 'nowhere'"
+        );
+        let p = one_problem("[[routing]]\nwhen = { priority = [\"high\"] }\nset = {}\n");
+        assert!(
+            p.message.starts_with("routing rule 1 sets nothing"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn identities_git_would_refuse_are_refused_at_load() {
+        let p = one_problem("[desk]\nautomation = { name = \"\", email = \"\" }\n");
+        assert_eq!(p.line, Some(2));
+        assert_eq!(p.message, "[desk] automation: the name is empty");
+        let p = one_problem("[desk]\nautomation = { name = \"bot\", email = \"bot\" }\n");
+        assert!(p.message.contains("'bot' is not a mail address"), "{p:?}");
+        let p = problems(
+            "[[agent]]\nname = \"\"\nemail = \"@\"\n\n[[agent]]\nname = \"<Raj>\"\nemail = \"raj@desk\"\n",
+        );
+        let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (Some(3), "agent '@': the name is empty"),
+                (
+                    Some(7),
+                    "agent 'raj@desk': the name '<Raj>' contains '<', '>' or a line break"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_agents_and_choices_are_refused() {
+        let p = problems(
+            "[[agent]]\nname = \"Ana\"\nemail = \"ana@desk\"\n\n[[agent]]\nname = \"Ana B\"\nemail = \"ana@desk\"\n\n[[agent]]\nname = \"Ana\"\nemail = \"ana2@desk\"\n\n[[field]]\nname = \"plan\"\ntype = \"choice\"\nchoices = [\"free\", \"pro\", \"free\"]\n",
+        );
+        let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (Some(7), "agent 'ana@desk' is defined twice"),
+                (
+                    Some(11),
+                    "agent name 'Ana' is used twice: `--assign` could not tell them apart"
+                ),
+                (Some(14), "choice field 'plan' lists 'free' twice"),
+            ]
+        );
+    }
+
+    #[test]
+    fn automation_references_to_departments_and_agents_are_checked() {
+        let desk = "[[department]]\nname = \"billing\"\n\n[[agent]]\nname = \"Ana\"\nemail = \"ana@desk\"\ndepartments = [\"billing\"]\n\n";
+        let p = problems(&format!(
+            "{desk}[[automation]]\nname = \"a\"\nwhen = {{ department = \"sales\", assignee = \"none\" }}\ndo = {{ assign = \"kim\" }}\n"
+        ));
+        let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (Some(9), "automation 'a' has unknown department 'sales'"),
+                (
+                    Some(9),
+                    "automation 'a': do.assign names unknown agent 'kim'"
+                ),
+            ]
+        );
+        // An agent's name becomes the address tickets store.
+        let config = Config::parse(&format!(
+            "{desk}[[automation]]\nname = \"a\"\nwhen = {{ department = \"billing\", assignee = \"none\" }}\ndo = {{ assign = \"Ana\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.automations[0].actions.assign.as_deref(),
+            Some("ana@desk")
+        );
+        let p = one_problem(&format!(
+            "{desk}[[sla.policy]]\nname = \"p\"\nmatch = {{ department = [\"sales\"] }}\n"
+        ));
+        assert_eq!(p.line, Some(9));
+        assert_eq!(
+            p.message,
+            "SLA policy 'p' matches unknown department 'sales'"
+        );
     }
 
     #[test]

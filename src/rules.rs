@@ -201,6 +201,14 @@ impl Rule {
                 idle.min
             ));
         }
+        for tag in self
+            .actions
+            .add_tags
+            .iter()
+            .chain(&self.actions.remove_tags)
+        {
+            change::check_tag(tag).map_err(|e| format!("automation '{name}': {e}"))?;
+        }
         if let Some(notify) = &self.actions.notify
             && notify != "hook"
         {

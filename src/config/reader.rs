@@ -153,6 +153,16 @@ impl<'t> Reader<'t> {
     }
 }
 
+/// Returns where the value at `path` (keys from the top) is written.
+pub(super) fn span_at(root: &DeTable<'_>, path: &[&str]) -> Option<Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let mut value = root.get(*first)?;
+    for key in rest {
+        value = value.get_ref().as_table()?.get(*key)?;
+    }
+    Some(value.span())
+}
+
 /// At most this many problems are reported for one table.
 const MAX_PROBLEMS_PER_TABLE: usize = 100;
 

@@ -308,11 +308,14 @@ fn a_broken_config_stops_every_command_and_doctor_lists_every_problem() {
     assert!(err.contains("colours") && err.contains("line"), "{err}");
 }
 
-/// The 1-based line of the desk's tix.toml that contains `needle`.
+/// The 1-based line of the desk's tix.toml that contains `needle` (the
+/// last such line: tests append to the file).
 fn config_line(w: &World, desk: &str, needle: &str) -> usize {
     let text = std::fs::read_to_string(w.path(desk).join("tix.toml")).unwrap();
-    text.lines()
-        .position(|l| l.contains(needle))
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .rposition(|l| l.contains(needle))
         .map(|i| i + 1)
         .unwrap_or_else(|| panic!("no line with {needle}"))
 }
@@ -490,4 +493,77 @@ fn a_hook_without_events_or_command_or_with_a_bad_timeout_is_refused() {
     let err = w.fail("d", T0, &["new", "x"], 1);
     assert!(err.contains("on = []"), "{err}");
     assert_eq!(w.commits("d"), before);
+}
+
+#[test]
+fn values_that_would_fail_later_are_refused_when_the_config_loads() {
+    for (config, needle, says) in [
+        (
+            "\n[[routing]]\nname = \"r\"\nset = { add_tags = [\"two words\"] }\n",
+            "set = { add_tags",
+            "routing rule 'r': add_tags: 'two words' is not a tag",
+        ),
+        (
+            "\n[[automation]]\nname = \"tagger\"\nwhen = { category = \"new\", tags_none = [\"a b\"] }\ndo = { add_tags = [\"a b\"] }\n",
+            "[[automation]]",
+            "automation 'tagger': 'a b' is not a tag",
+        ),
+        (
+            "\n[[agent]]\nname = \"\"\nemail = \"@\"\n",
+            "email = \"@\"",
+            "agent '@': the name is empty",
+        ),
+        (
+            "\n[[field]]\nname = \"número\"\ntype = \"string\"\nrequired = true\n",
+            "name = \"número\"",
+            "field name 'número' must be ASCII letters, digits, '-' and '_'",
+        ),
+    ] {
+        let w = World::desk("d");
+        w.configure("d", config);
+        let before = w.commits("d");
+        let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["doctor"]);
+        assert_eq!(out.status.code(), Some(1));
+        let report = String::from_utf8_lossy(&out.stdout);
+        let at = format!("tix.toml:{}: {says}", config_line(&w, "d", needle));
+        assert!(report.contains(&at), "{at}\n{report}");
+        let err = w.fail("d", T0, &["new", "x", "--tag", "ok"], 1);
+        assert!(err.contains(says), "{err}");
+        assert_eq!(w.commits("d"), before, "nothing is committed");
+    }
+    // An automation identity git would refuse stops autoclose with a
+    // message, not an internal error.
+    let w = World::desk("d");
+    let path = w.path("d").join("tix.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "automation = { name = \"tix-automation\", email = \"tix-automation@localhost\" }",
+        "automation = { name = \"\", email = \"\" }",
+    );
+    std::fs::write(&path, text).unwrap();
+    w.git("d", &["commit", "-q", "-am", "blank identity"]);
+    let err = w.fail("d", T0, &["autoclose"], 1);
+    assert!(
+        err.contains("[desk] automation: the name is empty"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_command_line_takes_the_field_names_the_config_takes() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        "\n[[field]]\nname = \"order_no-2\"\nlabel = \"Número do pedido\"\ntype = \"string\"\nrequired = true\n",
+    );
+    let ticket = json(&w.tix(
+        "d",
+        T0,
+        &["new", "x", "--field", "order_no-2=A1", "--format", "json"],
+    ));
+    assert_eq!(ticket["fields"]["order_no-2"], "A1");
+    let err = w.fail("d", T0, &["new", "x", "--field", "número=1"], 2);
+    assert!(
+        err.contains("'número' is not a field name: use ASCII letters, digits, '-' and '_'"),
+        "{err}"
+    );
 }

@@ -57,13 +57,10 @@ pub(crate) fn parse_field(text: &str) -> Result<(String, String), String> {
         .split_once('=')
         .ok_or_else(|| format!("'{text}' is not KEY=VALUE"))?;
     let key = key.trim();
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if !crate::config::is_valid_name(key) {
         return Err(format!(
-            "'{key}' is not a field name: use letters, digits, '_' and '-'"
+            "'{key}' is not a field name: use {}",
+            crate::config::NAME_RULE
         ));
     }
     Ok((key.to_owned(), value.to_owned()))
