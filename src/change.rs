@@ -489,10 +489,12 @@ fn apply_to(
     }
 }
 
-/// `tix status`: any status the configuration allows. A status with a
-/// `next` list may move only there; otherwise the lifecycle's own limits
-/// hold: closed tickets are locked (use reopen), nothing re-enters the new
-/// category, and only a solved ticket closes without `close --force`.
+/// `tix status`: any status the configuration allows. The lifecycle's
+/// limits always hold: a closed ticket leaves only through `tix reopen`,
+/// nothing enters the new category except from another status in it, and
+/// only a solved ticket closes without `close --force`. Within them, a
+/// status with a `next` list may move only there (the config refuses a
+/// `next` entry these limits would never allow).
 fn set_status(
     ticket: &mut Ticket,
     current: &str,
@@ -518,16 +520,13 @@ fn set_status(
             "cannot move the ticket from {current} to {target}: {why}"
         )))
     };
-    if let Some(next) = actor.statuses.get(current).and_then(|d| d.next.as_ref()) {
-        if !next.iter().any(|n| n == target) {
-            return refuse(&format!("tix.toml allows only {}", next.join(", ")));
-        }
-    } else if category == Category::Closed {
-        return refuse("closed tickets are locked; use `tix reopen`");
-    } else if def.category == Category::New {
-        return refuse("nothing returns to the new category");
-    } else if def.category == Category::Closed && category != Category::Solved {
-        return refuse("only a resolved ticket closes; use `tix close --force --reason TEXT`");
+    if let Some(why) = lifecycle_forbids(category, def.category) {
+        return refuse(why);
+    }
+    if let Some(next) = actor.statuses.get(current).and_then(|d| d.next.as_ref())
+        && !next.iter().any(|n| n == target)
+    {
+        return refuse(&format!("tix.toml allows only {}", next.join(", ")));
     }
     if def.category == Category::Solved {
         assign_resolver(ticket, actor);
@@ -537,6 +536,20 @@ fn set_status(
         action: "status",
         status: Some((current.to_owned(), target.to_owned())),
     })
+}
+
+/// Says why `tix status` may never move a ticket from category `from` to
+/// category `to`, whatever `next` lists; `None` when it may.
+pub fn lifecycle_forbids(from: Category, to: Category) -> Option<&'static str> {
+    if from == Category::Closed {
+        Some("closed tickets are locked; use `tix reopen`")
+    } else if to == Category::New && from != Category::New {
+        Some("nothing returns to the new category")
+    } else if to == Category::Closed && from != Category::Solved {
+        Some("only a resolved ticket closes; use `tix close --force --reason TEXT`")
+    } else {
+        None
+    }
 }
 
 fn event(actor: &Actor<'_>, kind: EventKind) -> Event {
@@ -964,6 +977,86 @@ mod tests {
             apply(&mut t, &Change::Edit(edit), &a),
             Err(ChangeError::NoChange(_))
         ));
+    }
+
+    fn with_status(id: &str, category: Category, next: Option<&[&str]>) -> Statuses {
+        let mut statuses = Statuses::builtin();
+        statuses.insert(lifecycle::StatusDef {
+            id: id.into(),
+            label: id.into(),
+            category,
+            next: next.map(|n| n.iter().map(|s| (*s).to_owned()).collect()),
+        });
+        statuses
+    }
+
+    fn set(t: &mut Ticket, status: &str, a: &Actor<'_>) -> Result<Applied, ChangeError> {
+        apply(
+            t,
+            &Change::SetStatus {
+                status: status.into(),
+                reason: None,
+            },
+            a,
+        )
+    }
+
+    #[test]
+    fn a_next_list_never_unlocks_closed_or_reenters_new() {
+        // A `next` the config would refuse, built by hand: set_status
+        // itself still keeps the lifecycle.
+        let statuses = with_status("closed", Category::Closed, Some(&["open", "new"]));
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        let close = Change::Close {
+            force: true,
+            reason: Some("spam".into()),
+        };
+        apply(&mut t, &close, &a).unwrap();
+        let before = t.clone();
+        for target in ["open", "new"] {
+            let err = set(&mut t, target, &a).unwrap_err();
+            assert!(
+                err.to_string().contains("closed tickets are locked"),
+                "{err}"
+            );
+        }
+        assert_eq!(t, before);
+    }
+
+    #[test]
+    fn a_next_list_never_closes_an_active_ticket_without_force() {
+        let statuses = with_status("vendor", Category::OnHold, Some(&["closed", "open"]));
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        set(&mut t, "vendor", &a).unwrap();
+        let before = t.clone();
+        let err = set(&mut t, "closed", &a).unwrap_err();
+        assert!(err.to_string().contains("close --force --reason"), "{err}");
+        assert_eq!(t, before);
+        let err = set(&mut t, "answered", &a).unwrap_err();
+        assert!(
+            err.to_string().contains("allows only closed, open"),
+            "{err}"
+        );
+        set(&mut t, "open", &a).unwrap();
+    }
+
+    #[test]
+    fn statuses_of_the_new_category_reach_each_other_and_nothing_else_reaches_them() {
+        let statuses = with_status("triage", Category::New, None);
+        let mut t = new_ticket(&statuses);
+        let a = actor(&statuses, "2025-03-03T10:00:00Z");
+        let applied = set(&mut t, "triage", &a).unwrap();
+        assert_eq!(applied.status, Some(("new".into(), "triage".into())));
+        set(&mut t, "new", &a).unwrap();
+        set(&mut t, "open", &a).unwrap();
+        let err = set(&mut t, "triage", &a).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("nothing returns to the new category"),
+            "{err}"
+        );
     }
 
     #[test]

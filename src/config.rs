@@ -723,17 +723,20 @@ impl Config {
             }
         }
         for status in raw.status.iter().map(|e| &e.value) {
-            if let Some(next) = &status.next {
-                for target in next.get_ref() {
-                    if statuses.get(target).is_none() {
-                        problem(
-                            format!(
-                                "status '{}' lists unknown next status '{target}'",
-                                status.id.get_ref()
-                            ),
-                            next.span(),
-                        );
-                    }
+            let id = status.id.get_ref();
+            let Some(next) = &status.next else { continue };
+            let from = statuses.category(id);
+            for target in next.get_ref() {
+                // An entry the lifecycle would always refuse is a mistake.
+                let never = match (from, statuses.category(target)) {
+                    (_, None) => Some(format!("lists unknown next status '{target}'")),
+                    _ if target == id => Some("lists itself in next".to_owned()),
+                    (Some(from), Some(to)) => crate::change::lifecycle_forbids(from, to)
+                        .map(|why| format!("can never move to '{target}': {why}")),
+                    (None, Some(_)) => None,
+                };
+                if let Some(never) = never {
+                    problem(format!("status '{id}' {never}"), next.span());
                 }
             }
         }
@@ -1570,6 +1573,37 @@ mod tests {
         let p =
             problems("[[status]]\nid = \"vendor\"\ncategory = \"on_hold\"\nnext = [\"nowhere\"]\n");
         assert!(p[0].message.contains("nowhere"));
+    }
+
+    #[test]
+    fn next_entries_the_lifecycle_never_allows_are_refused_with_the_line() {
+        let p = problems(
+            "[[status]]\nid = \"vendor\"\ncategory = \"on_hold\"\nnext = [\"open\", \"closed\"]\n\n[[status]]\nid = \"spam\"\ncategory = \"closed\"\nnext = [\"open\"]\n\n[[status]]\nid = \"triage\"\ncategory = \"new\"\nnext = [\"new\", \"triage\"]\n\n[[status]]\nid = \"open\"\ncategory = \"open\"\nnext = [\"triage\"]\n",
+        );
+        let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    Some(4),
+                    "status 'vendor' can never move to 'closed': only a resolved ticket closes; use `tix close --force --reason TEXT`"
+                ),
+                (
+                    Some(9),
+                    "status 'spam' can never move to 'open': closed tickets are locked; use `tix reopen`"
+                ),
+                (Some(14), "status 'triage' lists itself in next"),
+                (
+                    Some(19),
+                    "status 'open' can never move to 'triage': nothing returns to the new category"
+                ),
+            ]
+        );
+        // Moves the lifecycle allows are fine, new to new included.
+        Config::parse(
+            "[[status]]\nid = \"triage\"\ncategory = \"new\"\nnext = [\"new\", \"open\"]\n\n[[status]]\nid = \"resolved\"\ncategory = \"solved\"\nnext = [\"closed\", \"open\"]\n",
+        )
+        .unwrap();
     }
 
     #[test]

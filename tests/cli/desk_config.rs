@@ -567,3 +567,55 @@ fn the_command_line_takes_the_field_names_the_config_takes() {
         "{err}"
     );
 }
+
+#[test]
+fn a_custom_new_status_is_reachable_and_next_never_bends_the_lifecycle() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        "\n[[status]]\nid = \"triage\"\nlabel = \"Triage\"\ncategory = \"new\"\nnext = [\"new\", \"open\", \"answered\"]\n",
+    );
+    let id = w.new_ticket("d", T0, "Sort me");
+    assert!(
+        w.tix("d", T0, &["status", &id, "triage"])
+            .contains("new -> triage")
+    );
+    assert_eq!(w.ticket("d", &id)["category"], "new");
+    w.tix("d", T0, &["status", &id, "new"]);
+    w.tix("d", T0, &["status", &id, "open"]);
+    let before = w.commits("d");
+    let err = w.fail("d", T0, &["status", &id, "triage"], 1);
+    assert!(
+        err.contains(
+            "cannot move the ticket from open to triage: nothing returns to the new category"
+        ),
+        "{err}"
+    );
+    assert_eq!(w.commits("d"), before, "nothing is committed");
+
+    // A next entry the lifecycle would always refuse is refused at load.
+    for (next, says) in [
+        (
+            "id = \"vendor\"\ncategory = \"on_hold\"\nnext = [\"closed\"]",
+            "status 'vendor' can never move to 'closed': only a resolved ticket closes; use `tix close --force --reason TEXT`",
+        ),
+        (
+            "id = \"closed\"\ncategory = \"closed\"\nnext = [\"open\", \"new\"]",
+            "status 'closed' can never move to 'open': closed tickets are locked; use `tix reopen`",
+        ),
+    ] {
+        let w = World::desk("e");
+        w.configure("e", &format!("\n[[status]]\n{next}\n"));
+        let before = w.commits("e");
+        let out = w.tix_in("e", T0, "Ana <ana@desk.test>", &["doctor"]);
+        assert_eq!(out.status.code(), Some(1));
+        let at = format!("tix.toml:{}: {says}", config_line(&w, "e", "next = "));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&at),
+            "{at}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(w.fail("e", T0, &["new", "x"], 1).contains(says));
+        assert_eq!(w.commits("e"), before);
+    }
+}

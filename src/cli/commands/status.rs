@@ -6,9 +6,10 @@ use crate::cli::{CommandError, Ctx};
 
 /// Set any status the configuration allows, custom ones included.
 ///
-/// A status with `next = [...]` in tix.toml may move only to those;
-/// otherwise closed tickets stay locked (use `tix reopen`), nothing returns
-/// to the new category, and only a resolved ticket closes.
+/// Closed tickets stay locked (use `tix reopen`), nothing enters the new
+/// category except from another status in it, and only a resolved ticket
+/// closes (else `tix close --force --reason`). Within these limits a status
+/// with `next = [...]` in tix.toml may move only to those.
 ///
 /// Example: tix status k3x waiting_on_vendor -m "RMA 4471 opened"
 #[derive(Debug, Args)]
