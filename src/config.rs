@@ -129,10 +129,10 @@ impl FieldDef {
                 .ok()
                 .filter(|v| !matches!(v, toml::Value::Float(f) if !f.is_finite()))
                 .ok_or_else(|| bad("a number")),
-            FieldKind::Bool => match text {
+            FieldKind::Bool => match text.to_ascii_lowercase().as_str() {
                 "true" | "yes" => Ok(toml::Value::Boolean(true)),
                 "false" | "no" => Ok(toml::Value::Boolean(false)),
-                _ => Err(bad("true or false")),
+                _ => Err(bad("true or false (or yes, no; any case)")),
             },
             FieldKind::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
                 .ok()
@@ -150,6 +150,20 @@ impl FieldDef {
                     ))
                 }
             }
+        }
+    }
+
+    /// Tells whether two values of this field are the same: numbers by
+    /// value (`4.5` and `4.50`, `4` and `4.0`), everything else exactly.
+    pub fn same_value(&self, a: &toml::Value, b: &toml::Value) -> bool {
+        let number = |v: &toml::Value| match v {
+            toml::Value::Integer(i) => Some(*i as f64),
+            toml::Value::Float(f) => Some(*f),
+            _ => None,
+        };
+        match (self.kind, number(a), number(b)) {
+            (FieldKind::Number, Some(a), Some(b)) => a == b,
+            _ => a == b,
         }
     }
 
@@ -1073,29 +1087,56 @@ impl Config {
         self.departments.iter().find(|d| d.name == name)
     }
 
-    /// Turns `--field KEY=VALUE` pairs into typed values of the ticket form.
-    /// An empty value means "clear the field". Refuses unknown fields and
-    /// values of the wrong type, naming what is allowed.
-    pub fn field_values(
+    /// Looks up the field `--field NAME=...` names, or says which fields
+    /// the ticket form has.
+    pub fn form_field(&self, name: &str) -> Result<&FieldDef, String> {
+        self.field(name).ok_or_else(|| {
+            let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+            if known.is_empty() {
+                format!(
+                    "unknown field '{name}': the ticket form has no fields; define [[field]] in tix.toml"
+                )
+            } else {
+                format!(
+                    "unknown field '{name}': the ticket form has {}",
+                    known.join(", ")
+                )
+            }
+        })
+    }
+
+    /// Turns the `--field KEY=VALUE` pairs of `tix new` into typed values
+    /// of the ticket form. Refuses unknown fields, empty values and values
+    /// of the wrong type, naming what is allowed.
+    pub fn new_field_values(
+        &self,
+        given: &[(String, String)],
+    ) -> Result<BTreeMap<String, toml::Value>, String> {
+        let mut values = BTreeMap::new();
+        for (name, text) in given {
+            let def = self.form_field(name)?;
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "field '{name}' has an empty value: give --field {name}=VALUE, or leave it out"
+                ));
+            }
+            values.insert(name.clone(), def.parse_value(text)?);
+        }
+        Ok(values)
+    }
+
+    /// Turns the `--field KEY=VALUE` pairs of `tix edit` into typed values
+    /// to set and fields to clear (an empty value clears an optional field).
+    /// Refuses unknown fields and values of the wrong type, naming what is
+    /// allowed.
+    pub fn edit_field_values(
         &self,
         given: &[(String, String)],
     ) -> Result<(BTreeMap<String, toml::Value>, Vec<String>), String> {
         let mut values = BTreeMap::new();
         let mut clear = Vec::new();
         for (name, text) in given {
-            let Some(def) = self.field(name) else {
-                let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
-                return Err(if known.is_empty() {
-                    format!(
-                        "unknown field '{name}': the ticket form has no fields; define [[field]] in tix.toml"
-                    )
-                } else {
-                    format!(
-                        "unknown field '{name}': the ticket form has {}",
-                        known.join(", ")
-                    )
-                });
-            };
+            let def = self.form_field(name)?;
             if text.trim().is_empty() {
                 if def.required {
                     return Err(format!("field '{name}' is required and cannot be cleared"));
@@ -1621,9 +1662,31 @@ mod tests {
         assert!(f("c").parse_value("z").unwrap_err().contains("one of a, b"));
         assert!(f("d").parse_value("2025-02-30").is_err());
         assert!(f("d").parse_value("2025-02-28").is_ok());
-        assert_eq!(
-            f("b").parse_value("yes").unwrap(),
-            toml::Value::Boolean(true)
+        for (text, value) in [
+            ("yes", true),
+            ("TRUE", true),
+            ("No", false),
+            ("false", false),
+        ] {
+            assert_eq!(
+                f("b").parse_value(text).unwrap(),
+                toml::Value::Boolean(value),
+                "{text}"
+            );
+        }
+        assert!(f("b").parse_value("y").is_err());
+        let n = f("n");
+        assert!(n.same_value(
+            &n.parse_value("4.50").unwrap(),
+            &n.parse_value("4.5").unwrap()
+        ));
+        assert!(n.same_value(&n.parse_value("4").unwrap(), &n.parse_value("4.0").unwrap()));
+        assert!(!n.same_value(&n.parse_value("4").unwrap(), &n.parse_value("4.1").unwrap()));
+        assert!(
+            config
+                .new_field_values(&[("n".into(), " ".into())])
+                .unwrap_err()
+                .contains("empty value")
         );
         let p = problems("[[field]]\nname = \"n\"\ntype = \"number\"\ndefault = \"many\"\n");
         assert_eq!(p[0].line, Some(4));

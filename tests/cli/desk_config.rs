@@ -619,3 +619,144 @@ fn a_custom_new_status_is_reachable_and_next_never_bends_the_lifecycle() {
         assert_eq!(w.commits("e"), before);
     }
 }
+
+const TYPED: &str = r#"
+[[field]]
+name = "order"
+type = "number"
+
+[[field]]
+name = "paid"
+type = "bool"
+
+[[field]]
+name = "plan"
+type = "choice"
+choices = ["free", "pro"]
+"#;
+
+#[test]
+fn list_field_filters_compare_typed_values_and_refuse_what_cannot_match() {
+    let w = World::desk("d");
+    w.configure("d", TYPED);
+    let new = |extra: &[&str]| {
+        let mut args = vec!["new", "t", "--format", "json"];
+        args.extend_from_slice(extra);
+        json(&w.tix("d", T0, &args))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = new(&["--field", "order=4.5", "--field", "paid=YES"]);
+    let b = new(&[
+        "--field", "order=4", "--field", "paid=no", "--field", "plan=pro",
+    ]);
+    let c = new(&[]);
+    let list = |filters: &[&str]| {
+        let mut args = vec!["list", "--format", "csv"];
+        for f in filters {
+            args.extend(["--field", f]);
+        }
+        let out = w.tix("d", T0, &args);
+        [("a", &a), ("b", &b), ("c", &c)]
+            .into_iter()
+            .filter(|(_, id)| out.contains(id.as_str()))
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(&["order=4.50"]), ["a"], "4.50 is 4.5");
+    assert_eq!(list(&["order=4.0"]), ["b"], "4.0 is 4");
+    assert_eq!(list(&["paid=yes"]), ["a"], "yes is true");
+    assert_eq!(list(&["paid=False"]), ["b"]);
+    assert_eq!(list(&["plan=pro"]), ["b"]);
+    assert_eq!(
+        list(&["order=4.5", "order=4"]),
+        ["a", "b"],
+        "values of one key: any"
+    );
+    assert_eq!(
+        list(&["order=4.5", "paid=no"]),
+        Vec::<&str>::new(),
+        "keys: all"
+    );
+    assert_eq!(list(&["plan="]), ["a", "c"], "empty: not set");
+    for (filter, says) in [
+        (
+            "colour=red",
+            "unknown field 'colour': the ticket form has order, paid, plan",
+        ),
+        ("order=many", "field 'order' must be a number, not 'many'"),
+        ("paid=maybe", "field 'paid' must be true or false"),
+        (
+            "plan=gold",
+            "field 'plan' must be one of free, pro, not 'gold'",
+        ),
+    ] {
+        let err = w.fail("d", T0, &["list", "--field", filter], 2);
+        assert!(err.contains(says), "{filter}: {err}");
+    }
+    // Without a ticket form the stored text is compared.
+    let path = w.path("d").join("tix.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(TYPED, "");
+    std::fs::write(&path, text).unwrap();
+    w.git("d", &["commit", "-q", "-am", "drop the form"]);
+    assert_eq!(list(&["order=4.5"]), ["a"]);
+    assert_eq!(list(&["order=4.50"]), Vec::<&str>::new());
+}
+
+#[test]
+fn field_values_that_are_empty_repeated_mistyped_or_unknown_are_refused() {
+    let w = World::desk("d");
+    w.configure("d", FORM);
+    let id = json(&w.tix(
+        "d",
+        T0,
+        &["new", "Ok", "--field", "order=1", "--format", "json"],
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = w.commits("d");
+    for (args, code, says) in [
+        (
+            &["new", "x", "--field", "order="][..],
+            1,
+            "field 'order' has an empty value: give --field order=VALUE",
+        ),
+        (
+            &["new", "x", "--field", "order=1", "--field", "order=2"],
+            2,
+            "--field order is given twice",
+        ),
+        (
+            &["edit", &id, "--field", "plan=free", "--field", "plan=pro"],
+            2,
+            "--field plan is given twice",
+        ),
+        (
+            &["edit", &id, "--field", "order=twelve"],
+            1,
+            "field 'order' must be a number, not 'twelve'",
+        ),
+        (
+            &["edit", &id, "--field", "renewal=tomorrow"],
+            1,
+            "field 'renewal' must be a date (YYYY-MM-DD), not 'tomorrow'",
+        ),
+        (
+            &["edit", &id, "--field", "colour=red"],
+            1,
+            "unknown field 'colour': the ticket form has order, plan, renewal",
+        ),
+        (
+            &["edit", &id, "--field", "order="],
+            1,
+            "field 'order' is required and cannot be cleared",
+        ),
+    ] {
+        let err = w.fail("d", T0, args, code);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(w.commits("d"), before, "refusals write nothing");
+    assert_eq!(w.ticket("d", &id)["fields"]["order"], 1);
+}

@@ -1,7 +1,7 @@
 use clap::Args;
 
 use crate::change::{Change, Edit};
-use crate::cli::commands::new::parse_field;
+use crate::cli::commands::new::{once_each, parse_field};
 use crate::cli::shared::change_ticket;
 use crate::cli::{CommandError, Ctx};
 use crate::model::{Customer, Priority};
@@ -37,6 +37,7 @@ pub(crate) struct EditArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &EditArgs) -> Result<(), CommandError> {
+    once_each(&args.fields)?;
     let mut edit = Edit {
         subject: args.subject.clone(),
         priority: args.priority,
@@ -69,7 +70,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &EditArgs) -> Result<(), CommandError> {
     change_ticket(ctx, &args.id, |desk| {
         let (fields, clear) = desk
             .config()
-            .field_values(&args.fields)
+            .edit_field_values(&args.fields)
             .map_err(CommandError::user)?;
         edit.fields = fields;
         edit.clear_fields = clear;

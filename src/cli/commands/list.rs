@@ -5,6 +5,7 @@ use clap::{Args, ValueEnum};
 use crate::cli::render;
 use crate::cli::ui::{Format, Style, csv_field};
 use crate::cli::{CommandError, Ctx};
+use crate::config::{Config, FieldDef};
 use crate::entry::ListEntry;
 use crate::lifecycle::{Category, Statuses};
 use crate::model::{Priority, Timestamp};
@@ -45,7 +46,10 @@ pub(crate) struct ListArgs {
     /// Only tickets whose customer name or address contains TEXT.
     #[arg(long, value_name = "TEXT")]
     customer: Option<String>,
-    /// Only tickets whose custom field KEY has VALUE (repeatable: all must hold).
+    /// Only tickets whose custom field KEY has VALUE, compared as the
+    /// field's type (4.5 = 4.50, yes = true); an empty VALUE means the field
+    /// is not set. Repeatable: different keys must all hold, values of one
+    /// key match any.
     #[arg(long = "field", value_name = "KEY=VALUE", value_parser = crate::cli::commands::new::parse_field)]
     fields: Vec<(String, String)>,
     /// Only tickets waiting for someone: unassigned and new or open.
@@ -99,6 +103,7 @@ enum SortKey {
 
 struct Filter {
     me: Option<crate::desk::Agent>,
+    fields: Vec<FieldFilter>,
     created_after: Option<Timestamp>,
     created_before: Option<Timestamp>,
     updated_after: Option<Timestamp>,
@@ -227,6 +232,74 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// `--field KEY=VALUE` filters on one key: any of its values matches.
+struct FieldFilter {
+    name: String,
+    /// The field of the ticket form; `None` without a form (text match).
+    def: Option<FieldDef>,
+    wanted: Vec<Wanted>,
+}
+
+/// One `--field` value.
+enum Wanted {
+    /// An empty value: the field is not set.
+    Unset,
+    /// Without a ticket form: the stored text.
+    Text(String),
+    /// A value of the field's type.
+    Value(toml::Value),
+}
+
+impl FieldFilter {
+    fn matches(&self, entry: &ListEntry) -> bool {
+        let stored = entry
+            .fields
+            .iter()
+            .find(|(name, _)| *name == self.name)
+            .map(|(_, text)| text.as_str());
+        self.wanted.iter().any(|wanted| match (wanted, stored) {
+            (Wanted::Unset, stored) => stored.is_none(),
+            (_, None) => false,
+            (Wanted::Text(text), Some(stored)) => stored == text,
+            (Wanted::Value(value), Some(stored)) => self.def.as_ref().is_some_and(|def| {
+                def.parse_value(stored)
+                    .is_ok_and(|stored| def.same_value(&stored, value))
+            }),
+        })
+    }
+}
+
+/// Groups `--field` filters by key and parses each value as its field's
+/// type, so the list compares values, not spellings. Without a ticket
+/// form, values are compared as text.
+fn field_filters(
+    config: &Config,
+    given: &[(String, String)],
+) -> Result<Vec<FieldFilter>, CommandError> {
+    let mut filters: Vec<FieldFilter> = Vec::new();
+    for (name, text) in given {
+        let def = if config.fields.is_empty() {
+            None
+        } else {
+            Some(config.form_field(name).map_err(CommandError::usage)?)
+        };
+        let wanted = match def {
+            _ if text.trim().is_empty() => Wanted::Unset,
+            None => Wanted::Text(text.clone()),
+            Some(def) => Wanted::Value(def.parse_value(text).map_err(CommandError::usage)?),
+        };
+        match filters.iter_mut().find(|f| f.name == *name) {
+            Some(filter) => filter.wanted.push(wanted),
+            None => filters.push(FieldFilter {
+                name: name.clone(),
+                def: def.cloned(),
+                wanted: vec![wanted],
+            }),
+        }
+    }
+    Ok(filters)
+}
+
 fn build_filter(
     ctx: &Ctx,
     args: &ListArgs,
@@ -263,6 +336,7 @@ fn build_filter(
             .transpose()
     };
     Ok(Filter {
+        fields: field_filters(desk.config(), &args.fields)?,
         me: if args.me {
             Some(ctx.agent(Some(desk))?)
         } else {
@@ -316,10 +390,7 @@ fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
             .as_deref()
             .is_none_or(|c| contains(&t.customer_name, c) || contains(&t.customer_email, c))
         && (!args.pending || t.is_pending())
-        && args
-            .fields
-            .iter()
-            .all(|(k, v)| t.fields.iter().any(|(fk, fv)| fk == k && fv == v))
+        && filter.fields.iter().all(|f| f.matches(t))
         && after(t.created, filter.created_after)
         && before(t.created, filter.created_before)
         && after(t.updated, filter.updated_after)

@@ -66,7 +66,21 @@ pub(crate) fn parse_field(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
+/// Refuses a field given twice (`--field order=1 --field order=2`): one of
+/// the values would be silently dropped.
+pub(crate) fn once_each(fields: &[(String, String)]) -> Result<(), CommandError> {
+    for (i, (name, _)) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|(other, _)| other == name) {
+            return Err(CommandError::usage(format!(
+                "--field {name} is given twice: give each field once"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
+    once_each(&args.fields)?;
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
     let agent = ctx.agent(Some(&desk))?;
@@ -79,9 +93,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
         Some(prefix) => Some(desk.resolve(prefix)?),
         None => None,
     };
-    let (fields, _) = desk
+    let fields = desk
         .config()
-        .field_values(&args.fields)
+        .new_field_values(&args.fields)
         .map_err(CommandError::user)?;
     let new = NewTicket {
         subject: args.subject.clone(),
