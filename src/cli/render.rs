@@ -1,5 +1,6 @@
 //! Human-readable rendering of tickets: the `show` page and list rows.
 
+use crate::config::FieldDef;
 use crate::lifecycle::{Category, Statuses};
 use crate::model::{EventKind, Role, Ticket, Timestamp};
 
@@ -34,8 +35,9 @@ pub(crate) fn status_style(category: Option<Category>) -> Style {
     }
 }
 
-/// Renders the whole ticket for `tix show`.
-pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses) -> String {
+/// Renders the whole ticket for `tix show`; custom fields go by the label
+/// of the ticket form (`form`), else by name.
+pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldDef]) -> String {
     let summary = ticket.summary(statuses);
     let mut out = String::new();
     let label = |name: &str| ui.paint(Style::Dim, &format!("{name:<11}"));
@@ -108,7 +110,15 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses) -> String {
     if !ticket.fields.is_empty() {
         out.push_str(&format!("{}\n", ui.paint(Style::Dim, "Fields")));
         for (name, value) in &ticket.fields {
-            out.push_str(&format!("  {name}: {}\n", crate::change::field_text(value)));
+            let label = form
+                .iter()
+                .find(|def| def.name == *name)
+                .and_then(|def| def.label.as_deref())
+                .unwrap_or(name);
+            out.push_str(&format!(
+                "  {label}: {}\n",
+                crate::change::field_text(value)
+            ));
         }
     }
     for event in &ticket.events {

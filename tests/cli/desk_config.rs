@@ -561,6 +561,10 @@ fn the_command_line_takes_the_field_names_the_config_takes() {
         &["new", "x", "--field", "order_no-2=A1", "--format", "json"],
     ));
     assert_eq!(ticket["fields"]["order_no-2"], "A1");
+    // tix show uses the label (a field without one shows its name).
+    let shown = w.tix("d", T0, &["show", ticket["id"].as_str().unwrap()]);
+    assert!(shown.contains("  Número do pedido: A1\n"), "{shown}");
+    assert!(!shown.contains("order_no-2"), "{shown}");
     let err = w.fail("d", T0, &["new", "x", "--field", "número=1"], 2);
     assert!(
         err.contains("'número' is not a field name: use ASCII letters, digits, '-' and '_'"),

@@ -31,7 +31,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     match format {
         Format::Json => ctx.ui.json(&TicketView::of(&ticket, statuses))?,
         _ => {
-            let page = render::show(&ctx.ui, &ticket, statuses);
+            let page = render::show(&ctx.ui, &ticket, statuses, &desk.config().fields);
             let now = ctx.now()?;
             let sla = desk
                 .sla(&ticket, now)
