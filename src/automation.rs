@@ -98,11 +98,11 @@ impl Desk {
         // Evaluate in chunks so a run over 100,000 tickets never holds them
         // all parsed at once; keep only what will be committed.
         let mut batch = Vec::new();
-        let mut committed_tickets: Vec<(Ticket, Planned)> = Vec::new();
+        let mut committed_tickets: Vec<(Ticket, Planned, usize)> = Vec::new();
         let ids: Vec<TicketId> = entries.into_iter().map(|e| e.id).collect();
         for chunk in ids.chunks(EVAL_CHUNK) {
             for (ticket, base) in self.load_many(chunk)? {
-                let Some((changed, plan)) =
+                let Some((changed, plan, recorded)) =
                     self.evaluate(&rules, &mut fired, ticket, &actor, now, &mut report)
                 else {
                     continue;
@@ -114,6 +114,7 @@ impl Desk {
                 let applied = Applied {
                     action,
                     status: plan.status.clone(),
+                    recorded,
                 };
                 let mut message = commit_message(&changed, &applied);
                 for rule in &plan.rules {
@@ -126,7 +127,7 @@ impl Desk {
                     message,
                 });
                 if !config.hooks.is_empty() {
-                    committed_tickets.push((changed, plan));
+                    committed_tickets.push((changed, plan, recorded));
                 } else {
                     report.planned.push(plan);
                 }
@@ -147,11 +148,12 @@ impl Desk {
         report.skipped = done.skipped;
         let committed: std::collections::BTreeSet<&TicketId> = done.committed.iter().collect();
         report.planned.retain(|plan| committed.contains(&plan.id));
-        for (ticket, plan) in committed_tickets {
+        for (ticket, plan, recorded) in committed_tickets {
             if committed.contains(&ticket.id) {
                 let applied = Applied {
                     action,
                     status: plan.status.clone(),
+                    recorded,
                 };
                 report
                     .hook_failures
@@ -163,7 +165,8 @@ impl Desk {
     }
 
     /// Applies the matching rules to one ticket, in order, each at most
-    /// once; returns the changed ticket and what happened, if anything did.
+    /// once; returns the changed ticket, what happened and how many events
+    /// it recorded, if anything did.
     fn evaluate(
         &self,
         rules: &[&Rule],
@@ -172,8 +175,9 @@ impl Desk {
         actor: &Actor<'_>,
         now: Timestamp,
         report: &mut RunReport,
-    ) -> Option<(Ticket, Planned)> {
+    ) -> Option<(Ticket, Planned, usize)> {
         let statuses = &self.config().statuses;
+        let before = ticket.events.len();
         let mut current = ticket;
         let mut plan = Planned {
             id: current.id.clone(),
@@ -207,7 +211,8 @@ impl Desk {
                     .push(format!("{}: automation '{}': {err}", current.id, rule.name)),
             }
         }
-        (!plan.rules.is_empty()).then_some((current, plan))
+        let recorded = current.events.len() - before;
+        (!plan.rules.is_empty()).then_some((current, plan, recorded))
     }
 }
 

@@ -136,13 +136,17 @@ pub enum Change {
     Edit(Edit),
 }
 
-/// What an applied action did, for the commit message.
+/// What an applied action did, for the commit message and the hooks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
     /// The `Tix-Action` name.
     pub action: &'static str,
     /// The status change, when there was one.
     pub status: Option<(String, String)>,
+    /// How many events the action appended to the ticket's log: the last
+    /// `recorded` events are this change (hooks are raised from them).
+    /// [`create`] and [`apply`] set it.
+    pub recorded: usize,
 }
 
 /// An action that cannot be applied.
@@ -220,11 +224,13 @@ pub fn create(
         };
         apply_assign(&mut ticket, &assign, actor)?;
     }
+    let recorded = ticket.events.len();
     Ok((
         ticket,
         Applied {
             action: "new",
             status: None,
+            recorded,
         },
     ))
 }
@@ -236,7 +242,8 @@ pub fn apply(
     actor: &Actor<'_>,
 ) -> Result<Applied, ChangeError> {
     let mut draft = ticket.clone();
-    let applied = apply_to(&mut draft, change, actor)?;
+    let mut applied = apply_to(&mut draft, change, actor)?;
+    applied.recorded = draft.events.len() - ticket.events.len();
     *ticket = draft;
     Ok(applied)
 }
@@ -305,6 +312,7 @@ fn apply_to(
             Ok(Applied {
                 action: "note",
                 status: None,
+                recorded: 0,
             })
         }
         Change::Open => {
@@ -440,6 +448,7 @@ fn apply_to(
             let mut applied = Applied {
                 action: "take",
                 status: None,
+                recorded: 0,
             };
             if matches!(category, Category::New | Category::OnHold) {
                 applied = moved(
@@ -468,6 +477,7 @@ fn apply_to(
             Ok(Applied {
                 action: "sla-breach",
                 status: None,
+                recorded: 0,
             })
         }
         Change::SetStatus { status, reason } => set_status(
@@ -535,6 +545,7 @@ fn set_status(
     Ok(Applied {
         action: "status",
         status: Some((current.to_owned(), target.to_owned())),
+        recorded: 0,
     })
 }
 
@@ -585,6 +596,7 @@ fn moved(
         Outcome::Stay => Applied {
             action,
             status: None,
+            recorded: 0,
         },
         Outcome::To(category) => {
             let to = category.default_status();
@@ -592,12 +604,14 @@ fn moved(
                 return Applied {
                     action,
                     status: None,
+                    recorded: 0,
                 };
             }
             push_status(ticket, from, to, actor, reason, until);
             Applied {
                 action,
                 status: Some((from.to_owned(), to.to_owned())),
+                recorded: 0,
             }
         }
     }
@@ -656,6 +670,7 @@ fn apply_assign(
     Ok(Applied {
         action: "assign",
         status: None,
+        recorded: 0,
     })
 }
 
@@ -741,6 +756,7 @@ fn apply_edit(ticket: &mut Ticket, edit: &Edit, actor: &Actor<'_>) -> Result<App
     Ok(Applied {
         action: "edit",
         status: None,
+        recorded: 0,
     })
 }
 

@@ -380,13 +380,15 @@ impl Desk {
         Ok((self.load_many(&ids)?, problems))
     }
 
-    /// Runs the hooks a committed change raises; returns one message per
-    /// failed hook (the change stays committed).
+    /// Runs the hooks a committed change raises (from the events it
+    /// recorded, the last `applied.recorded` of the ticket's log); returns
+    /// one message per failed hook (the change stays committed).
     pub fn run_hooks(&self, ticket: &Ticket, applied: &Applied) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
         }
-        let events = hooks::events_for(applied.action, applied.status.is_some());
+        let start = ticket.events.len().saturating_sub(applied.recorded);
+        let events = hooks::events_for(&ticket.events[start..]);
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();
         let (from, to) = applied.status.clone().unwrap_or_default();

@@ -17,26 +17,46 @@ use std::time::{Duration, Instant};
 use std::os::unix::process::CommandExt;
 
 use crate::config::{Hook, HookEvent};
+use crate::model::{Event, EventKind, Role};
 
-/// The events a change raises, most specific first.
-pub fn events_for(action: &str, status_changed: bool) -> Vec<HookEvent> {
-    let mut events = Vec::new();
-    match action {
-        "new" => events.push(HookEvent::Created),
-        "reply" | "reply-resolve" => events.push(HookEvent::Replied),
-        "customer-reply" => events.push(HookEvent::CustomerReplied),
-        "note" => events.push(HookEvent::Note),
-        "assign" => events.push(HookEvent::Assigned),
-        "sla-breach" => events.push(HookEvent::SlaBreach),
-        _ => {}
-    }
-    if status_changed {
-        events.push(HookEvent::StatusChanged);
-    }
-    if action != "sla-breach" {
-        events.push(HookEvent::Changed);
-    }
-    events
+/// The hook events a change raises, most specific first, derived from the
+/// events it recorded in the ticket's log (`recorded`), so every path that
+/// records an assignment, a reply or a status change raises its event
+/// (`tix next --take`, routing at creation, the resolver's assignment, an
+/// automation's `assign`), and every change raises `changed`.
+///
+/// The first message of a new ticket is part of `created`, not a reply.
+pub fn events_for(recorded: &[Event]) -> Vec<HookEvent> {
+    let created = recorded.iter().any(|e| e.kind == EventKind::Created);
+    let raised = |event: HookEvent| {
+        recorded.iter().any(|e| match (event, e.kind) {
+            (HookEvent::Created, EventKind::Created) => true,
+            (HookEvent::Replied, EventKind::Message) => !created && e.role != Role::Customer,
+            (HookEvent::CustomerReplied, EventKind::Message) => {
+                !created && e.role == Role::Customer
+            }
+            (HookEvent::Note, EventKind::Note) => true,
+            (HookEvent::Assigned, EventKind::Assign | EventKind::Department) => true,
+            (HookEvent::SlaBreach, EventKind::Sla) => e.to.as_deref() == Some("breach"),
+            // Postponing again records postponed -> postponed: no change.
+            (HookEvent::StatusChanged, EventKind::Status) => e.from != e.to,
+            (HookEvent::Changed, _) => true,
+            _ => false,
+        })
+    };
+    [
+        HookEvent::Created,
+        HookEvent::CustomerReplied,
+        HookEvent::Replied,
+        HookEvent::Note,
+        HookEvent::SlaBreach,
+        HookEvent::Assigned,
+        HookEvent::StatusChanged,
+        HookEvent::Changed,
+    ]
+    .into_iter()
+    .filter(|event| raised(*event))
+    .collect()
 }
 
 /// Runs every hook listening to one of `events`, once each; returns one
@@ -180,21 +200,59 @@ mod tests {
         );
     }
 
+    fn recorded(kinds: &[(EventKind, Role)]) -> Vec<Event> {
+        let at = crate::model::Timestamp::from_unix(0).unwrap();
+        kinds
+            .iter()
+            .map(|(kind, role)| Event::new(at, "ana@desk", *role, *kind))
+            .collect()
+    }
+
+    fn status(from: &str, to: &str) -> Event {
+        let mut e = recorded(&[(EventKind::Status, Role::Agent)]).remove(0);
+        e.from = Some(from.into());
+        e.to = Some(to.into());
+        e
+    }
+
     #[test]
-    fn changes_raise_specific_events_first() {
+    fn events_come_from_what_the_change_recorded_most_specific_first() {
+        use EventKind as K;
+        use HookEvent as H;
+        let agent = Role::Agent;
+        // A new ticket with the customer's words, routed and assigned.
+        let new = recorded(&[
+            (K::Created, agent),
+            (K::Message, Role::Customer),
+            (K::Department, agent),
+            (K::Assign, agent),
+        ]);
+        assert_eq!(events_for(&new), [H::Created, H::Assigned, H::Changed]);
+        // tix next --take: assign, then new -> open.
+        let mut take = recorded(&[(K::Assign, agent)]);
+        take.push(status("new", "open"));
         assert_eq!(
-            events_for("new", false),
-            [HookEvent::Created, HookEvent::Changed]
+            events_for(&take),
+            [H::Assigned, H::StatusChanged, H::Changed]
         );
+        // A customer reply that reopens.
+        let mut reply = recorded(&[(K::Message, Role::Customer)]);
+        reply.push(status("resolved", "open"));
         assert_eq!(
-            events_for("customer-reply", true),
-            [
-                HookEvent::CustomerReplied,
-                HookEvent::StatusChanged,
-                HookEvent::Changed
-            ]
+            events_for(&reply),
+            [H::CustomerReplied, H::StatusChanged, H::Changed]
         );
-        assert_eq!(events_for("edit", false), [HookEvent::Changed]);
+        // An SLA breach is a change too.
+        let mut breach = recorded(&[(K::Sla, Role::System)]);
+        breach[0].to = Some("breach".into());
+        assert_eq!(events_for(&breach), [H::SlaBreach, H::Changed]);
+        // Postponing again keeps the status.
+        assert_eq!(
+            events_for(&[status("postponed", "postponed")]),
+            [H::Changed]
+        );
+        assert_eq!(events_for(&recorded(&[(K::Tag, agent)])), [H::Changed]);
+        assert!(events_for(&[]).is_empty());
     }
 
     #[test]
@@ -209,7 +267,7 @@ mod tests {
         let failures = run(
             &hooks,
             &dir,
-            &events_for("new", false),
+            &[HookEvent::Created, HookEvent::Changed],
             "{\"id\":\"x\"}",
             &[],
         );

@@ -387,6 +387,7 @@ impl Rule {
         Ok(Applied {
             action: "automate",
             status: applied.and_then(|a| a.status),
+            recorded: ticket.events.len() - before,
         })
     }
 

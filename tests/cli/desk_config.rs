@@ -764,3 +764,95 @@ fn field_values_that_are_empty_repeated_mistyped_or_unknown_are_refused() {
     assert_eq!(w.commits("d"), before, "refusals write nothing");
     assert_eq!(w.ticket("d", &id)["fields"]["order"], 1);
 }
+
+#[test]
+fn every_path_that_assigns_raises_assigned_and_every_change_raises_changed() {
+    let w = World::desk("d");
+    let log = w.path("hook.log");
+    w.configure(
+        "d",
+        &format!(
+            r#"
+[[department]]
+name = "billing"
+assignment = "round_robin"
+
+[[agent]]
+name = "Ana"
+email = "ana@desk.test"
+departments = ["billing"]
+
+[[routing]]
+name = "bank"
+when = {{ customer_domain = ["bank.example"] }}
+set = {{ department = "billing" }}
+
+[[automation]]
+name = "auto-assign"
+when = {{ tags_any = ["auto"], assignee = "none" }}
+do = {{ assign = "Ana" }}
+
+[[hook]]
+on = ["assigned", "changed"]
+run = "echo \"$TIX_ACTION $TIX_TICKET $TIX_EVENT [$TIX_EVENTS]\" >> '{}'"
+"#,
+            log.display()
+        ),
+    );
+    let lines = || std::fs::read_to_string(&log).unwrap_or_default();
+    let line_of = |action: &str, id: &str| {
+        lines()
+            .lines()
+            .find(|l| l.starts_with(&format!("{action} {id} ")))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {action} for {id}:\n{}", lines()))
+    };
+    // tix next --take.
+    let queued = w.new_ticket("d", T0, "Queued");
+    w.tix("d", T0, &["next", "--take"]);
+    assert_eq!(
+        line_of("take", &queued),
+        format!("take {queued} assigned [assigned status_changed changed]")
+    );
+    // Routing and round robin at creation.
+    let routed = json(&w.tix(
+        "d",
+        T0,
+        &[
+            "new",
+            "Card",
+            "--email",
+            "bo@bank.example",
+            "--format",
+            "json",
+        ],
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        line_of("new", &routed),
+        format!("new {routed} assigned [created assigned changed]")
+    );
+    // The resolver is assigned.
+    let solved = w.new_ticket("d", T0, "Solve me");
+    w.tix("d", T0, &["resolve", &solved]);
+    assert_eq!(
+        line_of("resolve", &solved),
+        format!("resolve {solved} assigned [assigned status_changed changed]")
+    );
+    // An automation's assign action.
+    let auto = w.new_ticket_with("d", T0, "Tagged", &["--tag", "auto"]);
+    w.tix("d", T0, &["automate"]);
+    assert_eq!(
+        line_of("automate", &auto),
+        format!("automate {auto} assigned [assigned changed]")
+    );
+    // An SLA breach commit is a change (default policy: urgent, 1h).
+    let late = w.new_ticket_with("d", T0, "Late", &["--priority", "urgent"]);
+    w.fail("d", "2025-03-03T11:00:00Z", &["sla", "check"], 1);
+    assert_eq!(
+        line_of("sla-breach", &late),
+        format!("sla-breach {late} changed [sla_breach changed]")
+    );
+}

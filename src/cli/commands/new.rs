@@ -120,6 +120,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
     let applied = Applied {
         action: "new",
         status: None,
+        recorded: ticket.events.len(),
     };
     for failure in desk.run_hooks(&ticket, &applied) {
         ctx.ui.status(&format!("warning: {failure}"));

@@ -224,13 +224,15 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
             )?;
         }
     }
-    for (ticket, _) in &fresh {
+    for (ticket, metrics) in &fresh {
         if done.committed.contains(&ticket.id) {
             for failure in desk.run_hooks(
                 ticket,
                 &Applied {
                     action: "sla-breach",
                     status: None,
+                    // One event per breached metric (Change::SlaBreach).
+                    recorded: metrics.len(),
                 },
             ) {
                 ctx.ui.status(&format!("warning: {failure}"));
