@@ -76,11 +76,17 @@ fn matches(when: &RouteWhen, new: &NewTicket) -> bool {
 ///
 /// - least_loaded: the agent with the fewest active tickets (new, open,
 ///   waiting, on hold) assigned; ties go to the agent listed first.
-/// - round_robin: the agent with the fewest tickets of this department
-///   ever assigned (any status); ties go to the agent listed first. With
-///   every ticket routed this way that is a strict rotation in `[[agent]]`
-///   order, and it is derived from the tickets themselves (no counter to
-///   merge), so every clone computes the same turn.
+/// - round_robin: the agent who has waited longest for a ticket of this
+///   department. Each agent's turn is the creation time of the newest
+///   ticket of the department it holds (any status); an agent holding none
+///   goes first. Tickets created in the same second tie: the tie goes to
+///   the agent with fewer of the department's tickets created in that
+///   second, then to the agent listed first in `[[agent]]`. Tickets made
+///   one after another therefore rotate strictly in `[[agent]]` order, a
+///   burst within one second too, and an agent added later takes the next
+///   ticket, then joins the rotation (counting tickets instead would hand
+///   a newcomer every ticket until it caught up). It is derived from the
+///   tickets (no counter to merge), so every clone computes the same turn.
 pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> Option<String> {
     let mode = config.department(department)?.assignment;
     let pool: Vec<&str> = config
@@ -107,18 +113,22 @@ pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> O
             pool.iter().min_by_key(|a| load(a)).map(|a| (*a).to_owned())
         }
         Assignment::RoundRobin => {
-            let turns = |agent: &str| {
-                tickets
+            let turn = |agent: &str| {
+                let held: Vec<&ListEntry> = tickets
                     .iter()
                     .filter(|t| {
                         t.department.as_deref() == Some(department)
                             && t.assignee.as_deref() == Some(agent)
                     })
-                    .count()
+                    .collect();
+                let newest = held.iter().filter_map(|t| t.created).max();
+                let in_that_second = held.iter().filter(|t| t.created == newest).count();
+                (newest, in_that_second)
             };
             pool.iter()
-                .min_by_key(|a| turns(a))
-                .map(|a| (*a).to_owned())
+                .enumerate()
+                .min_by_key(|(order, agent)| (turn(agent), *order))
+                .map(|(_, agent)| (*agent).to_owned())
         }
     }
 }
@@ -232,6 +242,19 @@ set = { department = "tech", add_tags = ["refund"] }
         assert_eq!(other.department, None);
     }
 
+    /// Assigns `n` new billing tickets created at `times` by round robin,
+    /// recording each; returns who got them.
+    fn rotate(config: &Config, tickets: &mut Vec<ListEntry>, times: &[i64]) -> Vec<String> {
+        let mut got = Vec::new();
+        for (i, at) in times.iter().enumerate() {
+            let agent = pick_agent(config, "billing", tickets).unwrap();
+            let id = format!("{:06}", tickets.len() * 10 + i);
+            tickets.push(entry(&id, "billing", &agent, *at, Category::Open));
+            got.push(agent.trim_end_matches("@desk").to_owned());
+        }
+        got
+    }
+
     #[test]
     fn round_robin_rotates_in_agent_order_counting_every_status() {
         let config = Config::parse(CONFIG).unwrap();
@@ -255,6 +278,49 @@ set = { department = "tech", add_tags = ["refund"] }
             pick(&elsewhere).as_deref(),
             Some("ana@desk"),
             "other departments do not count"
+        );
+        // Many old tickets do not make an agent skip its turn.
+        let mut history: Vec<ListEntry> = (0..5)
+            .map(|i| {
+                entry(
+                    &format!("a{i:05}"),
+                    "billing",
+                    "ana@desk",
+                    i,
+                    Category::Closed,
+                )
+            })
+            .collect();
+        history.push(entry("bbbbbb", "billing", "raj@desk", 50, Category::Open));
+        assert_eq!(pick(&history).as_deref(), Some("ana@desk"));
+    }
+
+    #[test]
+    fn round_robin_gives_an_agent_added_later_one_turn_then_rotates() {
+        let two = Config::parse(CONFIG).unwrap();
+        let mut tickets = Vec::new();
+        assert_eq!(
+            rotate(&two, &mut tickets, &[10, 20, 30]),
+            ["ana", "raj", "ana"]
+        );
+        let three = Config::parse(&CONFIG.replace(
+            "[[routing]]\nname = \"bank\"",
+            "[[agent]]\nname = \"Kim\"\nemail = \"kim@desk\"\ndepartments = [\"billing\"]\n\n[[routing]]\nname = \"bank\"",
+        ))
+        .unwrap();
+        assert_eq!(
+            rotate(&three, &mut tickets, &[40, 50, 60, 70, 80]),
+            ["kim", "raj", "ana", "kim", "raj"]
+        );
+    }
+
+    #[test]
+    fn round_robin_rotates_through_tickets_created_in_the_same_second() {
+        let config = Config::parse(CONFIG).unwrap();
+        let mut tickets = vec![entry("aaaaaa", "billing", "raj@desk", 5, Category::Open)];
+        assert_eq!(
+            rotate(&config, &mut tickets, &[9, 9, 9, 9, 9]),
+            ["ana", "raj", "ana", "raj", "ana"]
         );
     }
 

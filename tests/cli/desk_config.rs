@@ -856,3 +856,87 @@ run = "echo \"$TIX_ACTION $TIX_TICKET $TIX_EVENT [$TIX_EVENTS]\" >> '{}'"
         format!("sla-breach {late} changed [sla_breach changed]")
     );
 }
+
+#[test]
+fn round_robin_gives_an_agent_added_later_one_turn_then_keeps_rotating() {
+    let w = World::desk("d");
+    let agent = |name: &str| {
+        format!(
+            "\n[[agent]]\nname = \"{name}\"\nemail = \"{}@desk.test\"\ndepartments = [\"billing\"]\n",
+            name.to_lowercase()
+        )
+    };
+    w.configure(
+        "d",
+        &format!(
+            "\n[[department]]\nname = \"billing\"\nassignment = \"round_robin\"\n{}{}",
+            agent("Ana"),
+            agent("Raj")
+        ),
+    );
+    let minute = std::cell::Cell::new(0);
+    let next = || {
+        minute.set(minute.get() + 1);
+        let now = format!("2025-03-03T09:{:02}:00Z", minute.get());
+        let ticket = json(&w.tix(
+            "d",
+            &now,
+            &["new", "Bill", "--department", "billing", "--format", "json"],
+        ));
+        ticket["assignee"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("@desk.test")
+            .to_owned()
+    };
+    let turns: Vec<String> = (0..3).map(|_| next()).collect();
+    assert_eq!(turns, ["ana", "raj", "ana"]);
+    w.configure("d", &agent("Kim"));
+    // Kim takes one turn, not every ticket until Kim has as many as the others.
+    let turns: Vec<String> = (0..4).map(|_| next()).collect();
+    assert_eq!(turns, ["kim", "raj", "ana", "kim"]);
+}
+
+#[test]
+fn least_loaded_gives_the_ticket_to_the_agent_with_fewest_active_tickets() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        r#"
+[[department]]
+name = "tech"
+assignment = "least_loaded"
+
+[[agent]]
+name = "Ana"
+email = "ana@desk.test"
+departments = ["tech"]
+
+[[agent]]
+name = "Raj"
+email = "raj@desk.test"
+departments = ["tech"]
+"#,
+    );
+    let new = |extra: &[&str]| {
+        let mut args = vec!["new", "Broken", "--department", "tech", "--format", "json"];
+        args.extend_from_slice(extra);
+        let ticket = json(&w.tix("d", T0, &args));
+        (
+            ticket["id"].as_str().unwrap().to_owned(),
+            ticket["assignee"].as_str().unwrap().to_owned(),
+        )
+    };
+    // Ana holds two active tickets, Raj one that is resolved.
+    new(&["--assign", "Ana"]);
+    new(&["--assign", "Ana"]);
+    let (solved, _) = new(&["--assign", "Raj"]);
+    w.tix("d", T0, &["resolve", &solved]);
+    assert_eq!(new(&[]).1, "raj@desk.test", "resolved tickets are no load");
+    assert_eq!(new(&[]).1, "raj@desk.test", "1 against 2");
+    assert_eq!(
+        new(&[]).1,
+        "ana@desk.test",
+        "a tie goes to the agent listed first"
+    );
+}
