@@ -640,7 +640,7 @@ struct RawRouting {
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
-    when: RouteWhen,
+    when: Option<Spanned<RouteWhen>>,
     set: Spanned<RawRouteSet>,
 }
 
@@ -912,6 +912,30 @@ impl Config {
                     problem(format!("{label}: add_tags: {err}"), span.clone());
                 }
             }
+            let when_span = rule.when.as_ref().map_or(span.clone(), Spanned::span);
+            let when = rule.when.map(Spanned::into_inner).unwrap_or_default();
+            for (key, words) in [
+                ("subject_matches", &when.subject_matches),
+                ("body_matches", &when.body_matches),
+            ] {
+                if words.iter().any(|w| w.trim().is_empty()) {
+                    problem(
+                        format!("{label}: {key} has an empty word, which would never match"),
+                        when_span.clone(),
+                    );
+                }
+            }
+            for domain in &when.customer_domain {
+                let bare = domain.trim().trim_start_matches('@');
+                if bare.is_empty() || bare.contains(|c: char| c == '@' || c.is_whitespace()) {
+                    problem(
+                        format!(
+                            "{label}: customer_domain '{domain}' is not a mail domain (like bank.example)"
+                        ),
+                        when_span.clone(),
+                    );
+                }
+            }
             if set.department.is_none() && set.priority.is_none() && set.add_tags.is_empty() {
                 problem(
                     format!("{label} sets nothing: give department, priority or add_tags"),
@@ -920,7 +944,7 @@ impl Config {
             }
             routing.push(RoutingRule {
                 name,
-                when: rule.when,
+                when,
                 set: RouteSet {
                     department: set.department,
                     priority: set.priority,
@@ -1483,6 +1507,28 @@ mod tests {
             p.message.starts_with("automation 'a': 'a,b' is not a tag"),
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn routing_words_and_domains_that_could_never_match_are_refused() {
+        let p = problems(
+            "[[routing]]\nname = \"r\"\nwhen = { subject_matches = [\"\"], customer_domain = [\"bo@bank.example\"] }\nset = { priority = \"high\" }\n",
+        );
+        let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (
+                    Some(3),
+                    "routing rule 'r': subject_matches has an empty word, which would never match"
+                ),
+                (
+                    Some(3),
+                    "routing rule 'r': customer_domain 'bo@bank.example' is not a mail domain (like bank.example)"
+                ),
+            ]
+        );
+        Config::parse("[[routing]]\nwhen = { customer_domain = [\"@bank.example\"] }\nset = { priority = \"high\" }\n").unwrap();
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! Rules: every routing rule whose conditions all hold applies, in file
 //! order; the first rule to set a department or a priority wins it, tags
 //! add up; values given explicitly on the command line win over routing.
+//! A rule sees what earlier rules did (their tags and priority). Keywords
+//! match whole words in any case; a domain matches its subdomains too.
 
 use crate::change::NewTicket;
 use crate::config::{Assignment, Config, RouteWhen};
@@ -54,21 +56,49 @@ pub fn route(config: &Config, new: &mut NewTicket, explicit: Explicit) -> Vec<St
 fn matches(when: &RouteWhen, new: &NewTicket) -> bool {
     let contains_any = |text: &str, words: &[String]| {
         let text = text.to_lowercase();
-        words.iter().any(|w| text.contains(&w.to_lowercase()))
+        words
+            .iter()
+            .any(|w| contains_word(&text, &w.to_lowercase()))
     };
     let domain = new
         .customer
         .email
         .as_deref()
         .and_then(|e| e.rsplit_once('@'))
-        .map(|(_, d)| d.to_lowercase());
+        .map(|(_, d)| d.trim().to_lowercase());
     (when.customer_domain.is_empty()
-        || domain.is_some_and(|d| when.customer_domain.iter().any(|w| w.to_lowercase() == d)))
+        || domain.is_some_and(|d| when.customer_domain.iter().any(|w| in_domain(&d, w))))
         && (when.subject_matches.is_empty() || contains_any(&new.subject, &when.subject_matches))
         && (when.body_matches.is_empty()
             || contains_any(new.body.as_deref().unwrap_or_default(), &when.body_matches))
         && (when.tags_any.is_empty() || when.tags_any.iter().any(|t| new.tags.contains(t)))
         && (when.priority.is_empty() || when.priority.contains(&new.priority))
+}
+
+/// Tells whether `word` (lowercase, may hold spaces: "not working") occurs
+/// in `text` (lowercase) as a whole word: not inside a longer word, so
+/// `down` matches "site down!" but not "download".
+fn contains_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !is_word(before) && !is_word(after)
+    })
+}
+
+/// Tells whether mail domain `domain` (lowercase) is `wanted` or one of its
+/// subdomains: `bank.example` takes `sub.bank.example`, not `otherbank.example`.
+fn in_domain(domain: &str, wanted: &str) -> bool {
+    let wanted = wanted.trim().trim_start_matches('@').to_lowercase();
+    !wanted.is_empty()
+        && (domain == wanted
+            || domain
+                .strip_suffix(wanted.as_str())
+                .is_some_and(|rest| rest.ends_with('.')))
 }
 
 /// Chooses the agent for a new ticket in `department` by the department's
@@ -221,6 +251,89 @@ set = { department = "tech", add_tags = ["refund"] }
         assert_eq!(t.department.as_deref(), Some("billing"));
         assert_eq!(t.priority, Priority::High);
         assert_eq!(t.tags, ["finance", "refund"]);
+    }
+
+    #[test]
+    fn keywords_match_whole_words_in_any_case() {
+        assert!(contains_word("the site is down!", "down"));
+        assert!(!contains_word("download failed", "down"));
+        assert!(!contains_word("breakdown", "down"));
+        assert!(contains_word("it is not working", "not working"));
+        assert!(contains_word("refund", "refund"));
+        assert!(
+            !contains_word("refunds", "refund"),
+            "a whole word, not a stem"
+        );
+        assert!(contains_word("e-mail bounced", "e-mail"));
+        assert!(contains_word("preço: 10", "preço"));
+        assert!(!contains_word("anything", ""));
+        let config = Config::parse(CONFIG).unwrap();
+        let mut t = new("REFUND now", "x@elsewhere.example");
+        assert_eq!(route(&config, &mut t, Explicit::default()), ["refunds"]);
+        let mut t = new("Refundable?", "x@elsewhere.example");
+        assert!(route(&config, &mut t, Explicit::default()).is_empty());
+    }
+
+    #[test]
+    fn a_domain_matches_its_subdomains_only() {
+        assert!(in_domain("bank.example", "bank.example"));
+        assert!(in_domain("sub.bank.example", "Bank.Example"));
+        assert!(in_domain("bank.example", "@bank.example"));
+        assert!(!in_domain("otherbank.example", "bank.example"));
+        assert!(!in_domain("bank.example.org", "bank.example"));
+        let config = Config::parse(CONFIG).unwrap();
+        let mut t = new("Hello", "bo@eu.bank.example");
+        assert_eq!(route(&config, &mut t, Explicit::default()), ["bank"]);
+    }
+
+    #[test]
+    fn body_tags_and_priority_conditions_and_later_rules_see_earlier_ones() {
+        let config = Config::parse(
+            r#"
+[[routing]]
+name = "outage"
+when = { body_matches = ["down"] }
+set = { priority = "urgent", add_tags = ["outage"] }
+
+[[routing]]
+name = "vip"
+when = { tags_any = ["vip"] }
+set = { add_tags = ["priority-support"] }
+
+[[routing]]
+name = "escalate"
+when = { tags_any = ["outage"], priority = ["urgent"] }
+set = { add_tags = ["escalated"] }
+"#,
+        )
+        .unwrap();
+        let mut t = new("Help", "x@y.example");
+        t.body = Some("Everything is down since 9".into());
+        assert_eq!(
+            route(&config, &mut t, Explicit::default()),
+            ["outage", "escalate"],
+            "escalate sees the tag and priority outage set"
+        );
+        assert_eq!(t.priority, Priority::Urgent);
+        assert_eq!(t.tags, ["outage", "escalated"]);
+        let mut t = new("Help", "x@y.example");
+        t.body = Some("The download is slow".into());
+        t.tags = vec!["vip".into()];
+        assert_eq!(route(&config, &mut t, Explicit::default()), ["vip"]);
+        // An explicit priority is what the priority condition sees.
+        let mut t = new("Help", "x@y.example");
+        t.body = Some("down".into());
+        t.priority = Priority::Low;
+        let matched = route(
+            &config,
+            &mut t,
+            Explicit {
+                department: false,
+                priority: true,
+            },
+        );
+        assert_eq!(matched, ["outage"]);
+        assert_eq!(t.priority, Priority::Low);
     }
 
     #[test]

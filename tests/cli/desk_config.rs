@@ -940,3 +940,74 @@ departments = ["tech"]
         "a tie goes to the agent listed first"
     );
 }
+
+#[test]
+fn routing_conditions_on_body_tags_priority_words_and_subdomains() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        r#"
+[[routing]]
+name = "outage"
+when = { body_matches = ["down"] }
+set = { priority = "urgent", add_tags = ["outage"] }
+
+[[routing]]
+name = "vip"
+when = { tags_any = ["vip"], priority = ["high", "urgent"] }
+set = { add_tags = ["fast-lane"] }
+
+[[routing]]
+name = "bank"
+when = { customer_domain = ["bank.example"], subject_matches = ["card"] }
+set = { add_tags = ["finance"] }
+"#,
+    );
+    let tags = |args: &[&str]| {
+        let mut all = vec!["new", "--format", "json"];
+        all.extend_from_slice(args);
+        let ticket = json(&w.tix("d", T0, &all));
+        let tags: Vec<String> = ticket["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect();
+        (
+            tags.join(" "),
+            ticket["priority"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        tags(&["Help", "-m", "The portal is DOWN."]),
+        ("outage".into(), "urgent".into())
+    );
+    assert_eq!(
+        tags(&["Help", "-m", "The download is slow"]),
+        (String::new(), "normal".into()),
+        "whole words only"
+    );
+    assert_eq!(
+        tags(&["Hi", "--tag", "vip", "--priority", "high"]),
+        ("fast-lane vip".into(), "high".into())
+    );
+    assert_eq!(
+        tags(&["Hi", "--tag", "vip"]),
+        ("vip".into(), "normal".into()),
+        "priority condition"
+    );
+    assert_eq!(
+        tags(&["Hi", "--tag", "vip", "-m", "all down"]),
+        ("fast-lane outage vip".into(), "urgent".into()),
+        "a later rule sees the priority an earlier one set"
+    );
+    assert_eq!(
+        tags(&["Card declined", "--email", "bo@eu.bank.example"]),
+        ("finance".into(), "normal".into()),
+        "a subdomain"
+    );
+    assert_eq!(
+        tags(&["Card declined", "--email", "bo@otherbank.example"]),
+        (String::new(), "normal".into())
+    );
+}
