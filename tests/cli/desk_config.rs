@@ -1011,3 +1011,59 @@ set = { add_tags = ["finance"] }
         (String::new(), "normal".into())
     );
 }
+
+#[test]
+fn uncommenting_every_example_of_the_init_config_gives_a_working_desk() {
+    let w = World::desk("d");
+    let path = w.path("d").join("tix.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let looks_like_toml = |line: &str| {
+        line.starts_with('[')
+            || line
+                .split_once(" = ")
+                .is_some_and(|(key, _)| !key.contains(' '))
+    };
+    let uncommented: Vec<&str> = text
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|rest| looks_like_toml(rest))
+                .unwrap_or(l)
+        })
+        .collect();
+    // Every section of the reference is there to try.
+    let all = uncommented.join("\n");
+    for key in [
+        "customer_label = ",
+        "label = \"Order number\"",
+        "body_matches",
+        "tags_any",
+        "priority = [",
+        "priority = \"urgent\"",
+        "\"least_loaded\"",
+        "TIX_EVENTS",
+        "TIX_STATUS_FROM",
+        "TIX_STATUS_TO",
+        "timeout = ",
+    ] {
+        assert!(all.contains(key), "the init config shows no {key}");
+    }
+    std::fs::write(&path, format!("{all}\n")).unwrap();
+    w.git("d", &["commit", "-q", "-am", "every example"]);
+    w.tix("d", T0, &["doctor"]);
+    let ticket = json(&w.tix(
+        "d",
+        T0,
+        &[
+            "new",
+            "Site not working",
+            "-m",
+            "The site is down",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(ticket["department"], "tech");
+    assert_eq!(ticket["priority"], "urgent");
+    assert_eq!(ticket["fields"]["plan"], "free");
+}
