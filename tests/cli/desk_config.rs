@@ -518,6 +518,36 @@ fn values_that_would_fail_later_are_refused_when_the_config_loads() {
             "name = \"número\"",
             "field name 'número' must be ASCII letters, digits, '-' and '_'",
         ),
+        (
+            "\n[[field]]\nname = \"plan\"\ntype = \"choice\"\nchoices = [\"free\", \"free\"]\n",
+            "name = \"plan\"",
+            "choice field 'plan' lists 'free' twice",
+        ),
+        (
+            "\n[[agent]]\nname = \"Ana\"\nemail = \"ana@desk.test\"\n\n[[agent]]\nname = \"Ana L\"\nemail = \"ana@desk.test\"\n",
+            "email = \"ana@desk.test\"",
+            "agent 'ana@desk.test' is defined twice",
+        ),
+        (
+            "\n[[department]]\nname = \"billing\"\n\n[[agent]]\nname = \"Ana\"\nemail = \"ana@desk.test\"\n\n[[automation]]\nname = \"hand-off\"\nwhen = { department = \"sales\", assignee = \"none\" }\ndo = { assign = \"Ana\" }\n",
+            "[[automation]]",
+            "automation 'hand-off' has unknown department 'sales'",
+        ),
+        (
+            "\n[[agent]]\nname = \"Ana\"\nemail = \"ana@desk.test\"\n\n[[automation]]\nname = \"hand-off\"\nwhen = { assignee = \"none\" }\ndo = { assign = \"kim\" }\n",
+            "[[automation]]",
+            "automation 'hand-off': do.assign names unknown agent 'kim'",
+        ),
+        (
+            "\n[[department]]\nname = \"billing\"\n\n[[sla.policy]]\nname = \"sales\"\nmatch = { department = [\"sales\"] }\n",
+            "[[sla.policy]]",
+            "SLA policy 'sales' matches unknown department 'sales'",
+        ),
+        (
+            "\n[[routing]]\nname = \"r\"\nwhen = { customer_domain = [\"bo@bank.example\"] }\nset = { priority = \"high\" }\n",
+            "when = { customer_domain",
+            "routing rule 'r': customer_domain 'bo@bank.example' is not a mail domain",
+        ),
     ] {
         let w = World::desk("d");
         w.configure("d", config);
@@ -541,11 +571,13 @@ fn values_that_would_fail_later_are_refused_when_the_config_loads() {
     );
     std::fs::write(&path, text).unwrap();
     w.git("d", &["commit", "-q", "-am", "blank identity"]);
+    let before = w.commits("d");
     let err = w.fail("d", T0, &["autoclose"], 1);
     assert!(
         err.contains("[desk] automation: the name is empty"),
         "{err}"
     );
+    assert_eq!(w.commits("d"), before, "nothing is committed");
 }
 
 #[test]
