@@ -467,7 +467,13 @@ impl Store {
     pub fn read_all(&self) -> Result<Vec<RawTicket>, Error> {
         let mut out = Vec::new();
         let tickets = self.tickets_tree()?;
-        cache::scan(&self.repo, tickets, None, "", &|_| None, &mut |item| {
+        let how = cache::Scan {
+            salt: "",
+            derive: &|_| None,
+            cold: &|_| false,
+            skip_cold: false,
+        };
+        cache::scan(&self.repo, tickets, None, &how, &mut |item| {
             out.push(self.read_blob(item.path(), item.blob));
         })?;
         Ok(out)
@@ -482,22 +488,24 @@ impl Store {
     /// it, calling `derive` only for files whose content is not in the cache
     /// (see `cache.rs`). `salt` names what the payloads depend on besides
     /// the file (format version, config): a different salt discards the
-    /// cache.
+    /// cache. Payloads that `cold` accepts are kept apart in the cache and,
+    /// with `skip_cold`, not visited (nor read).
     pub fn scan(
         &self,
         salt: &str,
         derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+        cold: &dyn Fn(&str) -> bool,
+        skip_cold: bool,
         visit: &mut dyn FnMut(Item<'_>),
     ) -> Result<(), Error> {
         let path = self.private_dir().join("cache").join("list");
-        cache::scan(
-            &self.repo,
-            self.tickets_tree()?,
-            Some(&path),
+        let how = cache::Scan {
             salt,
             derive,
-            visit,
-        )
+            cold,
+            skip_cold,
+        };
+        cache::scan(&self.repo, self.tickets_tree()?, Some(&path), &how, visit)
     }
 
     fn tickets_tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {
@@ -533,6 +541,9 @@ impl Store {
         let path = layout::ticket_path(id);
         let _lock = self.lock()?;
         self.check_state()?;
+        // git's index, read once and locked until the change is in it; when
+        // its format needs libgit2 or git, `None` and those do the work.
+        let mut index = index::LockedIndex::open(&self.repo.path().join("index"));
         const ATTEMPTS: u32 = 20;
         for _ in 0..ATTEMPTS {
             let head = git::head_commit(&self.repo)?;
@@ -543,7 +554,12 @@ impl Store {
             if !create && old.is_none() {
                 return Err(Error::NotFound(id.to_string()).into());
             }
-            git::check_clean(&self.repo, &self.root, &path, old)?;
+            git::check_clean_with(&self.root, &path, old, || match &index {
+                Some(locked) => locked
+                    .entry_oid(&path)
+                    .ok_or_else(|| Error::Dirty(path.clone())),
+                None => git::index_blob(&self.repo, &path),
+            })?;
             let current = match old {
                 Some(oid) => Some(git::blob_text(&self.repo, oid, &path)?),
                 None => None,
@@ -558,6 +574,7 @@ impl Store {
                 old,
                 &write,
                 sig,
+                &mut index,
             )? {
                 Some(oid) => return Ok(oid),
                 None => continue,
