@@ -197,43 +197,14 @@ impl Desk {
     /// Loads several tickets from one snapshot, parsing on every core;
     /// each comes with the blob id it was read from.
     pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<Loaded>, Error> {
-        let texts = self.store.read_tickets(ids)?;
-        let jobs: Vec<(&TicketId, git2::Oid, String)> = ids
-            .iter()
-            .zip(texts)
-            .map(|(id, text)| {
-                text.map(|(oid, text)| (id, oid, text))
-                    .ok_or_else(|| store::Error::NotFound(id.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = jobs.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(id, oid, text)| {
-                                parse_ticket(&layout::ticket_path(id), text, Some(id))
-                                    .map(|t| (t, *oid))
-                            })
-                            .collect::<Result<Vec<_>, Error>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(jobs.len());
-            for handle in handles {
-                out.extend(
-                    handle
-                        .join()
-                        .unwrap_or_else(|e| std::panic::resume_unwind(e))?,
-                );
-            }
-            Ok(out)
-        })
+        let parsed = self.store.map_tickets(ids, &|raw: RawTicket| {
+            let text = raw.text?;
+            parse_ticket(&raw.path, &text, raw.id.as_ref()).map(|t| (t, raw.blob))
+        })?;
+        ids.iter()
+            .zip(parsed)
+            .map(|(id, loaded)| loaded.ok_or_else(|| store::Error::NotFound(id.to_string()))?)
+            .collect()
     }
 
     /// Loads every ticket; files that fail are returned as problems.
@@ -380,8 +351,22 @@ impl Desk {
     /// Loads every ticket in an active category (new, open, waiting, on
     /// hold), with the blob each was read from; broken files are problems.
     pub fn active_tickets(&self) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
+        self.active_tickets_where(&|_| true)
+    }
+
+    /// Loads the tickets in an active category whose list entry `wanted`
+    /// accepts: the entries come from the cache, so only the tickets a
+    /// command needs whole are read and parsed.
+    pub fn active_tickets_where(
+        &self,
+        wanted: &dyn Fn(&ListEntry) -> bool,
+    ) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
         let (entries, problems) = self.entries(&|c| c.is_some_and(Category::is_active))?;
-        let ids: Vec<TicketId> = entries.into_iter().map(|e| e.id).collect();
+        let ids: Vec<TicketId> = entries
+            .into_iter()
+            .filter(|e| wanted(e))
+            .map(|e| e.id)
+            .collect();
         Ok((self.load_many(&ids)?, problems))
     }
 

@@ -262,41 +262,54 @@ pub(super) fn scan(
     Ok(())
 }
 
-/// Reads and derives `todo` in parallel; each thread opens its own handle
-/// on the repository (libgit2 handles are not shared across threads).
+/// Reads and derives `todo` in parallel.
 fn derive_all(
     repo: &Repository,
     todo: &[(String, Oid)],
     derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
 ) -> Result<HashMap<Oid, Option<String>>, Error> {
+    let derived = map_blobs(repo, todo, derive)?;
+    Ok(todo.iter().map(|(_, blob)| *blob).zip(derived).collect())
+}
+
+/// Reads each `(path, blob)` as a ticket file and maps it with `f`, on
+/// every core, in order. Each text is dropped as soon as `f` is done with
+/// it, so memory holds the results, not the files. Each thread opens its
+/// own handle on the repository (libgit2 handles are not shared across
+/// threads).
+pub(super) fn map_blobs<T: Send>(
+    repo: &Repository,
+    items: &[(String, Oid)],
+    f: &(dyn Fn(RawTicket) -> T + Sync),
+) -> Result<Vec<T>, Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if todo.len() < 64 || threads == 1 {
-        return Ok(todo
+    if items.len() < 64 || threads == 1 {
+        return Ok(items
             .iter()
-            .map(|(path, blob)| (*blob, derive(read_raw(repo, path.clone(), *blob))))
+            .map(|(path, blob)| f(read_raw(repo, path.clone(), *blob)))
             .collect());
     }
-    let chunk = todo.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
     let git_dir = repo.path().to_owned();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = todo
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
                 let git_dir = &git_dir;
-                scope.spawn(move || -> Result<Vec<(Oid, Option<String>)>, Error> {
+                scope.spawn(move || -> Result<Vec<T>, Error> {
                     let repo = Repository::open(git_dir)?;
                     Ok(part
                         .iter()
-                        .map(|(path, blob)| (*blob, derive(read_raw(&repo, path.clone(), *blob))))
+                        .map(|(path, blob)| f(read_raw(&repo, path.clone(), *blob)))
                         .collect())
                 })
             })
             .collect();
-        let mut out = HashMap::with_capacity(todo.len());
+        let mut out = Vec::with_capacity(items.len());
         for handle in handles {
-            // A panic in `derive` is a bug; surface it rather than hide it.
+            // A panic in `f` is a bug; surface it rather than hide it.
             let part = handle
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e))?;

@@ -443,24 +443,32 @@ impl Store {
             .ok_or_else(|| Error::NotFound(id.to_string()))
     }
 
-    /// Reads several ticket files from one snapshot of `HEAD`: for each id,
-    /// the blob id and the text (`None` when the ticket is not there).
-    pub fn read_tickets(&self, ids: &[TicketId]) -> Result<Vec<Option<(Oid, String)>>, Error> {
+    /// Reads the tickets `ids` from one snapshot of `HEAD` and maps each
+    /// file with `f` on every core, in order, without holding all the texts
+    /// at once. `None` for an id that is not there.
+    pub fn map_tickets<T: Send>(
+        &self,
+        ids: &[TicketId],
+        f: &(dyn Fn(RawTicket) -> T + Sync),
+    ) -> Result<Vec<Option<T>>, Error> {
         let Some(tree) = git::head_tree(&self.repo)? else {
-            return Ok(vec![None; ids.len()]);
+            return Ok(ids.iter().map(|_| None).collect());
         };
         let mut snapshot = git::Snapshot::new(&self.repo, &tree)?;
-        ids.iter()
-            .map(|id| {
-                let Some(oid) = snapshot.blob(id)? else {
-                    return Ok(None);
-                };
-                Ok(Some((
-                    oid,
-                    git::blob_text(&self.repo, oid, &layout::ticket_path(id))?,
-                )))
-            })
-            .collect()
+        let mut found = Vec::with_capacity(ids.len());
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            let blob = snapshot.blob(id)?;
+            found.push(blob.is_some());
+            if let Some(blob) = blob {
+                items.push((layout::ticket_path(id), blob));
+            }
+        }
+        let mut mapped = cache::map_blobs(&self.repo, &items, f)?.into_iter();
+        Ok(found
+            .into_iter()
+            .map(|present| if present { mapped.next() } else { None })
+            .collect())
     }
 
     /// Reads every file under `tickets/` in `HEAD` (except the keep file).
