@@ -2,7 +2,28 @@
 //! end to end against real repositories. Self-contained helpers: each test
 //! builds a bare "remote" and clones in one temporary directory.
 
-use crate::world::World;
+use std::process::{Command, Output};
+
+use crate::world::{World, sealed};
+
+const T: &str = "2025-03-03T09:00:00Z";
+const AGENT: &str = "Ana <ana@desk.test>";
+
+/// Runs git in a clone like `World::git`, without asserting success.
+fn git_output(w: &World, clone: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new("git");
+    cmd.args(args);
+    sealed(&mut cmd, &w.path(clone), T, AGENT);
+    for (key, value) in [
+        ("GIT_AUTHOR_NAME", "Git User"),
+        ("GIT_AUTHOR_EMAIL", "git@desk.test"),
+        ("GIT_COMMITTER_NAME", "Git User"),
+        ("GIT_COMMITTER_EMAIL", "git@desk.test"),
+    ] {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
 
 fn bodies(ticket: &serde_json::Value) -> Vec<String> {
     ticket["messages"]
@@ -63,6 +84,221 @@ fn diverged_changes_to_one_ticket_merge_through_plain_git_pull() {
     w.ticket("b", &b_only);
     w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
     assert_eq!(w.git("b", &["status", "--porcelain"]), "");
+}
+
+/// A ticket resolved on a, synced to b; returns its id.
+fn resolved_on_both(w: &World) -> String {
+    let id = w.new_ticket("a", "2025-03-03T09:00:00Z", "Printer on fire");
+    w.tix("a", "2025-03-03T09:30:00Z", &["resolve", &id]);
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix("b", "2025-03-03T09:31:00Z", &["list"]); // registers the driver in b
+    id
+}
+
+/// The status changes of a ticket as `from -> to` (`- -> new` for the
+/// creation).
+fn chain(ticket: &serde_json::Value) -> Vec<String> {
+    ticket["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{} -> {}",
+                h["from"].as_str().unwrap_or("-"),
+                h["to"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Whether `tix list` (the default listing) shows the ticket.
+fn listed(w: &World, clone: &str, id: &str) -> bool {
+    let list: serde_json::Value =
+        serde_json::from_str(&w.tix(clone, "2025-03-05T00:00:00Z", &["list", "--format", "json"]))
+            .unwrap();
+    list.as_array().unwrap().iter().any(|t| t["id"] == id)
+}
+
+/// Merges a's pushed work into b (`git pull`) and b's into a (`git
+/// merge`), checks both give the same ticket file byte for byte, that
+/// `tix doctor` accepts it and that `tix list` shows it; returns b's.
+fn merge_both_ways(w: &World, id: &str) -> serde_json::Value {
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["push", "-q", "origin", "HEAD:refs/heads/from-b"]);
+    w.git("b", &["pull", "-q", "--no-rebase", "--no-edit"]);
+    w.git("a", &["fetch", "-q", "origin", "from-b"]);
+    w.git("a", &["merge", "-q", "--no-edit", "FETCH_HEAD"]);
+    let path = format!("tickets/{}/{id}.toml", &id[..2]);
+    assert_eq!(
+        std::fs::read_to_string(w.path(&format!("a/{path}"))).unwrap(),
+        std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap(),
+        "the merge direction matters"
+    );
+    for clone in ["a", "b"] {
+        w.tix(clone, "2025-03-05T00:00:00Z", &["doctor"]);
+        assert!(listed(w, clone, id), "{clone}: the ticket is buried");
+    }
+    w.ticket("b", id)
+}
+
+/// r1a: a closes at 10:00, b's customer replies at 11:00: open, and the
+/// reopen leaves `closed`.
+#[test]
+fn customer_reply_after_a_close_on_another_branch_reopens_coherently() {
+    let w = World::two_clones();
+    let id = resolved_on_both(&w);
+    w.tix("a", "2025-03-04T10:00:00Z", &["close", &id]);
+    w.tix(
+        "b",
+        "2025-03-04T11:00:00Z",
+        &["reply", &id, "--customer", "-m", "Not fixed"],
+    );
+    let ticket = merge_both_ways(&w, &id);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(ticket["reopens"], 1);
+    assert_eq!(
+        chain(&ticket),
+        [
+            "- -> new",
+            "new -> resolved",
+            "resolved -> closed",
+            "closed -> open"
+        ]
+    );
+    assert_eq!(bodies(&ticket), ["Help", "Not fixed"]);
+}
+
+/// r1b: b's customer replied at 09:00, a closed at 10:00 without seeing it:
+/// the merge reopens the ticket rather than bury the message.
+#[test]
+fn customer_reply_a_close_on_another_branch_did_not_see_reopens_it() {
+    let w = World::two_clones();
+    let id = resolved_on_both(&w);
+    w.tix("a", "2025-03-04T10:00:00Z", &["close", &id]);
+    w.tix(
+        "b",
+        "2025-03-04T09:00:00Z",
+        &["reply", &id, "--customer", "-m", "Not fixed"],
+    );
+    let ticket = merge_both_ways(&w, &id);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(
+        chain(&ticket),
+        [
+            "- -> new",
+            "new -> resolved",
+            "resolved -> open",
+            "open -> closed",
+            "closed -> open"
+        ]
+    );
+    let reopen = ticket["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        reopen["reason"],
+        "merged: a customer message the close did not see"
+    );
+    assert_eq!(reopen["by"], "tix-automation@localhost");
+    assert_eq!(bodies(&ticket), ["Help", "Not fixed"]);
+}
+
+/// r1c: an open ticket closed as a duplicate on a, a customer reply on b
+/// (no status change there): reopened, the message in the queue.
+#[test]
+fn forced_close_on_another_branch_does_not_bury_a_customer_reply() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", "2025-03-03T09:00:00Z", "Printer on fire");
+    w.tix("a", "2025-03-03T09:10:00Z", &["open", &id]);
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix(
+        "a",
+        "2025-03-04T10:00:00Z",
+        &["close", &id, "--force", "--reason", "duplicate"],
+    );
+    w.tix(
+        "b",
+        "2025-03-04T11:00:00Z",
+        &["reply", &id, "--customer", "-m", "Still broken"],
+    );
+    let ticket = merge_both_ways(&w, &id);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(ticket["reopens"], 1);
+    assert_eq!(
+        chain(&ticket),
+        [
+            "- -> new",
+            "new -> open",
+            "open -> closed",
+            "closed -> open"
+        ]
+    );
+    let queue = w.tix("b", "2025-03-05T00:00:00Z", &["queue", "--format", "json"]);
+    assert!(queue.contains(&id), "{queue}");
+}
+
+/// r2: the same id minted on two clones (same TIX_SEED) is two tickets:
+/// the driver refuses, git keeps both versions, nothing is fused.
+#[test]
+fn same_id_created_on_two_branches_is_a_conflict_not_a_fusion() {
+    let w = World::two_clones();
+    let create = |clone: &str, email: &str| -> String {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tix"));
+        cmd.args(["new", "Same seed", "--email", email, "--format", "json"]);
+        sealed(&mut cmd, &w.path(clone), T, AGENT);
+        let out = cmd.env("TIX_SEED", "7").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ticket: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ticket["id"].as_str().unwrap().to_owned()
+    };
+    let id = create("a", "bo@example.com");
+    assert_eq!(
+        create("b", "cy@example.com"),
+        id,
+        "the same seed, the same id"
+    );
+    w.git("a", &["push", "-q"]);
+    let out = git_output(&w, "b", &["pull", "--no-rebase", "--no-edit"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let path = format!("tickets/{}/{id}.toml", &id[..2]);
+    let refusal: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("two different tickets"))
+        .collect();
+    assert_eq!(
+        refusal,
+        [format!(
+            "error: cannot merge {path}: two different tickets have the same id {id}: each side \
+             created its own; keep one and make the other again with `tix new` \
+             (docs/merge-policy.md)"
+        )],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hint:"), "one line: {stderr}");
+    let ours = w.git("b", &["show", &format!(":2:{path}")]);
+    let theirs = w.git("b", &["show", &format!(":3:{path}")]);
+    assert!(ours.contains("cy@example.com") && !ours.contains("bo@example.com"));
+    assert!(theirs.contains("bo@example.com") && !theirs.contains("cy@example.com"));
+    // The recovery of docs/merge-policy.md: keep ours, make theirs anew.
+    std::fs::write(w.path("theirs.toml"), &theirs).unwrap();
+    w.git("b", &["checkout", "--ours", "--", &path]);
+    w.git("b", &["add", "--", &path]);
+    w.git("b", &["commit", "-q", "--no-edit"]);
+    let again = w.new_ticket("b", "2025-03-03T09:05:00Z", "Same seed");
+    assert_ne!(again, id);
+    w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
+    assert_eq!(w.ticket("b", &id)["customer"]["email"], "cy@example.com");
 }
 
 #[test]
@@ -189,6 +425,54 @@ fn merge_driver_refuses_a_side_that_does_not_parse() {
         "this is = = not toml",
         "ours untouched"
     );
+}
+
+/// r8: a real `git merge` meets a side that does not parse: git reports a
+/// conflict, every version stays in the index, the hint says how to go on.
+#[test]
+fn a_side_that_does_not_parse_stays_in_the_index_for_a_person() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T, "Printer on fire");
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    let path = format!("tickets/{}/{id}.toml", &id[..2]);
+    let broken = std::fs::read_to_string(w.path(&format!("a/{path}")))
+        .unwrap()
+        .replace("priority = \"normal\"", "priority = \"meh\"");
+    std::fs::write(w.path(&format!("a/{path}")), &broken).unwrap();
+    w.git("a", &["commit", "-qam", "hand edit"]);
+    w.git("a", &["push", "-q"]);
+    w.tix("b", "2025-03-03T10:00:00Z", &["note", &id, "-m", "Kept"]);
+    let ours = std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap();
+    let out = git_output(&w, "b", &["pull", "--no-rebase", "--no-edit"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot merge {path}: their version does not parse ("
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "hint: `git show :3:{path}` prints their version; fix it, write the merged ticket \
+             to {path}, `git add {path}`, then run `tix doctor`"
+        )),
+        "{stderr}"
+    );
+    crate::common::assert_no_panic(&stderr);
+    assert_eq!(w.git("b", &["show", &format!(":3:{path}")]), broken);
+    assert_eq!(w.git("b", &["show", &format!(":2:{path}")]), ours);
+    assert_eq!(
+        std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap(),
+        ours,
+        "the working file is ours, without conflict markers"
+    );
+    // A person resolves it as the hint says.
+    w.git("b", &["add", "--", &path]);
+    w.git("b", &["commit", "-q", "--no-edit"]);
+    w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
+    assert_eq!(bodies(&w.ticket("b", &id)), ["Help", "Kept"]);
 }
 
 /// The list cache never changes an answer: after every kind of history
