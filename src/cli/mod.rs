@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::desk::{Agent, Desk};
 use crate::model::Timestamp;
+use crate::store::Store;
 pub use error::{CommandError, Kind};
 use ui::{ColorChoice, Format, Ui};
 
@@ -167,6 +168,17 @@ impl Ctx {
         Ok(desk)
     }
 
+    /// Opens the desk's store without reading `tix.toml`, for commands that
+    /// must work while it is broken (`tix sync` pulls the fix); registers
+    /// the merge driver as [`Self::desk`] does.
+    pub fn store(&self) -> Result<Store, CommandError> {
+        let store = Store::discover(&self.start_dir()?)?;
+        if let Ok(exe) = std::env::current_exe() {
+            store.ensure_merge_driver(&exe)?;
+        }
+        Ok(store)
+    }
+
     /// Returns the current time (`TIX_NOW` or the clock).
     pub fn now(&self) -> Result<Timestamp, CommandError> {
         crate::clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))
@@ -174,6 +186,11 @@ impl Ctx {
 
     /// Returns the acting agent: `--as`, `TIX_AGENT`, then git's identity.
     pub fn agent(&self, desk: Option<&Desk>) -> Result<Agent, CommandError> {
+        self.agent_in(desk.map(Desk::store))
+    }
+
+    /// [`Self::agent`], with git's identity read from `store`'s config.
+    pub fn agent_in(&self, store: Option<&Store>) -> Result<Agent, CommandError> {
         let explicit = self
             .as_agent
             .clone()
@@ -183,8 +200,8 @@ impl Ctx {
                 CommandError::usage(format!("'{text}' is not an agent: use 'Name <email>'"))
             });
         }
-        let from_git = match desk {
-            Some(desk) => desk.store().git_identity(),
+        let from_git = match store {
+            Some(store) => store.git_identity(),
             None => git2::Config::open_default().ok().and_then(|config| {
                 let name = config.get_string("user.name").ok()?;
                 Some((name, config.get_string("user.email").unwrap_or_default()))
