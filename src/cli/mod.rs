@@ -162,9 +162,7 @@ impl Ctx {
     /// driver in a clone that lacks it (git does not copy config on clone).
     pub fn desk(&self) -> Result<Desk, CommandError> {
         let desk = Desk::open(&self.start_dir()?)?;
-        if let Ok(exe) = std::env::current_exe() {
-            desk.store().ensure_merge_driver(&exe)?;
-        }
+        desk.store().ensure_merge_driver()?;
         Ok(desk)
     }
 
@@ -173,9 +171,7 @@ impl Ctx {
     /// the merge driver as [`Self::desk`] does.
     pub fn store(&self) -> Result<Store, CommandError> {
         let store = Store::discover(&self.start_dir()?)?;
-        if let Ok(exe) = std::env::current_exe() {
-            store.ensure_merge_driver(&exe)?;
-        }
+        store.ensure_merge_driver()?;
         Ok(store)
     }
 

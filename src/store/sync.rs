@@ -5,10 +5,69 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use super::{Error, Signature, Store, layout};
+
+/// The name under which tix is registered when PATH finds this program.
+const BARE_NAME: &str = "tix";
+
+/// Returns how git should start tix as the merge driver: the bare name
+/// `tix` when the first `tix` on PATH is this very program, so an upgrade
+/// that swaps a symlink or installs a new binary there keeps working; else
+/// the path this process was started with, when absolute and present
+/// (symlinks kept, for the same reason); else the running executable.
+fn merge_driver_program() -> Option<String> {
+    let exe = std::env::current_exe().ok();
+    let me = exe.as_ref().and_then(|e| std::fs::canonicalize(e).ok());
+    if let (Some(me), Some(found)) = (&me, find_on_path(BARE_NAME))
+        && std::fs::canonicalize(found).ok().as_ref() == Some(me)
+    {
+        return Some(BARE_NAME.to_owned());
+    }
+    let started = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.exists());
+    started.or(exe)?.to_str().map(str::to_owned)
+}
+
+/// The first executable file called `name` in a directory of PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// The program a driver command starts: its first word, or the quoted
+/// text it starts with.
+fn driver_program(driver: &str) -> Option<&str> {
+    let driver = driver.trim_start();
+    for quote in ['\'', '"'] {
+        if let Some(rest) = driver.strip_prefix(quote) {
+            return rest.split(quote).next().filter(|p| !p.is_empty());
+        }
+    }
+    driver.split_whitespace().next()
+}
 
 /// What `tix sync` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,26 +80,41 @@ pub struct SyncReport {
 
 impl Store {
     /// Registers `tix merge-driver` in the repository's config when it is
-    /// missing or names a program that no longer exists.
-    pub fn ensure_merge_driver(&self, exe: &Path) -> Result<(), Error> {
+    /// missing or names a program that no longer exists; a driver whose
+    /// program resolves (a bare name on PATH, an existing path) is kept,
+    /// even when it is someone's own. New registrations name `tix` when
+    /// PATH finds this program, else the path it was started with.
+    pub fn ensure_merge_driver(&self) -> Result<(), Error> {
         let config = self.repo.config()?;
-        if let Ok(driver) = config.get_string("merge.tix.driver") {
-            let driver = driver.trim_start();
-            let program = match driver.strip_prefix('\'') {
-                Some(rest) => rest.split('\'').next(),
-                None => driver.split_whitespace().next(),
-            };
-            if program.is_some_and(|p| p == "tix" || Path::new(p).exists()) {
-                return Ok(());
-            }
+        if let Ok(driver) = config.get_string("merge.tix.driver")
+            && driver_program(&driver).is_some_and(|program| self.program_exists(program))
+        {
+            return Ok(());
         }
-        let quoted = format!("'{}'", exe.display().to_string().replace('\'', "'\\''"));
+        let Some(program) = merge_driver_program() else {
+            return Ok(());
+        };
+        let program = if program == BARE_NAME {
+            program
+        } else {
+            format!("'{}'", program.replace('\'', "'\\''"))
+        };
         self.set_git_config("merge.tix.name", "tix ticket merge (docs/merge-policy.md)")?;
         self.set_git_config(
             "merge.tix.driver",
-            &format!("{quoted} merge-driver %O %A %B %P"),
+            &format!("{program} merge-driver %O %A %B %P"),
         )?;
         Ok(())
+    }
+
+    /// Whether git, which runs drivers at the top of the work tree with
+    /// the user's PATH, would find `program`.
+    fn program_exists(&self, program: &str) -> bool {
+        if program.contains('/') {
+            self.root.join(program).exists()
+        } else {
+            find_on_path(program).is_some()
+        }
     }
 
     /// Pulls (merge), then pushes; retries once when the push is rejected

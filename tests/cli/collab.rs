@@ -2,6 +2,7 @@
 //! end to end against real repositories. Self-contained helpers: each test
 //! builds a bare "remote" and clones in one temporary directory.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::world::{World, sealed};
@@ -47,6 +48,182 @@ fn clones_register_the_merge_driver() {
         w.git("b", &["check-attr", "merge", "tickets/ab/abcdef.toml"])
             .contains("merge: tix")
     );
+}
+
+/// Runs `program` (a tix) in a clone with PATH = `path` followed by the
+/// test's own PATH.
+fn run_via(w: &World, clone: &str, program: &Path, path: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    sealed(&mut cmd, &w.path(clone), T, AGENT);
+    cmd.env("PATH", joined_path(path)).output().unwrap()
+}
+
+fn joined_path(first: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(first.to_owned()).chain(std::env::split_paths(&rest)))
+        .unwrap()
+}
+
+fn driver(w: &World, clone: &str) -> String {
+    w.git(clone, &["config", "merge.tix.driver"])
+        .trim_end()
+        .to_owned()
+}
+
+/// Makes a diverged change to one ticket in a and b (b's by hand, so no
+/// tix command runs in b) and merges it with `git pull` in b, PATH = `path`
+/// first; tells whether git merged it through the driver.
+fn pulls_through_the_driver(w: &World, path: &Path) -> bool {
+    let id = w.new_ticket("a", T, "Printer on fire");
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix("a", "2025-03-03T10:00:00Z", &["note", &id, "-m", "From a"]);
+    w.git("a", &["push", "-q"]);
+    let file = w.path(&format!("b/tickets/{}/{id}.toml", &id[..2]));
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("priority = \"normal\"", "priority = \"high\"");
+    std::fs::write(&file, text).unwrap();
+    w.git("b", &["commit", "-qam", "priority by hand"]);
+    let mut cmd = Command::new("git");
+    cmd.args(["pull", "-q", "--no-rebase", "--no-edit"]);
+    sealed(&mut cmd, &w.path("b"), T, AGENT);
+    let out = cmd
+        .env("PATH", joined_path(path))
+        .env("GIT_AUTHOR_NAME", "Git User")
+        .env("GIT_AUTHOR_EMAIL", "git@desk.test")
+        .env("GIT_COMMITTER_NAME", "Git User")
+        .env("GIT_COMMITTER_EMAIL", "git@desk.test")
+        .output()
+        .unwrap();
+    let merged = std::fs::read_to_string(&file).unwrap();
+    out.status.success() && merged.contains("From a") && merged.contains("priority = \"high\"")
+}
+
+/// Puts a copy of the tix under test at `to` (a hard link when possible).
+fn install(to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    let from = assert_cmd::cargo::cargo_bin!("tix");
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// r7: when the first `tix` on PATH is this program, the driver is the bare
+/// name, so replacing the binary there does not break merges.
+#[test]
+fn driver_is_registered_by_name_when_path_finds_this_tix() {
+    let w = World::two_clones();
+    let bin = w.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin!("tix"), bin.join("tix")).unwrap();
+    let out = run_via(&w, "b", &bin.join("tix"), &bin, &["list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(driver(&w, "b"), "tix merge-driver %O %A %B %P");
+    assert!(pulls_through_the_driver(&w, &bin));
+}
+
+/// r7: not on PATH, tix registers the path it was started with, not the
+/// file a symlink points to; a symlink swapped to a new binary keeps
+/// working, and a registration naming a missing program is replaced.
+#[test]
+fn driver_keeps_the_path_tix_was_started_with() {
+    let w = World::two_clones();
+    let bin = w.path("opt/tix/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = bin.join("tix");
+    install(&w.path("opt/tix/v1/tix"));
+    std::os::unix::fs::symlink(w.path("opt/tix/v1/tix"), &link).unwrap();
+    let elsewhere = w.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = run_via(&w, "b", &link, &elsewhere, &["list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        driver(&w, "b"),
+        format!("'{}' merge-driver %O %A %B %P", link.display())
+    );
+    // An upgrade swaps the symlink to a new binary and removes the old one.
+    install(&w.path("opt/tix/v2/tix"));
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(w.path("opt/tix/v2/tix"), &link).unwrap();
+    std::fs::remove_file(w.path("opt/tix/v1/tix")).unwrap();
+    assert!(pulls_through_the_driver(&w, &elsewhere));
+    // The binary moved away: the next command registers it again.
+    w.git(
+        "b",
+        &[
+            "config",
+            "merge.tix.driver",
+            "'/gone/tix' merge-driver %O %A %B %P",
+        ],
+    );
+    let out = run_via(&w, "b", &link, &elsewhere, &["list"]);
+    assert!(out.status.success());
+    assert_eq!(
+        driver(&w, "b"),
+        format!("'{}' merge-driver %O %A %B %P", link.display())
+    );
+}
+
+/// r7: a driver someone set up that resolves on PATH is theirs to keep; one
+/// naming a program PATH does not find is replaced.
+#[test]
+fn a_registered_driver_is_kept_while_its_program_resolves() {
+    let w = World::two_clones();
+    w.git(
+        "b",
+        &[
+            "config",
+            "merge.tix.driver",
+            "env tix merge-driver %O %A %B %P",
+        ],
+    );
+    w.tix("b", T, &["list"]);
+    assert_eq!(driver(&w, "b"), "env tix merge-driver %O %A %B %P");
+    w.git(
+        "b",
+        &[
+            "config",
+            "merge.tix.driver",
+            "no-such-tix merge-driver %O %A %B %P",
+        ],
+    );
+    w.tix("b", T, &["list"]);
+    assert!(
+        !driver(&w, "b").starts_with("no-such-tix"),
+        "{}",
+        driver(&w, "b")
+    );
+    assert!(driver(&w, "b").ends_with(" merge-driver %O %A %B %P"));
+}
+
+/// r7: `tix doctor` and `tix init` in a fresh clone register the driver;
+/// init still refuses, and says so.
+#[test]
+fn doctor_and_init_register_the_driver_in_a_clone() {
+    let w = World::two_clones();
+    w.tix("a", T, &["doctor"]);
+    assert!(driver(&w, "a").ends_with(" merge-driver %O %A %B %P"));
+    let err = w.fail("b", T, &["init"], 1);
+    let root = w.path("b");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: {} is already a tix desk; the tix merge driver is registered in its git \
+             config",
+            root.display()
+        )
+    );
+    assert!(driver(&w, "b").ends_with(" merge-driver %O %A %B %P"));
 }
 
 #[test]
