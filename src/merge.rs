@@ -323,6 +323,7 @@ fn added(base: &[Event], side: &[Event]) -> Vec<Event> {
 fn changes(new: Vec<Event>) -> Vec<Vec<Event>> {
     let mut out: Vec<Vec<Event>> = Vec::new();
     for event in new {
+        // Every change starts with one event, so `last[0]` exists.
         match out.last_mut() {
             Some(last) if last[0].at == event.at => last.push(event),
             _ => out.push(vec![event]),
@@ -380,6 +381,7 @@ fn merge_events(base: &[Event], ours: &[Event], theirs: &[Event]) -> Vec<(Origin
         .collect();
     let ours_slots = slots(base, &kept, ours);
     let theirs_slots = slots(base, &kept, theirs);
+    // `changes` never makes an empty change, so `change[0]` exists.
     let key = |change: &Vec<Event>| (change[0].at, format!("{change:?}"));
     let mut out: Vec<(Origin, Event)> = Vec::with_capacity(ours.len().max(theirs.len()));
     let mut kept = kept.into_iter();
@@ -463,7 +465,7 @@ fn settle(log: Vec<(Origin, Event)>, statuses: &Statuses) -> Vec<(Origin, Event)
             continue;
         }
         let after_last_change = last_change.is_none_or(|last| i > last);
-        let unseen = origin.other().is_some() && origin.other() == Some(changed_by);
+        let unseen = origin.other() == Some(changed_by);
         let mv = match (event.kind, event.role) {
             (EventKind::Message, Role::Customer) => Some(Move::CustomerReply),
             _ if event.is_reply() => Some(Move::AgentReply),
@@ -506,12 +508,14 @@ fn keep_customer_messages_visible(
         replay.set(event.to.as_deref().unwrap_or_default());
     }
     let ends_done = |c: Option<Category>| matches!(c, Some(Category::Solved | Category::Closed));
-    let closer = log
+    // The side that did not make the final change (none when the base or
+    // both sides made it).
+    let unseen_by_closer = log
         .iter()
-        .rposition(|(_, e)| e.sets_status())
-        .and_then(|i| log[i].0.other().map(|other| (i, other)));
+        .rfind(|(_, e)| e.sets_status())
+        .and_then(|(origin, _)| origin.other());
     let buried = ends_done(replay.category)
-        && closer.is_some_and(|(_, unseen_by_closer)| {
+        && unseen_by_closer.is_some_and(|unseen_by_closer| {
             log.iter().enumerate().any(|(i, (origin, event))| {
                 *origin == unseen_by_closer
                     && event.kind == EventKind::Message

@@ -9,7 +9,8 @@ use crate::cli::{CommandError, Ctx};
 /// Pull, merge and push the desk through your own git.
 ///
 /// Runs `git pull --no-rebase` (ticket files merge through the tix merge
-/// driver, so replies on both sides are kept), then `git push`. When the
+/// driver, so replies on both sides are kept), commits a merge with a
+/// `Tix-Ticket` trailer for each ticket it changed, then `git push`. When the
 /// push is rejected because the remote moved meanwhile, it pulls and pushes
 /// once more. Your remotes, credentials and git config apply. On failure the
 /// desk is left as it was before the pull (never mid-merge), and the
