@@ -36,6 +36,7 @@ struct ProblemView {
 pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let store = Store::discover(&ctx.start_dir()?)?;
+    store.ensure_merge_driver()?;
     let repaired = store.recover()?;
     let mut problems: Vec<Problem> = store
         .git_locks()?
