@@ -470,12 +470,19 @@ pub fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
 
 const ATTRIBUTES: &str = "# Ticket files merge through tix's merge driver (docs/storage.md).\ntickets/**/*.toml merge=tix\n";
 
-/// Reads and parses the committed `tix.toml` (built-in defaults if absent).
+/// Reads and parses the committed `tix.toml` (built-in defaults if absent);
+/// the files it names (a calendar's `holidays_file`) come from the same
+/// committed tree.
 pub fn load_config(store: &Store) -> Result<Config, Error> {
     match store.read_file(layout::CONFIG_FILE)? {
-        Some(text) => Ok(Config::parse(&text)?),
+        Some(text) => Ok(Config::parse_in(&text, &committed_files(store))?),
         None => Ok(Config::default()),
     }
+}
+
+/// Reads files named by `tix.toml` from the committed tree.
+pub fn committed_files(store: &Store) -> impl Fn(&str) -> Result<Option<String>, String> + '_ {
+    |path| store.read_file(path).map_err(|e| e.to_string())
 }
 
 /// Parses a ticket file and checks its id against the path.

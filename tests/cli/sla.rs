@@ -1,5 +1,6 @@
 //! SLA clocks, `tix sla check` and the To Solve queue, end to end.
 
+use crate::common::TestEnv;
 use crate::world::World;
 
 const T0: &str = "2025-03-03T09:00:00Z";
@@ -237,5 +238,117 @@ fn the_queue_orders_breached_then_due_then_waiting_then_priority_and_take_opens(
     assert!(
         w.git("d", &["log", "-1", "--format=%B"])
             .contains("Tix-Action: take")
+    );
+}
+
+/// Replaces the default policy of `tix init` by `policies` (calendars may
+/// follow) and commits tix.toml.
+fn policies(env: &TestEnv, policies: &str) {
+    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    let (head, _) = text.split_once("[[sla.policy]]").unwrap();
+    env.commit_file("tix.toml", &format!("{head}{policies}"));
+}
+
+#[test]
+fn calendar_and_policy_mistakes_are_refused_with_their_lines() {
+    let env = TestEnv::new();
+    let id = env.new_ticket_with("Hello", &["--email", "bo@example.com"]);
+    let before = env.commits();
+    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    let base = text.lines().count();
+    env.commit_file(
+        "tix.toml",
+        &format!(
+            "{text}\n[calendar.mars]\ntimezone = \"Mars/Olympus\"\nmon = [\"09:00-17:00\"]\n\n[calendar.shop]\ntimezone = \"UTC\"\nmon = [\"09:00-12:00\", \"11:00-13:00\"]\ntue = [\"18:00-09:00\"]\n\n[[sla.policy]]\nname = \"vip\"\ncalendar = \"ofice\"\n"
+        ),
+    );
+    let line = |n: usize| format!("tix.toml:{}:", base + n);
+    let doctor = env.tix(&["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    for (n, what) in [
+        (3, "calendar 'mars': unknown time zone 'Mars/Olympus'"),
+        (
+            8,
+            "calendar 'shop': mon: '09:00-12:00' and '11:00-13:00' overlap",
+        ),
+        (
+            9,
+            "calendar 'shop': tue: '18:00-09:00' ends before it starts",
+        ),
+        (13, "SLA policy 'vip': unknown calendar 'ofice'"),
+    ] {
+        assert!(
+            report.contains(&format!("{} {what}", line(n))),
+            "{what} at line {}: {report}",
+            base + n
+        );
+    }
+    // Every command refuses the broken config with one line and a hint,
+    // and writes nothing.
+    for args in [&["sla"][..], &["queue"], &["reply", &id, "-m", "hi"]] {
+        let err = env.fail(args, 1);
+        assert!(
+            err.starts_with(&format!(
+                "error: tix.toml line {}: calendar 'mars'",
+                base + 3
+            )),
+            "{err}"
+        );
+        assert!(err.contains("(and 3 more problems)"), "{err}");
+    }
+    assert_eq!(env.commits(), before + 1, "only the hand edit");
+}
+
+#[test]
+fn a_calendar_that_is_never_open_is_refused() {
+    let env = TestEnv::new();
+    policies(
+        &env,
+        "[[sla.policy]]\nname = \"p\"\ncalendar = \"closed\"\n\n[calendar.closed]\ntimezone = \"UTC\"\nholidays = [{ date = \"2025-12-24\" }]\n",
+    );
+    let err = env.fail(&["sla"], 1);
+    assert!(
+        err.contains("calendar 'closed': it has no open hours on any day"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("unknown calendar"),
+        "no follow-on error: {err}"
+    );
+}
+
+#[test]
+fn a_holidays_file_in_the_desk_closes_its_dates() {
+    let env = TestEnv::new();
+    env.commit_file(
+        "calendars/br-2025.ics",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Carnaval\r\nDTSTART;VALUE=DATE:20250304\r\nDTEND;VALUE=DATE:20250306\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    policies(
+        &env,
+        "[[sla.policy]]\nname = \"office\"\ncalendar = \"office\"\n[sla.policy.targets]\nnormal = { first_reply = \"4h\" }\n\n[calendar.office]\ntimezone = \"UTC\"\nmon = [\"09:00-17:00\"]\ntue = [\"09:00-17:00\"]\nwed = [\"09:00-17:00\"]\nthu = [\"09:00-17:00\"]\nfri = [\"09:00-17:00\"]\nholidays = [{ date = \"2025-12-24\" }]\nholidays_file = \"calendars/br-2025.ics\"\n",
+    );
+    // Monday 15:00 + 4h: 2h on Monday, Tuesday and Wednesday are holidays,
+    // 2h on Thursday.
+    env.at("2025-03-03T15:00:00Z");
+    let id = env.new_ticket_with("Carnaval", &["--email", "bo@example.com", "-m", "Help"]);
+    let sla = env.json(&["sla", &id, "--format", "json"]);
+    assert_eq!(sla[0]["targets"][0]["due"], "2025-03-06T11:00:00Z");
+
+    // A file that is not committed is refused, naming the key's line.
+    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("holidays_file"))
+        .unwrap()
+        + 1;
+    env.commit_file("tix.toml", &text.replace("br-2025", "br-2026"));
+    let err = env.fail(&["sla"], 1);
+    assert!(
+        err.starts_with(&format!(
+            "error: tix.toml line {line}: calendar 'office': holidays_file 'calendars/br-2026.ics' is not a committed file of the desk"
+        )),
+        "{err}"
     );
 }
