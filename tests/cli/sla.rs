@@ -352,3 +352,232 @@ fn a_holidays_file_in_the_desk_closes_its_dates() {
         "{err}"
     );
 }
+
+/// One target of `tix sla ID --format json`, or null when there is none.
+fn target_of(env: &TestEnv, id: &str, metric: &str) -> serde_json::Value {
+    let all = env.json(&["sla", id, "--format", "json"]);
+    all[0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["metric"] == metric)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Mon–Fri 09:00–17:00 in `zone`, used by a policy with `targets` for
+/// normal priority.
+fn office_policy(env: &TestEnv, zone: &str, targets: &str) {
+    policies(
+        env,
+        &format!(
+            "[[sla.policy]]\nname = \"office\"\ncalendar = \"office\"\n[sla.policy.targets]\nnormal = {{ {targets} }}\n\n[calendar.office]\ntimezone = \"{zone}\"\nmon = [\"09:00-17:00\"]\ntue = [\"09:00-17:00\"]\nwed = [\"09:00-17:00\"]\nthu = [\"09:00-17:00\"]\nfri = [\"09:00-17:00\"]\n"
+        ),
+    );
+}
+
+#[test]
+fn resolution_used_up_at_closing_time_is_due_then_and_breached_after() {
+    let env = TestEnv::new();
+    office_policy(&env, "America/Sao_Paulo", "resolution = \"8h\"");
+    env.at("2025-03-07T12:00:00Z"); // Friday 09:00 in São Paulo
+    let id = env.new_ticket_with("Friday", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-07T20:00:00Z");
+    let r = target_of(&env, &id, "resolution");
+    assert_eq!(
+        (&r["due"], &r["status"]),
+        (&"2025-03-07T20:00:00Z".into(), &"active".into())
+    );
+    env.at("2025-03-07T21:00:00Z");
+    let r = target_of(&env, &id, "resolution");
+    assert_eq!(
+        (&r["due"], &r["status"]),
+        (&"2025-03-07T20:00:00Z".into(), &"breached".into())
+    );
+    env.ok(&["resolve", &id]);
+    env.at("2025-03-10T12:00:00Z");
+    let r = target_of(&env, &id, "resolution");
+    assert_eq!(
+        (&r["due"], &r["status"], &r["consumed_minutes"]),
+        (
+            &"2025-03-07T20:00:00Z".into(),
+            &"breached".into(),
+            &480.into()
+        )
+    );
+    let table = env.ok(&["sla", &id]);
+    assert!(
+        table.contains("breached") && !table.contains("paused"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_resolved_ticket_shows_its_resolution_due_and_final_status() {
+    let env = TestEnv::new();
+    let id = env.new_ticket_with("Quick", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T10:00:00Z");
+    env.ok(&["reply", &id, "-m", "Done", "--resolve"]);
+    env.at("2025-03-04T10:00:00Z");
+    let r = target_of(&env, &id, "resolution");
+    assert_eq!(
+        (&r["due"], &r["status"], &r["consumed_minutes"]),
+        (
+            &"2025-03-06T09:00:00Z".into(),
+            &"achieved".into(),
+            &60.into()
+        ),
+        "normal: 72h from 09:00, 1h used"
+    );
+    let table = env.ok(&["sla", &id]);
+    assert!(!table.contains("paused"), "{table}");
+    let show = env.ok(&["show", &id]);
+    assert!(show.contains("resolution   achieved"), "{show}");
+}
+
+#[test]
+fn a_customer_reopen_after_a_silent_solve_starts_a_new_next_reply() {
+    let env = TestEnv::new();
+    policies(
+        &env,
+        "[[sla.policy]]\nname = \"p\"\n[sla.policy.targets]\nnormal = { first_reply = \"1h\", next_reply = \"2h\" }\n",
+    );
+    let id = env.new_ticket_with("Again", &["--email", "bo@example.com", "-m", "Help"]);
+    for (at, args) in [
+        ("2025-03-03T09:30:00Z", vec!["reply", &id, "-m", "Try this"]),
+        (
+            "2025-03-03T10:00:00Z",
+            vec!["reply", &id, "--customer", "-m", "No"],
+        ),
+        ("2025-03-03T10:30:00Z", vec!["resolve", &id]),
+        (
+            "2025-03-03T11:00:00Z",
+            vec!["reply", &id, "--customer", "-m", "Still no"],
+        ),
+    ] {
+        env.at(at);
+        env.ok(&args);
+    }
+    env.at("2025-03-03T12:00:00Z");
+    let next = target_of(&env, &id, "next_reply");
+    assert_eq!(
+        (&next["due"], &next["status"]),
+        (&"2025-03-03T13:00:00Z".into(), &"active".into())
+    );
+    env.at("2025-03-03T12:30:00Z");
+    env.ok(&["reply", &id, "-m", "Fixed"]);
+    let next = target_of(&env, &id, "next_reply");
+    assert_eq!(
+        (&next["due"], &next["status"]),
+        (&"2025-03-03T13:00:00Z".into(), &"achieved".into())
+    );
+}
+
+#[test]
+fn first_reply_exists_only_when_there_is_a_customer_to_answer() {
+    let env = TestEnv::new();
+    let customer = env.new_ticket_with(
+        "From the customer",
+        &["--email", "bo@example.com", "-m", "Help"],
+    );
+    let silent = env.new_ticket_with("Phone call, no text yet", &["--email", "bo@example.com"]);
+    let proactive = env.new_ticket_with("We noticed an outage", &["-m", "We are on it"]);
+    let internal = env.new_ticket_with("Internal task", &[]);
+    assert_eq!(
+        target_of(&env, &customer, "first_reply")["status"],
+        "active"
+    );
+    assert_eq!(
+        target_of(&env, &silent, "first_reply")["due"],
+        "2025-03-03T17:00:00Z"
+    );
+    assert!(
+        target_of(&env, &proactive, "first_reply").is_null(),
+        "proactive"
+    );
+    assert!(
+        target_of(&env, &internal, "first_reply").is_null(),
+        "nobody to answer"
+    );
+    assert_eq!(target_of(&env, &internal, "resolution")["status"], "active");
+}
+
+#[test]
+fn first_assign_runs_until_the_first_assignment() {
+    let env = TestEnv::new();
+    policies(
+        &env,
+        "[[sla.policy]]\nname = \"p\"\n[sla.policy.targets]\nnormal = { first_assign = \"30m\" }\n",
+    );
+    let id = env.new_ticket_with("Who?", &["--email", "bo@example.com", "-m", "Help"]);
+    let late = env.new_ticket_with("Nobody", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T09:20:00Z");
+    let first = target_of(&env, &id, "first_assign");
+    assert_eq!(
+        (&first["due"], &first["status"]),
+        (&"2025-03-03T09:30:00Z".into(), &"active".into())
+    );
+    env.ok(&["assign", &id, "raj@desk.test"]);
+    env.at("2025-03-03T11:00:00Z");
+    assert_eq!(target_of(&env, &id, "first_assign")["status"], "achieved");
+    assert_eq!(target_of(&env, &late, "first_assign")["status"], "breached");
+}
+
+#[test]
+fn a_priority_or_tag_change_reselects_the_targets_and_keeps_the_start() {
+    let env = TestEnv::new();
+    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    env.commit_file(
+        "tix.toml",
+        &text.replacen(
+            "[[sla.policy]]",
+            "[[sla.policy]]\nname = \"vip\"\nmatch = { tags_any = [\"vip\"] }\n[sla.policy.targets]\nnormal = { first_reply = \"15m\" }\n\n[[sla.policy]]",
+            1,
+        ),
+    );
+    let id = env.new_ticket_with("Slow", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T09:10:00Z");
+    assert_eq!(
+        target_of(&env, &id, "first_reply")["due"],
+        "2025-03-03T17:00:00Z"
+    );
+    env.ok(&["edit", &id, "--priority", "urgent"]);
+    let first = target_of(&env, &id, "first_reply");
+    assert_eq!(
+        (&first["due"], &first["consumed_minutes"]),
+        (&"2025-03-03T10:00:00Z".into(), &10.into())
+    );
+    env.ok(&["edit", &id, "--priority", "normal", "--tag", "+vip"]);
+    let all = env.json(&["sla", &id, "--format", "json"]);
+    assert_eq!(all[0]["policy"], "vip");
+    assert_eq!(all[0]["targets"][0]["due"], "2025-03-03T09:15:00Z");
+}
+
+#[test]
+fn consumed_minutes_are_whole_minutes_rounded_down() {
+    let env = TestEnv::new();
+    let id = env.new_ticket_with("Tick", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T09:01:59Z");
+    assert_eq!(target_of(&env, &id, "first_reply")["consumed_minutes"], 1);
+    env.at("2025-03-03T09:00:59Z");
+    assert_eq!(target_of(&env, &id, "first_reply")["consumed_minutes"], 0);
+}
+
+#[test]
+fn a_reply_at_18_after_a_17_due_is_breached_on_a_business_calendar() {
+    let env = TestEnv::new();
+    office_policy(&env, "UTC", "first_reply = \"1h\"");
+    env.at("2025-03-03T16:00:00Z");
+    let id = env.new_ticket_with("Late", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T18:00:00Z");
+    env.ok(&["reply", &id, "-m", "Sorry"]);
+    let first = target_of(&env, &id, "first_reply");
+    assert_eq!(
+        (&first["due"], &first["status"], &first["consumed_minutes"]),
+        (
+            &"2025-03-03T17:00:00Z".into(),
+            &"breached".into(),
+            &60.into()
+        )
+    );
+}

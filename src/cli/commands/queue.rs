@@ -104,11 +104,7 @@ pub(crate) fn build(
         .map(|ticket| {
             let state = desk.sla(&ticket, now);
             let key = sla::queue_key(&ticket, state.as_ref());
-            let breached = state.as_ref().is_some_and(|s| {
-                s.current()
-                    .iter()
-                    .any(|i| i.status == sla::Status::Breached)
-            });
+            let breached = key.breached();
             let due = key.due();
             Queued {
                 ticket,
