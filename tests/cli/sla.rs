@@ -581,3 +581,118 @@ fn a_reply_at_18_after_a_17_due_is_breached_on_a_business_calendar() {
         )
     );
 }
+
+/// The ids of `tix queue` with extra flags, in order.
+fn queue(env: &TestEnv, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["queue", "--format", "json"];
+    args.extend_from_slice(extra);
+    crate::common::ids_of(&env.json(&args))
+}
+
+#[test]
+fn without_a_policy_the_queue_uses_created_plus_seven_days_then_waiting_priority_id() {
+    let env = TestEnv::new();
+    policies(&env, "");
+    let bo = ["--email", "bo@example.com", "-m", "Help"];
+    let answered = env.new_ticket_with("Answered, then asked again", &bo);
+    let a = env.new_ticket_with("Waiting since creation", &bo);
+    let b = env.new_ticket_with("Also waiting since creation", &bo);
+    let urgent = env.new_ticket_with("Urgent", &[&bo[..], &["--priority", "urgent"]].concat());
+    env.at("2025-03-03T09:30:00Z");
+    env.ok(&["reply", &answered, "-m", "Try this"]);
+    env.at("2025-03-03T10:00:00Z");
+    env.ok(&["reply", &answered, "--customer", "-m", "No luck"]);
+    let list = env.json(&["queue", "--format", "json"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["due"] == "2025-03-10T09:00:00Z" && q["breached"] == false),
+        "{list}"
+    );
+    let (first, second) = if a < b { (a, b) } else { (b, a) };
+    assert_eq!(
+        crate::common::ids_of(&list),
+        [urgent, first, second, answered],
+        "same due: the longest-waiting first, then priority, then id"
+    );
+}
+
+#[test]
+fn postponed_tickets_join_the_queue_when_their_time_has_come() {
+    let env = TestEnv::new();
+    let id = env.new_ticket_with("Later", &["--email", "bo@example.com", "-m", "Help"]);
+    env.ok(&["postpone", &id, "--until", "2025-03-03T12:00:00Z"]);
+    env.at("2025-03-03T11:59:59Z");
+    assert!(queue(&env, &[]).is_empty());
+    env.at("2025-03-03T12:00:00Z");
+    assert_eq!(queue(&env, &[]), [id.as_str()]);
+    env.ok(&["next", "--take"]);
+    assert_eq!(env.status(&id), "open");
+}
+
+#[test]
+fn the_queue_keeps_to_my_departments_and_department_narrows_exactly() {
+    let env = TestEnv::new();
+    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    env.commit_file(
+        "tix.toml",
+        &format!(
+            "{text}\n[[department]]\nname = \"billing\"\n\n[[department]]\nname = \"sales\"\n\n[[agent]]\nname = \"Ana Lima\"\nemail = \"ana@desk.test\"\ndepartments = [\"billing\"]\n\n[[agent]]\nname = \"Raj\"\nemail = \"raj@desk.test\"\n"
+        ),
+    );
+    let bo = ["--email", "bo@example.com", "-m", "Help"];
+    let billing = env.new_ticket_with("Invoice", &[&bo[..], &["--department", "billing"]].concat());
+    let sales = env.new_ticket_with("Offer", &[&bo[..], &["--department", "sales"]].concat());
+    let loose = env.new_ticket_with("Unrouted", &bo);
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(queue(&env, &[])),
+        sorted(vec![billing.clone(), loose.clone()]),
+        "my department and the unrouted"
+    );
+    assert_eq!(
+        queue(&env, &["--department", "billing"]),
+        [billing.as_str()]
+    );
+    let out = env.tix(&["queue", "--department", "sales", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("sales is not one of ana@desk.test's departments"),
+        "{out:?}"
+    );
+    let err = env.fail(&["queue", "--department", "billng"], 1);
+    assert!(
+        err.contains("unknown department 'billng': tix.toml lists billing, sales"),
+        "{err}"
+    );
+    // Raj has no departments: everything, or exactly the one asked for.
+    assert_eq!(queue(&env, &["--agent", "raj@desk.test"]).len(), 3);
+    assert_eq!(
+        queue(&env, &["--agent", "Raj", "--department", "sales"]),
+        [sales]
+    );
+}
+
+#[test]
+fn next_take_on_my_open_ticket_shows_it_and_take_is_for_my_own_queue_only() {
+    let env = TestEnv::new();
+    let id = env.new_ticket_with("Mine", &["--email", "bo@example.com", "-m", "Help"]);
+    env.ok(&["next", "--take"]);
+    let before = env.commits();
+    let again = env.tix(&["next", "--take", "--format", "json"]);
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(shown["id"], id.as_str());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already yours"));
+    assert_eq!(env.commits(), before, "no commit");
+    let err = env.fail(&["next", "--take", "--agent", "raj@desk.test"], 2);
+    assert!(err.contains("--take assigns the ticket to you"), "{err}");
+    assert_eq!(env.commits(), before);
+    env.ok(&["next", "--take", "--agent", "ana@desk.test"]);
+}
