@@ -383,6 +383,17 @@ impl Desk {
     /// Runs the hooks a committed change raises; returns one message per
     /// failed hook (the change stays committed).
     pub fn run_hooks(&self, ticket: &Ticket, applied: &Applied) -> Vec<String> {
+        self.run_hooks_with(ticket, applied, &[])
+    }
+
+    /// [`Self::run_hooks`] with more variables in the hooks' environment
+    /// (`tix sla check` adds the breached metric and its due time).
+    pub fn run_hooks_with(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
         }
@@ -390,12 +401,13 @@ impl Desk {
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();
         let (from, to) = applied.status.clone().unwrap_or_default();
-        let env = [
+        let mut env = vec![
             ("TIX_TICKET", ticket.id.to_string()),
             ("TIX_ACTION", applied.action.to_owned()),
             ("TIX_STATUS_FROM", from),
             ("TIX_STATUS_TO", to),
         ];
+        env.extend(extra.iter().cloned());
         hooks::run(&self.config.hooks, self.store.root(), &events, &json, &env)
     }
 

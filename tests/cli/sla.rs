@@ -62,7 +62,7 @@ fn default_policy_targets_by_priority_and_check_alerts_once() {
         "Ana <ana@desk.test>",
         &["sla", "check"],
     );
-    assert_eq!(out.status.code(), Some(1), "a breach exists");
+    assert_eq!(out.status.code(), Some(4), "a breach exists");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!("{urgent}  breached first_reply"))
     );
@@ -77,7 +77,7 @@ fn default_policy_targets_by_priority_and_check_alerts_once() {
         "Ana <ana@desk.test>",
         &["sla", "check"],
     );
-    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(again.status.code(), Some(4));
     assert!(again.stdout.is_empty(), "alerted once");
     assert_eq!(w.commits("d"), before + 1);
     // Replying ends the breach of the active ticket set: nothing in breach.
@@ -99,7 +99,7 @@ fn default_policy_targets_by_priority_and_check_alerts_once() {
     );
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(4),
         "first_reply stays breached (late reply)"
     );
 }
@@ -695,4 +695,108 @@ fn next_take_on_my_open_ticket_shows_it_and_take_is_for_my_own_queue_only() {
     assert!(err.contains("--take assigns the ticket to you"), "{err}");
     assert_eq!(env.commits(), before);
     env.ok(&["next", "--take", "--agent", "ana@desk.test"]);
+}
+
+#[test]
+fn sla_check_exit_codes_tell_a_breach_from_a_failure() {
+    let env = TestEnv::new();
+    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    env.commit_file(
+        "tix.toml",
+        &format!(
+            "{text}\n[[hook]]\non = [\"sla_breach\"]\nrun = 'echo \"$TIX_TICKET $TIX_SLA_METRIC $TIX_SLA_DUE\" >> \"$HOME/breaches.log\"'\n"
+        ),
+    );
+    let urgent = env.new_ticket_with(
+        "Down",
+        &[
+            "--email",
+            "bo@example.com",
+            "-m",
+            "Help",
+            "--priority",
+            "urgent",
+        ],
+    );
+    let quiet = env.new_ticket_with(
+        "Fine",
+        &[
+            "--email",
+            "bo@example.com",
+            "-m",
+            "Help",
+            "--priority",
+            "low",
+        ],
+    );
+    env.at("2025-03-03T09:30:00Z");
+    assert_eq!(env.ok(&["sla", "check"]), "", "nothing breached: exit 0");
+
+    // Urgent: first reply due 10:00, resolution 17:00. At 18:00 both.
+    env.at("2025-03-03T18:00:00Z");
+    let out = env.tix(&["sla", "check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "new_breaches": [
+                { "id": urgent, "metric": "first_reply", "due": "2025-03-03T10:00:00Z" },
+                { "id": urgent, "metric": "resolution", "due": "2025-03-03T17:00:00Z" },
+            ],
+            "breached": 1,
+            "skipped": [],
+        })
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "1 active ticket is in breach of an SLA target.\n"
+    );
+    let log = std::fs::read_to_string(env.home().join("breaches.log")).unwrap();
+    assert_eq!(
+        log,
+        format!(
+            "{urgent} first_reply 2025-03-03T10:00:00Z\n{urgent} resolution 2025-03-03T17:00:00Z\n"
+        ),
+        "one hook run per breach"
+    );
+
+    // Already recorded: still exit 4, nothing new, no hook.
+    let out = env.tix(&["sla", "check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(4));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["new_breaches"], serde_json::json!([]));
+    assert_eq!(again["breached"], 1);
+
+    // A ticket with uncommitted edits is skipped with a warning.
+    env.at("2025-03-04T18:00:00Z");
+    let path = env.ticket_path(&quiet);
+    let file = env.read_ticket_file(&quiet);
+    env.write(&path, &format!("{file}\n# note\n"));
+    let out = env.tix(&["sla", "check"]);
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("warning: skipped {quiet}")),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing recorded");
+
+    // A failure is not a breach: exit 1.
+    env.commit_file("tix.toml", "[desk]\ncolour = \"red\"\n");
+    env.fail(&["sla", "check"], 1);
+}
+
+#[test]
+fn show_json_carries_the_sla_state_or_null() {
+    let env = TestEnv::new();
+    let id = env.new_ticket_with("Hello", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T09:30:00Z");
+    let shown = env.show(&id);
+    let listed = env.json(&["sla", &id, "--format", "json"]);
+    assert_eq!(shown["sla"], listed[0]);
+    assert_eq!(shown["sla"]["policy"], "default");
+    assert_eq!(shown["id"], id.as_str(), "the ticket keys stay");
+    policies(&env, "");
+    assert!(env.show(&id)["sla"].is_null());
 }

@@ -16,13 +16,14 @@ use crate::store::{BatchItem, Signature};
 ///
 /// Without ID: every active ticket a policy covers. `tix sla check` (for
 /// cron) records each new breach once in its ticket, runs the sla_breach
-/// hooks, prints what breached, and exits 1 while any active ticket is in
-/// breach.
+/// hooks, prints what breached, and exits 4 while any active ticket has a
+/// breached target (new or already recorded), 0 when none has; 1, 2, 3
+/// and 255 mean the check itself failed.
 ///
 /// Examples:
 ///   tix sla --breached
 ///   tix sla --at-risk 2h --format json
-///   tix sla check
+///   tix sla check --format json
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct SlaArgs {
@@ -41,15 +42,37 @@ pub(crate) struct SlaArgs {
 
 #[derive(Debug, Subcommand)]
 enum SlaCommand {
-    /// Record new breaches, run the breach hooks, exit 1 while any exists.
+    /// Record new breaches and run the breach hooks; exit 4 while any
+    /// active ticket is in breach, 0 when none is.
+    ///
+    /// Each new breach (a metric past its due time, not yet recorded) is
+    /// recorded once in its ticket and runs the sla_breach hooks once, with
+    /// TIX_SLA_METRIC and TIX_SLA_DUE set. Tickets that changed meanwhile
+    /// or have uncommitted edits are skipped with a warning and alerted on
+    /// the next run. Exit codes: 0 no breach, 4 at least one breach, 1
+    /// refused (no desk, broken tix.toml), 2 usage, 3 desk busy, 255
+    /// internal.
     Check,
 }
 
+/// One ticket's SLA state as `tix sla --format json` and the `sla` key of
+/// `tix show --format json` print it.
 #[derive(Serialize)]
-struct TicketSla<'a> {
+pub(crate) struct TicketSla<'a> {
     id: &'a str,
     policy: &'a str,
     targets: Vec<TargetJson>,
+}
+
+impl<'a> TicketSla<'a> {
+    /// The JSON object of one ticket's state.
+    pub(crate) fn of(ticket: &'a Ticket, state: &'a SlaState) -> Self {
+        Self {
+            id: ticket.id.as_str(),
+            policy: &state.policy,
+            targets: state.current().into_iter().map(target_json).collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -105,14 +128,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
         .collect();
     rows.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     if format == Format::Json {
-        let json: Vec<TicketSla<'_>> = rows
-            .iter()
-            .map(|(t, s)| TicketSla {
-                id: t.id.as_str(),
-                policy: &s.policy,
-                targets: s.current().into_iter().map(target_json).collect(),
-            })
-            .collect();
+        let json: Vec<TicketSla<'_>> = rows.iter().map(|(t, s)| TicketSla::of(t, s)).collect();
         return Ok(ctx.ui.json(&json)?);
     }
     if rows.is_empty() {
@@ -176,11 +192,35 @@ fn span(secs: i64) -> String {
     }
 }
 
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    new_breaches: Vec<BreachJson<'a>>,
+    breached: usize,
+    skipped: Vec<SkippedJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct BreachJson<'a> {
+    id: &'a str,
+    metric: &'a str,
+    due: String,
+}
+
+#[derive(Serialize)]
+struct SkippedJson<'a> {
+    id: &'a str,
+    reason: &'a str,
+}
+
 /// `tix sla check`.
 fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
     let now = ctx.now()?;
-    let (tickets, _) = desk.active_tickets()?;
+    let (tickets, problems) = desk.active_tickets()?;
+    for problem in &problems {
+        ctx.ui.status(&format!("warning: skipped {problem}"));
+    }
     let identity = desk.config().desk.automation.clone();
     let mut batch = Vec::new();
     let mut fresh = Vec::new();
@@ -189,7 +229,7 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         let Some(state) = desk.sla(&ticket, now) else {
             continue;
         };
-        if state.current().iter().any(|i| i.status == Status::Breached) {
+        if state.breached() {
             in_breach += 1;
         }
         let new: Vec<(String, Timestamp)> = state
@@ -212,9 +252,42 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         time: now,
     };
     let done = desk.store().commit_batch(&batch, &sig, &mut |_| {})?;
-    let out = ctx.ui.out();
-    for (ticket, metrics) in &fresh {
-        if done.committed.contains(&ticket.id) {
+    for (id, reason) in &done.skipped {
+        ctx.ui.status(&format!(
+            "warning: skipped {id}: {reason}; its breach is alerted on the next run"
+        ));
+    }
+    let fresh: Vec<&Recorded> = fresh
+        .iter()
+        .filter(|(ticket, _)| done.committed.contains(&ticket.id))
+        .collect();
+    if format == Format::Json {
+        let json = CheckJson {
+            new_breaches: fresh
+                .iter()
+                .flat_map(|(ticket, breaches)| {
+                    breaches.iter().map(|(metric, due)| BreachJson {
+                        id: ticket.id.as_str(),
+                        metric,
+                        due: due.to_rfc3339(),
+                    })
+                })
+                .collect(),
+            breached: in_breach,
+            skipped: done
+                .skipped
+                .iter()
+                .map(|(id, reason)| SkippedJson {
+                    id: id.as_str(),
+                    reason,
+                })
+                .collect(),
+        };
+        ctx.ui.json(&json)?;
+    } else {
+        let out = ctx.ui.out();
+        for (ticket, breaches) in &fresh {
+            let metrics: Vec<&str> = breaches.iter().map(|(m, _)| m.as_str()).collect();
             writeln!(
                 out,
                 "{}  breached {}  {}",
@@ -224,22 +297,26 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
             )?;
         }
     }
-    for (ticket, _) in &fresh {
-        if done.committed.contains(&ticket.id) {
-            for failure in desk.run_hooks(
-                ticket,
-                &Applied {
-                    action: "sla-breach",
-                    status: None,
-                },
-            ) {
+    // One hook run per new breach, so a script handles one metric at a
+    // time; the ticket on stdin is the same for each.
+    let applied = Applied {
+        action: "sla-breach",
+        status: None,
+    };
+    for (ticket, breaches) in &fresh {
+        for (metric, due) in breaches {
+            let env = [
+                ("TIX_SLA_METRIC", metric.clone()),
+                ("TIX_SLA_DUE", due.to_rfc3339()),
+            ];
+            for failure in desk.run_hooks_with(ticket, &applied, &env) {
                 ctx.ui.status(&format!("warning: {failure}"));
             }
         }
     }
     if in_breach > 0 {
-        return Err(CommandError::user(format!(
-            "{in_breach} active ticket{} in breach of an SLA target",
+        return Err(CommandError::alert(format!(
+            "{in_breach} active ticket{} in breach of an SLA target.",
             if in_breach == 1 { " is" } else { "s are" }
         )));
     }
@@ -256,7 +333,8 @@ fn recorded(ticket: &Ticket, metric: &str, due: Timestamp) -> bool {
     })
 }
 
-type Recorded = (BatchItem, (Ticket, Vec<String>));
+/// A ticket with its newly recorded breaches (metric, due).
+type Recorded = (Ticket, Vec<(String, Timestamp)>);
 
 fn record(
     desk: &Desk,
@@ -265,7 +343,7 @@ fn record(
     breaches: Vec<(String, Timestamp)>,
     actor_id: &str,
     now: Timestamp,
-) -> Result<Recorded, CommandError> {
+) -> Result<(BatchItem, Recorded), CommandError> {
     let statuses = &desk.config().statuses;
     let actor = crate::change::Actor {
         id: actor_id,
@@ -273,13 +351,15 @@ fn record(
         now,
         statuses,
     };
-    let metrics: Vec<String> = breaches.iter().map(|(m, _)| m.clone()).collect();
-    let applied = crate::change::apply(&mut ticket, &Change::SlaBreach { breaches }, &actor)?;
+    let change = Change::SlaBreach {
+        breaches: breaches.clone(),
+    };
+    let applied = crate::change::apply(&mut ticket, &change, &actor)?;
     let item = BatchItem {
         id: ticket.id.clone(),
         base,
         content: ticket.to_toml(statuses),
         message: commit_message(&ticket, &applied),
     };
-    Ok((item, (ticket, metrics)))
+    Ok((item, (ticket, breaches)))
 }
