@@ -17,7 +17,7 @@ use crate::calendar::{self, Calendar, Hours};
 use crate::lifecycle::{Category, StatusDef, Statuses};
 use crate::model::{Priority, line_at};
 use crate::rules::Rule;
-use crate::sla::{Match, Policy, Targets};
+use crate::sla::{Match, Policy, Targets, WarnBefore};
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -278,6 +278,9 @@ pub enum HookEvent {
     Note,
     /// An SLA target was breached (`tix sla check`).
     SlaBreach,
+    /// An SLA target is due within the policy's `warn_before`
+    /// (`tix sla check`).
+    SlaWarning,
 }
 
 impl HookEvent {
@@ -292,6 +295,7 @@ impl HookEvent {
             Self::CustomerReplied => "customer_replied",
             Self::Note => "note",
             Self::SlaBreach => "sla_breach",
+            Self::SlaWarning => "sla_warning",
         }
     }
 }
@@ -1129,17 +1133,19 @@ fn build_policy(
             })
             .collect(),
     };
-    if let Some(warn) = &raw.warn_before
-        && crate::model::parse_duration_secs(warn.get_ref()).is_none()
-    {
-        fail(
-            format!(
-                "warn_before '{}' is not a duration like 30m",
-                warn.get_ref()
-            ),
-            warn.span(),
-        );
-    }
+    let warn_before = raw.warn_before.as_ref().and_then(|warn| {
+        let parsed = WarnBefore::parse(warn.get_ref());
+        if parsed.is_none() {
+            fail(
+                format!(
+                    "warn_before '{}' is not a duration like 30m or a share like 20%",
+                    warn.get_ref()
+                ),
+                warn.span(),
+            );
+        }
+        parsed
+    });
     let mut duration = |text: &Option<Spanned<String>>| {
         let text = text.as_ref()?;
         let secs = crate::model::parse_duration_secs(text.get_ref());
@@ -1186,6 +1192,7 @@ fn build_policy(
         matches,
         calendar,
         pause,
+        warn_before,
         targets,
     })
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
 use crate::config::Assignment;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, HookEvent};
 use crate::entry::ListEntry;
 use crate::hooks;
 use crate::lifecycle::Category;
@@ -394,10 +394,22 @@ impl Desk {
         applied: &Applied,
         extra: &[(&str, String)],
     ) -> Vec<String> {
+        let events = hooks::events_for(applied.action, applied.status.is_some());
+        self.run_hooks_for(ticket, applied, &events, extra)
+    }
+
+    /// Runs the hooks listening to `events` (for changes whose events
+    /// `hooks::events_for` does not derive, such as an SLA warning).
+    pub fn run_hooks_for(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        events: &[HookEvent],
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
         }
-        let events = hooks::events_for(applied.action, applied.status.is_some());
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();
         let (from, to) = applied.status.clone().unwrap_or_default();
@@ -408,7 +420,7 @@ impl Desk {
             ("TIX_STATUS_TO", to),
         ];
         env.extend(extra.iter().cloned());
-        hooks::run(&self.config.hooks, self.store.root(), &events, &json, &env)
+        hooks::run(&self.config.hooks, self.store.root(), events, &json, &env)
     }
 
     /// Applies a change to a ticket in one commit.

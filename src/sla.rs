@@ -107,6 +107,38 @@ impl Match {
     }
 }
 
+/// How long before its due time a running target warns (`warn_before`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarnBefore {
+    /// When at most this many (business) seconds of the target are left.
+    Secs(i64),
+    /// When at most this share of the target, in percent, is left.
+    Percent(u8),
+}
+
+impl WarnBefore {
+    /// Parses `"30m"` (any duration) or `"20%"` (1 to 99 percent).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().strip_suffix('%') {
+            Some(pct) => pct
+                .parse::<u8>()
+                .ok()
+                .filter(|p| (1..100).contains(p))
+                .map(Self::Percent),
+            None => crate::model::parse_duration_secs(text).map(Self::Secs),
+        }
+    }
+
+    /// The (business) seconds before due at which a target of `target`
+    /// seconds warns.
+    fn lead(self, target: i64) -> i64 {
+        match self {
+            Self::Secs(secs) => secs,
+            Self::Percent(pct) => target * i64::from(pct) / 100,
+        }
+    }
+}
+
 /// An SLA policy: ordered, the first that matches a ticket applies.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -118,6 +150,8 @@ pub struct Policy {
     pub calendar: Calendar,
     /// Categories in which the resolution clock pauses.
     pub pause: Vec<Category>,
+    /// When running targets warn before they are due.
+    pub warn_before: Option<WarnBefore>,
     /// Targets per priority.
     pub targets: BTreeMap<Priority, Targets>,
 }
@@ -148,6 +182,8 @@ pub struct SlaState {
     pub policy: String,
     /// Its metric instances (for next reply, every one).
     pub instances: Vec<Instance>,
+    /// The policy's `warn_before`.
+    pub warn_before: Option<WarnBefore>,
 }
 
 impl SlaState {
@@ -158,6 +194,20 @@ impl SlaState {
             latest.insert(instance.metric, instance);
         }
         latest.into_values().collect()
+    }
+
+    /// The instances due soon: running, not yet breached, with at most the
+    /// policy's `warn_before` of their target left (none without it). A
+    /// paused resolution clock does not warn.
+    pub fn due_soon(&self) -> Vec<&Instance> {
+        let Some(warn) = self.warn_before else {
+            return Vec::new();
+        };
+        self.instances
+            .iter()
+            .filter(|i| i.status == Status::Active && i.ended.is_none() && i.due.is_some())
+            .filter(|i| i.target - i.consumed <= warn.lead(i.target))
+            .collect()
     }
 
     /// Tells whether any metric instance of this ticket is breached,
@@ -326,6 +376,7 @@ pub fn evaluate(
     Some(SlaState {
         policy: policy.name.clone(),
         instances,
+        warn_before: policy.warn_before,
     })
 }
 
@@ -526,6 +577,7 @@ mod tests {
             matches: Match::default(),
             calendar: Calendar::always(),
             pause,
+            warn_before: None,
             targets,
         }
     }
@@ -1045,5 +1097,38 @@ mod tests {
         let mut fresh = ticket_at(&s, "2025-03-03T11:30:00Z");
         fresh.id = "zzzzzz".parse().unwrap();
         assert!(key(&fresh) < late_key);
+    }
+
+    #[test]
+    fn warn_before_picks_running_targets_with_little_time_left() {
+        assert_eq!(WarnBefore::parse("30m"), Some(WarnBefore::Secs(1800)));
+        assert_eq!(WarnBefore::parse("20%"), Some(WarnBefore::Percent(20)));
+        assert_eq!(WarnBefore::parse("100%"), None);
+        assert_eq!(WarnBefore::parse("soon"), None);
+        let s = Statuses::builtin();
+        let mut p = targets(|t| {
+            t.first_reply = Some(3600);
+            t.resolution = Some(10 * 3600);
+        });
+        let t = ticket(&s);
+        let soon = |p: &Policy, now: &str| -> Vec<Metric> {
+            state(&t, p, now)
+                .due_soon()
+                .iter()
+                .map(|i| i.metric)
+                .collect()
+        };
+        assert!(
+            soon(&p, "2025-03-03T09:45:00Z").is_empty(),
+            "no warn_before"
+        );
+        p.warn_before = Some(WarnBefore::Secs(900));
+        assert!(soon(&p, "2025-03-03T09:44:59Z").is_empty());
+        assert_eq!(soon(&p, "2025-03-03T09:45:00Z"), [Metric::FirstReply]);
+        assert!(soon(&p, "2025-03-03T10:00:01Z").is_empty(), "breached");
+        p.warn_before = Some(WarnBefore::Percent(20));
+        // 20% of 1h = 12 min; 20% of 10h = 2h.
+        assert_eq!(soon(&p, "2025-03-03T09:48:00Z"), [Metric::FirstReply]);
+        assert_eq!(soon(&p, "2025-03-03T17:00:00Z"), [Metric::Resolution]);
     }
 }

@@ -744,6 +744,7 @@ fn sla_check_exit_codes_tell_a_breach_from_a_failure() {
                 { "id": urgent, "metric": "first_reply", "due": "2025-03-03T10:00:00Z" },
                 { "id": urgent, "metric": "resolution", "due": "2025-03-03T17:00:00Z" },
             ],
+            "new_warnings": [],
             "breached": 1,
             "skipped": [],
         })
@@ -799,4 +800,46 @@ fn show_json_carries_the_sla_state_or_null() {
     assert_eq!(shown["id"], id.as_str(), "the ticket keys stay");
     policies(&env, "");
     assert!(env.show(&id)["sla"].is_null());
+}
+
+#[test]
+fn warn_before_records_one_warning_per_target_and_runs_the_warning_hook() {
+    let env = TestEnv::new();
+    policies(
+        &env,
+        "[[sla.policy]]\nname = \"p\"\nwarn_before = \"15m\"\n[sla.policy.targets]\nnormal = { first_reply = \"1h\", next_reply = \"1h\" }\n\n[[hook]]\non = [\"sla_warning\"]\nrun = 'echo \"$TIX_EVENT $TIX_TICKET $TIX_SLA_METRIC $TIX_SLA_DUE\" >> \"$HOME/warnings.log\"'\n",
+    );
+    let id = env.new_ticket_with("Soon", &["--email", "bo@example.com", "-m", "Help"]);
+    env.at("2025-03-03T09:44:00Z");
+    assert_eq!(env.ok(&["sla", "check"]), "", "more than 15 minutes left");
+    let before = env.commits();
+    env.at("2025-03-03T09:50:00Z");
+    let json = env.json(&["sla", "check", "--format", "json"]);
+    assert_eq!(
+        json["new_warnings"],
+        serde_json::json!([{ "id": id, "metric": "first_reply", "due": "2025-03-03T10:00:00Z" }])
+    );
+    assert_eq!(json["breached"], 0, "a warning is not a breach: exit 0");
+    assert_eq!(env.commits(), before + 1);
+    assert!(
+        env.git(&["log", "-1", "--format=%B"])
+            .contains("Tix-Action: sla-warning")
+    );
+    env.at("2025-03-03T09:55:00Z");
+    assert_eq!(env.ok(&["sla", "check"]), "", "warned once");
+    assert_eq!(env.commits(), before + 1);
+    // Each next reply warns once too.
+    env.ok(&["reply", &id, "-m", "Hi"]);
+    env.at("2025-03-03T10:00:00Z");
+    env.ok(&["reply", &id, "--customer", "-m", "And?"]);
+    env.at("2025-03-03T10:50:00Z");
+    let out = env.ok(&["sla", "check"]);
+    assert_eq!(out, format!("{id}  due soon next_reply  Soon\n"));
+    let log = std::fs::read_to_string(env.home().join("warnings.log")).unwrap();
+    assert_eq!(
+        log,
+        format!(
+            "sla_warning {id} first_reply 2025-03-03T10:00:00Z\nsla_warning {id} next_reply 2025-03-03T11:00:00Z\n"
+        )
+    );
 }

@@ -1,3 +1,6 @@
+//! `tix next [--take]`: the top of the To Solve queue, optionally taken in
+//! one commit.
+
 use std::io::Write;
 
 use clap::Args;

@@ -1,3 +1,7 @@
+//! `tix queue`: the To Solve list. Chooses the candidates (category,
+//! assignee, departments) and renders them; the order is
+//! `crate::sla::queue_key`.
+
 use clap::Args;
 use serde::Serialize;
 

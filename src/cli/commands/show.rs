@@ -1,3 +1,5 @@
+//! `tix show`: one ticket as a page, JSON (with its SLA state) or its file.
+
 use std::io::Write;
 
 use clap::Args;

@@ -1,3 +1,7 @@
+//! `tix sla` and `tix sla check`: show SLA targets, and record and alert
+//! new breaches for cron. The clocks themselves are computed in
+//! `crate::sla`; this file only loads, records and renders.
+
 use std::io::Write;
 
 use clap::{Args, Subcommand};
@@ -7,8 +11,9 @@ use crate::change::{Applied, Change};
 use crate::cli::render;
 use crate::cli::ui::{Format, Style};
 use crate::cli::{CommandError, Ctx};
+use crate::config::HookEvent;
 use crate::desk::{Desk, commit_message};
-use crate::model::{EventKind, Ticket, Timestamp, parse_duration_secs};
+use crate::model::{Event, EventKind, Role, Ticket, Timestamp, parse_duration_secs};
 use crate::sla::{Instance, SlaState, Status};
 use crate::store::{BatchItem, Signature};
 
@@ -194,13 +199,14 @@ fn span(secs: i64) -> String {
 
 #[derive(Serialize)]
 struct CheckJson<'a> {
-    new_breaches: Vec<BreachJson<'a>>,
+    new_breaches: Vec<AlertJson<'a>>,
+    new_warnings: Vec<AlertJson<'a>>,
     breached: usize,
     skipped: Vec<SkippedJson<'a>>,
 }
 
 #[derive(Serialize)]
-struct BreachJson<'a> {
+struct AlertJson<'a> {
     id: &'a str,
     metric: &'a str,
     due: String,
@@ -210,6 +216,16 @@ struct BreachJson<'a> {
 struct SkippedJson<'a> {
     id: &'a str,
     reason: &'a str,
+}
+
+/// (metric, due) pairs to record.
+type Alerts = Vec<(String, Timestamp)>;
+
+/// A ticket with what this run recorded in it: breaches and warnings.
+struct Recorded {
+    ticket: Ticket,
+    breaches: Alerts,
+    warnings: Alerts,
 }
 
 /// `tix sla check`.
@@ -232,19 +248,34 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         if state.breached() {
             in_breach += 1;
         }
-        let new: Vec<(String, Timestamp)> = state
+        let pair = |i: &Instance| i.due.map(|due| (i.metric.as_str().to_owned(), due));
+        let breaches: Alerts = state
             .instances
             .iter()
             .filter(|i| i.status == Status::Breached)
-            .filter_map(|i| i.due.map(|due| (i.metric.as_str().to_owned(), due)))
+            .filter_map(pair)
             .filter(|(metric, due)| !recorded(&ticket, metric, *due))
             .collect();
-        if new.is_empty() {
+        let warnings: Alerts = state
+            .due_soon()
+            .into_iter()
+            .filter(|i| !warned(&ticket, i))
+            .filter_map(pair)
+            .collect();
+        if breaches.is_empty() && warnings.is_empty() {
             continue;
         }
-        let item = record(&desk, ticket, base, new, &identity.email, now)?;
-        fresh.push(item.1);
-        batch.push(item.0);
+        let (item, done) = record(
+            &desk,
+            ticket,
+            base,
+            breaches,
+            warnings,
+            &identity.email,
+            now,
+        )?;
+        fresh.push(done);
+        batch.push(item);
     }
     let sig = Signature {
         name: identity.name.clone(),
@@ -254,25 +285,29 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
     let done = desk.store().commit_batch(&batch, &sig, &mut |_| {})?;
     for (id, reason) in &done.skipped {
         ctx.ui.status(&format!(
-            "warning: skipped {id}: {reason}; its breach is alerted on the next run"
+            "warning: skipped {id}: {reason}; it is checked again on the next run"
         ));
     }
     let fresh: Vec<&Recorded> = fresh
         .iter()
-        .filter(|(ticket, _)| done.committed.contains(&ticket.id))
+        .filter(|r| done.committed.contains(&r.ticket.id))
         .collect();
     if format == Format::Json {
-        let json = CheckJson {
-            new_breaches: fresh
+        let alerts = |pick: fn(&Recorded) -> &Alerts| -> Vec<AlertJson<'_>> {
+            fresh
                 .iter()
-                .flat_map(|(ticket, breaches)| {
-                    breaches.iter().map(|(metric, due)| BreachJson {
-                        id: ticket.id.as_str(),
+                .flat_map(|r| {
+                    pick(r).iter().map(|(metric, due)| AlertJson {
+                        id: r.ticket.id.as_str(),
                         metric,
                         due: due.to_rfc3339(),
                     })
                 })
-                .collect(),
+                .collect()
+        };
+        let json = CheckJson {
+            new_breaches: alerts(|r| &r.breaches),
+            new_warnings: alerts(|r| &r.warnings),
             breached: in_breach,
             skipped: done
                 .skipped
@@ -286,31 +321,47 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         ctx.ui.json(&json)?;
     } else {
         let out = ctx.ui.out();
-        for (ticket, breaches) in &fresh {
-            let metrics: Vec<&str> = breaches.iter().map(|(m, _)| m.as_str()).collect();
-            writeln!(
-                out,
-                "{}  breached {}  {}",
-                ticket.id,
-                metrics.join(", "),
-                ticket.subject
-            )?;
+        for r in &fresh {
+            for (what, alerts) in [("breached", &r.breaches), ("due soon", &r.warnings)] {
+                if alerts.is_empty() {
+                    continue;
+                }
+                let metrics: Vec<&str> = alerts.iter().map(|(m, _)| m.as_str()).collect();
+                writeln!(
+                    out,
+                    "{}  {what} {}  {}",
+                    r.ticket.id,
+                    metrics.join(", "),
+                    r.ticket.subject
+                )?;
+            }
         }
     }
-    // One hook run per new breach, so a script handles one metric at a
-    // time; the ticket on stdin is the same for each.
-    let applied = Applied {
-        action: "sla-breach",
-        status: None,
-    };
-    for (ticket, breaches) in &fresh {
-        for (metric, due) in breaches {
-            let env = [
-                ("TIX_SLA_METRIC", metric.clone()),
-                ("TIX_SLA_DUE", due.to_rfc3339()),
-            ];
-            for failure in desk.run_hooks_with(ticket, &applied, &env) {
-                ctx.ui.status(&format!("warning: {failure}"));
+    // One hook run per new breach or warning, so a script handles one
+    // metric at a time; the ticket on stdin is the same for each.
+    let runs = [
+        ("sla-breach", HookEvent::SlaBreach),
+        ("sla-warning", HookEvent::SlaWarning),
+    ];
+    for r in &fresh {
+        for (action, event) in runs {
+            let alerts = if event == HookEvent::SlaBreach {
+                &r.breaches
+            } else {
+                &r.warnings
+            };
+            let applied = Applied {
+                action,
+                status: None,
+            };
+            for (metric, due) in alerts {
+                let env = [
+                    ("TIX_SLA_METRIC", metric.clone()),
+                    ("TIX_SLA_DUE", due.to_rfc3339()),
+                ];
+                for failure in desk.run_hooks_for(&r.ticket, &applied, &[event], &env) {
+                    ctx.ui.status(&format!("warning: {failure}"));
+                }
             }
         }
     }
@@ -333,33 +384,65 @@ fn recorded(ticket: &Ticket, metric: &str, due: Timestamp) -> bool {
     })
 }
 
-/// A ticket with its newly recorded breaches (metric, due).
-type Recorded = (Ticket, Vec<(String, Timestamp)>);
+/// Tells whether this instance already warned: a warning for its metric
+/// recorded since it started (each next reply warns once).
+fn warned(ticket: &Ticket, instance: &Instance) -> bool {
+    ticket.events.iter().any(|e| {
+        e.kind == EventKind::Sla
+            && e.field.as_deref() == Some(instance.metric.as_str())
+            && e.to.as_deref() == Some("warning")
+            && e.at >= instance.start
+    })
+}
 
+/// Records breaches and warnings in the ticket: one commit, action
+/// `sla-breach` when it has a breach, else `sla-warning`.
 fn record(
     desk: &Desk,
     mut ticket: Ticket,
     base: git2::Oid,
-    breaches: Vec<(String, Timestamp)>,
+    breaches: Alerts,
+    warnings: Alerts,
     actor_id: &str,
     now: Timestamp,
 ) -> Result<(BatchItem, Recorded), CommandError> {
     let statuses = &desk.config().statuses;
     let actor = crate::change::Actor {
         id: actor_id,
-        role: crate::model::Role::System,
+        role: Role::System,
         now,
         statuses,
     };
-    let change = Change::SlaBreach {
-        breaches: breaches.clone(),
+    let mut applied = Applied {
+        action: "sla-warning",
+        status: None,
     };
-    let applied = crate::change::apply(&mut ticket, &change, &actor)?;
+    if !breaches.is_empty() {
+        let change = Change::SlaBreach {
+            breaches: breaches.clone(),
+        };
+        applied = crate::change::apply(&mut ticket, &change, &actor)?;
+    }
+    // A warning is an `sla` event like a breach, with `to = "warning"`.
+    for (metric, due) in &warnings {
+        let mut e = Event::new(now, actor_id, Role::System, EventKind::Sla);
+        e.field = Some(metric.clone());
+        e.to = Some("warning".to_owned());
+        e.until = Some(*due);
+        ticket.push(e);
+    }
     let item = BatchItem {
         id: ticket.id.clone(),
         base,
         content: ticket.to_toml(statuses),
         message: commit_message(&ticket, &applied),
     };
-    Ok((item, (ticket, breaches)))
+    Ok((
+        item,
+        Recorded {
+            ticket,
+            breaches,
+            warnings,
+        },
+    ))
 }
