@@ -1,102 +1,71 @@
 //! SLA clocks, `tix sla check` and the To Solve queue, end to end.
 
 use crate::common::TestEnv;
-use crate::world::World;
 
-const T0: &str = "2025-03-03T09:00:00Z";
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap()
+/// A ticket from bo@example.com with a first message, created at the
+/// environment's current time.
+fn new(env: &TestEnv, subject: &str, extra: &[&str]) -> String {
+    let args = [&["--email", "bo@example.com", "-m", "Help"][..], extra].concat();
+    env.new_ticket_with(subject, &args)
 }
 
-fn new(w: &World, subject: &str, extra: &[&str]) -> String {
-    w.new_ticket_with("d", T0, subject, extra)
-}
-
-fn target(w: &World, now: &str, id: &str, metric: &str) -> serde_json::Value {
-    let all = json(&w.tix("d", now, &["sla", id, "--format", "json"]));
-    let targets = all[0]["targets"].as_array().unwrap().clone();
-    targets.into_iter().find(|t| t["metric"] == metric).unwrap()
+/// [`target_of`] at `now`.
+fn target(env: &TestEnv, now: &str, id: &str, metric: &str) -> serde_json::Value {
+    env.at(now);
+    target_of(env, id, metric)
 }
 
 #[test]
 fn default_policy_targets_by_priority_and_check_alerts_once() {
-    let w = World::desk("d");
-    let urgent = new(&w, "Down", &["--priority", "urgent"]);
-    let normal = new(&w, "Question", &[]);
-    let first = target(&w, "2025-03-03T09:30:00Z", &urgent, "first_reply");
+    let env = TestEnv::new();
+    let urgent = new(&env, "Down", &["--priority", "urgent"]);
+    let normal = new(&env, "Question", &[]);
+    let first = target(&env, "2025-03-03T09:30:00Z", &urgent, "first_reply");
     assert_eq!(first["due"], "2025-03-03T10:00:00Z");
     assert_eq!(first["status"], "active");
     assert_eq!(first["consumed_minutes"], 30);
     assert_eq!(
-        target(&w, T0, &normal, "first_reply")["due"],
+        target(&env, "2025-03-03T09:00:00Z", &normal, "first_reply")["due"],
         "2025-03-03T17:00:00Z"
     );
     assert_eq!(
-        target(&w, "2025-03-03T10:00:00Z", &urgent, "first_reply")["status"],
+        target(&env, "2025-03-03T10:00:00Z", &urgent, "first_reply")["status"],
         "active",
         "due, not yet late"
     );
     assert_eq!(
-        target(&w, "2025-03-03T10:00:01Z", &urgent, "first_reply")["status"],
+        target(&env, "2025-03-03T10:00:01Z", &urgent, "first_reply")["status"],
         "breached"
     );
-    let breached = json(&w.tix(
-        "d",
-        "2025-03-03T10:30:00Z",
-        &["sla", "--breached", "--format", "json"],
-    ));
+    env.at("2025-03-03T10:30:00Z");
+    let breached = env.json(&["sla", "--breached", "--format", "json"]);
     assert_eq!(breached.as_array().unwrap().len(), 1);
     assert_eq!(breached[0]["id"], urgent.as_str());
-    let at_risk = w.tix(
-        "d",
-        "2025-03-03T10:30:00Z",
-        &["sla", "--at-risk", "7h", "--format", "json"],
-    );
+    let at_risk = env.ok(&["sla", "--at-risk", "7h", "--format", "json"]);
     assert!(at_risk.contains(&normal));
 
-    let before = w.commits("d");
-    let out = w.tix_in(
-        "d",
-        "2025-03-03T10:30:00Z",
-        "Ana <ana@desk.test>",
-        &["sla", "check"],
-    );
+    let before = env.commits();
+    let out = env.tix(&["sla", "check"]);
     assert_eq!(out.status.code(), Some(4), "a breach exists");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(&format!("{urgent}  breached first_reply"))
     );
     assert_eq!(
-        w.commits("d"),
+        env.commits(),
         before + 1,
         "the breach is recorded in the ticket"
     );
-    let again = w.tix_in(
-        "d",
-        "2025-03-03T10:45:00Z",
-        "Ana <ana@desk.test>",
-        &["sla", "check"],
-    );
+    env.at("2025-03-03T10:45:00Z");
+    let again = env.tix(&["sla", "check"]);
     assert_eq!(again.status.code(), Some(4));
     assert!(again.stdout.is_empty(), "alerted once");
-    assert_eq!(w.commits("d"), before + 1);
-    // Replying ends the breach of the active ticket set: nothing in breach.
-    w.tix(
-        "d",
-        "2025-03-03T10:50:00Z",
-        &["reply", &urgent, "-m", "On it"],
-    );
-    w.tix(
-        "d",
-        "2025-03-03T10:50:00Z",
-        &["reply", &normal, "-m", "Sure"],
-    );
-    let out = w.tix_in(
-        "d",
-        "2025-03-03T10:55:00Z",
-        "Ana <ana@desk.test>",
-        &["sla", "check"],
-    );
+    assert_eq!(env.commits(), before + 1);
+    // Replying does not undo the late first reply: it stays breached.
+    env.at("2025-03-03T10:50:00Z");
+    env.ok(&["reply", &urgent, "-m", "On it"]);
+    env.ok(&["reply", &normal, "-m", "Sure"]);
+    env.at("2025-03-03T10:55:00Z");
+    let out = env.tix(&["sla", "check"]);
     assert_eq!(
         out.status.code(),
         Some(4),
@@ -106,89 +75,59 @@ fn default_policy_targets_by_priority_and_check_alerts_once() {
 
 #[test]
 fn pausing_decides_whether_the_same_ticket_breaches_resolution() {
-    let policy = |pause: &str| {
-        format!(
-            "\n[[sla.policy]]\nname = \"strict\"\nmatch = {{ tags_any = [\"strict\"] }}\npause_resolution_in = [{pause}]\n[sla.policy.targets]\nnormal = {{ resolution = \"2h\" }}\n"
-        )
-    };
     for (pause, expected) in [("\"waiting\"", "achieved"), ("", "breached")] {
-        let w = World::desk("d");
+        let env = TestEnv::new();
         // The strict policy must come before the default one: prepend it.
-        let path = w.path("d/tix.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replacen(
-                "[[sla.policy]]",
-                &format!("{}\n[[sla.policy]]", policy(pause)),
-                1,
-            ),
-        )
-        .unwrap();
-        w.git("d", &["commit", "-qam", "strict policy"]);
-        let id = new(&w, "Slow", &["--tag", "strict"]);
-        w.tix(
-            "d",
-            "2025-03-03T10:00:00Z",
-            &["reply", &id, "-m", "Try this"],
+        let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+        let strict = format!(
+            "[[sla.policy]]\nname = \"strict\"\nmatch = {{ tags_any = [\"strict\"] }}\npause_resolution_in = [{pause}]\n[sla.policy.targets]\nnormal = {{ resolution = \"2h\" }}\n\n[[sla.policy]]"
         );
-        w.tix(
-            "d",
-            "2025-03-03T14:00:00Z",
-            &["reply", &id, "--customer", "-m", "Worked"],
-        );
-        w.tix("d", "2025-03-03T14:30:00Z", &["resolve", &id]);
-        let resolution = target(&w, "2025-03-04T00:00:00Z", &id, "resolution");
+        env.commit_file("tix.toml", &text.replacen("[[sla.policy]]", &strict, 1));
+        let id = new(&env, "Slow", &["--tag", "strict"]);
+        env.at("2025-03-03T10:00:00Z");
+        env.ok(&["reply", &id, "-m", "Try this"]);
+        env.at("2025-03-03T14:00:00Z");
+        env.ok(&["reply", &id, "--customer", "-m", "Worked"]);
+        env.at("2025-03-03T14:30:00Z");
+        env.ok(&["resolve", &id]);
+        let resolution = target(&env, "2025-03-04T00:00:00Z", &id, "resolution");
         assert_eq!(resolution["status"], expected, "pause [{pause}]");
     }
 }
 
 #[test]
 fn business_hours_calendars_move_deadlines() {
-    let w = World::desk("d");
-    let path = w.path("d/tix.toml");
-    let text = std::fs::read_to_string(&path)
+    let env = TestEnv::new();
+    let text = std::fs::read_to_string(env.path("tix.toml"))
         .unwrap()
         .replace("calendar = \"24x7\"", "calendar = \"office\"");
-    std::fs::write(
-        &path,
-        text + "\n[calendar.office]\ntimezone = \"Europe/Berlin\"\nmon = [\"09:00-17:00\"]\ntue = [\"09:00-17:00\"]\nholidays = [\"2025-03-04\"]\n",
-    )
-    .unwrap();
-    w.git("d", &["commit", "-qam", "office hours"]);
+    env.commit_file(
+        "tix.toml",
+        &(text + "\n[calendar.office]\ntimezone = \"Europe/Berlin\"\nmon = [\"09:00-17:00\"]\ntue = [\"09:00-17:00\"]\nholidays = [\"2025-03-04\"]\n"),
+    );
     // Created Monday 16:00 Berlin (15:00Z), normal first reply 8h: 1h on
     // Monday, Tuesday is a holiday, Wednesday is closed... next Monday.
-    let json_new = json(&w.tix(
-        "d",
-        "2025-03-03T15:00:00Z",
-        &[
-            "new", "Late", "--email", "x@y.z", "-m", "hi", "--format", "json",
-        ],
-    ));
-    let id = json_new["id"].as_str().unwrap();
-    let first = target(&w, "2025-03-03T15:00:00Z", id, "first_reply");
+    env.at("2025-03-03T15:00:00Z");
+    let id = new(&env, "Late", &[]);
+    let first = target_of(&env, &id, "first_reply");
     assert_eq!(first["due"], "2025-03-10T15:00:00Z");
 }
 
 #[test]
 fn the_queue_orders_breached_then_due_then_waiting_then_priority_and_take_opens() {
-    let w = World::desk("d");
-    let low = new(&w, "Low", &["--priority", "low"]); // first reply due 09:00 + 24h
-    let urgent = new(&w, "Urgent", &["--priority", "urgent"]); // due 10:00
-    let high_a = new(&w, "High A", &["--priority", "high"]); // due 13:00
-    let high_b = new(&w, "High B", &["--priority", "high"]);
-    let mine = new(
-        &w,
+    let env = TestEnv::new();
+    let low = new(&env, "Low", &["--priority", "low"]); // first reply due 09:00 + 24h
+    let urgent = new(&env, "Urgent", &["--priority", "urgent"]); // due 10:00
+    let high_a = new(&env, "High A", &["--priority", "high"]); // due 13:00
+    let high_b = new(&env, "High B", &["--priority", "high"]);
+    let raj = new(
+        &env,
         "Someone else's",
         &["--priority", "urgent", "--assign", "raj@desk.test"],
     );
-    let queue = json(&w.tix("d", "2025-03-03T11:00:00Z", &["queue", "--format", "json"]));
-    let order: Vec<&str> = queue
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_str().unwrap())
-        .collect();
+    env.at("2025-03-03T11:00:00Z");
+    let queue = env.json(&["queue", "--format", "json"]);
+    let order = crate::common::ids_of(&queue);
     let (first_high, second_high) = if high_a < high_b {
         (&high_a, &high_b)
     } else {
@@ -196,47 +135,28 @@ fn the_queue_orders_breached_then_due_then_waiting_then_priority_and_take_opens(
     };
     assert_eq!(
         order,
-        [
-            urgent.as_str(),
-            first_high.as_str(),
-            second_high.as_str(),
-            low.as_str()
-        ],
+        [urgent.as_str(), first_high, second_high, low.as_str()],
         "ties by id"
     );
     assert_eq!(queue[0]["breached"], true);
-    assert!(!order.contains(&mine.as_str()), "assigned to someone else");
-    let raj = json(&w.tix(
-        "d",
-        "2025-03-03T11:00:00Z",
-        &["queue", "--agent", "raj@desk.test", "--format", "json"],
-    ));
+    assert!(!order.contains(&raj), "assigned to someone else");
+    let rajs = env.json(&["queue", "--agent", "raj@desk.test", "--format", "json"]);
     assert!(
-        raj.as_array()
-            .unwrap()
-            .iter()
-            .any(|q| q["id"] == mine.as_str()),
+        crate::common::ids_of(&rajs).contains(&raj),
         "raj sees his own"
     );
     // tix next shows the top; --take makes it mine and open, in one commit.
-    assert!(
-        w.tix("d", "2025-03-03T11:00:00Z", &["next"])
-            .contains("Urgent")
-    );
-    let before = w.commits("d");
-    let taken = json(&w.tix(
-        "d",
-        "2025-03-03T11:00:00Z",
-        &["next", "--take", "--format", "json"],
-    ));
+    assert!(env.ok(&["next"]).contains("Urgent"));
+    let before = env.commits();
+    let taken = env.json(&["next", "--take", "--format", "json"]);
     assert_eq!(
         (taken["id"].as_str(), taken["status"].as_str()),
         (Some(urgent.as_str()), Some("open"))
     );
     assert_eq!(taken["assignee"], "ana@desk.test");
-    assert_eq!(w.commits("d"), before + 1);
+    assert_eq!(env.commits(), before + 1);
     assert!(
-        w.git("d", &["log", "-1", "--format=%B"])
+        env.git(&["log", "-1", "--format=%B"])
             .contains("Tix-Action: take")
     );
 }
@@ -332,7 +252,7 @@ fn a_holidays_file_in_the_desk_closes_its_dates() {
     // Monday 15:00 + 4h: 2h on Monday, Tuesday and Wednesday are holidays,
     // 2h on Thursday.
     env.at("2025-03-03T15:00:00Z");
-    let id = env.new_ticket_with("Carnaval", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Carnaval", &[]);
     let sla = env.json(&["sla", &id, "--format", "json"]);
     assert_eq!(sla[0]["targets"][0]["due"], "2025-03-06T11:00:00Z");
 
@@ -381,7 +301,7 @@ fn resolution_used_up_at_closing_time_is_due_then_and_breached_after() {
     let env = TestEnv::new();
     office_policy(&env, "America/Sao_Paulo", "resolution = \"8h\"");
     env.at("2025-03-07T12:00:00Z"); // Friday 09:00 in São Paulo
-    let id = env.new_ticket_with("Friday", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Friday", &[]);
     env.at("2025-03-07T20:00:00Z");
     let r = target_of(&env, &id, "resolution");
     assert_eq!(
@@ -415,7 +335,7 @@ fn resolution_used_up_at_closing_time_is_due_then_and_breached_after() {
 #[test]
 fn a_resolved_ticket_shows_its_resolution_due_and_final_status() {
     let env = TestEnv::new();
-    let id = env.new_ticket_with("Quick", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Quick", &[]);
     env.at("2025-03-03T10:00:00Z");
     env.ok(&["reply", &id, "-m", "Done", "--resolve"]);
     env.at("2025-03-04T10:00:00Z");
@@ -442,7 +362,7 @@ fn a_customer_reopen_after_a_silent_solve_starts_a_new_next_reply() {
         &env,
         "[[sla.policy]]\nname = \"p\"\n[sla.policy.targets]\nnormal = { first_reply = \"1h\", next_reply = \"2h\" }\n",
     );
-    let id = env.new_ticket_with("Again", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Again", &[]);
     for (at, args) in [
         ("2025-03-03T09:30:00Z", vec!["reply", &id, "-m", "Try this"]),
         (
@@ -476,10 +396,7 @@ fn a_customer_reopen_after_a_silent_solve_starts_a_new_next_reply() {
 #[test]
 fn first_reply_exists_only_when_there_is_a_customer_to_answer() {
     let env = TestEnv::new();
-    let customer = env.new_ticket_with(
-        "From the customer",
-        &["--email", "bo@example.com", "-m", "Help"],
-    );
+    let customer = new(&env, "From the customer", &[]);
     let silent = env.new_ticket_with("Phone call, no text yet", &["--email", "bo@example.com"]);
     let proactive = env.new_ticket_with("We noticed an outage", &["-m", "We are on it"]);
     let internal = env.new_ticket_with("Internal task", &[]);
@@ -509,8 +426,8 @@ fn first_assign_runs_until_the_first_assignment() {
         &env,
         "[[sla.policy]]\nname = \"p\"\n[sla.policy.targets]\nnormal = { first_assign = \"30m\" }\n",
     );
-    let id = env.new_ticket_with("Who?", &["--email", "bo@example.com", "-m", "Help"]);
-    let late = env.new_ticket_with("Nobody", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Who?", &[]);
+    let late = new(&env, "Nobody", &[]);
     env.at("2025-03-03T09:20:00Z");
     let first = target_of(&env, &id, "first_assign");
     assert_eq!(
@@ -535,7 +452,7 @@ fn a_priority_or_tag_change_reselects_the_targets_and_keeps_the_start() {
             1,
         ),
     );
-    let id = env.new_ticket_with("Slow", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Slow", &[]);
     env.at("2025-03-03T09:10:00Z");
     assert_eq!(
         target_of(&env, &id, "first_reply")["due"],
@@ -556,7 +473,7 @@ fn a_priority_or_tag_change_reselects_the_targets_and_keeps_the_start() {
 #[test]
 fn consumed_minutes_are_whole_minutes_rounded_down() {
     let env = TestEnv::new();
-    let id = env.new_ticket_with("Tick", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Tick", &[]);
     env.at("2025-03-03T09:01:59Z");
     assert_eq!(target_of(&env, &id, "first_reply")["consumed_minutes"], 1);
     env.at("2025-03-03T09:00:59Z");
@@ -568,7 +485,7 @@ fn a_reply_at_18_after_a_17_due_is_breached_on_a_business_calendar() {
     let env = TestEnv::new();
     office_policy(&env, "UTC", "first_reply = \"1h\"");
     env.at("2025-03-03T16:00:00Z");
-    let id = env.new_ticket_with("Late", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Late", &[]);
     env.at("2025-03-03T18:00:00Z");
     env.ok(&["reply", &id, "-m", "Sorry"]);
     let first = target_of(&env, &id, "first_reply");
@@ -621,7 +538,7 @@ fn without_a_policy_the_queue_uses_created_plus_seven_days_then_waiting_priority
 #[test]
 fn postponed_tickets_join_the_queue_when_their_time_has_come() {
     let env = TestEnv::new();
-    let id = env.new_ticket_with("Later", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Later", &[]);
     env.ok(&["postpone", &id, "--until", "2025-03-03T12:00:00Z"]);
     env.at("2025-03-03T11:59:59Z");
     assert!(queue(&env, &[]).is_empty());
@@ -682,7 +599,7 @@ fn the_queue_keeps_to_my_departments_and_department_narrows_exactly() {
 #[test]
 fn next_take_on_my_open_ticket_shows_it_and_take_is_for_my_own_queue_only() {
     let env = TestEnv::new();
-    let id = env.new_ticket_with("Mine", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Mine", &[]);
     env.ok(&["next", "--take"]);
     let before = env.commits();
     let again = env.tix(&["next", "--take", "--format", "json"]);
@@ -791,7 +708,7 @@ fn sla_check_exit_codes_tell_a_breach_from_a_failure() {
 #[test]
 fn show_json_carries_the_sla_state_or_null() {
     let env = TestEnv::new();
-    let id = env.new_ticket_with("Hello", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Hello", &[]);
     env.at("2025-03-03T09:30:00Z");
     let shown = env.show(&id);
     let listed = env.json(&["sla", &id, "--format", "json"]);
@@ -809,7 +726,7 @@ fn warn_before_records_one_warning_per_target_and_runs_the_warning_hook() {
         &env,
         "[[sla.policy]]\nname = \"p\"\nwarn_before = \"15m\"\n[sla.policy.targets]\nnormal = { first_reply = \"1h\", next_reply = \"1h\" }\n\n[[hook]]\non = [\"sla_warning\"]\nrun = 'echo \"$TIX_EVENT $TIX_TICKET $TIX_SLA_METRIC $TIX_SLA_DUE\" >> \"$HOME/warnings.log\"'\n",
     );
-    let id = env.new_ticket_with("Soon", &["--email", "bo@example.com", "-m", "Help"]);
+    let id = new(&env, "Soon", &[]);
     env.at("2025-03-03T09:44:00Z");
     assert_eq!(env.ok(&["sla", "check"]), "", "more than 15 minutes left");
     let before = env.commits();
