@@ -52,8 +52,10 @@ enum SlaCommand {
     ///
     /// Each new breach (a metric past its due time, not yet recorded) is
     /// recorded once in its ticket and runs the sla_breach hooks once, with
-    /// TIX_SLA_METRIC and TIX_SLA_DUE set. Tickets that changed meanwhile
-    /// or have uncommitted edits are skipped with a warning and alerted on
+    /// TIX_SLA_METRIC and TIX_SLA_DUE set. With a policy's warn_before, a
+    /// running target that has that little time left is warned about once
+    /// the same way (sla_warning hooks); warnings do not change the exit
+    /// code. Tickets that changed meanwhile or have uncommitted edits are skipped with a warning and alerted on
     /// the next run. Exit codes: 0 no breach, 4 at least one breach, 1
     /// refused (no desk, broken tix.toml), 2 usage, 3 desk busy, 255
     /// internal.
