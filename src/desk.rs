@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
 use crate::config::Assignment;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, HookEvent};
 use crate::entry::ListEntry;
 use crate::hooks;
 use crate::lifecycle::Category;
@@ -373,20 +373,44 @@ impl Desk {
     /// Runs the hooks a committed change raises; returns one message per
     /// failed hook (the change stays committed).
     pub fn run_hooks(&self, ticket: &Ticket, applied: &Applied) -> Vec<String> {
+        self.run_hooks_with(ticket, applied, &[])
+    }
+
+    /// [`Self::run_hooks`] with more variables in the hooks' environment
+    /// (`tix sla check` adds the breached metric and its due time).
+    pub fn run_hooks_with(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
+        let events = hooks::events_for(applied.action, applied.status.is_some());
+        self.run_hooks_for(ticket, applied, &events, extra)
+    }
+
+    /// Runs the hooks listening to `events` (for changes whose events
+    /// `hooks::events_for` does not derive, such as an SLA warning).
+    pub fn run_hooks_for(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        events: &[HookEvent],
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
         }
-        let events = hooks::events_for(applied.action, applied.status.is_some());
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();
         let (from, to) = applied.status.clone().unwrap_or_default();
-        let env = [
+        let mut env = vec![
             ("TIX_TICKET", ticket.id.to_string()),
             ("TIX_ACTION", applied.action.to_owned()),
             ("TIX_STATUS_FROM", from),
             ("TIX_STATUS_TO", to),
         ];
-        hooks::run(&self.config.hooks, self.store.root(), &events, &json, &env)
+        env.extend(extra.iter().cloned());
+        hooks::run(&self.config.hooks, self.store.root(), events, &json, &env)
     }
 
     /// Applies a change to a ticket in one commit.
@@ -460,12 +484,19 @@ pub fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
 
 const ATTRIBUTES: &str = "# Ticket files merge through tix's merge driver (docs/storage.md).\ntickets/**/*.toml merge=tix\n";
 
-/// Reads and parses the committed `tix.toml` (built-in defaults if absent).
+/// Reads and parses the committed `tix.toml` (built-in defaults if absent);
+/// the files it names (a calendar's `holidays_file`) come from the same
+/// committed tree.
 pub fn load_config(store: &Store) -> Result<Config, Error> {
     match store.read_file(layout::CONFIG_FILE)? {
-        Some(text) => Ok(Config::parse(&text)?),
+        Some(text) => Ok(Config::parse_in(&text, &committed_files(store))?),
         None => Ok(Config::default()),
     }
+}
+
+/// Reads files named by `tix.toml` from the committed tree.
+pub fn committed_files(store: &Store) -> impl Fn(&str) -> Result<Option<String>, String> + '_ {
+    |path| store.read_file(path).map_err(|e| e.to_string())
 }
 
 /// Parses a ticket file and checks its id against the path.

@@ -15,6 +15,8 @@ pub enum Kind {
     Usage,
     /// Other writers kept the desk busy (exit 3).
     Contended,
+    /// A check found what it watches for, e.g. an SLA breach (exit 4).
+    Alert,
     /// A bug or an environment failure (exit 255).
     Internal,
     /// Stdout was closed (a pager quit): exit quietly.
@@ -51,6 +53,15 @@ impl CommandError {
         }
     }
 
+    /// A check that ran fine and found what it watches for.
+    pub fn alert(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Alert,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
     /// Adds a hint line.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
@@ -63,6 +74,7 @@ impl CommandError {
             Kind::User => 1,
             Kind::Usage => 2,
             Kind::Contended => 3,
+            Kind::Alert => 4,
             Kind::Internal => 255,
             Kind::BrokenPipe => 0,
         })

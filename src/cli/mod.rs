@@ -90,7 +90,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     match dispatch(&mut ctx, &cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if err.kind != Kind::BrokenPipe {
+            if err.kind == Kind::Alert {
+                // Not a failure: the command worked and reports a finding.
+                eprintln!("{}", err.message);
+            } else if err.kind != Kind::BrokenPipe {
                 eprintln!("error: {}", err.message);
                 for hint in &err.hints {
                     eprintln!("hint: {hint}");

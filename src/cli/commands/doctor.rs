@@ -50,7 +50,7 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
         })
         .collect();
     let config = match store.read_file(layout::CONFIG_FILE)? {
-        Some(text) => match Config::parse(&text) {
+        Some(text) => match Config::parse_in(&text, &crate::desk::committed_files(&store)) {
             Ok(config) => config,
             Err(err) => {
                 problems.extend(err.problems.into_iter().map(|p| Problem {
