@@ -132,7 +132,17 @@ pub(crate) fn build(
         (None, None) => Departments::All,
     };
     let statuses = &desk.config().statuses;
-    let (tickets, problems) = desk.active_tickets()?;
+    let wanted = |category: Option<Category>, postponed_until: Option<Timestamp>| match category {
+        Some(Category::New | Category::Open) => true,
+        Some(Category::OnHold) => postponed_until.is_some_and(|u| u <= now),
+        _ => false,
+    };
+    // The cached list entries pick the candidates; only those are parsed.
+    let (tickets, problems) = desk.active_tickets_where(&|e| {
+        wanted(e.category, e.postponed_until)
+            && e.assignee.as_deref().is_none_or(|a| a == me)
+            && departments.admit(e.department.as_ref())
+    })?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
@@ -141,11 +151,7 @@ pub(crate) fn build(
         .map(|(t, _)| t)
         .filter(|t| {
             let summary = t.summary(statuses);
-            let wanted = match summary.category {
-                Some(Category::New | Category::Open) => true,
-                Some(Category::OnHold) => summary.postponed_until.is_some_and(|u| u <= now),
-                _ => false,
-            };
+            let wanted = wanted(summary.category, summary.postponed_until);
             let mine = t.assignee.as_deref().is_none_or(|a| a == me);
             wanted && mine && departments.admit(t.department.as_ref())
         })
