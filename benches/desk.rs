@@ -231,7 +231,7 @@ fn generate(dir: &Path, size: usize) -> Vec<TicketId> {
     )
     .expect("commit");
     run(dir, "git", &["reset", "--hard", "-q"]);
-    run(dir, "git", &["gc", "-q"]);
+    run(dir, "git", &["gc", "-q", "--prune=now"]);
     active
 }
 
@@ -347,7 +347,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     row("tix list --limit 50 (warm)", warm);
 
     // Repository growth per change after gc.
-    run(dir, "git", &["gc", "-q"]);
+    run(dir, "git", &["gc", "-q", "--prune=now"]);
     let before = pack_size(dir);
     let changes = 50;
     for id in active.iter().skip(runs).take(changes) {
@@ -362,7 +362,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
             ],
         );
     }
-    run(dir, "git", &["gc", "-q"]);
+    run(dir, "git", &["gc", "-q", "--prune=now"]);
     let after = pack_size(dir);
     println!(
         "\nRepository growth after `git gc`: {:.2} KiB per change ({changes} notes; pack {:.1} -> {:.1} MiB)",
