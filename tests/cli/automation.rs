@@ -1,6 +1,6 @@
 //! `tix automate` / `tix autoclose` end to end: time travel with TIX_NOW,
 //! exactness, resets, idempotence, dry runs, concurrent and killed runs,
-//! and the cron line of docs/automation.md.
+//! and the cron line and systemd unit of docs/automation.md.
 
 use crate::world::World;
 
@@ -182,32 +182,27 @@ fn a_killed_run_leaves_a_valid_desk_and_the_next_run_finishes() {
     assert_eq!(w.git("d", &["status", "--porcelain"]), "");
 }
 
-/// The scheduling line documented in docs/automation.md, run as written.
-#[test]
-fn the_documented_cron_command_works() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/automation.md"))
-        .unwrap();
-    let line = doc
-        .lines()
-        .find(|l| l.starts_with("*/15 "))
-        .expect("a cron line in docs/automation.md");
-    let command = line
-        .split_once("&& ")
-        .map(|(_, rest)| rest)
-        .expect("cd DIR && COMMAND");
+/// A desk cloned twice; `a` resolved a ticket and has pushed it, and both
+/// clones made one more change, so `b`'s first `tix sync` must merge.
+fn diverged_clones() -> (World, String) {
     let w = World::two_clones();
     let id = w.new_ticket("a", T0, "Shared");
     w.tix("a", T0, &["reply", &id, "-m", "Done", "--resolve"]);
     w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.new_ticket("a", T0, "From a");
+    w.git("a", &["push", "-q"]);
+    w.new_ticket("b", T0, "From b");
+    (w, id)
+}
+
+/// Runs `command` with sh in clone `b` as cron or systemd would: no
+/// TIX_AGENT, no git identity, tix on the PATH.
+fn run_scheduled(w: &World, command: &str) {
     let mut sh = std::process::Command::new("sh");
     sh.arg("-c").arg(command);
-    crate::world::sealed(
-        &mut sh,
-        &w.path("b"),
-        "2025-03-08T00:00:00Z",
-        "Ops <ops@desk.test>",
-    );
-    sh.env(
+    crate::world::sealed(&mut sh, &w.path("b"), "2025-03-08T00:00:00Z", "unused");
+    sh.env_remove("TIX_AGENT").env(
         "PATH",
         format!(
             "{}:{}",
@@ -221,10 +216,54 @@ fn the_documented_cron_command_works() {
         "{command}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn assert_scheduled_run_reached_the_remote(w: &World, id: &str) {
     w.git("a", &["pull", "-q", "--no-rebase"]);
     assert_eq!(
-        w.ticket("a", &id)["status"],
+        w.ticket("a", id)["status"],
         "closed",
         "the closing commit reached the remote"
     );
+    let merge = w.git("a", &["log", "--merges", "-1", "--format=%an <%ae>"]);
+    assert_eq!(
+        merge.trim(),
+        "tix-automation <tix-automation@localhost>",
+        "the merge of the first sync is the automation's"
+    );
+}
+
+fn doc() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/automation.md")).unwrap()
+}
+
+/// The cron line documented in docs/automation.md, run as written.
+#[test]
+fn the_documented_cron_command_works_without_an_agent() {
+    let doc = doc();
+    let line = doc
+        .lines()
+        .find(|l| l.starts_with("*/15 "))
+        .expect("a cron line in docs/automation.md");
+    let command = line
+        .split_once("&& ")
+        .map(|(_, rest)| rest)
+        .expect("cd DIR && COMMAND");
+    let (w, id) = diverged_clones();
+    run_scheduled(&w, command);
+    assert_scheduled_run_reached_the_remote(&w, &id);
+}
+
+/// The `ExecStart` of the systemd unit in docs/automation.md, run as
+/// written.
+#[test]
+fn the_documented_systemd_unit_works_without_an_agent() {
+    let doc = doc();
+    let command = doc
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line in docs/automation.md");
+    let (w, id) = diverged_clones();
+    run_scheduled(&w, command);
+    assert_scheduled_run_reached_the_remote(&w, &id);
 }

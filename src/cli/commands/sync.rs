@@ -3,6 +3,7 @@ use std::io::Write;
 use clap::Args;
 
 use crate::cli::{CommandError, Ctx};
+use crate::desk::Agent;
 
 /// Pull, merge and push the desk through your own git.
 ///
@@ -10,13 +11,27 @@ use crate::cli::{CommandError, Ctx};
 /// driver, so replies on both sides are kept), then `git push`. When the
 /// push is rejected because the remote moved meanwhile, it pulls and pushes
 /// once more. Your remotes, credentials and git config apply. On failure the
-/// desk is left as it was before the pull (never mid-merge).
+/// desk is left as it was before the pull (never mid-merge). Without an
+/// agent (--as, TIX_AGENT, git's user), a merge is made as the desk's
+/// automation identity, so the command runs from cron as it is.
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {}
 
 pub(crate) fn run(ctx: &mut Ctx, _args: &SyncArgs) -> Result<(), CommandError> {
     let desk = ctx.desk()?;
-    let agent = ctx.agent(Some(&desk))?;
+    let agent = match ctx.agent(Some(&desk)) {
+        Ok(agent) => agent,
+        // Cron and systemd run without TIX_AGENT or a git identity: merge
+        // as the desk's automation identity (docs/automation.md).
+        Err(err) if err.message == crate::store::Error::NoIdentity.to_string() => {
+            let identity = &desk.config().desk.automation;
+            Agent {
+                name: identity.name.clone(),
+                email: identity.email.clone(),
+            }
+        }
+        Err(err) => return Err(err),
+    };
     let sig = crate::store::Signature {
         name: agent.name,
         email: agent.email,
