@@ -192,7 +192,7 @@ impl Desk {
                 continue;
             }
             let mut next = current.clone();
-            match rule.apply(&mut next, actor) {
+            match rule.apply(&mut next, actor, None) {
                 Ok(applied) => {
                     fired[i] += 1;
                     plan.rules.push(rule.name.clone());

@@ -718,6 +718,7 @@ impl Config {
         }
 
         let mut automations: Vec<Rule> = Vec::new();
+        let mut checked = Vec::new();
         for rule in raw.automation {
             let span = rule.span();
             let rule = rule.into_inner();
@@ -727,10 +728,16 @@ impl Config {
                     span.clone(),
                 );
             }
-            if let Err(message) = rule.check(&statuses) {
-                problem(message, span);
+            match rule.check(&statuses) {
+                Ok(()) => checked.push((rule.clone(), span)),
+                Err(message) => problem(message, span),
             }
             automations.push(rule);
+        }
+        let (valid, spans): (Vec<Rule>, Vec<_>) = checked.into_iter().unzip();
+        let lines: Vec<usize> = spans.iter().map(|s| line_at(text, s.start)).collect();
+        for (i, message) in crate::rules::check_together(&valid, &statuses, &agents, &lines) {
+            problem(message, spans[i].clone());
         }
 
         let mut calendars: BTreeMap<String, Calendar> = BTreeMap::new();

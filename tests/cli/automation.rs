@@ -182,6 +182,107 @@ fn a_killed_run_leaves_a_valid_desk_and_the_next_run_finishes() {
     assert_eq!(w.git("d", &["status", "--porcelain"]), "");
 }
 
+#[test]
+fn a_close_rule_without_a_status_condition_closes_only_resolved_tickets() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        "\n[[automation]]\nname = \"close-low\"\nwhen = { priority = \"low\" }\ndo = { set_status = \"closed\" }\n",
+    );
+    let open = w.new_ticket_with("d", T0, "Open", &["--priority", "low"]);
+    let resolved = w.new_ticket_with("d", T0, "Resolved", &["--priority", "low"]);
+    w.tix("d", T0, &["resolve", &resolved]);
+    let out = w.tix("d", T0, &["automate"]);
+    assert!(out.contains("Changed 1 ticket (close-low: 1)."), "{out}");
+    assert_eq!(w.ticket("d", &resolved)["status"], "closed");
+    assert_eq!(w.ticket("d", &open)["status"], "new");
+}
+
+#[test]
+fn rules_tix_toml_must_not_hold_are_refused_with_their_line() {
+    let cases: [(&str, &[&str]); 7] = [
+        (
+            "name = \"evil\\nTix-Status: closed -> open\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n",
+            &["is not valid"],
+        ),
+        (
+            "name = \"\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n",
+            &["is not valid"],
+        ),
+        (
+            "name = \"half\"\nwhen = { tags_any = [\"a\", \"b\"] }\ndo = { remove_tags = [\"a\"] }\n",
+            &["half", "fire forever"],
+        ),
+        (
+            "name = \"both\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"], remove_tags = [\"x\"] }\n",
+            &["both adds and removes tag 'x'"],
+        ),
+        (
+            "name = \"early\"\nwhen = { category = \"new\" }\ndo = { set_status = \"closed\" }\n",
+            &[
+                "early",
+                "sets status 'closed'",
+                "only a resolved ticket closes",
+            ],
+        ),
+        (
+            "name = \"back\"\nwhen = { category = \"open\" }\ndo = { set_status = \"new\" }\n",
+            &["back", "nothing returns to the new category"],
+        ),
+        (
+            "name = \"rr\"\nwhen = { assignee = \"none\" }\ndo = { assign = \"round_robin\" }\n",
+            &["rr", "department"],
+        ),
+    ];
+    for (rule, expected) in cases {
+        let w = World::desk("d");
+        w.configure("d", &format!("\n[[automation]]\n{rule}"));
+        let before = w.commits("d");
+        let err = w.fail("d", T0, &["automate"], 1);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: tix.toml line "), "{err}");
+        for part in expected {
+            assert!(first.contains(part), "{part}: {err}");
+        }
+        assert_eq!(w.commits("d"), before, "nothing written");
+    }
+}
+
+#[test]
+fn two_rules_that_undo_each_other_are_refused_naming_both() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        r#"
+[[automation]]
+name = "up"
+when = { priority = "low" }
+do = { set_priority = "high" }
+
+[[automation]]
+name = "down"
+when = { priority = "high" }
+do = { set_priority = "low" }
+"#,
+    );
+    let err = w.fail("d", T0, &["automate"], 1);
+    let config = std::fs::read_to_string(w.path("d").join("tix.toml")).unwrap();
+    let line_of = |name: &str| {
+        config
+            .lines()
+            .position(|l| l == format!("name = \"{name}\""))
+            .unwrap()
+    };
+    // `name` is the line after `[[automation]]`: the rule's own line is one up.
+    let (up, down) = (line_of("up"), line_of("down"));
+    assert!(
+        err.contains(&format!(
+            "automations 'up' (line {up}) and 'down' (line {down}) undo each other"
+        )),
+        "{err}"
+    );
+}
+
 /// A desk cloned twice; `a` resolved a ticket and has pushed it, and both
 /// clones made one more change, so `b`'s first `tix sync` must merge.
 fn diverged_clones() -> (World, String) {
