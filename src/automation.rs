@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::change::{Actor, Applied, ChangeError};
+use crate::config::HookEvent;
 use crate::desk::{Desk, Error, commit_message};
 use crate::entry::ListEntry;
 use crate::lifecycle::{Category, Statuses};
@@ -212,9 +213,15 @@ impl Desk {
                     action: engine.action,
                     status: change.plan.status.clone(),
                 };
+                let first: &[HookEvent] = if change.notify {
+                    &[HookEvent::Notify]
+                } else {
+                    &[]
+                };
+                let env = [("TIX_RULES", change.plan.rules.join(","))];
                 report
                     .hook_failures
-                    .extend(self.run_hooks(ticket, &applied));
+                    .extend(self.run_hooks_with(ticket, &applied, first, &env));
             }
             report.planned.push(change.plan);
         }
@@ -238,6 +245,8 @@ impl Desk {
 /// A ticket the run changes.
 struct Changed {
     plan: Planned,
+    /// Whether a rule that changed it has `notify = "hook"`.
+    notify: bool,
     /// The changed ticket, kept for the hooks.
     ticket: Option<Ticket>,
 }
@@ -291,6 +300,7 @@ impl Engine<'_> {
             rules: Vec::new(),
             status: None,
         };
+        let mut notify = false;
         for i in matching {
             let rule = self.rules[i];
             if self.fired[i] >= rule.limit() {
@@ -303,6 +313,7 @@ impl Engine<'_> {
                 Ok(applied) => {
                     self.fired[i] += 1;
                     plan.rules.push(rule.name.clone());
+                    notify |= rule.notifies();
                     if let Some((from, to)) = applied.status {
                         let from = plan.status.take().map_or(from, |(first, _)| first);
                         plan.status = Some((from, to));
@@ -348,6 +359,7 @@ impl Engine<'_> {
             current.id.clone(),
             Changed {
                 plan,
+                notify,
                 ticket: self.keep_tickets.then_some(current),
             },
         );

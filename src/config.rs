@@ -278,6 +278,8 @@ pub enum HookEvent {
     Note,
     /// An SLA target was breached (`tix sla check`).
     SlaBreach,
+    /// An automation rule with `notify = "hook"` changed the ticket.
+    Notify,
 }
 
 impl HookEvent {
@@ -292,6 +294,7 @@ impl HookEvent {
             Self::CustomerReplied => "customer_replied",
             Self::Note => "note",
             Self::SlaBreach => "sla_breach",
+            Self::Notify => "notify",
         }
     }
 }

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
-use crate::config::Assignment;
 use crate::config::{self, Config, ConfigError};
+use crate::config::{Assignment, HookEvent};
 use crate::entry::ListEntry;
 use crate::hooks;
 use crate::lifecycle::Category;
@@ -383,19 +383,34 @@ impl Desk {
     /// Runs the hooks a committed change raises; returns one message per
     /// failed hook (the change stays committed).
     pub fn run_hooks(&self, ticket: &Ticket, applied: &Applied) -> Vec<String> {
+        self.run_hooks_with(ticket, applied, &[], &[])
+    }
+
+    /// [`Self::run_hooks`] with `first` raised before the events of the
+    /// change (an automation's `notify`) and `extra` added to the hooks'
+    /// environment (`TIX_RULES`).
+    pub fn run_hooks_with(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        first: &[HookEvent],
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
         }
-        let events = hooks::events_for(applied.action, applied.status.is_some());
+        let mut events = first.to_vec();
+        events.extend(hooks::events_for(applied.action, applied.status.is_some()));
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();
         let (from, to) = applied.status.clone().unwrap_or_default();
-        let env = [
+        let mut env = vec![
             ("TIX_TICKET", ticket.id.to_string()),
             ("TIX_ACTION", applied.action.to_owned()),
             ("TIX_STATUS_FROM", from),
             ("TIX_STATUS_TO", to),
         ];
+        env.extend(extra.iter().cloned());
         hooks::run(&self.config.hooks, self.store.root(), &events, &json, &env)
     }
 

@@ -546,6 +546,54 @@ fn autoclose_also_wakes_postponed_tickets() {
 }
 
 #[test]
+fn notify_raises_the_notify_hook_event_and_hooks_learn_the_rules() {
+    let (w, ids) = resolved_desk(1);
+    let waiting = w.new_ticket("d", T0, "Waiting");
+    w.tix("d", T0, &["reply", &waiting, "-m", "Try this"]);
+    let notify_log = w.path("notify.log");
+    let changed_log = w.path("changed.log");
+    w.configure(
+        "d",
+        &format!(
+            r#"
+[[automation]]
+name = "ping"
+when = {{ category = "waiting", tags_none = ["pinged"] }}
+do = {{ notify = "hook", add_tags = ["pinged"] }}
+
+[[hook]]
+on = ["notify"]
+run = 'echo "$TIX_EVENT $TIX_TICKET $TIX_RULES" >> {}'
+
+[[hook]]
+on = ["changed"]
+run = 'echo "$TIX_EVENT $TIX_TICKET $TIX_RULES" >> {}'
+"#,
+            notify_log.display(),
+            changed_log.display()
+        ),
+    );
+    w.tix("d", "2025-03-08T00:00:00Z", &["automate"]);
+    assert_eq!(
+        std::fs::read_to_string(&notify_log).unwrap(),
+        format!("notify {waiting} ping\n"),
+        "only the rule with notify raises it"
+    );
+    let mut changed: Vec<String> = std::fs::read_to_string(&changed_log)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    changed.sort();
+    let mut expected = vec![
+        format!("changed {} close-solved-4d", ids[0]),
+        format!("changed {waiting} ping"),
+    ];
+    expected.sort();
+    assert_eq!(changed, expected);
+}
+
+#[test]
 fn problems_exit_4_after_everything_else_is_committed() {
     let (w, ids) = resolved_desk(2);
     // A ticket file that does not parse, committed by hand.
