@@ -413,19 +413,12 @@ impl Engine<'_> {
 /// fields: everything but the event log itself.
 fn same_state(a: &Ticket, b: &Ticket, statuses: &Statuses) -> bool {
     let (x, y) = (a.summary(statuses), b.summary(statuses));
-    x.status == y.status
-        && x.postponed_until == y.postponed_until
-        && a.subject == b.subject
-        && a.priority == b.priority
-        && a.assignee == b.assignee
-        && a.department == b.department
-        && a.tags == b.tags
-        && a.fields == b.fields
-        && a.customer == b.customer
-        && a.follow_up_of == b.follow_up_of
-        && a.duplicate_of == b.duplicate_of
-        && a.related == b.related
-        && a.rating == b.rating
+    let fields = |t: &Ticket| Ticket {
+        status: None,
+        events: Vec::new(),
+        ..t.clone()
+    };
+    x.status == y.status && x.postponed_until == y.postponed_until && fields(a) == fields(b)
 }
 
 /// Tickets parsed at a time while evaluating rules.
