@@ -518,16 +518,10 @@ fn set_status(
             "cannot move the ticket from {current} to {target}: {why}"
         )))
     };
-    if let Some(next) = actor.statuses.get(current).and_then(|d| d.next.as_ref()) {
-        if !next.iter().any(|n| n == target) {
-            return refuse(&format!("tix.toml allows only {}", next.join(", ")));
-        }
-    } else if category == Category::Closed {
-        return refuse("closed tickets are locked; use `tix reopen`");
-    } else if def.category == Category::New {
-        return refuse("nothing returns to the new category");
-    } else if def.category == Category::Closed && category != Category::Solved {
-        return refuse("only a resolved ticket closes; use `tix close --force --reason TEXT`");
+    if let Err(why) =
+        lifecycle::status_move(actor.statuses, current, category, target, def.category)
+    {
+        return refuse(&why.to_string());
     }
     if def.category == Category::Solved {
         assign_resolver(ticket, actor);

@@ -281,6 +281,8 @@ pub enum HookEvent {
     /// An SLA target is due within the policy's `warn_before`
     /// (`tix sla check`).
     SlaWarning,
+    /// An automation rule with `notify = "hook"` changed the ticket.
+    Notify,
 }
 
 impl HookEvent {
@@ -296,6 +298,7 @@ impl HookEvent {
             Self::Note => "note",
             Self::SlaBreach => "sla_breach",
             Self::SlaWarning => "sla_warning",
+            Self::Notify => "notify",
         }
     }
 }
@@ -726,6 +729,7 @@ impl Config {
         }
 
         let mut automations: Vec<Rule> = Vec::new();
+        let mut checked = Vec::new();
         for rule in raw.automation {
             let span = rule.span();
             let rule = rule.into_inner();
@@ -735,10 +739,16 @@ impl Config {
                     span.clone(),
                 );
             }
-            if let Err(message) = rule.check(&statuses) {
-                problem(message, span);
+            match rule.check(&statuses) {
+                Ok(()) => checked.push((rule.clone(), span)),
+                Err(message) => problem(message, span),
             }
             automations.push(rule);
+        }
+        let (valid, spans): (Vec<Rule>, Vec<_>) = checked.into_iter().unzip();
+        let lines: Vec<usize> = spans.iter().map(|s| line_at(text, s.start)).collect();
+        for (i, message) in crate::rules::check_together(&valid, &statuses, &agents, &lines) {
+            problem(message, spans[i].clone());
         }
 
         let mut calendars: BTreeMap<String, Calendar> = BTreeMap::new();

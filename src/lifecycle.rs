@@ -304,6 +304,50 @@ pub fn allowed_moves(category: Category) -> Vec<&'static str> {
         .collect()
 }
 
+/// Why a ticket may not move from one status to another with `tix status`
+/// (or an automation's `set_status`).
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StatusMoveError {
+    /// The current status lists the statuses it may move to, and the
+    /// target is not one of them.
+    #[error("tix.toml allows only {}", .0.join(", "))]
+    NotNext(Vec<String>),
+    /// Closed tickets are locked.
+    #[error("closed tickets are locked; use `tix reopen`")]
+    Locked,
+    /// Nothing re-enters the new category (HELPDESK §2 rule 1).
+    #[error("nothing returns to the new category")]
+    IntoNew,
+    /// Only a solved ticket closes without `--force`.
+    #[error("only a resolved ticket closes; use `tix close --force --reason TEXT`")]
+    CloseUnsolved,
+}
+
+/// Checks a direct move from status `from` (of category `from_category`)
+/// to a status of `to_category` named `to`: a status with a `next` list
+/// may move only there; otherwise closed tickets are locked, nothing
+/// re-enters the new category and only a solved ticket closes.
+pub fn status_move(
+    statuses: &Statuses,
+    from: &str,
+    from_category: Category,
+    to: &str,
+    to_category: Category,
+) -> Result<(), StatusMoveError> {
+    if let Some(next) = statuses.get(from).and_then(|d| d.next.as_ref()) {
+        if next.iter().any(|n| n == to) {
+            return Ok(());
+        }
+        return Err(StatusMoveError::NotNext(next.clone()));
+    }
+    match (from_category, to_category) {
+        (Category::Closed, _) => Err(StatusMoveError::Locked),
+        (_, Category::New) => Err(StatusMoveError::IntoNew),
+        (c, Category::Closed) if c != Category::Solved => Err(StatusMoveError::CloseUnsolved),
+        _ => Ok(()),
+    }
+}
+
 /// Tells whether a status change counts as a reopen (HELPDESK M9): from a
 /// solved or closed category back into an active one.
 pub fn is_reopen(from: Category, to: Category) -> bool {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
-pub use batch::{BatchItem, BatchReport};
+pub use batch::{BatchItem, BatchProgress, BatchReport};
 pub use cache::Item;
 pub use git::{CommitInfo, Signature};
 pub use lock::AutomationLock;
