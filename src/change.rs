@@ -530,13 +530,10 @@ fn set_status(
             "cannot move the ticket from {current} to {target}: {why}"
         )))
     };
-    if let Some(why) = lifecycle_forbids(category, def.category) {
-        return refuse(why);
-    }
-    if let Some(next) = actor.statuses.get(current).and_then(|d| d.next.as_ref())
-        && !next.iter().any(|n| n == target)
+    if let Err(why) =
+        lifecycle::status_move(actor.statuses, current, category, target, def.category)
     {
-        return refuse(&format!("tix.toml allows only {}", next.join(", ")));
+        return refuse(&why.to_string());
     }
     if def.category == Category::Solved {
         assign_resolver(ticket, actor);
@@ -547,20 +544,6 @@ fn set_status(
         status: Some((current.to_owned(), target.to_owned())),
         recorded: 0,
     })
-}
-
-/// Says why `tix status` may never move a ticket from category `from` to
-/// category `to`, whatever `next` lists; `None` when it may.
-pub fn lifecycle_forbids(from: Category, to: Category) -> Option<&'static str> {
-    if from == Category::Closed {
-        Some("closed tickets are locked; use `tix reopen`")
-    } else if to == Category::New && from != Category::New {
-        Some("nothing returns to the new category")
-    } else if to == Category::Closed && from != Category::Solved {
-        Some("only a resolved ticket closes; use `tix close --force --reason TEXT`")
-    } else {
-        None
-    }
 }
 
 fn event(actor: &Actor<'_>, kind: EventKind) -> Event {

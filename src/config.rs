@@ -18,9 +18,9 @@ use reader::{Element, Reader};
 
 use crate::calendar::{self, Calendar, Hours};
 use crate::lifecycle::{Category, StatusDef, Statuses};
-use crate::model::Priority;
+use crate::model::{Priority, line_at};
 use crate::rules::{OneOrMany, Rule};
-use crate::sla::{Match, Policy, Targets};
+use crate::sla::{Match, Policy, Targets, WarnBefore};
 
 mod reader;
 
@@ -297,6 +297,11 @@ pub enum HookEvent {
     Note,
     /// An SLA target was breached (`tix sla check`).
     SlaBreach,
+    /// An SLA target is due within the policy's `warn_before`
+    /// (`tix sla check`).
+    SlaWarning,
+    /// An automation rule with `notify = "hook"` changed the ticket.
+    Notify,
 }
 
 impl HookEvent {
@@ -311,6 +316,8 @@ impl HookEvent {
             Self::CustomerReplied => "customer_replied",
             Self::Note => "note",
             Self::SlaBreach => "sla_breach",
+            Self::SlaWarning => "sla_warning",
+            Self::Notify => "notify",
         }
     }
 }
@@ -525,13 +532,13 @@ struct RawPolicy {
     #[serde(default, rename = "match")]
     matches: RawMatch,
     #[serde(default)]
-    calendar: Option<String>,
+    calendar: Option<Spanned<String>>,
     #[serde(default)]
-    pause_resolution_in: Option<Vec<String>>,
+    pause_resolution_in: Option<Vec<Spanned<String>>>,
     #[serde(default)]
-    warn_before: Option<String>,
+    warn_before: Option<Spanned<String>>,
     #[serde(default)]
-    targets: BTreeMap<String, RawTargets>,
+    targets: BTreeMap<String, Spanned<RawTargets>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -552,39 +559,36 @@ struct RawMatch {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTargets {
-    first_reply: Option<String>,
-    next_reply: Option<String>,
-    resolution: Option<String>,
-    first_assign: Option<String>,
+    first_reply: Option<Spanned<String>>,
+    next_reply: Option<Spanned<String>>,
+    resolution: Option<Spanned<String>>,
+    first_assign: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCalendar {
-    timezone: String,
+    timezone: Spanned<String>,
     #[serde(default)]
-    mon: Vec<String>,
+    mon: Vec<Spanned<String>>,
     #[serde(default)]
-    tue: Vec<String>,
+    tue: Vec<Spanned<String>>,
     #[serde(default)]
-    wed: Vec<String>,
+    wed: Vec<Spanned<String>>,
     #[serde(default)]
-    thu: Vec<String>,
+    thu: Vec<Spanned<String>>,
     #[serde(default)]
-    fri: Vec<String>,
+    fri: Vec<Spanned<String>>,
     #[serde(default)]
-    sat: Vec<String>,
+    sat: Vec<Spanned<String>>,
     #[serde(default)]
-    sun: Vec<String>,
+    sun: Vec<Spanned<String>>,
+    /// Dates (`"2025-12-25"`) or tables `{ date, hours }`, read by hand so
+    /// each mistake gets its own message and line.
     #[serde(default)]
-    holidays: Vec<RawHoliday>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawHoliday {
-    Date(String),
-    Hours { date: String, hours: Vec<String> },
+    holidays: Vec<Spanned<toml::Value>>,
+    #[serde(default)]
+    holidays_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -656,9 +660,16 @@ struct RawRouteSet {
 }
 
 impl Config {
-    /// Parses and checks the text of `tix.toml`; every problem is
-    /// collected, ordered by line.
+    /// Parses and checks the text of `tix.toml` alone (a `holidays_file`
+    /// is then refused: use [`Self::parse_in`]).
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_in(text, &|_| Ok(None))
+    }
+
+    /// Parses and checks the text of `tix.toml`, reading the files it
+    /// names (a calendar's `holidays_file`) through `files`; every problem
+    /// is collected, ordered by line.
+    pub fn parse_in(text: &str, files: &ReadFile<'_>) -> Result<Self, ConfigError> {
         let (mut reader, root) = Reader::open(text)?;
         let raw = RawConfig::read(&mut reader, &root);
         let mut problem = |message: String, span: std::ops::Range<usize>| {
@@ -745,7 +756,8 @@ impl Config {
                 let never = match (from, statuses.category(target)) {
                     (_, None) => Some(format!("lists unknown next status '{target}'")),
                     _ if target == id => Some("lists itself in next".to_owned()),
-                    (Some(from), Some(to)) => crate::change::lifecycle_forbids(from, to)
+                    (Some(from), Some(to)) => crate::lifecycle::status_limit(from, to)
+                        .err()
                         .map(|why| format!("can never move to '{target}': {why}")),
                     (None, Some(_)) => None,
                 };
@@ -992,6 +1004,7 @@ impl Config {
         }
 
         let mut automations: Vec<Rule> = Vec::new();
+        let mut checked = Vec::new();
         for rule in raw.automation {
             let span = rule.span;
             let rule = rule.value;
@@ -1001,8 +1014,9 @@ impl Config {
                     span.clone(),
                 );
             }
-            if let Err(message) = rule.check(&statuses) {
-                problem(message, span.clone());
+            let check = rule.check(&statuses);
+            if let Err(message) = &check {
+                problem(message.clone(), span.clone());
             }
             let mut rule = rule;
             let name = rule.name.clone();
@@ -1024,10 +1038,11 @@ impl Config {
             ];
             for (key, slot) in agent_slots {
                 let Some(who) = slot else { continue };
-                if who == "none" || (key == "when.assignee" && who == "any") {
-                    continue;
-                }
-                if agents.is_empty() {
+                let keyword = match key {
+                    "when.assignee" => ["none", "any"].contains(&who.as_str()),
+                    _ => ["none", "round_robin", "least_loaded"].contains(&who.as_str()),
+                };
+                if keyword || agents.is_empty() {
                     continue;
                 }
                 match agents.iter().find(|a| a.email == *who || a.name == *who) {
@@ -1039,19 +1054,30 @@ impl Config {
                     ),
                 }
             }
+            if check.is_ok() {
+                checked.push((rule.clone(), span));
+            }
             automations.push(rule);
+        }
+        let (valid, spans): (Vec<Rule>, Vec<_>) = checked.into_iter().unzip();
+        let lines: Vec<usize> = spans.iter().map(|s| line_at(text, s.start)).collect();
+        for (i, message) in crate::rules::check_together(&valid, &statuses, &agents, &lines) {
+            problem(message, spans[i].clone());
         }
 
         let mut calendars: BTreeMap<String, Calendar> = BTreeMap::new();
-        calendars.insert(calendar::ALWAYS.to_owned(), Calendar::always());
+        let mut broken = BTreeSet::new();
         for (name, raw) in &raw.calendar {
-            match build_calendar(raw.get_ref()) {
-                Ok(cal) => {
+            match build_calendar(name, raw, files, &mut problem) {
+                Some(cal) => {
                     calendars.insert(name.clone(), cal);
                 }
-                Err(message) => problem(format!("calendar '{name}': {message}"), raw.span()),
+                None => {
+                    broken.insert(name.clone());
+                }
             }
         }
+        calendars.insert(calendar::ALWAYS.to_owned(), Calendar::always());
         let mut policy_spans: BTreeMap<String, std::ops::Range<usize>> = BTreeMap::new();
         for policy in &raw.sla.policy {
             policy_spans
@@ -1060,12 +1086,7 @@ impl Config {
         }
         let mut policies = Vec::new();
         for policy in raw.sla.policy {
-            let span = policy.span();
-            let policy = policy.into_inner();
-            match build_policy(policy, &calendars) {
-                Ok(policy) => policies.push(policy),
-                Err(message) => problem(message, span),
-            }
+            policies.extend(build_policy(policy, &calendars, &broken, &mut problem));
         }
 
         if !departments.is_empty() {
@@ -1273,81 +1294,295 @@ fn check_identity(name: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn build_calendar(raw: &RawCalendar) -> Result<Calendar, String> {
-    let hours = |list: &[String]| {
-        list.iter()
-            .map(|t| Hours::parse(t))
-            .collect::<Result<Vec<_>, _>>()
+/// Reads a file of the desk's committed tree by its path from the desk
+/// root: `Ok(None)` when there is no such file.
+pub type ReadFile<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
+
+type Report<'a> = dyn FnMut(String, std::ops::Range<usize>) + 'a;
+
+/// Builds one `[calendar.NAME]`, reporting every problem with the line of
+/// the offending value; `None` when there was any.
+fn build_calendar(
+    name: &str,
+    raw: &Spanned<RawCalendar>,
+    files: &ReadFile<'_>,
+    problem: &mut Report<'_>,
+) -> Option<Calendar> {
+    let table = raw.span();
+    let raw = raw.get_ref();
+    let ok = std::cell::Cell::new(true);
+    let mut fail = |message: String, span: std::ops::Range<usize>| {
+        ok.set(false);
+        problem(format!("calendar '{name}': {message}"), span);
     };
-    let week = [
-        hours(&raw.mon)?,
-        hours(&raw.tue)?,
-        hours(&raw.wed)?,
-        hours(&raw.thu)?,
-        hours(&raw.fri)?,
-        hours(&raw.sat)?,
-        hours(&raw.sun)?,
-    ];
-    let mut holidays = BTreeMap::new();
-    for holiday in &raw.holidays {
-        let (date, open) = match holiday {
-            RawHoliday::Date(date) => (date, Vec::new()),
-            RawHoliday::Hours { date, hours: list } => (date, hours(list)?),
-        };
-        let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-            .map_err(|_| format!("holiday '{date}' is not a date (YYYY-MM-DD)"))?;
-        holidays.insert(day, open);
+    if name == calendar::ALWAYS {
+        fail(
+            "the name is taken by the built-in always-open calendar".into(),
+            table.clone(),
+        );
     }
-    Calendar::new(&raw.timezone, week, holidays)
+    let lists = [
+        &raw.mon, &raw.tue, &raw.wed, &raw.thu, &raw.fri, &raw.sat, &raw.sun,
+    ];
+    let mut week: [Vec<Hours>; 7] = Default::default();
+    for ((list, day), hours) in lists.iter().zip(calendar::WEEKDAYS).zip(&mut week) {
+        let spans: Vec<_> = list.iter().map(Spanned::span).collect();
+        *hours = day_hours(
+            list.iter().map(|h| (h.get_ref().as_str(), h.span())),
+            day,
+            &mut fail,
+        );
+        if let Some((a, b)) = Hours::overlap(hours) {
+            fail(
+                format!("{day}: '{}' and '{}' overlap", hours[a], hours[b]),
+                spans[b].clone(),
+            );
+        }
+    }
+    let mut holidays: BTreeMap<chrono::NaiveDate, Vec<Hours>> = BTreeMap::new();
+    for holiday in &raw.holidays {
+        let span = holiday.span();
+        let Some((date, hours)) = holiday_entry(holiday.get_ref(), span.clone(), &mut fail) else {
+            continue;
+        };
+        if let Some((a, b)) = Hours::overlap(&hours) {
+            fail(
+                format!("holiday {date}: '{}' and '{}' overlap", hours[a], hours[b]),
+                span.clone(),
+            );
+        }
+        if holidays.insert(date, hours).is_some() {
+            fail(format!("holiday {date} is listed twice"), span);
+        }
+    }
+    if let Some(path) = &raw.holidays_file {
+        let span = path.span();
+        let path = path.get_ref();
+        match files(path) {
+            Ok(Some(text)) => match calendar::ical_dates(&text) {
+                // A date listed in tix.toml keeps its hours.
+                Ok(dates) => dates.into_iter().for_each(|d| {
+                    holidays.entry(d).or_default();
+                }),
+                Err(why) => fail(format!("holidays_file '{path}': {why}"), span),
+            },
+            Ok(None) => fail(
+                format!("holidays_file '{path}' is not a committed file of the desk"),
+                span,
+            ),
+            Err(why) => fail(format!("holidays_file '{path}': {why}"), span),
+        }
+    }
+    if !ok.get() {
+        return None;
+    }
+    match Calendar::new(raw.timezone.get_ref(), week, holidays) {
+        Ok(cal) => Some(cal),
+        Err(err @ calendar::Error::UnknownZone(_)) => {
+            fail(err.to_string(), raw.timezone.span());
+            None
+        }
+        Err(err) => {
+            fail(err.to_string(), table);
+            None
+        }
+    }
 }
 
-fn build_policy(raw: RawPolicy, calendars: &BTreeMap<String, Calendar>) -> Result<Policy, String> {
-    let name = raw.name;
-    let calendar_name = raw.calendar.unwrap_or_else(|| calendar::ALWAYS.to_owned());
-    let calendar = calendars
-        .get(&calendar_name)
-        .cloned()
-        .ok_or_else(|| format!("SLA policy '{name}' names unknown calendar '{calendar_name}'"))?;
-    let pause = raw
-        .pause_resolution_in
-        .unwrap_or_else(|| vec!["waiting".to_owned(), "on_hold".to_owned()])
-        .iter()
-        .map(|c| {
-            Category::parse(c).ok_or_else(|| {
-                format!("SLA policy '{name}': unknown category '{c}' in pause_resolution_in")
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(warn) = &raw.warn_before
-        && crate::model::parse_duration_secs(warn).is_none()
+/// Parses one day's intervals, reporting each bad one.
+fn day_hours<'t>(
+    list: impl Iterator<Item = (&'t str, std::ops::Range<usize>)>,
+    day: &str,
+    fail: &mut Report<'_>,
+) -> Vec<Hours> {
+    list.filter_map(|(text, span)| match Hours::parse(text) {
+        Ok(h) => Some(h),
+        Err(err) => {
+            fail(format!("{day}: {err}"), span);
+            None
+        }
+    })
+    .collect()
+}
+
+/// Reads one `holidays` entry: `"2025-12-25"`, a TOML date, or
+/// `{ date = "2025-12-24", hours = ["09:00-13:00"] }` (no hours = closed).
+fn holiday_entry(
+    value: &toml::Value,
+    span: std::ops::Range<usize>,
+    fail: &mut Report<'_>,
+) -> Option<(chrono::NaiveDate, Vec<Hours>)> {
+    let date = |value: &toml::Value, fail: &mut Report<'_>| {
+        let text = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.to_string(),
+            other => other.to_string(),
+        };
+        let parsed = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok();
+        if parsed.is_none() {
+            fail(
+                format!("holiday {text} is not a date (YYYY-MM-DD)"),
+                span.clone(),
+            );
+        }
+        parsed
+    };
+    let toml::Value::Table(table) = value else {
+        return date(value, fail).map(|d| (d, Vec::new()));
+    };
+    let mut ok = true;
+    for key in table
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "date" | "hours"))
     {
-        return Err(format!(
-            "SLA policy '{name}': warn_before '{warn}' is not a duration"
-        ));
+        ok = false;
+        fail(
+            format!("holiday: unknown key '{key}' (use date and hours)"),
+            span.clone(),
+        );
     }
-    let duration = |text: &Option<String>| -> Result<Option<i64>, String> {
-        text.as_deref()
-            .map(|t| {
-                crate::model::parse_duration_secs(t).ok_or_else(|| {
-                    format!("SLA policy '{name}': '{t}' is not a duration like 8h or 3d")
-                })
+    let Some(day) = table.get("date") else {
+        fail("holiday: a table needs `date`".into(), span);
+        return None;
+    };
+    let day = date(day, fail);
+    let hours = match table.get("hours") {
+        None => Vec::new(),
+        Some(toml::Value::Array(list)) => {
+            let mut texts = Vec::new();
+            for item in list {
+                match item.as_str() {
+                    Some(text) => texts.push(text),
+                    None => {
+                        ok = false;
+                        fail(
+                            format!(
+                                "holiday: hours must be strings like \"09:00-13:00\", not {item}"
+                            ),
+                            span.clone(),
+                        );
+                    }
+                }
+            }
+            let before = texts.len();
+            let hours = day_hours(
+                texts.into_iter().map(|t| (t, span.clone())),
+                "holiday",
+                fail,
+            );
+            ok &= hours.len() == before;
+            hours
+        }
+        Some(other) => {
+            fail(
+                format!("holiday: hours must be a list like [\"09:00-13:00\"], not {other}"),
+                span,
+            );
+            return None;
+        }
+    };
+    day.filter(|_| ok).map(|d| (d, hours))
+}
+
+/// Builds one `[[sla.policy]]`, reporting every problem with the line of
+/// the offending value; `None` when there was any. A policy naming a
+/// calendar in `broken` (one that was already reported) adds no problem.
+fn build_policy(
+    policy: Spanned<RawPolicy>,
+    calendars: &BTreeMap<String, Calendar>,
+    broken: &BTreeSet<String>,
+    problem: &mut Report<'_>,
+) -> Option<Policy> {
+    let raw = policy.into_inner();
+    let name = raw.name;
+    let ok = std::cell::Cell::new(true);
+    let mut fail = |message: String, span: std::ops::Range<usize>| {
+        ok.set(false);
+        problem(format!("SLA policy '{name}': {message}"), span);
+    };
+    let calendar = match &raw.calendar {
+        None => Some(Calendar::always()),
+        Some(given) => {
+            let cal = calendars.get(given.get_ref()).cloned();
+            if cal.is_none() && !broken.contains(given.get_ref()) {
+                let mut known: Vec<&str> = calendars.keys().map(String::as_str).collect();
+                known.extend(broken.iter().map(String::as_str));
+                known.sort_unstable();
+                fail(
+                    format!(
+                        "unknown calendar '{}' (tix.toml defines {})",
+                        given.get_ref(),
+                        known.join(", ")
+                    ),
+                    given.span(),
+                );
+            }
+            cal
+        }
+    };
+    let pause: Vec<Category> = match &raw.pause_resolution_in {
+        None => vec![Category::Waiting, Category::OnHold],
+        Some(list) => list
+            .iter()
+            .filter_map(|c| {
+                let category = Category::parse(c.get_ref());
+                if category.is_none() {
+                    fail(
+                        format!(
+                            "unknown category '{}' in pause_resolution_in (use new, open, waiting or on_hold)",
+                            c.get_ref()
+                        ),
+                        c.span(),
+                    );
+                }
+                category
             })
-            .transpose()
+            .collect(),
+    };
+    let warn_before = raw.warn_before.as_ref().and_then(|warn| {
+        let parsed = WarnBefore::parse(warn.get_ref());
+        if parsed.is_none() {
+            fail(
+                format!(
+                    "warn_before '{}' is not a duration like 30m or a share like 20%",
+                    warn.get_ref()
+                ),
+                warn.span(),
+            );
+        }
+        parsed
+    });
+    let mut duration = |text: &Option<Spanned<String>>| {
+        let text = text.as_ref()?;
+        let secs = crate::model::parse_duration_secs(text.get_ref());
+        if secs.is_none() {
+            fail(
+                format!("'{}' is not a duration like 8h or 3d", text.get_ref()),
+                text.span(),
+            );
+        }
+        secs
     };
     let mut targets = BTreeMap::new();
+    let mut bad_priorities = Vec::new();
     for (priority, raw_targets) in &raw.targets {
-        let priority: Priority = priority
-            .parse()
-            .map_err(|e| format!("SLA policy '{name}': {e}"))?;
-        targets.insert(
-            priority,
-            Targets {
-                first_reply: duration(&raw_targets.first_reply)?,
-                next_reply: duration(&raw_targets.next_reply)?,
-                resolution: duration(&raw_targets.resolution)?,
-                first_assign: duration(&raw_targets.first_assign)?,
-            },
-        );
+        let span = raw_targets.span();
+        let t = raw_targets.get_ref();
+        let parsed = Targets {
+            first_reply: duration(&t.first_reply),
+            next_reply: duration(&t.next_reply),
+            resolution: duration(&t.resolution),
+            first_assign: duration(&t.first_assign),
+        };
+        match priority.parse::<Priority>() {
+            Ok(priority) => {
+                targets.insert(priority, parsed);
+            }
+            Err(e) => bad_priorities.push((e, span)),
+        }
+    }
+    for (message, span) in bad_priorities {
+        fail(message, span);
     }
     let m = raw.matches;
     let matches = Match {
@@ -1357,11 +1592,13 @@ fn build_policy(raw: RawPolicy, calendars: &BTreeMap<String, Calendar>) -> Resul
         customer_domain: m.customer_domain,
         field: m.field,
     };
-    Ok(Policy {
+    let calendar = calendar.filter(|_| ok.get())?;
+    Some(Policy {
         name,
         matches,
         calendar,
         pause,
+        warn_before,
         targets,
     })
 }
@@ -1375,6 +1612,109 @@ mod tests {
 
     fn problems(text: &str) -> Vec<ConfigProblem> {
         Config::parse(text).unwrap_err().problems
+    }
+
+    fn lines_and_messages(text: &str) -> Vec<(usize, String)> {
+        problems(text)
+            .into_iter()
+            .map(|p| (p.line.unwrap_or(0), p.message))
+            .collect()
+    }
+
+    #[test]
+    fn holidays_without_hours_are_closed_and_intervals_may_come_in_any_order() {
+        let text = "[calendar.office]\ntimezone = \"UTC\"\nmon = [\"13:00-17:00\", \"09:00-12:00\"]\nholidays = [\"2025-12-25\", { date = \"2025-12-24\" }, 2026-01-01, { date = \"2025-12-31\", hours = [\"09:00-12:00\"] }]\n\n[[sla.policy]]\nname = \"p\"\ncalendar = \"office\"\n";
+        let config = Config::parse(text).unwrap();
+        assert_eq!(config.policies[0].name, "p");
+    }
+
+    #[test]
+    fn calendar_mistakes_are_each_reported_at_their_own_line() {
+        let text = "[calendar.office]\ntimezone = \"Mars/Olympus\"\nmon = [\"09:00-17:00\"]\n\n[calendar.shop]\ntimezone = \"UTC\"\nmon = [\n  \"09:00-12:00\",\n  \"11:00-13:00\",\n]\ntue = [\"18:00-09:00\"]\nholidays = [{ date = \"2025-12-24\", hour = [\"09:00-12:00\"] }]\n\n[calendar.never]\ntimezone = \"UTC\"\n";
+        // Problems come in line order.
+        assert_eq!(
+            lines_and_messages(text),
+            [
+                (
+                    2,
+                    "calendar 'office': unknown time zone 'Mars/Olympus' (use an IANA name like Europe/Berlin)"
+                        .to_owned()
+                ),
+                (
+                    9,
+                    "calendar 'shop': mon: '09:00-12:00' and '11:00-13:00' overlap".to_owned()
+                ),
+                (
+                    11,
+                    "calendar 'shop': tue: '18:00-09:00' ends before it starts (an interval cannot cross midnight; split it)"
+                        .to_owned()
+                ),
+                (
+                    12,
+                    "calendar 'shop': holiday: unknown key 'hour' (use date and hours)".to_owned()
+                ),
+                (
+                    14,
+                    "calendar 'never': it has no open hours on any day, so nothing could ever be due"
+                        .to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_policy_problem_is_reported_at_its_key_without_follow_on_errors() {
+        let text = "[calendar.office]\ntimezone = \"Nowhere/City\"\nmon = [\"09:00-17:00\"]\n\n[[sla.policy]]\nname = \"p\"\ncalendar = \"office\"\npause_resolution_in = [\"waiting\", \"lunch\"]\n[sla.policy.targets]\nnormal = { first_reply = \"1x\" }\nnrmal = { first_reply = \"1h\" }\n\n[[sla.policy]]\nname = \"q\"\ncalendar = \"ofice\"\n";
+        let p = lines_and_messages(text);
+        assert_eq!(p.len(), 5, "{p:#?}");
+        assert_eq!(p[0].0, 2, "the zone, once: {p:#?}");
+        assert_eq!(
+            p[1],
+            (
+                8,
+                "SLA policy 'p': unknown category 'lunch' in pause_resolution_in (use new, open, waiting or on_hold)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            p[2],
+            (
+                10,
+                "SLA policy 'p': '1x' is not a duration like 8h or 3d".to_owned()
+            )
+        );
+        assert_eq!(p[3].0, 11);
+        assert!(p[3].1.contains("nrmal"), "{p:#?}");
+        assert_eq!(
+            p[4],
+            (
+                15,
+                "SLA policy 'q': unknown calendar 'ofice' (tix.toml defines 24x7, office)"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn a_holidays_file_is_read_from_the_desk_and_a_missing_one_refused() {
+        let text = "[calendar.office]\ntimezone = \"UTC\"\nmon = [\"09:00-17:00\"]\nholidays_file = \"calendars/br.ics\"\n";
+        let ics = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20250303\nEND:VEVENT\nEND:VCALENDAR\n";
+        let files = |path: &str| Ok((path == "calendars/br.ics").then(|| ics.to_owned()));
+        assert!(Config::parse_in(text, &files).is_ok());
+        assert_eq!(
+            lines_and_messages(text),
+            [(
+                4,
+                "calendar 'office': holidays_file 'calendars/br.ics' is not a committed file of the desk"
+                    .to_owned()
+            )]
+        );
+        let broken = |_: &str| Ok(Some("BEGIN:VCALENDAR\nBEGIN:VEVENT\n".to_owned()));
+        let err = Config::parse_in(text, &broken).unwrap_err();
+        assert_eq!(
+            err.problems[0].message,
+            "calendar 'office': holidays_file 'calendars/br.ics': line 2: the event has no END:VEVENT"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
 use crate::config::Assignment;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config, ConfigError, HookEvent};
 use crate::entry::ListEntry;
 use crate::hooks;
 use crate::lifecycle::Category;
@@ -197,43 +197,14 @@ impl Desk {
     /// Loads several tickets from one snapshot, parsing on every core;
     /// each comes with the blob id it was read from.
     pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<Loaded>, Error> {
-        let texts = self.store.read_tickets(ids)?;
-        let jobs: Vec<(&TicketId, git2::Oid, String)> = ids
-            .iter()
-            .zip(texts)
-            .map(|(id, text)| {
-                text.map(|(oid, text)| (id, oid, text))
-                    .ok_or_else(|| store::Error::NotFound(id.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = jobs.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(id, oid, text)| {
-                                parse_ticket(&layout::ticket_path(id), text, Some(id))
-                                    .map(|t| (t, *oid))
-                            })
-                            .collect::<Result<Vec<_>, Error>>()
-                    })
-                })
-                .collect();
-            let mut out = Vec::with_capacity(jobs.len());
-            for handle in handles {
-                out.extend(
-                    handle
-                        .join()
-                        .unwrap_or_else(|e| std::panic::resume_unwind(e))?,
-                );
-            }
-            Ok(out)
-        })
+        let parsed = self.store.map_tickets(ids, &|raw: RawTicket| {
+            let text = raw.text?;
+            parse_ticket(&raw.path, &text, raw.id.as_ref()).map(|t| (t, raw.blob))
+        })?;
+        ids.iter()
+            .zip(parsed)
+            .map(|(id, loaded)| loaded.ok_or_else(|| store::Error::NotFound(id.to_string()))?)
+            .collect()
     }
 
     /// Loads every ticket; files that fail are returned as problems.
@@ -271,26 +242,31 @@ impl Desk {
             let ticket = load_raw(&raw).ok()?;
             Some(ListEntry::of(&ticket, statuses).encode())
         };
-        self.store.scan(&salt, &derive, &mut |item| {
-            if let Some(payload) = item.payload {
-                if !keep(ListEntry::peek_category(payload)) {
-                    return;
-                }
-                if let Some(entry) = ListEntry::decode(payload) {
-                    entries.push(entry);
-                    return;
-                }
-            }
-            match load_raw(&self.store.read_blob(item.path(), item.blob)) {
-                Ok(ticket) => {
-                    let entry = ListEntry::of(&ticket, statuses);
-                    if keep(entry.category) {
+        // Closed tickets are most of a desk: the cache keeps them apart, and
+        // a scan that does not want them never reads them.
+        let cold = |payload: &str| ListEntry::peek_category(payload) == Some(Category::Closed);
+        let skip_cold = !keep(Some(Category::Closed));
+        self.store
+            .scan(&salt, &derive, &cold, skip_cold, &mut |item| {
+                if let Some(payload) = item.payload {
+                    if !keep(ListEntry::peek_category(payload)) {
+                        return;
+                    }
+                    if let Some(entry) = ListEntry::decode(payload) {
                         entries.push(entry);
+                        return;
                     }
                 }
-                Err(problem) => problems.push(problem),
-            }
-        })?;
+                match load_raw(&self.store.read_blob(item.path(), item.blob)) {
+                    Ok(ticket) => {
+                        let entry = ListEntry::of(&ticket, statuses);
+                        if keep(entry.category) {
+                            entries.push(entry);
+                        }
+                    }
+                    Err(problem) => problems.push(problem),
+                }
+            })?;
         Ok((entries, problems))
     }
 
@@ -375,8 +351,22 @@ impl Desk {
     /// Loads every ticket in an active category (new, open, waiting, on
     /// hold), with the blob each was read from; broken files are problems.
     pub fn active_tickets(&self) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
+        self.active_tickets_where(&|_| true)
+    }
+
+    /// Loads the tickets in an active category whose list entry `wanted`
+    /// accepts: the entries come from the cache, so only the tickets a
+    /// command needs whole are read and parsed.
+    pub fn active_tickets_where(
+        &self,
+        wanted: &dyn Fn(&ListEntry) -> bool,
+    ) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
         let (entries, problems) = self.entries(&|c| c.is_some_and(Category::is_active))?;
-        let ids: Vec<TicketId> = entries.into_iter().map(|e| e.id).collect();
+        let ids: Vec<TicketId> = entries
+            .into_iter()
+            .filter(|e| wanted(e))
+            .map(|e| e.id)
+            .collect();
         Ok((self.load_many(&ids)?, problems))
     }
 
@@ -384,21 +374,45 @@ impl Desk {
     /// recorded, the last `applied.recorded` of the ticket's log); returns
     /// one message per failed hook (the change stays committed).
     pub fn run_hooks(&self, ticket: &Ticket, applied: &Applied) -> Vec<String> {
+        self.run_hooks_with(ticket, applied, &[])
+    }
+
+    /// [`Self::run_hooks`] with more variables in the hooks' environment
+    /// (`tix sla check` adds the breached metric and its due time).
+    pub fn run_hooks_with(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
+        let events = hooks::recorded_events(ticket, applied);
+        self.run_hooks_for(ticket, applied, &events, extra)
+    }
+
+    /// Runs the hooks listening to `events` (for runs whose events are not
+    /// all derived from the change, such as one run per SLA alert or an
+    /// automation's `notify`).
+    pub fn run_hooks_for(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        events: &[HookEvent],
+        extra: &[(&str, String)],
+    ) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
         }
-        let start = ticket.events.len().saturating_sub(applied.recorded);
-        let events = hooks::events_for(&ticket.events[start..]);
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();
         let (from, to) = applied.status.clone().unwrap_or_default();
-        let env = [
+        let mut env = vec![
             ("TIX_TICKET", ticket.id.to_string()),
             ("TIX_ACTION", applied.action.to_owned()),
             ("TIX_STATUS_FROM", from),
             ("TIX_STATUS_TO", to),
         ];
-        hooks::run(&self.config.hooks, self.store.root(), &events, &json, &env)
+        env.extend(extra.iter().cloned());
+        hooks::run(&self.config.hooks, self.store.root(), events, &json, &env)
     }
 
     /// Applies a change to a ticket in one commit.
@@ -472,12 +486,19 @@ pub fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
 
 const ATTRIBUTES: &str = "# Ticket files merge through tix's merge driver (docs/storage.md).\ntickets/**/*.toml merge=tix\n";
 
-/// Reads and parses the committed `tix.toml` (built-in defaults if absent).
+/// Reads and parses the committed `tix.toml` (built-in defaults if absent);
+/// the files it names (a calendar's `holidays_file`) come from the same
+/// committed tree.
 pub fn load_config(store: &Store) -> Result<Config, Error> {
     match store.read_file(layout::CONFIG_FILE)? {
-        Some(text) => Ok(Config::parse(&text)?),
+        Some(text) => Ok(Config::parse_in(&text, &committed_files(store))?),
         None => Ok(Config::default()),
     }
+}
+
+/// Reads files named by `tix.toml` from the committed tree.
+pub fn committed_files(store: &Store) -> impl Fn(&str) -> Result<Option<String>, String> + '_ {
+    |path| store.read_file(path).map_err(|e| e.to_string())
 }
 
 /// Parses a ticket file and checks its id against the path.

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
+use crate::change::Applied;
 use crate::config::{Hook, HookEvent};
-use crate::model::{Event, EventKind, Role};
+use crate::model::{Event, EventKind, Role, Ticket};
 
 /// The hook events a change raises, most specific first, derived from the
 /// events it recorded in the ticket's log (`recorded`), so every path that
@@ -26,6 +27,7 @@ use crate::model::{Event, EventKind, Role};
 /// automation's `assign`), and every change raises `changed`.
 ///
 /// The first message of a new ticket is part of `created`, not a reply.
+/// `notify` is not derived: it comes from the rule that made the change.
 pub fn events_for(recorded: &[Event]) -> Vec<HookEvent> {
     let created = recorded.iter().any(|e| e.kind == EventKind::Created);
     let raised = |event: HookEvent| {
@@ -38,6 +40,7 @@ pub fn events_for(recorded: &[Event]) -> Vec<HookEvent> {
             (HookEvent::Note, EventKind::Note) => true,
             (HookEvent::Assigned, EventKind::Assign | EventKind::Department) => true,
             (HookEvent::SlaBreach, EventKind::Sla) => e.to.as_deref() == Some("breach"),
+            (HookEvent::SlaWarning, EventKind::Sla) => e.to.as_deref() == Some("warning"),
             // Postponing again records postponed -> postponed: no change.
             (HookEvent::StatusChanged, EventKind::Status) => e.from != e.to,
             (HookEvent::Changed, _) => true,
@@ -50,6 +53,7 @@ pub fn events_for(recorded: &[Event]) -> Vec<HookEvent> {
         HookEvent::Replied,
         HookEvent::Note,
         HookEvent::SlaBreach,
+        HookEvent::SlaWarning,
         HookEvent::Assigned,
         HookEvent::StatusChanged,
         HookEvent::Changed,
@@ -57,6 +61,13 @@ pub fn events_for(recorded: &[Event]) -> Vec<HookEvent> {
     .into_iter()
     .filter(|event| raised(*event))
     .collect()
+}
+
+/// The hook events of the change `applied` made to `ticket`: those of the
+/// last `applied.recorded` events of its log.
+pub fn recorded_events(ticket: &Ticket, applied: &Applied) -> Vec<HookEvent> {
+    let start = ticket.events.len().saturating_sub(applied.recorded);
+    events_for(&ticket.events[start..])
 }
 
 /// Runs every hook listening to one of `events`, once each; returns one
@@ -246,6 +257,12 @@ mod tests {
         let mut breach = recorded(&[(K::Sla, Role::System)]);
         breach[0].to = Some("breach".into());
         assert_eq!(events_for(&breach), [H::SlaBreach, H::Changed]);
+        breach.extend(recorded(&[(K::Sla, Role::System)]));
+        breach[1].to = Some("warning".into());
+        assert_eq!(
+            events_for(&breach),
+            [H::SlaBreach, H::SlaWarning, H::Changed]
+        );
         // Postponing again keeps the status.
         assert_eq!(
             events_for(&[status("postponed", "postponed")]),

@@ -304,6 +304,56 @@ pub fn allowed_moves(category: Category) -> Vec<&'static str> {
         .collect()
 }
 
+/// Why a ticket may not move from one status to another with `tix status`
+/// (or an automation's `set_status`).
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StatusMoveError {
+    /// The current status lists the statuses it may move to, and the
+    /// target is not one of them.
+    #[error("tix.toml allows only {}", .0.join(", "))]
+    NotNext(Vec<String>),
+    /// Closed tickets are locked.
+    #[error("closed tickets are locked; use `tix reopen`")]
+    Locked,
+    /// Nothing re-enters the new category (HELPDESK §2 rule 1).
+    #[error("nothing returns to the new category")]
+    IntoNew,
+    /// Only a solved ticket closes without `--force`.
+    #[error("only a resolved ticket closes; use `tix close --force --reason TEXT`")]
+    CloseUnsolved,
+}
+
+/// Checks a direct move from status `from` (of category `from_category`)
+/// to a status of `to_category` named `to`. The lifecycle's limits always
+/// hold ([`status_limit`]); within them, a status with a `next` list may
+/// move only there.
+pub fn status_move(
+    statuses: &Statuses,
+    from: &str,
+    from_category: Category,
+    to: &str,
+    to_category: Category,
+) -> Result<(), StatusMoveError> {
+    status_limit(from_category, to_category)?;
+    match statuses.get(from).and_then(|d| d.next.as_ref()) {
+        Some(next) if !next.iter().any(|n| n == to) => Err(StatusMoveError::NotNext(next.clone())),
+        _ => Ok(()),
+    }
+}
+
+/// The limits on a direct move between categories, which no `next` list
+/// lifts: a closed ticket leaves only through `tix reopen`, nothing enters
+/// the new category except from another status in it, and only a solved
+/// ticket closes without `tix close --force`.
+pub fn status_limit(from: Category, to: Category) -> Result<(), StatusMoveError> {
+    match (from, to) {
+        (Category::Closed, _) => Err(StatusMoveError::Locked),
+        (c, Category::New) if c != Category::New => Err(StatusMoveError::IntoNew),
+        (c, Category::Closed) if c != Category::Solved => Err(StatusMoveError::CloseUnsolved),
+        _ => Ok(()),
+    }
+}
+
 /// Tells whether a status change counts as a reopen (HELPDESK M9): from a
 /// solved or closed category back into an active one.
 pub fn is_reopen(from: Category, to: Category) -> bool {

@@ -2,191 +2,242 @@
 //!
 //! Line-based merges of ticket files lose or garble replies; this merge works
 //! on the ticket's structure instead (docs/merge-policy.md):
-//! - the event logs are unioned: every event of either side is kept once, an
-//!   event either side deleted by hand stays deleted, and new events are
-//!   placed by time (same-second groups ordered by content, so the result
-//!   does not depend on which side merges into which);
+//! - the event logs are merged three ways: the base's events keep the base's
+//!   order, an event either side deleted by hand stays deleted, and the
+//!   events new on either side follow them, interleaved by time (one side's
+//!   own order is kept; same-second changes are ordered by content, so the
+//!   result does not depend on which side merges into which);
 //! - a scalar field (subject, priority, assignee, department, a custom
 //!   field, a customer detail, a link) changed on one side takes that
-//!   change; changed on both, the later change (by its event time) wins;
+//!   change; changed on both, the side whose latest event for the field is
+//!   later wins (a change made and undone counts as a change);
 //! - sets (tags, related tickets) merge as sets;
 //! - derived state (status, timestamps, reopen count) is recomputed from the
-//!   merged log when the file is written;
-//! - messages that one side added after the other side's last status change
-//!   get the status effect they would have had on one desk: a customer reply
-//!   merged after an agent's answer reopens the ticket, an agent reply merged
-//!   after a customer's message answers it (a synthesized status event, the
-//!   same whichever side merges into which).
+//!   merged log when the file is written, and a status change's `from` is
+//!   the status it leaves in the merged log;
+//! - a message new on one side that follows a status change new on the
+//!   other gets the status effect it would have had on one desk (a
+//!   synthesized status event);
+//! - a customer message is never buried: when the merged ticket ends solved
+//!   or closed by a side that had not seen a customer message of the other
+//!   side, the merge reopens it.
 //!
-//! Pure: no files, no git.
+//! Pure: no files, no git, no clock.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::lifecycle::{self, Move, Outcome, Statuses};
-use crate::model::{Event, EventKind, Role, Ticket, Timestamp};
+use crate::lifecycle::{self, Category, Move, Outcome, Statuses};
+use crate::model::{Event, EventKind, Rating, Role, Ticket, TicketId, Timestamp};
+
+/// Why two versions of one ticket cannot be merged.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MergeError {
+    /// The file was added on both sides as two tickets that happen to have
+    /// the same id: created differently, or with a subject or customer that
+    /// differs without an event that changed it.
+    #[error("two different tickets have the same id {0}: each side created its own")]
+    DifferentTickets(TicketId),
+}
+
+/// The reason of a status event the merge adds after a message of one side
+/// that follows a status change of the other.
+pub const REASON_MESSAGE: &str = "merged: message from another branch";
+
+/// The reason of the reopen the merge adds when a close had not seen a
+/// customer message.
+pub const REASON_UNSEEN_CLOSE: &str = "merged: a customer message the close did not see";
+
+/// The reason of the reopen the merge adds when a resolve had not seen a
+/// customer message.
+pub const REASON_UNSEEN_RESOLVE: &str = "merged: a customer message the resolve did not see";
 
 /// Merges `ours` and `theirs`, which both descend from `base` (`None` when
 /// the file was added on both sides).
-pub fn merge(base: Option<&Ticket>, ours: &Ticket, theirs: &Ticket, statuses: &Statuses) -> Ticket {
-    let empty = Ticket {
-        events: Vec::new(),
-        ..ours.clone()
-    };
-    let base = base.unwrap_or(&empty);
-    let ours_new = added(&base.events, &ours.events);
-    let theirs_new = added(&base.events, &theirs.events);
-    let side = |new: &[Event], kind: EventKind, field: Option<&str>| -> Option<Timestamp> {
-        new.iter()
-            .filter(|e| e.kind == kind && (field.is_none() || e.field.as_deref() == field))
-            .map(|e| e.at)
-            .max()
-    };
-    // When each side last changed a field (by its events).
+///
+/// Status events the merge adds on its own behalf are recorded as `actor`
+/// with role system. The result is the same, byte for byte once written,
+/// whichever side is `ours`.
+pub fn merge(
+    base: Option<&Ticket>,
+    ours: &Ticket,
+    theirs: &Ticket,
+    statuses: &Statuses,
+    actor: &str,
+) -> Result<Ticket, MergeError> {
+    let base_events = base.map_or(&[][..], |b| b.events.as_slice());
+    let ours_new = added(base_events, &ours.events);
+    let theirs_new = added(base_events, &theirs.events);
+    // When each side last changed a field, by its events newer than the base.
     let when = |kind: EventKind, field: Option<&str>| {
-        (side(&ours_new, kind, field), side(&theirs_new, kind, field))
+        (
+            latest(&ours_new, kind, field),
+            latest(&theirs_new, kind, field),
+        )
     };
+    if base.is_none() {
+        // One ticket added on both sides (a cherry-picked creation) was
+        // created the same way, and any header difference comes from an
+        // event; otherwise these are two tickets.
+        let unexplained = |same: bool, kind: EventKind, field: Option<&str>| {
+            !same && when(kind, field) == (None, None)
+        };
+        let (o, t) = (&ours.customer, &theirs.customer);
+        if creation(ours) != creation(theirs)
+            || unexplained(ours.subject == theirs.subject, EventKind::Subject, None)
+            || unexplained(o.name == t.name, EventKind::Customer, Some("name"))
+            || unexplained(o.email == t.email, EventKind::Customer, Some("email"))
+            || unexplained(o.phone == t.phone, EventKind::Customer, Some("phone"))
+        {
+            return Err(MergeError::DifferentTickets(ours.id.clone()));
+        }
+    }
+    let sides = Sides { base, ours, theirs };
 
     let mut merged = ours.clone();
     merged.status = None;
-    merged.subject = pick(
-        &base.subject,
-        &ours.subject,
-        &theirs.subject,
-        when(EventKind::Subject, None),
-    );
-    merged.priority = pick(
-        &base.priority,
-        &ours.priority,
-        &theirs.priority,
-        when(EventKind::Priority, None),
-    );
-    merged.assignee = pick(
-        &base.assignee,
-        &ours.assignee,
-        &theirs.assignee,
-        when(EventKind::Assign, None),
-    );
-    merged.department = pick(
-        &base.department,
-        &ours.department,
-        &theirs.department,
-        when(EventKind::Department, None),
-    );
-    merged.follow_up_of = pick(
-        &base.follow_up_of,
-        &ours.follow_up_of,
-        &theirs.follow_up_of,
+    merged.subject = sides.pick(|t| &t.subject, when(EventKind::Subject, None));
+    merged.priority = sides.pick(|t| &t.priority, when(EventKind::Priority, None));
+    merged.assignee = sides.pick(|t| &t.assignee, when(EventKind::Assign, None));
+    merged.department = sides.pick(|t| &t.department, when(EventKind::Department, None));
+    merged.follow_up_of = sides.pick(
+        |t| &t.follow_up_of,
         when(EventKind::Link, Some("follow_up_of")),
     );
-    merged.duplicate_of = pick(
-        &base.duplicate_of,
-        &ours.duplicate_of,
-        &theirs.duplicate_of,
+    merged.duplicate_of = sides.pick(
+        |t| &t.duplicate_of,
         when(EventKind::Link, Some("duplicate_of")),
     );
-    merged.tags = merge_set(&base.tags, &ours.tags, &theirs.tags);
-    merged.related = merge_set(&base.related, &ours.related, &theirs.related);
-    let c = (&base.customer, &ours.customer, &theirs.customer);
-    merged.customer.name = pick(
-        &c.0.name,
-        &c.1.name,
-        &c.2.name,
+    merged.customer.name = sides.pick(
+        |t| &t.customer.name,
         when(EventKind::Customer, Some("name")),
     );
-    merged.customer.email = pick(
-        &c.0.email,
-        &c.1.email,
-        &c.2.email,
+    merged.customer.email = sides.pick(
+        |t| &t.customer.email,
         when(EventKind::Customer, Some("email")),
     );
-    merged.customer.phone = pick(
-        &c.0.phone,
-        &c.1.phone,
-        &c.2.phone,
+    merged.customer.phone = sides.pick(
+        |t| &t.customer.phone,
         when(EventKind::Customer, Some("phone")),
     );
-    merged.fields = merge_fields(base, ours, theirs, &ours_new, &theirs_new);
-    merged.rating = match (&ours.rating, &theirs.rating) {
-        (Some(o), Some(t)) => Some(if (t.at, t.score) > (o.at, o.score) {
-            t.clone()
-        } else {
-            o.clone()
-        }),
-        _ if ours.rating == base.rating => theirs.rating.clone(),
-        _ => ours.rating.clone(),
-    };
-    merged.events = merge_events(&base.events, &ours.events, &theirs.events);
-    settle(&mut merged, statuses);
-    merged
+    merged.tags = merge_set(base.map(|b| &b.tags), &ours.tags, &theirs.tags);
+    merged.related = merge_set(base.map(|b| &b.related), &ours.related, &theirs.related);
+    merged.fields = merge_fields(&sides, &ours_new, &theirs_new);
+    merged.rating = merge_rating(
+        base.map(|b| &b.rating),
+        ours.rating.as_ref(),
+        theirs.rating.as_ref(),
+    );
+    let log = merge_events(base_events, &ours.events, &theirs.events);
+    let log = settle(log, statuses);
+    merged.events = keep_customer_messages_visible(log, statuses, actor);
+    Ok(merged)
 }
 
-/// Gives the messages after the last status change the status effect the
-/// lifecycle gives them (SPEC §1), as if both sides had worked on one desk.
-fn settle(ticket: &mut Ticket, statuses: &Statuses) {
-    let Some(last) = ticket.events.iter().rposition(Event::sets_status) else {
-        return;
-    };
-    let summary = ticket.summary(statuses);
-    let Some(mut category) = summary.category else {
-        return;
-    };
-    let mut status = summary.status;
-    let tail = ticket.events.split_off(last + 1);
-    for event in tail {
-        let mv = match (event.kind, event.role) {
-            (EventKind::Message, Role::Customer) => Some(Move::CustomerReply),
-            _ if event.is_reply() => Some(Move::AgentReply),
-            _ => None,
-        };
-        let moved = mv
-            .and_then(|mv| lifecycle::outcome(mv, category))
-            .and_then(|outcome| match outcome {
-                Outcome::To(to) if to.default_status() != status => Some(to),
-                _ => None,
-            });
-        let synthesized = moved.map(|to| {
-            let mut change = Event::new(event.at, &event.actor, event.role, EventKind::Status);
-            change.from = Some(status.clone());
-            change.to = Some(to.default_status().to_owned());
-            change.reason = Some("merged: message from another branch".to_owned());
-            category = to;
-            status = to.default_status().to_owned();
-            change
-        });
-        ticket.events.push(event);
-        ticket.events.extend(synthesized);
+/// Where an event of the merged log comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// The common ancestor (and both sides kept it).
+    Base,
+    /// New on our side only.
+    Ours,
+    /// New on their side only.
+    Theirs,
+    /// New on both sides (a cherry-pick, the same merge made twice).
+    Both,
+}
+
+impl Origin {
+    fn other(self) -> Option<Self> {
+        match self {
+            Self::Ours => Some(Self::Theirs),
+            Self::Theirs => Some(Self::Ours),
+            Self::Base | Self::Both => None,
+        }
     }
 }
 
-/// Chooses a scalar: the side that changed it; if both changed it
-/// differently, the later change; on a tie, the greater value (so the
-/// result is the same whichever side merges into which).
+/// The three versions being merged.
+struct Sides<'a> {
+    base: Option<&'a Ticket>,
+    ours: &'a Ticket,
+    theirs: &'a Ticket,
+}
+
+impl Sides<'_> {
+    fn pick<T: Clone + Ord>(
+        &self,
+        get: impl Fn(&Ticket) -> &T,
+        at: (Option<Timestamp>, Option<Timestamp>),
+    ) -> T {
+        pick(self.base.map(&get), get(self.ours), get(self.theirs), at)
+    }
+}
+
+/// The change that created a ticket: its `created` event and the events
+/// recorded with it (the first message, an assignment), which tell two
+/// tickets made in the same second by the same agent apart.
+fn creation(ticket: &Ticket) -> &[Event] {
+    let Some(start) = ticket
+        .events
+        .iter()
+        .position(|e| e.kind == EventKind::Created)
+    else {
+        return &[];
+    };
+    let at = ticket.events[start].at;
+    let len = ticket.events[start..]
+        .iter()
+        .take_while(|e| e.at == at)
+        .count();
+    &ticket.events[start..start + len]
+}
+
+/// The time of the latest of `new` that changed a field (`field` = `None`:
+/// any event of that kind).
+fn latest(new: &[Event], kind: EventKind, field: Option<&str>) -> Option<Timestamp> {
+    new.iter()
+        .filter(|e| e.kind == kind && (field.is_none() || e.field.as_deref() == field))
+        .map(|e| e.at)
+        .max()
+}
+
+/// Chooses a scalar. A side changed it when its value differs from the base
+/// or it has events for it newer than the base (changed and changed back).
+/// Only one side changed it: that side's value. Both did: the side whose
+/// latest event for it is later; on a tie, the greater value (so the result
+/// is the same whichever side merges into which). Without a base both
+/// sides count as changed.
 fn pick<T: Clone + Ord>(
-    base: &T,
+    base: Option<&T>,
     ours: &T,
     theirs: &T,
     (ours_at, theirs_at): (Option<Timestamp>, Option<Timestamp>),
 ) -> T {
-    if ours == theirs || theirs == base {
+    if ours == theirs {
         return ours.clone();
     }
-    if ours == base {
-        return theirs.clone();
-    }
-    match ours_at.cmp(&theirs_at) {
-        std::cmp::Ordering::Greater => ours.clone(),
-        std::cmp::Ordering::Less => theirs.clone(),
-        std::cmp::Ordering::Equal => ours.max(theirs).clone(),
+    let changed = |value: &T, at: Option<Timestamp>| at.is_some() || base != Some(value);
+    match (changed(ours, ours_at), changed(theirs, theirs_at)) {
+        (true, false) => ours.clone(),
+        (false, true) => theirs.clone(),
+        _ => match ours_at.cmp(&theirs_at) {
+            Ordering::Greater => ours.clone(),
+            Ordering::Less => theirs.clone(),
+            Ordering::Equal => ours.max(theirs).clone(),
+        },
     }
 }
 
 /// Three-way set merge: an element stays unless a side removed it, and an
 /// element either side added is in.
 fn merge_set<T: Clone + Ord>(
-    base: &BTreeSet<T>,
+    base: Option<&BTreeSet<T>>,
     ours: &BTreeSet<T>,
     theirs: &BTreeSet<T>,
 ) -> BTreeSet<T> {
+    let empty = BTreeSet::new();
+    let base = base.unwrap_or(&empty);
     let kept = base
         .iter()
         .filter(|x| ours.contains(*x) && theirs.contains(*x));
@@ -195,36 +246,28 @@ fn merge_set<T: Clone + Ord>(
 }
 
 fn merge_fields(
-    base: &Ticket,
-    ours: &Ticket,
-    theirs: &Ticket,
+    sides: &Sides<'_>,
     ours_new: &[Event],
     theirs_new: &[Event],
 ) -> BTreeMap<String, toml::Value> {
-    let keys: BTreeSet<&String> = base
-        .fields
-        .keys()
-        .chain(ours.fields.keys())
-        .chain(theirs.fields.keys())
-        .collect();
-    let latest = |new: &[Event], key: &str| {
-        new.iter()
-            .filter(|e| e.kind == EventKind::Field && e.field.as_deref() == Some(key))
-            .map(|e| e.at)
-            .max()
-    };
+    let all = [Some(sides.ours), Some(sides.theirs), sides.base];
+    let keys: BTreeSet<&String> = all.iter().flatten().flat_map(|t| t.fields.keys()).collect();
     let mut out = BTreeMap::new();
     for key in keys {
         // toml::Value is not Ord: compare through its text form.
         let text = |t: &Ticket| t.fields.get(key).map(|v| (v.to_string(), v.clone()));
-        let (b, o, t) = (text(base), text(ours), text(theirs));
+        let (b, o, t) = (sides.base.map(text), text(sides.ours), text(sides.theirs));
+        let name = |v: &Option<(String, toml::Value)>| v.as_ref().map(|x| x.0.clone());
         let chosen = pick(
-            &b.as_ref().map(|x| x.0.clone()),
-            &o.as_ref().map(|x| x.0.clone()),
-            &t.as_ref().map(|x| x.0.clone()),
-            (latest(ours_new, key), latest(theirs_new, key)),
+            b.as_ref().map(name).as_ref(),
+            &name(&o),
+            &name(&t),
+            (
+                latest(ours_new, EventKind::Field, Some(key)),
+                latest(theirs_new, EventKind::Field, Some(key)),
+            ),
         );
-        let value = [o, t, b]
+        let value = [o, t, b.flatten()]
             .into_iter()
             .flatten()
             .find(|(s, _)| Some(s) == chosen.as_ref());
@@ -235,22 +278,26 @@ fn merge_fields(
     out
 }
 
-/// The events of `side` that are not in `base` (as a multiset).
-fn added(base: &[Event], side: &[Event]) -> Vec<Event> {
-    let mut pool: Vec<&Event> = base.iter().collect();
-    side.iter()
-        .filter(|e| match pool.iter().position(|b| b == e) {
-            Some(i) => {
-                pool.swap_remove(i);
-                false
-            }
-            None => true,
-        })
-        .cloned()
-        .collect()
+/// The rating: the side that changed it; both changed it, the later one by
+/// (time, score, comment), so a tie does not depend on the direction; one
+/// side removed it and the other gave a new one, the new one.
+fn merge_rating(
+    base: Option<&Option<Rating>>,
+    ours: Option<&Rating>,
+    theirs: Option<&Rating>,
+) -> Option<Rating> {
+    let base = base.map(Option::as_ref);
+    let key = |r: &Rating| (r.at, r.score, r.comment.clone());
+    let chosen = match (ours, theirs) {
+        _ if ours == theirs || base == Some(theirs) => ours,
+        _ if base == Some(ours) => theirs,
+        (Some(o), Some(t)) => Some(if key(t) > key(o) { t } else { o }),
+        (o, t) => o.or(t),
+    };
+    chosen.cloned()
 }
 
-/// Whether `event` survives in `side` (multiset membership, consuming).
+/// Whether `event` is in `pool` (multiset membership, consuming).
 fn take(pool: &mut Vec<&Event>, event: &Event) -> bool {
     match pool.iter().position(|e| *e == event) {
         Some(i) => {
@@ -261,8 +308,66 @@ fn take(pool: &mut Vec<&Event>, event: &Event) -> bool {
     }
 }
 
-fn merge_events(base: &[Event], ours: &[Event], theirs: &[Event]) -> Vec<Event> {
-    // Base events both sides still have, in base order.
+/// The events of `side` that are not in `base` (as a multiset), in `side`'s
+/// order.
+fn added(base: &[Event], side: &[Event]) -> Vec<Event> {
+    let mut pool: Vec<&Event> = base.iter().collect();
+    side.iter()
+        .filter(|e| !take(&mut pool, e))
+        .cloned()
+        .collect()
+}
+
+/// Splits one side's new events into changes: a run of events with the
+/// same time is one tix command and keeps its order.
+fn changes(new: Vec<Event>) -> Vec<Vec<Event>> {
+    let mut out: Vec<Vec<Event>> = Vec::new();
+    for event in new {
+        // Every change starts with one event, so `last[0]` exists.
+        match out.last_mut() {
+            Some(last) if last[0].at == event.at => last.push(event),
+            _ => out.push(vec![event]),
+        }
+    }
+    out
+}
+
+/// Places one side's new events relative to the base events both sides
+/// kept: slot 0 holds what comes before the first kept event, slot `k + 1`
+/// what comes after kept event `k` (and before the next one).
+fn slots(base: &[Event], kept: &[Event], side: &[Event]) -> Vec<Vec<Event>> {
+    let mut out = vec![Vec::new(); kept.len() + 1];
+    let mut base_pool: Vec<&Event> = base.iter().collect();
+    let mut anchored = vec![false; kept.len()];
+    let mut slot = 0;
+    for event in side {
+        if !take(&mut base_pool, event) {
+            out[slot].push(event.clone());
+            continue;
+        }
+        // A base event; it anchors what follows when both sides kept it.
+        // Sides keep the base's order, so the next kept event is the
+        // usual match.
+        if let Some(k) = (slot..kept.len())
+            .chain(0..slot)
+            .find(|&k| !anchored[k] && kept[k] == *event)
+        {
+            anchored[k] = true;
+            slot = k + 1;
+        }
+    }
+    out
+}
+
+/// Merges the event logs. The base's events that both sides kept stay in
+/// the base's order (so a merge never reorders history, whatever the
+/// clocks said), and each side's new events stay where that side put them
+/// relative to those. Where both sides added events at the same place,
+/// their changes are interleaved by time, each side's in its own order;
+/// two changes of the same second are ordered by content, so the result
+/// does not depend on the direction. An event new on both sides is kept
+/// once.
+fn merge_events(base: &[Event], ours: &[Event], theirs: &[Event]) -> Vec<(Origin, Event)> {
     let mut ours_pool: Vec<&Event> = ours.iter().collect();
     let mut theirs_pool: Vec<&Event> = theirs.iter().collect();
     let kept: Vec<Event> = base
@@ -274,53 +379,174 @@ fn merge_events(base: &[Event], ours: &[Event], theirs: &[Event]) -> Vec<Event> 
         })
         .cloned()
         .collect();
-    let ours_new = added(base, ours);
-    let mut theirs_new = added(base, theirs);
-    // The same event added on both sides (a cherry-pick, the same merge
-    // made twice) is kept once.
-    let mut pool: Vec<&Event> = ours_new.iter().collect();
-    theirs_new.retain(|e| !take(&mut pool, e));
-
-    // Groups: a run of one side's new events with the same time is one
-    // change and keeps its order. Sort by time, base first, then content.
-    struct Group {
-        at: Timestamp,
-        origin: u8,
-        key: String,
-        events: Vec<Event>,
-    }
-    let mut groups: Vec<Group> = kept
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| Group {
-            at: e.at,
-            origin: 0,
-            key: format!("{i:012}"),
-            events: vec![e],
-        })
-        .collect();
-    for new in [ours_new, theirs_new] {
-        let mut current: Vec<Event> = Vec::new();
-        for event in new {
-            if current.last().is_some_and(|last| last.at != event.at) {
-                groups.push(new_group(std::mem::take(&mut current)));
+    let ours_slots = slots(base, &kept, ours);
+    let theirs_slots = slots(base, &kept, theirs);
+    // `changes` never makes an empty change, so `change[0]` exists.
+    let key = |change: &Vec<Event>| (change[0].at, format!("{change:?}"));
+    let mut out: Vec<(Origin, Event)> = Vec::with_capacity(ours.len().max(theirs.len()));
+    let mut kept = kept.into_iter();
+    for (ours_new, theirs_new) in ours_slots.into_iter().zip(theirs_slots) {
+        let mut ours_changes = changes(ours_new).into_iter().peekable();
+        let mut theirs_changes = changes(theirs_new).into_iter().peekable();
+        loop {
+            let (origin, change) = match (ours_changes.peek(), theirs_changes.peek()) {
+                (Some(o), Some(t)) if key(o) <= key(t) => (Origin::Ours, ours_changes.next()),
+                (_, Some(_)) => (Origin::Theirs, theirs_changes.next()),
+                (Some(_), None) => (Origin::Ours, ours_changes.next()),
+                (None, None) => break,
+            };
+            for event in change.into_iter().flatten() {
+                // The same event new on the other side and not matched yet:
+                // keep the first copy, now known to both sides.
+                let twin = out
+                    .iter_mut()
+                    .find(|(o, e)| Some(*o) == origin.other() && *e == event);
+                match twin {
+                    Some(twin) => twin.0 = Origin::Both,
+                    None => out.push((origin, event)),
+                }
             }
-            current.push(event);
         }
-        if !current.is_empty() {
-            groups.push(new_group(current));
+        out.extend(kept.next().map(|e| (Origin::Base, e)));
+    }
+    out
+}
+
+/// The status a log leaves a ticket in, replayed the way
+/// [`Ticket::summary`] does.
+struct Replay<'a> {
+    statuses: &'a Statuses,
+    status: String,
+    category: Option<Category>,
+}
+
+impl<'a> Replay<'a> {
+    fn new(statuses: &'a Statuses) -> Self {
+        Self {
+            statuses,
+            status: Category::New.default_status().to_owned(),
+            category: Some(Category::New),
         }
     }
-    fn new_group(events: Vec<Event>) -> Group {
-        Group {
-            at: events[0].at,
-            origin: 1,
-            key: format!("{events:?}"),
-            events,
+
+    fn set(&mut self, to: &str) {
+        to.clone_into(&mut self.status);
+        self.category = self.statuses.category(to);
+    }
+}
+
+/// Replays the merged log. A status change new on a side gets as `from`
+/// the status it actually leaves here. A message new on one side that
+/// comes after the last status change, when that change is new on the
+/// other side, gets the status effect it would have had on one desk (SPEC
+/// §1): a customer reply merged after an agent's answer reopens the
+/// ticket, an agent reply merged after a customer's message answers it.
+fn settle(log: Vec<(Origin, Event)>, statuses: &Statuses) -> Vec<(Origin, Event)> {
+    let last_change = log.iter().rposition(|(_, e)| e.sets_status());
+    let mut replay = Replay::new(statuses);
+    // Who made the latest status change: a message reacts to a change only
+    // when its own side had not seen it.
+    let mut changed_by = Origin::Base;
+    let mut out = Vec::with_capacity(log.len());
+    for (i, (origin, mut event)) in log.into_iter().enumerate() {
+        if event.sets_status() {
+            if origin != Origin::Base
+                && event.kind == EventKind::Status
+                && event
+                    .from
+                    .as_ref()
+                    .is_some_and(|from| *from != replay.status)
+            {
+                event.from = Some(replay.status.clone());
+            }
+            replay.set(event.to.as_deref().unwrap_or_default());
+            changed_by = origin;
+            out.push((origin, event));
+            continue;
+        }
+        let after_last_change = last_change.is_none_or(|last| i > last);
+        let unseen = origin.other() == Some(changed_by);
+        let mv = match (event.kind, event.role) {
+            (EventKind::Message, Role::Customer) => Some(Move::CustomerReply),
+            _ if event.is_reply() => Some(Move::AgentReply),
+            _ => None,
+        };
+        let to = mv
+            .filter(|_| after_last_change && unseen)
+            .zip(replay.category)
+            .and_then(|(mv, category)| lifecycle::outcome(mv, category))
+            .and_then(|outcome| match outcome {
+                Outcome::To(to) if to.default_status() != replay.status => Some(to),
+                _ => None,
+            });
+        let synthesized = to.map(|to| {
+            let mut change = Event::new(event.at, &event.actor, event.role, EventKind::Status);
+            change.from = Some(replay.status.clone());
+            change.to = Some(to.default_status().to_owned());
+            change.reason = Some(REASON_MESSAGE.to_owned());
+            replay.set(to.default_status());
+            changed_by = origin;
+            change
+        });
+        out.push((origin, event));
+        out.extend(synthesized.map(|change| (origin, change)));
+    }
+    out
+}
+
+/// Reopens a ticket whose merged log ends solved or closed by one side
+/// while a customer message new on the other side was never seen there:
+/// the message must not be buried. A message its own side followed with a
+/// solve or close was seen and handled there, and does not count.
+fn keep_customer_messages_visible(
+    log: Vec<(Origin, Event)>,
+    statuses: &Statuses,
+    actor: &str,
+) -> Vec<Event> {
+    let mut replay = Replay::new(statuses);
+    for (_, event) in log.iter().filter(|(_, e)| e.sets_status()) {
+        replay.set(event.to.as_deref().unwrap_or_default());
+    }
+    let ends_done = |c: Option<Category>| matches!(c, Some(Category::Solved | Category::Closed));
+    // The side that did not make the final change (none when the base or
+    // both sides made it).
+    let unseen_by_closer = log
+        .iter()
+        .rfind(|(_, e)| e.sets_status())
+        .and_then(|(origin, _)| origin.other());
+    let buried = ends_done(replay.category)
+        && unseen_by_closer.is_some_and(|unseen_by_closer| {
+            log.iter().enumerate().any(|(i, (origin, event))| {
+                *origin == unseen_by_closer
+                    && event.kind == EventKind::Message
+                    && event.role == Role::Customer
+                    && !log[i + 1..].iter().any(|(o, e)| {
+                        o == origin
+                            && e.sets_status()
+                            && ends_done(statuses.category(e.to.as_deref().unwrap_or_default()))
+                    })
+            })
+        });
+    let mut events: Vec<Event> = log.into_iter().map(|(_, e)| e).collect();
+    if buried {
+        let at = events.iter().map(|e| e.at).max();
+        // `buried` needs a status event in the log, so it is not empty.
+        if let Some(at) = at {
+            let mut reopen = Event::new(at, actor, Role::System, EventKind::Status);
+            reopen.from = Some(replay.status.clone());
+            reopen.to = Some(Category::Open.default_status().to_owned());
+            reopen.reason = Some(
+                if replay.category == Some(Category::Closed) {
+                    REASON_UNSEEN_CLOSE
+                } else {
+                    REASON_UNSEEN_RESOLVE
+                }
+                .to_owned(),
+            );
+            events.push(reopen);
         }
     }
-    groups.sort_by(|a, b| (a.at, a.origin, &a.key).cmp(&(b.at, b.origin, &b.key)));
-    groups.into_iter().flat_map(|g| g.events).collect()
+    events
 }
 
 #[cfg(test)]
@@ -329,6 +555,8 @@ mod tests {
     use crate::change::{self, Actor, Change, Edit, NewTicket};
     use crate::lifecycle::Statuses;
     use crate::model::{Priority, Role};
+
+    const SYSTEM: &str = "tix-automation@localhost";
 
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
@@ -370,8 +598,53 @@ mod tests {
         t
     }
 
+    fn resolved(statuses: &Statuses) -> Ticket {
+        apply(
+            &base(statuses),
+            Change::Resolve { reason: None },
+            "ana",
+            "2025-03-03T10:00:00Z",
+        )
+    }
+
+    fn close() -> Change {
+        Change::Close {
+            force: false,
+            reason: None,
+        }
+    }
+
+    fn customer(body: &str) -> Change {
+        Change::CustomerReply { body: body.into() }
+    }
+
+    fn priority(p: Priority) -> Change {
+        Change::Edit(Edit {
+            priority: Some(p),
+            ..Edit::default()
+        })
+    }
+
+    /// Merges both ways round, checks the written files are the same bytes
+    /// and the status chain is coherent, and returns the result.
     fn merge(base: Option<&Ticket>, ours: &Ticket, theirs: &Ticket) -> Ticket {
-        super::merge(base, ours, theirs, &Statuses::builtin())
+        let s = Statuses::builtin();
+        let one = super::merge(base, ours, theirs, &s, SYSTEM).unwrap();
+        let other = super::merge(base, theirs, ours, &s, SYSTEM).unwrap();
+        assert_eq!(one.to_toml(&s), other.to_toml(&s), "the direction matters");
+        assert_coherent(&one);
+        one
+    }
+
+    /// Every status change leaves the status the one before it set.
+    fn assert_coherent(t: &Ticket) {
+        let mut status = "new".to_owned();
+        for event in t.events.iter().filter(|e| e.sets_status()) {
+            if event.kind == EventKind::Status {
+                assert_eq!(event.from.as_deref(), Some(status.as_str()), "{event:?}");
+            }
+            status.clone_from(event.to.as_ref().unwrap());
+        }
     }
 
     fn status(t: &Ticket) -> String {
@@ -380,6 +653,17 @@ mod tests {
 
     fn bodies(t: &Ticket) -> Vec<String> {
         t.events.iter().filter_map(|e| e.body.clone()).collect()
+    }
+
+    fn synthesized(t: &Ticket) -> Vec<&Event> {
+        t.events
+            .iter()
+            .filter(|e| {
+                e.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("merged:"))
+            })
+            .collect()
     }
 
     #[test]
@@ -403,11 +687,12 @@ mod tests {
             "raj",
             "2025-03-03T10:05:00Z",
         );
-        let edit = Edit {
-            priority: Some(Priority::Urgent),
-            ..Edit::default()
-        };
-        theirs = apply(&theirs, Change::Edit(edit), "raj", "2025-03-03T10:06:00Z");
+        theirs = apply(
+            &theirs,
+            priority(Priority::Urgent),
+            "raj",
+            "2025-03-03T10:06:00Z",
+        );
         let m = merge(Some(&b), &ours, &theirs);
         assert_eq!(bodies(&m), ["It smokes", "Unplug it", "VIP customer"]);
         assert_eq!(m.priority, Priority::Urgent);
@@ -433,26 +718,48 @@ mod tests {
             "raj",
             "2025-03-03T10:00:00Z",
         );
-        assert_eq!(
-            merge(Some(&b), &ours, &theirs).events,
-            merge(Some(&b), &theirs, &ours).events
-        );
+        // `merge` checks both directions give the same bytes.
+        let m = merge(Some(&b), &ours, &theirs);
+        assert_eq!(bodies(&m).len(), 3);
     }
 
     #[test]
     fn later_scalar_change_wins() {
         let s = Statuses::builtin();
         let b = base(&s);
-        let p = |p| {
-            Change::Edit(Edit {
-                priority: Some(p),
-                ..Edit::default()
-            })
-        };
-        let ours = apply(&b, p(Priority::High), "ana", "2025-03-03T10:00:00Z");
-        let theirs = apply(&b, p(Priority::Low), "raj", "2025-03-03T11:00:00Z");
+        let ours = apply(&b, priority(Priority::High), "ana", "2025-03-03T10:00:00Z");
+        let theirs = apply(&b, priority(Priority::Low), "raj", "2025-03-03T11:00:00Z");
         assert_eq!(merge(Some(&b), &ours, &theirs).priority, Priority::Low);
-        assert_eq!(merge(Some(&b), &theirs, &ours).priority, Priority::Low);
+    }
+
+    /// r4: a change made and undone is still a change, and the later one.
+    #[test]
+    fn a_change_undone_later_beats_an_earlier_change_of_the_other_side() {
+        let s = Statuses::builtin();
+        let b = base(&s);
+        let high = apply(&b, priority(Priority::High), "ana", "2025-03-03T10:00:00Z");
+        let ours = apply(
+            &high,
+            priority(Priority::Normal),
+            "ana",
+            "2025-03-03T11:00:00Z",
+        );
+        let theirs = apply(&b, priority(Priority::Low), "raj", "2025-03-03T10:30:00Z");
+        assert_eq!(ours.priority, b.priority);
+        assert_eq!(merge(Some(&b), &ours, &theirs).priority, Priority::Normal);
+        // The other side's change is the later one: it wins.
+        let later = apply(&b, priority(Priority::Low), "raj", "2025-03-03T11:30:00Z");
+        assert_eq!(merge(Some(&b), &ours, &later).priority, Priority::Low);
+    }
+
+    #[test]
+    fn same_second_scalar_changes_take_the_greater_value() {
+        let s = Statuses::builtin();
+        let b = base(&s);
+        let ours = apply(&b, priority(Priority::High), "ana", "2025-03-03T10:00:00Z");
+        let theirs = apply(&b, priority(Priority::Low), "raj", "2025-03-03T10:00:00Z");
+        assert_eq!(merge(Some(&b), &ours, &theirs).priority, Priority::High);
+        assert_eq!(merge(Some(&b), &theirs, &ours).priority, Priority::High);
     }
 
     #[test]
@@ -510,45 +817,159 @@ mod tests {
         );
     }
 
+    /// r1a: the customer's reply after the close wins, and its status change
+    /// leaves `closed`, the status it follows in the merged log.
     #[test]
-    fn close_versus_reopen_later_status_change_wins() {
+    fn customer_reply_after_a_close_reopens_with_a_coherent_chain() {
         let s = Statuses::builtin();
-        let b = apply(
-            &base(&s),
-            Change::Resolve { reason: None },
-            "ana",
-            "2025-03-03T10:00:00Z",
+        let b = resolved(&s);
+        let closed = apply(&b, close(), "ana", "2025-03-04T10:00:00Z");
+        let replied = apply(&b, customer("Not fixed"), "bo", "2025-03-04T11:00:00Z");
+        let m = merge(Some(&b), &closed, &replied);
+        assert_eq!(status(&m), "open");
+        assert_eq!(m.summary(&s).reopens, 1);
+        assert!(bodies(&m).contains(&"Not fixed".to_owned()));
+        let last = m.events.last().unwrap();
+        assert_eq!(
+            (last.from.as_deref(), last.to.as_deref()),
+            (Some("closed"), Some("open"))
         );
+        assert!(
+            synthesized(&m).is_empty(),
+            "the reply's own reopen is enough"
+        );
+    }
+
+    /// r1b: a reply the close did not see reopens the ticket, even though it
+    /// was written before the close.
+    #[test]
+    fn customer_reply_the_close_did_not_see_reopens_the_ticket() {
+        let s = Statuses::builtin();
+        let b = resolved(&s);
+        let closed = apply(&b, close(), "ana", "2025-03-04T10:00:00Z");
+        let replied = apply(&b, customer("Not fixed"), "bo", "2025-03-04T09:00:00Z");
+        let m = merge(Some(&b), &closed, &replied);
+        assert_eq!(status(&m), "open");
+        assert_eq!(m.summary(&s).reopens, 2, "the reply's reopen, then ours");
+        let added = synthesized(&m);
+        assert_eq!(added.len(), 1);
+        let reopen = added[0];
+        assert_eq!(reopen.role, Role::System);
+        assert_eq!(reopen.actor, SYSTEM);
+        assert_eq!(reopen.reason.as_deref(), Some(REASON_UNSEEN_CLOSE));
+        assert_eq!(reopen.from.as_deref(), Some("closed"));
+        assert_eq!(reopen.at, at("2025-03-04T10:00:00Z"));
+        assert!(std::ptr::eq(reopen, m.events.last().unwrap()));
+    }
+
+    /// r1c: a forced close (duplicate) does not bury a later reply that had
+    /// no status effect on its side (the ticket was open there).
+    #[test]
+    fn forced_close_does_not_bury_a_customer_reply_it_did_not_see() {
+        let s = Statuses::builtin();
+        let b = apply(&base(&s), Change::Open, "ana", "2025-03-03T09:30:00Z");
+        assert_eq!(status(&b), "open");
         let closed = apply(
             &b,
             Change::Close {
-                force: false,
-                reason: None,
+                force: true,
+                reason: Some("duplicate".into()),
             },
             "ana",
             "2025-03-04T10:00:00Z",
         );
-        let reopened = apply(
-            &b,
-            Change::CustomerReply {
-                body: "Not fixed".into(),
-            },
-            "bo",
-            "2025-03-04T11:00:00Z",
-        );
-        let m = merge(Some(&b), &closed, &reopened);
+        let replied = apply(&b, customer("Still broken"), "bo", "2025-03-04T11:00:00Z");
+        assert_eq!(replied.events.len(), b.events.len() + 1, "no status event");
+        let m = merge(Some(&b), &closed, &replied);
         assert_eq!(status(&m), "open");
         assert_eq!(m.summary(&s).reopens, 1);
-        assert!(bodies(&m).contains(&"Not fixed".to_owned()));
-        let earlier = apply(
-            &b,
-            Change::CustomerReply {
-                body: "Not fixed".into(),
+        let added = synthesized(&m);
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].from.as_deref(), Some("closed"));
+        assert_eq!(added[0].at, at("2025-03-04T11:00:00Z"), "the latest time");
+    }
+
+    #[test]
+    fn resolve_that_did_not_see_a_customer_reply_is_reopened_too() {
+        let s = Statuses::builtin();
+        let b = apply(
+            &base(&s),
+            Change::Reply {
+                body: "Try this".into(),
+                resolve: false,
             },
-            "bo",
+            "ana",
+            "2025-03-03T09:30:00Z",
+        );
+        let resolved = apply(
+            &b,
+            Change::Resolve { reason: None },
+            "ana",
+            "2025-03-03T11:00:00Z",
+        );
+        let replied = apply(&b, customer("Did not help"), "bo", "2025-03-03T10:00:00Z");
+        let m = merge(Some(&b), &resolved, &replied);
+        assert_eq!(status(&m), "open");
+        assert_eq!(
+            synthesized(&m)[0].reason.as_deref(),
+            Some(REASON_UNSEEN_RESOLVE)
+        );
+    }
+
+    #[test]
+    fn a_customer_reply_its_own_side_then_resolved_stays_closed() {
+        let s = Statuses::builtin();
+        let b = resolved(&s);
+        let closed = apply(&b, close(), "ana", "2025-03-04T10:00:00Z");
+        let replied = apply(&b, customer("One more thing"), "bo", "2025-03-04T09:00:00Z");
+        let handled = apply(
+            &replied,
+            Change::Reply {
+                body: "Done".into(),
+                resolve: true,
+            },
+            "raj",
+            "2025-03-04T09:30:00Z",
+        );
+        let m = merge(Some(&b), &closed, &handled);
+        assert_eq!(status(&m), "closed");
+        assert!(synthesized(&m).is_empty());
+        assert!(bodies(&m).contains(&"One more thing".to_owned()));
+    }
+
+    /// Agent actions are not special: the later status change wins, and an
+    /// agent reply the close did not see does not reopen.
+    #[test]
+    fn later_status_change_wins_between_agents() {
+        let s = Statuses::builtin();
+        let b = resolved(&s);
+        let closed = apply(&b, close(), "ana", "2025-03-04T10:00:00Z");
+        let reopened = apply(
+            &b,
+            Change::Reopen { reason: None },
+            "raj",
+            "2025-03-04T11:00:00Z",
+        );
+        assert_eq!(status(&merge(Some(&b), &closed, &reopened)), "open");
+        let early = apply(
+            &b,
+            Change::Reopen { reason: None },
+            "raj",
             "2025-03-04T09:00:00Z",
         );
-        assert_eq!(status(&merge(Some(&b), &closed, &earlier)), "closed");
+        assert_eq!(status(&merge(Some(&b), &closed, &early)), "closed");
+        let replied = apply(
+            &b,
+            Change::Reply {
+                body: "Anything else?".into(),
+                resolve: false,
+            },
+            "raj",
+            "2025-03-04T09:00:00Z",
+        );
+        let m = merge(Some(&b), &closed, &replied);
+        assert_eq!(status(&m), "closed");
+        assert!(synthesized(&m).is_empty());
     }
 
     #[test]
@@ -564,34 +985,80 @@ mod tests {
             "ana",
             "2025-03-03T10:00:00Z",
         );
-        let customer = apply(
-            &b,
-            Change::CustomerReply {
-                body: "More info".into(),
-            },
-            "bo",
-            "2025-03-03T10:05:00Z",
-        );
-        let m = merge(Some(&b), &answered, &customer);
+        let customer_side = apply(&b, customer("More info"), "bo", "2025-03-03T10:05:00Z");
+        let m = merge(Some(&b), &answered, &customer_side);
         assert_eq!(status(&m), "open", "the customer wrote after the answer");
-        assert_eq!(
-            m.events,
-            merge(Some(&b), &customer, &answered).events,
-            "symmetric"
-        );
-        let earlier = apply(
-            &b,
-            Change::CustomerReply {
-                body: "More info".into(),
-            },
-            "bo",
-            "2025-03-03T09:30:00Z",
-        );
+        assert_eq!(synthesized(&m)[0].reason.as_deref(), Some(REASON_MESSAGE));
+        let earlier = apply(&b, customer("More info"), "bo", "2025-03-03T09:30:00Z");
         assert_eq!(
             status(&merge(Some(&b), &answered, &earlier)),
             "answered",
             "the answer came last"
         );
+    }
+
+    /// r3: a merge never reorders the base's events, so a log written with
+    /// a skewed clock does not change status in an unrelated merge.
+    #[test]
+    fn unrelated_merge_keeps_the_base_order_under_clock_skew() {
+        let s = Statuses::builtin();
+        // Resolved at 10:00; then a clone whose clock is behind records the
+        // customer's reply at 09:30, which reopened the ticket.
+        let b = apply(
+            &resolved(&s),
+            customer("Still smokes"),
+            "bo",
+            "2025-03-03T09:30:00Z",
+        );
+        assert_eq!(status(&b), "open");
+        let ours = apply(&b, priority(Priority::High), "ana", "2025-03-03T11:00:00Z");
+        let theirs = apply(
+            &b,
+            Change::Note {
+                body: "Called back".into(),
+            },
+            "raj",
+            "2025-03-03T11:05:00Z",
+        );
+        let m = merge(Some(&b), &ours, &theirs);
+        assert_eq!(status(&m), "open");
+        assert_eq!(m.events[..b.events.len()], b.events[..]);
+        assert!(synthesized(&m).is_empty());
+        assert_eq!(m.priority, Priority::High);
+    }
+
+    /// Merging a merge again (the next pull of one side) keeps the order the
+    /// first merge chose, so the status it found stays.
+    #[test]
+    fn a_later_merge_keeps_the_order_an_earlier_merge_chose() {
+        let s = Statuses::builtin();
+        let o = apply(
+            &base(&s),
+            Change::Reply {
+                body: "Try this".into(),
+                resolve: false,
+            },
+            "ana",
+            "2025-03-03T08:00:00Z",
+        );
+        let postpone = Change::Postpone { until: None };
+        let a = apply(&o, postpone.clone(), "ana", "2025-03-03T10:00:00Z");
+        let b = apply(&o, postpone, "raj", "2025-03-03T09:00:00Z");
+        let b = apply(&b, Change::Wake, "raj", "2025-03-03T11:00:00Z");
+        let m = merge(Some(&o), &a, &b);
+        assert_eq!(status(&m), "open", "raj's wake came last");
+        let b2 = apply(
+            &b,
+            Change::Note {
+                body: "later".into(),
+            },
+            "raj",
+            "2025-03-03T12:00:00Z",
+        );
+        let m2 = merge(Some(&b), &m, &b2);
+        assert_eq!(status(&m2), "open");
+        assert_eq!(m2.events[..m.events.len()], m.events[..]);
+        assert_eq!(bodies(&m2).last().map(String::as_str), Some("later"));
     }
 
     #[test]
@@ -608,6 +1075,17 @@ mod tests {
         );
         let m = merge(Some(&b), &ours, &ours.clone());
         assert_eq!(m.events.len(), ours.events.len());
+        // A cherry-picked change next to other work, either way round.
+        let theirs = apply(
+            &ours,
+            Change::Note {
+                body: "more".into(),
+            },
+            "raj",
+            "2025-03-03T10:00:00Z",
+        );
+        let m = merge(Some(&b), &ours, &theirs);
+        assert_eq!(bodies(&m), ["It smokes", "same", "more"]);
     }
 
     #[test]
@@ -645,13 +1123,184 @@ mod tests {
             "ana",
             "2025-03-03T10:00:00Z",
         );
-        let theirs = apply(
+        let mut theirs = apply(
             &b,
             Change::Note { body: "B".into() },
             "raj",
             "2025-03-03T10:01:00Z",
         );
+        theirs = apply(
+            &theirs,
+            priority(Priority::Low),
+            "raj",
+            "2025-03-03T10:02:00Z",
+        );
         let m = merge(None, &ours, &theirs);
         assert_eq!(bodies(&m), ["It smokes", "A", "B"]);
+        assert_eq!(m.priority, Priority::Low);
+    }
+
+    /// r2: the same id minted on two branches is two tickets, not one.
+    #[test]
+    fn same_id_created_independently_on_both_sides_is_refused() {
+        let s = Statuses::builtin();
+        let ours = base(&s);
+        let mut theirs = base(&s);
+        theirs.events[0].at = at("2025-03-03T09:00:05Z");
+        let err = super::merge(None, &ours, &theirs, &s, SYSTEM).unwrap_err();
+        // The same second and agent, another customer's first message.
+        let mut other = base(&s);
+        other.events[1].actor = "cy@ex.com".into();
+        assert!(super::merge(None, &ours, &other, &s, SYSTEM).is_err());
+        // The same creation, another customer that no event explains.
+        let mut other = base(&s);
+        other.customer.email = Some("cy@ex.com".into());
+        assert!(super::merge(None, &ours, &other, &s, SYSTEM).is_err());
+        assert_eq!(err, MergeError::DifferentTickets(ours.id.clone()));
+        assert!(
+            err.to_string()
+                .contains("two different tickets have the same id k3x9p2")
+        );
+        // With a common ancestor, the same edits are an ordinary merge.
+        assert!(super::merge(Some(&ours), &ours, &theirs, &s, SYSTEM).is_ok());
+    }
+
+    /// r5: two ratings of the same second: the greater (score, comment).
+    #[test]
+    fn rating_tie_does_not_depend_on_the_direction() {
+        let s = Statuses::builtin();
+        let b = resolved(&s);
+        let rated = |score, comment: &str| {
+            let mut t = b.clone();
+            t.rating = Some(Rating {
+                score,
+                comment: Some(comment.into()),
+                at: at("2025-03-03T12:00:00Z"),
+            });
+            t
+        };
+        let m = merge(Some(&b), &rated(4, "fine"), &rated(4, "great"));
+        assert_eq!(m.rating.unwrap().comment.as_deref(), Some("great"));
+        let m = merge(Some(&b), &rated(5, "a"), &rated(4, "z"));
+        assert_eq!(m.rating.unwrap().score, 5);
+        // One side removed it by hand, the other rated anew: keep the rating.
+        let mut removed = rated(3, "meh");
+        let with = rated(3, "meh");
+        removed.rating = None;
+        let m = merge(Some(&with), &removed, &rated(5, "now fixed"));
+        assert_eq!(m.rating.unwrap().score, 5);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// One action at a minute after 10:00 (small, so seconds collide).
+        fn action() -> impl Strategy<Value = (u8, i64)> {
+            (0u8..9, 0i64..6)
+        }
+
+        fn play(start: &Ticket, side: &str, actions: &[(u8, i64)]) -> Ticket {
+            let statuses = Statuses::builtin();
+            let mut t = start.clone();
+            let mut now = at("2025-03-03T10:00:00Z");
+            for (i, (kind, minutes)) in actions.iter().enumerate() {
+                now = now.plus_seconds(minutes * 60);
+                let body = format!("{side} {i}");
+                let change = match kind {
+                    0 => Change::Reply {
+                        body,
+                        resolve: false,
+                    },
+                    1 => Change::CustomerReply { body },
+                    2 => Change::Note { body },
+                    3 => Change::Resolve { reason: None },
+                    4 => close(),
+                    5 => Change::Close {
+                        force: true,
+                        reason: Some("spam".into()),
+                    },
+                    6 => Change::Reopen { reason: None },
+                    7 => priority(Priority::ALL[i % 4]),
+                    _ => Change::Reply {
+                        body,
+                        resolve: true,
+                    },
+                };
+                let actor = act(&statuses, side, "2025-03-03T10:00:00Z");
+                let actor = Actor { now, ..actor };
+                // A refused action (a reply to a closed ticket) is skipped.
+                let mut next = t.clone();
+                if change::apply(&mut next, &change, &actor).is_ok() {
+                    t = next;
+                }
+            }
+            t
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            /// Whatever both sides did: the same bytes either way round, a
+            /// coherent status chain, and no message or note lost.
+            #[test]
+            fn merges_are_symmetric_coherent_and_lossless(
+                shared in proptest::collection::vec(action(), 0..4),
+                ours in proptest::collection::vec(action(), 0..6),
+                theirs in proptest::collection::vec(action(), 0..6),
+            ) {
+                let s = Statuses::builtin();
+                let b = play(&base(&s), "base", &shared);
+                let o = play(&b, "ana", &ours);
+                let t = play(&b, "raj", &theirs);
+                let m = merge(Some(&b), &o, &t);
+                let mut expected: BTreeSet<String> = bodies(&o).into_iter().collect();
+                expected.extend(bodies(&t));
+                let got: BTreeSet<String> = bodies(&m).into_iter().collect();
+                prop_assert_eq!(got, expected);
+                // The next merge (their side added a note later) keeps the
+                // order, and so the status, this merge chose.
+                let mut t2 = t.clone();
+                let note = Change::Note { body: "later".into() };
+                let late = act(&s, "raj", "2025-03-03T23:00:00Z");
+                if change::apply(&mut t2, &note, &late).is_ok() {
+                    let m2 = merge(Some(&t), &m, &t2);
+                    prop_assert_eq!(&m2.events[..m.events.len()], &m.events[..]);
+                    prop_assert_eq!(status(&m2), status(&m));
+                }
+                // No customer message is buried: when the ticket ends solved
+                // or closed, the side that made that last change had every
+                // customer message, or the message's own side solved or
+                // closed the ticket after it.
+                let done = |e: &Event| matches!(
+                    e.to.as_deref().and_then(|to| s.category(to)),
+                    Some(Category::Solved | Category::Closed)
+                );
+                if let Some(last) = m.events.iter().rev().find(|e| e.sets_status())
+                    && done(last)
+                {
+                    for message in m.events.iter().filter(|e| {
+                        e.kind == EventKind::Message
+                            && e.role == Role::Customer
+                            && !b.events.contains(e)
+                    }) {
+                        // The merge may have corrected the `from` of `last`.
+                        let is_last = |e: &Event| Event { from: None, ..e.clone() }
+                            == Event { from: None, ..last.clone() };
+                        let seen = [&o, &t].into_iter().any(|side| {
+                            side.events.iter().any(is_last) && side.events.contains(message)
+                        });
+                        let handled = [&o, &t].into_iter().any(|side| {
+                            side.events
+                                .iter()
+                                .position(|e| e == message)
+                                .is_some_and(|i| side.events[i + 1..].iter().any(done))
+                        });
+                        prop_assert!(seen || handled, "buried: {message:?} in {m:?}");
+                    }
+                }
+            }
+        }
     }
 }

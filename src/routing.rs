@@ -119,6 +119,18 @@ fn in_domain(domain: &str, wanted: &str) -> bool {
 ///   tickets (no counter to merge), so every clone computes the same turn.
 pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> Option<String> {
     let mode = config.department(department)?.assignment;
+    pick_agent_by(config, department, mode, tickets)
+}
+
+/// [`pick_agent`] by the given mode instead of the department's own (an
+/// automation's `assign = "round_robin"` in a department that leaves new
+/// tickets unassigned).
+pub fn pick_agent_by(
+    config: &Config,
+    department: &str,
+    mode: Assignment,
+    tickets: &[ListEntry],
+) -> Option<String> {
     let pool: Vec<&str> = config
         .agents
         .iter()

@@ -2,15 +2,19 @@
 //! and "now", and the actions that fire when they all hold.
 //!
 //! Pure: the engine in `automation.rs` loads tickets and commits; this
-//! module decides whether a rule matches and what it changes. Time
-//! comparison is exact to the second: `min = "96h"` matches iff
+//! module decides whether a rule matches and what it changes, and refuses
+//! rules that would change tickets on every run (alone, or two together).
+//! Time comparison is exact to the second: `min = "96h"` matches iff
 //! `now - anchor >= 96h`.
+
+use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
 use crate::calendar::Calendar;
 use crate::change::{self, Actor, Applied, Change, ChangeError, Edit};
-use crate::lifecycle::{Category, Statuses};
+use crate::config::{AgentDef, Assignment};
+use crate::lifecycle::{self, Category, Statuses};
 use crate::model::{EventKind, Priority, Role, Ticket, Timestamp, parse_duration_secs};
 
 /// One value or a list of values in the config (`category = "solved"` or
@@ -121,7 +125,9 @@ pub struct Do {
     pub set_status: Option<String>,
     /// Set the priority.
     pub set_priority: Option<Priority>,
-    /// Assign to an agent ("none" unassigns).
+    /// Assign to an agent, "none" (unassign), or "round_robin" /
+    /// "least_loaded" (an agent of the ticket's department, chosen as the
+    /// department assignment of `routing.rs` does).
     pub assign: Option<String>,
     /// Add tags.
     #[serde(default)]
@@ -131,17 +137,45 @@ pub struct Do {
     pub remove_tags: Vec<String>,
     /// Add an internal note.
     pub add_note: Option<String>,
-    /// Only "hook": the `[[hook]]` commands run for every commit an
-    /// automation makes (events `changed`, `status_changed`), so a rule that
-    /// only notifies pairs `notify = "hook"` with a marker tag.
+    /// Only "hook": the commit of a ticket this rule changed raises the hook
+    /// event `notify`. A rule that only notifies pairs it with a marker tag.
     pub notify: Option<String>,
 }
+
+/// Whom an `assign` action gives the ticket to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AssignTo<'a> {
+    /// Nobody (`"none"`).
+    Nobody,
+    /// This agent.
+    Agent(&'a str),
+    /// An agent of the ticket's department, picked the way the department
+    /// assignment of this mode picks one.
+    Pool(Assignment),
+}
+
+impl Do {
+    /// Returns whom `assign` names, if the rule assigns.
+    pub fn assign_to(&self) -> Option<AssignTo<'_>> {
+        self.assign.as_deref().map(|who| match who {
+            "none" => AssignTo::Nobody,
+            "round_robin" => AssignTo::Pool(Assignment::RoundRobin),
+            "least_loaded" => AssignTo::Pool(Assignment::LeastLoaded),
+            agent => AssignTo::Agent(agent),
+        })
+    }
+}
+
+/// Tickets one rule changes per run when it sets no `limit` (HELPDESK §5,
+/// as Zendesk does): a larger backlog takes several runs, or `limit = N`.
+pub const DEFAULT_LIMIT: usize = 1000;
 
 /// One `[[automation]]` rule.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
-    /// Its name: the `Tix-Rule` trailer.
+    /// Its name: the `Tix-Rule` trailer, so letters, digits, '.', '_' and
+    /// '-' only.
     pub name: String,
     /// Conditions.
     #[serde(default)]
@@ -149,16 +183,27 @@ pub struct Rule {
     /// Actions.
     #[serde(rename = "do")]
     pub actions: Do,
-    /// At most this many tickets per run (default: no limit).
+    /// At most this many tickets per run (default [`DEFAULT_LIMIT`]).
     pub limit: Option<usize>,
 }
 
 impl Rule {
+    /// Returns how many tickets the rule may change in one run.
+    pub fn limit(&self) -> usize {
+        self.limit.unwrap_or(DEFAULT_LIMIT)
+    }
+
     /// Checks the rule against the desk's statuses; the message says what
     /// is wrong. A rule must be self-nullifying: its actions must make one
     /// of its conditions false, or it would fire on every run forever.
     pub fn check(&self, statuses: &Statuses) -> Result<(), String> {
         let name = &self.name;
+        if !valid_name(name) {
+            return Err(format!(
+                "automation name {name:?} is not valid: use 1 to {NAME_MAX} letters, digits, '.', '_' or '-' \
+                 (it becomes the Tix-Rule trailer of commits)"
+            ));
+        }
         if let Some(status) = &self.actions.set_status
             && statuses.get(status).is_none()
         {
@@ -213,13 +258,59 @@ impl Rule {
             && notify != "hook"
         {
             return Err(format!(
-                "automation '{name}': notify = \"{notify}\" is not supported; use \"hook\" (the [[hook]] commands run for every automation commit)"
+                "automation '{name}': notify = \"{notify}\" is not supported; use \"hook\" (it raises the hook event notify)"
+            ));
+        }
+        if self.limit == Some(0) {
+            return Err(format!("automation '{name}': limit must be at least 1"));
+        }
+        if let Some(tag) = self
+            .actions
+            .add_tags
+            .iter()
+            .find(|t| self.actions.remove_tags.contains(t))
+        {
+            return Err(format!(
+                "automation '{name}' both adds and removes tag '{tag}'"
+            ));
+        }
+        if let Some(AssignTo::Pool(_)) = self.actions.assign_to()
+            && self.when.department.is_none()
+        {
+            return Err(format!(
+                "automation '{name}': assign = \"{}\" picks an agent of the ticket's department; \
+                 add `department = \"...\"` to its `when`",
+                self.actions.assign.as_deref().unwrap_or_default()
             ));
         }
         if self.actions == Do::default() {
             return Err(format!(
                 "automation '{name}' does nothing: give `do` an action"
             ));
+        }
+        let admitted = States::admitted(self, statuses, false);
+        if admitted.is_empty() {
+            return Err(format!(
+                "automation '{name}' can never match: its conditions exclude each other or name only \
+                 closed tickets, which automation never evaluates"
+            ));
+        }
+        if let Some(target) = &self.actions.set_status {
+            let others: Vec<&String> = admitted.statuses.iter().filter(|s| *s != target).collect();
+            let refused: Vec<String> = others
+                .iter()
+                .filter_map(|from| {
+                    status_move(statuses, from, target)
+                        .err()
+                        .map(|why| format!("{from}: {why}"))
+                })
+                .collect();
+            if !others.is_empty() && refused.len() == others.len() {
+                return Err(format!(
+                    "automation '{name}' sets status '{target}', which no status its conditions allow can move to ({})",
+                    refused.join("; ")
+                ));
+            }
         }
         if !self.nullifies(statuses) {
             return Err(format!(
@@ -230,36 +321,17 @@ impl Rule {
         Ok(())
     }
 
+    /// Tells whether applying the rule to any ticket it matches makes it
+    /// stop matching, as far as a check without tickets can tell.
     fn nullifies(&self, statuses: &Statuses) -> bool {
-        let w = &self.when;
-        let a = &self.actions;
-        let by_status = a.set_status.as_deref().is_some_and(|target| {
-            let category = statuses.category(target).map_or("", Category::as_str);
-            w.status.as_ref().is_some_and(|s| !s.contains(target))
-                || w.category.as_ref().is_some_and(|c| !c.contains(category))
-                || (w.postponed_until_passed == Some(true) && category != "on_hold")
-        });
-        let by_tags = a.add_tags.iter().any(|t| w.tags_none.contains(t))
-            || a.remove_tags
-                .iter()
-                .any(|t| w.tags_any.contains(t) || w.tags_all.contains(t));
-        let by_priority = a.set_priority.is_some_and(|p| {
-            w.priority
-                .as_ref()
-                .is_some_and(|ps| !ps.contains(p.as_str()))
-        });
-        let by_assignee = match (a.assign.as_deref(), w.assignee.as_deref()) {
-            (Some(to), Some("none")) => to != "none",
-            (Some("none"), Some(_)) => true,
-            (Some(to), Some(from)) => to != from && from != "any",
-            _ => false,
-        };
-        by_status || by_tags || by_priority || by_assignee
+        let admitted = States::admitted(self, statuses, true);
+        admitted.apply(self, statuses).meet(&admitted).is_empty()
     }
 
     /// Tells whether the rule's conditions all hold for `ticket` at `now`;
     /// a business-hours idle clock counts the hours of `calendar` (the
-    /// ticket's SLA calendar, else `24x7`).
+    /// ticket's SLA calendar, else `24x7`). A rule that sets a status holds
+    /// only for tickets whose status may move there.
     pub fn matches(
         &self,
         ticket: &Ticket,
@@ -304,6 +376,11 @@ impl Rule {
                 passed == want
             }
         };
+        let movable = self
+            .actions
+            .set_status
+            .as_deref()
+            .is_none_or(|target| status_move(statuses, &summary.status, target).is_ok());
         one(&w.status, &summary.status)
             && one(&w.category, category)
             && one(&w.priority, ticket.priority.as_str())
@@ -317,11 +394,19 @@ impl Rule {
             && last_role_ok
             && idle_ok
             && postponed_ok
+            && movable
     }
 
     /// Applies the rule's actions to `ticket` as the automation `actor`;
-    /// every event it adds carries the rule's name.
-    pub fn apply(&self, ticket: &mut Ticket, actor: &Actor<'_>) -> Result<Applied, ChangeError> {
+    /// every event it adds carries the rule's name. `picked` is the agent
+    /// the caller chose for `assign = "round_robin" | "least_loaded"`. A
+    /// status the ticket already has is left as it is.
+    pub fn apply(
+        &self,
+        ticket: &mut Ticket,
+        actor: &Actor<'_>,
+        picked: Option<&str>,
+    ) -> Result<Applied, ChangeError> {
         let before = ticket.events.len();
         let a = &self.actions;
         // Everything but the status first: a closed ticket takes no edits.
@@ -337,11 +422,17 @@ impl Rule {
                 Err(e) => return Err(e),
             }
         }
-        if let Some(agent) = &a.assign {
-            let assignee = if agent == "none" {
-                None
-            } else {
-                Some(agent.clone())
+        if let Some(to) = a.assign_to() {
+            let assignee = match to {
+                AssignTo::Nobody => None,
+                AssignTo::Agent(agent) => Some(agent.to_owned()),
+                AssignTo::Pool(_) => Some(picked.map(str::to_owned).ok_or_else(|| {
+                    ChangeError::Invalid(format!(
+                        "automation '{}': no agent of department '{}' to assign",
+                        self.name,
+                        ticket.department.as_deref().unwrap_or("-")
+                    ))
+                })?),
             };
             match change::apply(
                 ticket,
@@ -366,14 +457,18 @@ impl Rule {
                 && target_category == Some(Category::Open)
             {
                 // LiveAgent: a postponed ticket nobody ever answered wakes to new.
-                Change::Wake
+                Some(Change::Wake)
+            } else if summary.status == *target {
+                None
             } else {
-                Change::SetStatus {
+                Some(Change::SetStatus {
                     status: target.clone(),
                     reason: None,
-                }
+                })
             };
-            applied = Some(change::apply(ticket, &change, actor)?);
+            if let Some(change) = change {
+                applied = Some(change::apply(ticket, &change, actor)?);
+            }
         }
         for event in &mut ticket.events[before..] {
             event.rule = Some(self.name.clone());
@@ -391,13 +486,346 @@ impl Rule {
         })
     }
 
-    /// Tells whether the rule closes tickets (what `tix autoclose` runs).
+    /// Tells whether the rule closes tickets.
     pub fn closes(&self, statuses: &Statuses) -> bool {
         self.actions
             .set_status
             .as_deref()
             .and_then(|s| statuses.category(s))
             == Some(Category::Closed)
+    }
+
+    /// Tells whether the rule wakes postponed tickets whose time has come.
+    pub fn wakes(&self) -> bool {
+        self.when.postponed_until_passed == Some(true) && self.actions.set_status.is_some()
+    }
+
+    /// Tells whether `tix autoclose` runs the rule: the closing rules and
+    /// the wake-up rules (SPEC §1: when `until` passes, `tix autoclose`
+    /// moves the ticket back to open).
+    pub fn runs_in_autoclose(&self, statuses: &Statuses) -> bool {
+        self.closes(statuses) || self.wakes()
+    }
+
+    /// Tells whether a ticket this rule changed raises the hook event
+    /// `notify`.
+    pub fn notifies(&self) -> bool {
+        self.actions.notify.as_deref() == Some("hook")
+    }
+}
+
+/// Checks what no single rule shows: that each department a pool
+/// assignment picks from has agents, and that no two rules undo each other
+/// (one changes a ticket so that the other matches it, which changes it
+/// so that the first matches again: every run would commit). `lines` holds
+/// each rule's line in `tix.toml`, for the message. Returns the index of
+/// the rule each problem belongs to, with the message.
+pub fn check_together(
+    rules: &[Rule],
+    statuses: &Statuses,
+    agents: &[AgentDef],
+    lines: &[usize],
+) -> Vec<(usize, String)> {
+    let mut problems = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        if let Some(AssignTo::Pool(_)) = rule.actions.assign_to() {
+            for department in rule.when.department.iter().flat_map(OneOrMany::values) {
+                if !agents
+                    .iter()
+                    .any(|a| a.departments.iter().any(|d| d == department))
+                {
+                    problems.push((
+                        i,
+                        format!(
+                            "automation '{}' assigns an agent of department '{department}', which has no agents: \
+                             list it in the departments of an [[agent]]",
+                            rule.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let line = |i: usize| lines.get(i).copied().unwrap_or_default();
+    for (j, later) in rules.iter().enumerate() {
+        for (i, earlier) in rules[..j].iter().enumerate() {
+            if undo_each_other(earlier, later, statuses)
+                || undo_each_other(later, earlier, statuses)
+            {
+                problems.push((
+                    j,
+                    format!(
+                        "automations '{}' (line {}) and '{}' (line {}) undo each other: once one has changed a \
+                         ticket the other matches it and changes it back, on every run; make their conditions \
+                         exclude each other",
+                        earlier.name,
+                        line(i),
+                        later.name,
+                        line(j)
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Tells whether applying `first`, then `second`, then `first` again, ...
+/// to a ticket can go on forever, as far as a check without tickets can
+/// tell: the states after each rule repeat without ever becoming
+/// impossible.
+fn undo_each_other(first: &Rule, second: &Rule, statuses: &Statuses) -> bool {
+    let conditions = [
+        States::admitted(first, statuses, true),
+        States::admitted(second, statuses, true),
+    ];
+    let rules = [first, second];
+    let mut state = conditions[0].clone();
+    let mut seen: Vec<(usize, States)> = Vec::new();
+    for step in 0..8 {
+        let (now, next) = (step % 2, (step + 1) % 2);
+        state = state.apply(rules[now], statuses).meet(&conditions[next]);
+        if state.is_empty() {
+            return false;
+        }
+        if seen.iter().any(|(turn, s)| *turn == now && *s == state) {
+            return true;
+        }
+        seen.push((now, state.clone()));
+    }
+    false
+}
+
+const NAME_MAX: usize = 64;
+
+fn valid_name(name: &str) -> bool {
+    (1..=NAME_MAX).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Checks the move an automation's `set_status` makes from status `from`:
+/// none when the ticket has the status already; a postponed ticket wakes
+/// up into the open category (or new, [`Change::Wake`]); anything else is a
+/// move of `tix status`.
+fn status_move(statuses: &Statuses, from: &str, to: &str) -> Result<(), String> {
+    if from == to {
+        return Ok(());
+    }
+    let (Some(from_category), Some(to_category)) = (statuses.category(from), statuses.category(to))
+    else {
+        return Err("the status is not defined in tix.toml".to_owned());
+    };
+    if from_category == Category::OnHold && to_category == Category::Open {
+        return Ok(());
+    }
+    lifecycle::status_move(statuses, from, from_category, to, to_category)
+        .map_err(|e| e.to_string())
+}
+
+/// Who a ticket's assignee may be, in [`States`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Who {
+    Anyone,
+    Nobody,
+    Somebody,
+    Agent(String),
+    Impossible,
+}
+
+impl Who {
+    fn meet(&self, other: &Self) -> Self {
+        match (self, other) {
+            (Self::Anyone, x) | (x, Self::Anyone) => x.clone(),
+            (Self::Impossible, _) | (_, Self::Impossible) => Self::Impossible,
+            (Self::Nobody, Self::Nobody) => Self::Nobody,
+            (Self::Nobody, _) | (_, Self::Nobody) => Self::Impossible,
+            (Self::Somebody, x) | (x, Self::Somebody) => x.clone(),
+            (Self::Agent(a), Self::Agent(b)) if a == b => self.clone(),
+            (Self::Agent(_), Self::Agent(_)) => Self::Impossible,
+        }
+    }
+}
+
+/// A set of ticket states, described by what a rule's conditions say:
+/// what [`Rule::check`] and [`check_together`] reason about. Conditions
+/// on time and on messages are left out, since no action changes them; a
+/// set may so contain states no real ticket is in, never the other way
+/// round, so a rule is refused rather than let loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct States {
+    /// The statuses it may have.
+    statuses: BTreeSet<String>,
+    /// The priorities it may have.
+    priorities: BTreeSet<Priority>,
+    /// The departments it may be in (`None`: any, or none).
+    departments: Option<BTreeSet<String>>,
+    /// Who it may be assigned to.
+    assignee: Who,
+    /// Tags it has.
+    present: BTreeSet<String>,
+    /// Tags it lacks.
+    absent: BTreeSet<String>,
+    /// Groups of tags of which it has at least one.
+    any: BTreeSet<BTreeSet<String>>,
+    /// Who may have written the last message (`None`: anyone).
+    last_role: Option<BTreeSet<String>>,
+    /// Whether a postponed ticket's time may have come (`None`: either).
+    passed: Option<BTreeSet<bool>>,
+}
+
+impl States {
+    /// The states `rule`'s conditions admit among those automation
+    /// evaluates (every status but the closed ones); with `movable`, only
+    /// those from which its `set_status` can be reached.
+    fn admitted(rule: &Rule, statuses: &Statuses, movable: bool) -> Self {
+        let w = &rule.when;
+        let allows =
+            |cond: &Option<OneOrMany>, value: &str| cond.as_ref().is_none_or(|c| c.contains(value));
+        let set = |cond: &Option<OneOrMany>| {
+            cond.as_ref()
+                .map(|c| c.values().into_iter().map(str::to_owned).collect())
+        };
+        let statuses_admitted = statuses
+            .iter()
+            .filter(|d| d.category != Category::Closed)
+            .filter(|d| allows(&w.status, &d.id) && allows(&w.category, d.category.as_str()))
+            .filter(|d| w.postponed_until_passed != Some(true) || d.category == Category::OnHold)
+            .filter(|d| {
+                !movable
+                    || rule
+                        .actions
+                        .set_status
+                        .as_deref()
+                        .is_none_or(|target| status_move(statuses, &d.id, target).is_ok())
+            })
+            .map(|d| d.id.clone())
+            .collect();
+        Self {
+            statuses: statuses_admitted,
+            priorities: Priority::ALL
+                .into_iter()
+                .filter(|p| allows(&w.priority, p.as_str()))
+                .collect(),
+            departments: set(&w.department),
+            assignee: match w.assignee.as_deref() {
+                None => Who::Anyone,
+                Some("none") => Who::Nobody,
+                Some("any") => Who::Somebody,
+                Some(agent) => Who::Agent(agent.to_owned()),
+            },
+            present: w.tags_all.iter().cloned().collect(),
+            absent: w.tags_none.iter().cloned().collect(),
+            any: if w.tags_any.is_empty() {
+                BTreeSet::new()
+            } else {
+                [w.tags_any.iter().cloned().collect()].into()
+            },
+            last_role: w.last_message_role.clone().map(|r| [r].into()),
+            passed: w.postponed_until_passed.map(|p| [p].into()),
+        }
+    }
+
+    /// Tells whether no ticket can be in any of these states.
+    fn is_empty(&self) -> bool {
+        fn none<T>(set: &Option<BTreeSet<T>>) -> bool {
+            set.as_ref().is_some_and(BTreeSet::is_empty)
+        }
+        self.statuses.is_empty()
+            || self.priorities.is_empty()
+            || none(&self.departments)
+            || self.assignee == Who::Impossible
+            || !self.present.is_disjoint(&self.absent)
+            || self.any.iter().any(|g| g.is_subset(&self.absent))
+            || none(&self.last_role)
+            || none(&self.passed)
+    }
+
+    /// The states both sets admit.
+    fn meet(&self, other: &Self) -> Self {
+        fn both<T: Ord + Clone>(
+            a: &Option<BTreeSet<T>>,
+            b: &Option<BTreeSet<T>>,
+        ) -> Option<BTreeSet<T>> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(a.intersection(b).cloned().collect()),
+                (a, b) => a.clone().or_else(|| b.clone()),
+            }
+        }
+        Self {
+            statuses: self
+                .statuses
+                .intersection(&other.statuses)
+                .cloned()
+                .collect(),
+            priorities: self
+                .priorities
+                .intersection(&other.priorities)
+                .copied()
+                .collect(),
+            departments: both(&self.departments, &other.departments),
+            assignee: self.assignee.meet(&other.assignee),
+            present: self.present.union(&other.present).cloned().collect(),
+            absent: self.absent.union(&other.absent).cloned().collect(),
+            any: self.any.union(&other.any).cloned().collect(),
+            last_role: both(&self.last_role, &other.last_role),
+            passed: both(&self.passed, &other.passed),
+        }
+    }
+
+    /// The states a ticket in one of these is in after `rule` changed it.
+    fn apply(&self, rule: &Rule, statuses: &Statuses) -> Self {
+        let a = &rule.actions;
+        let mut next = self.clone();
+        if let Some(priority) = a.set_priority {
+            next.priorities = [priority].into();
+        }
+        for tag in &a.remove_tags {
+            next.present.remove(tag);
+            next.absent.insert(tag.clone());
+            // Whether another tag of a group containing this one is left is
+            // unknown: drop the group.
+            next.any.retain(|g| !g.contains(tag));
+        }
+        for tag in &a.add_tags {
+            next.absent.remove(tag);
+            next.present.insert(tag.clone());
+            next.any.retain(|g| !g.contains(tag));
+        }
+        match a.assign_to() {
+            Some(AssignTo::Nobody) => next.assignee = Who::Nobody,
+            Some(AssignTo::Agent(agent)) => next.assignee = Who::Agent(agent.to_owned()),
+            Some(AssignTo::Pool(_)) => next.assignee = Who::Somebody,
+            None => {}
+        }
+        if let Some(target) = &a.set_status {
+            let wakes_to_open = statuses.category(target) == Some(Category::Open);
+            next.statuses = self
+                .statuses
+                .iter()
+                .flat_map(|from| {
+                    if from != target
+                        && wakes_to_open
+                        && statuses.category(from) == Some(Category::OnHold)
+                    {
+                        // See `Rule::apply`: the wake-up lands in open or new.
+                        vec![Category::Open, Category::New]
+                            .into_iter()
+                            .map(|c| c.default_status().to_owned())
+                            .collect()
+                    } else {
+                        vec![target.clone()]
+                    }
+                })
+                .collect();
+            let stays = self.statuses.contains(target);
+            let unchanged = self.passed.as_ref().is_some_and(|p| !p.contains(&true));
+            // A moved ticket has no wake-up time that passed; one already in
+            // the target status keeps what it had.
+            next.passed = (!stays || unchanged).then(|| [false].into());
+        }
+        next
     }
 }
 
@@ -561,7 +989,7 @@ mod tests {
             now: at("2025-03-08T00:00:00Z"),
             statuses: &statuses,
         };
-        let applied = close.apply(&mut t, &system).unwrap();
+        let applied = close.apply(&mut t, &system, None).unwrap();
         assert_eq!(applied.status, Some(("resolved".into(), "closed".into())));
         assert!(
             t.events
@@ -647,7 +1075,7 @@ mod tests {
             now: at("2025-03-02T09:00:00Z"),
             statuses: &statuses,
         };
-        let applied = wake.apply(&mut t, &system).unwrap();
+        let applied = wake.apply(&mut t, &system, None).unwrap();
         assert_eq!(applied.status, Some(("postponed".into(), "new".into())));
     }
 
@@ -669,5 +1097,214 @@ mod tests {
         )
         .unwrap();
         business.check(&statuses).unwrap();
+    }
+
+    fn rule(text: &str) -> Rule {
+        toml::from_str(text).unwrap()
+    }
+
+    fn refusal(text: &str) -> String {
+        rule(text).check(&Statuses::builtin()).unwrap_err()
+    }
+
+    fn accepted(text: &str) {
+        let r = rule(text);
+        r.check(&Statuses::builtin())
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+    }
+
+    #[test]
+    fn removing_one_tag_of_tags_any_does_not_switch_a_rule_off() {
+        let err = refusal(
+            "name = \"r\"\nwhen = { tags_any = [\"a\", \"b\"] }\ndo = { remove_tags = [\"a\"] }\n",
+        );
+        assert!(err.contains("fire forever"), "{err}");
+        accepted(
+            "name = \"r\"\nwhen = { tags_any = [\"a\", \"b\"] }\ndo = { remove_tags = [\"a\", \"b\"] }\n",
+        );
+        accepted(
+            "name = \"r\"\nwhen = { tags_all = [\"a\", \"b\"] }\ndo = { remove_tags = [\"b\"] }\n",
+        );
+    }
+
+    #[test]
+    fn a_rule_that_adds_and_removes_one_tag_is_refused() {
+        let err = refusal(
+            "name = \"r\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\", \"y\"], remove_tags = [\"y\"] }\n",
+        );
+        assert!(err.contains("both adds and removes tag 'y'"), "{err}");
+    }
+
+    #[test]
+    fn a_status_the_lifecycle_forbids_from_every_allowed_status_is_refused() {
+        let err = refusal(
+            "name = \"r\"\nwhen = { category = \"new\" }\ndo = { set_status = \"closed\" }\n",
+        );
+        assert!(
+            err.contains("no status its conditions allow can move to")
+                && err.contains("new: only a resolved ticket closes"),
+            "{err}"
+        );
+        let err = refusal(
+            "name = \"r\"\nwhen = { category = \"open\" }\ndo = { set_status = \"new\" }\n",
+        );
+        assert!(err.contains("nothing returns to the new category"), "{err}");
+        // Reachable from one of them: the rule applies to those tickets only.
+        accepted(
+            "name = \"r\"\nwhen = { category = [\"new\", \"solved\"] }\ndo = { set_status = \"closed\" }\n",
+        );
+    }
+
+    #[test]
+    fn closing_is_nullifying_because_closed_tickets_are_never_evaluated() {
+        let statuses = Statuses::builtin();
+        let text =
+            "name = \"low\"\nwhen = { priority = \"low\" }\ndo = { set_status = \"closed\" }\n";
+        accepted(text);
+        let low = rule(text);
+        let mut t = resolved(&statuses);
+        t.priority = Priority::Low;
+        let now = at("2025-03-04T00:00:00Z");
+        assert!(low.matches(&t, &statuses, now, &Calendar::always()));
+        // An open ticket cannot be closed by `set_status`: the rule does not
+        // match it (instead of failing on every run).
+        let customer = Change::CustomerReply {
+            body: "again".into(),
+        };
+        change::apply(&mut t, &customer, &agent(&statuses, "2025-03-03T11:00:00Z")).unwrap();
+        assert_eq!(t.summary(&statuses).status, "open");
+        assert!(!low.matches(&t, &statuses, now, &Calendar::always()));
+    }
+
+    #[test]
+    fn a_rule_whose_conditions_admit_no_ticket_is_refused() {
+        let err = refusal(
+            "name = \"r\"\nwhen = { category = \"closed\" }\ndo = { add_tags = [\"x\"] }\n",
+        );
+        assert!(err.contains("can never match"), "{err}");
+        let err = refusal(
+            "name = \"r\"\nwhen = { tags_all = [\"x\"], tags_none = [\"x\"] }\ndo = { add_note = \"n\" }\n",
+        );
+        assert!(err.contains("can never match"), "{err}");
+    }
+
+    #[test]
+    fn names_must_be_trailer_safe() {
+        let err = refusal(
+            "name = \"evil\\nTix-Status: closed -> open\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n",
+        );
+        assert!(
+            err.contains("\"evil\\nTix-Status: closed -> open\"") && !err.contains('\n'),
+            "{err}"
+        );
+        let err =
+            refusal("name = \"\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n");
+        assert!(err.contains("is not valid"), "{err}");
+        let long = "a".repeat(65);
+        let err = refusal(&format!(
+            "name = \"{long}\"\nwhen = {{ tags_none = [\"x\"] }}\ndo = {{ add_tags = [\"x\"] }}\n"
+        ));
+        assert!(err.contains("is not valid"), "{err}");
+        accepted(
+            "name = \"Remind.v2_x-1\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n",
+        );
+    }
+
+    #[test]
+    fn pool_assignment_needs_a_department_in_the_conditions() {
+        let err = refusal(
+            "name = \"r\"\nwhen = { assignee = \"none\" }\ndo = { assign = \"round_robin\" }\n",
+        );
+        assert!(err.contains("add `department"), "{err}");
+        accepted(
+            "name = \"r\"\nwhen = { assignee = \"none\", department = \"billing\" }\ndo = { assign = \"least_loaded\" }\n",
+        );
+        // The assignee condition is what switches it off.
+        let err = refusal(
+            "name = \"r\"\nwhen = { assignee = \"any\", department = \"billing\" }\ndo = { assign = \"round_robin\" }\n",
+        );
+        assert!(err.contains("fire forever"), "{err}");
+    }
+
+    fn together(texts: &[&str]) -> Vec<(usize, String)> {
+        let statuses = Statuses::builtin();
+        let rules: Vec<Rule> = texts.iter().map(|t| rule(t)).collect();
+        for r in &rules {
+            r.check(&statuses).unwrap();
+        }
+        let agents = [AgentDef {
+            name: "Ana".into(),
+            email: "ana@desk".into(),
+            departments: vec!["billing".into()],
+        }];
+        check_together(&rules, &statuses, &agents, &[10, 20])
+    }
+
+    #[test]
+    fn rules_that_undo_each_other_are_refused_naming_both() {
+        let tags = together(&[
+            "name = \"see\"\nwhen = { tags_none = [\"seen\"] }\ndo = { add_tags = [\"seen\"] }\n",
+            "name = \"unsee\"\nwhen = { tags_all = [\"seen\"] }\ndo = { remove_tags = [\"seen\"] }\n",
+        ]);
+        assert_eq!(tags.len(), 1, "{tags:?}");
+        assert_eq!(tags[0].0, 1);
+        assert!(
+            tags[0]
+                .1
+                .contains("'see' (line 10) and 'unsee' (line 20) undo each other"),
+            "{tags:?}"
+        );
+        let priorities = together(&[
+            "name = \"up\"\nwhen = { priority = \"low\" }\ndo = { set_priority = \"high\" }\n",
+            "name = \"down\"\nwhen = { priority = \"high\" }\ndo = { set_priority = \"low\" }\n",
+        ]);
+        assert_eq!(priorities.len(), 1, "{priorities:?}");
+        let statuses = together(&[
+            "name = \"there\"\nwhen = { category = \"waiting\" }\ndo = { set_status = \"open\" }\n",
+            "name = \"back\"\nwhen = { category = \"open\" }\ndo = { set_status = \"answered\" }\n",
+        ]);
+        assert_eq!(statuses.len(), 1, "{statuses:?}");
+    }
+
+    #[test]
+    fn rules_on_exclusive_tickets_or_one_way_changes_pass_together() {
+        // Marking waiting tickets and unmarking open ones: a ticket moves
+        // between them only by what people do.
+        let exclusive = together(&[
+            "name = \"mark\"\nwhen = { category = \"waiting\", tags_none = [\"stale\"] }\ndo = { add_tags = [\"stale\"] }\n",
+            "name = \"unmark\"\nwhen = { category = \"open\", tags_all = [\"stale\"] }\ndo = { remove_tags = [\"stale\"] }\n",
+        ]);
+        assert!(exclusive.is_empty(), "{exclusive:?}");
+        // The second undoes the first once, but then its own marker stops it.
+        let once = together(&[
+            "name = \"a\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n",
+            "name = \"b\"\nwhen = { tags_all = [\"x\"], tags_none = [\"y\"] }\ndo = { remove_tags = [\"x\"], add_tags = [\"y\"] }\n",
+        ]);
+        assert!(once.is_empty(), "{once:?}");
+    }
+
+    #[test]
+    fn pool_assignment_in_a_department_without_agents_is_refused() {
+        let problems = together(&[
+            "name = \"r\"\nwhen = { assignee = \"none\", department = [\"billing\", \"tech\"] }\ndo = { assign = \"round_robin\" }\n",
+        ]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0]
+                .1
+                .contains("department 'tech', which has no agents"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_rule_without_a_limit_changes_at_most_the_default_per_run() {
+        let r = rule("name = \"r\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\n");
+        assert_eq!(r.limit(), DEFAULT_LIMIT);
+        assert_eq!(DEFAULT_LIMIT, 1000);
+        let err = refusal(
+            "name = \"r\"\nwhen = { tags_none = [\"x\"] }\ndo = { add_tags = [\"x\"] }\nlimit = 0\n",
+        );
+        assert!(err.contains("at least 1"), "{err}");
     }
 }

@@ -107,6 +107,38 @@ impl Match {
     }
 }
 
+/// How long before its due time a running target warns (`warn_before`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarnBefore {
+    /// When at most this many (business) seconds of the target are left.
+    Secs(i64),
+    /// When at most this share of the target, in percent, is left.
+    Percent(u8),
+}
+
+impl WarnBefore {
+    /// Parses `"30m"` (any duration) or `"20%"` (1 to 99 percent).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().strip_suffix('%') {
+            Some(pct) => pct
+                .parse::<u8>()
+                .ok()
+                .filter(|p| (1..100).contains(p))
+                .map(Self::Percent),
+            None => crate::model::parse_duration_secs(text).map(Self::Secs),
+        }
+    }
+
+    /// The (business) seconds before due at which a target of `target`
+    /// seconds warns.
+    fn lead(self, target: i64) -> i64 {
+        match self {
+            Self::Secs(secs) => secs,
+            Self::Percent(pct) => target * i64::from(pct) / 100,
+        }
+    }
+}
+
 /// An SLA policy: ordered, the first that matches a ticket applies.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -118,6 +150,8 @@ pub struct Policy {
     pub calendar: Calendar,
     /// Categories in which the resolution clock pauses.
     pub pause: Vec<Category>,
+    /// When running targets warn before they are due.
+    pub warn_before: Option<WarnBefore>,
     /// Targets per priority.
     pub targets: BTreeMap<Priority, Targets>,
 }
@@ -148,6 +182,8 @@ pub struct SlaState {
     pub policy: String,
     /// Its metric instances (for next reply, every one).
     pub instances: Vec<Instance>,
+    /// The policy's `warn_before`.
+    pub warn_before: Option<WarnBefore>,
 }
 
 impl SlaState {
@@ -160,7 +196,22 @@ impl SlaState {
         latest.into_values().collect()
     }
 
-    /// Tells whether a metric of this ticket is breached.
+    /// The instances due soon: running, not yet breached, with at most the
+    /// policy's `warn_before` of their target left (none without it). A
+    /// paused resolution clock does not warn.
+    pub fn due_soon(&self) -> Vec<&Instance> {
+        let Some(warn) = self.warn_before else {
+            return Vec::new();
+        };
+        self.instances
+            .iter()
+            .filter(|i| i.status == Status::Active && i.ended.is_none() && i.due.is_some())
+            .filter(|i| i.target - i.consumed <= warn.lead(i.target))
+            .collect()
+    }
+
+    /// Tells whether any metric instance of this ticket is breached,
+    /// running or settled.
     pub fn breached(&self) -> bool {
         self.instances.iter().any(|i| i.status == Status::Breached)
     }
@@ -175,7 +226,43 @@ pub fn calendar_for<'p>(ticket: &Ticket, policies: &'p [Policy]) -> &'p Calendar
         .map_or_else(|| ALWAYS.get_or_init(Calendar::always), |p| &p.calendar)
 }
 
+/// How a clock that is not running any more ended.
+#[derive(Clone, Copy, Debug)]
+enum End {
+    /// By what it measures (a reply, an assignment), at this instant.
+    Fulfilled(Timestamp),
+    /// By the ticket entering solved or closed first, at this instant.
+    Cancelled(Timestamp),
+}
+
+impl End {
+    fn split(end: Option<Self>) -> (Option<Timestamp>, Option<Timestamp>) {
+        match end {
+            Some(Self::Fulfilled(at)) => (Some(at), None),
+            Some(Self::Cancelled(at)) => (None, Some(at)),
+            None => (None, None),
+        }
+    }
+}
+
+/// Tells whether a ticket gets a first reply clock: not when the first
+/// message is an agent's (a proactive ticket); without any message, only
+/// when there is a customer to answer.
+fn wants_first_reply(ticket: &Ticket) -> bool {
+    match ticket.events.iter().find(|e| e.kind == EventKind::Message) {
+        Some(first) => first.role != Role::Agent,
+        None => !ticket.customer.is_empty(),
+    }
+}
+
 /// Evaluates the policies for `ticket` at `now`; `None` when none applies.
+///
+/// One pass over the event log, in order: a reply fulfils the first reply
+/// and the open next reply; a customer message after a reply opens a next
+/// reply; the first assignment fulfils first assign; entering solved or
+/// closed cancels whatever of these is still running, so a reopen starts
+/// afresh (a next reply from the next customer message; first reply and
+/// first assign stay cancelled).
 pub fn evaluate(
     ticket: &Ticket,
     statuses: &Statuses,
@@ -190,36 +277,51 @@ pub fn evaluate(
         .unwrap_or_default();
     let cal = &policy.calendar;
     let created = ticket.events.first()?.at;
-    let mut instances = Vec::new();
 
-    // Entries into solved/closed, for cancellations.
-    let mut category = None;
+    // Category segments: each change of category starts one.
     let mut segments: Vec<(Timestamp, Option<Category>)> = Vec::new();
-    for event in ticket.events.iter().filter(|e| e.sets_status()) {
-        let next = event.to.as_deref().and_then(|s| statuses.category(s));
-        if next != category || segments.is_empty() {
-            segments.push((event.at, next));
-            category = next;
+    let mut first_reply: Option<End> = None;
+    let mut first_assign: Option<End> = None;
+    let mut next_replies: Vec<(Timestamp, End)> = Vec::new();
+    let mut replied = false;
+    let mut open: Option<Timestamp> = None;
+    for event in &ticket.events {
+        if event.is_reply() {
+            first_reply.get_or_insert(End::Fulfilled(event.at));
+            if let Some(start) = open.take() {
+                next_replies.push((start, End::Fulfilled(event.at)));
+            }
+            replied = true;
+        } else if replied
+            && event.kind == EventKind::Message
+            && event.role == Role::Customer
+            && open.is_none()
+        {
+            open = Some(event.at);
+        }
+        if event.kind == EventKind::Assign && event.to.is_some() {
+            first_assign.get_or_insert(End::Fulfilled(event.at));
+        }
+        if event.sets_status() {
+            let next = event.to.as_deref().and_then(|s| statuses.category(s));
+            if next.is_some_and(|c| !c.is_active()) {
+                first_reply.get_or_insert(End::Cancelled(event.at));
+                first_assign.get_or_insert(End::Cancelled(event.at));
+                if let Some(start) = open.take() {
+                    next_replies.push((start, End::Cancelled(event.at)));
+                }
+            }
+            if segments.last().is_none_or(|(_, c)| *c != next) {
+                segments.push((event.at, next));
+            }
         }
     }
-    let solved_at = |after: Timestamp| {
-        segments
-            .iter()
-            .find(|(at, c)| *at >= after && c.is_some_and(|c| !c.is_active()))
-            .map(|(at, _)| *at)
-    };
 
-    let reply_at = |e: &crate::model::Event| e.is_reply();
-    let proactive = ticket
-        .events
-        .iter()
-        .find(|e| e.kind == EventKind::Message)
-        .is_some_and(|e| e.role == Role::Agent);
+    let mut instances = Vec::new();
     if let Some(target) = targets.first_reply
-        && !proactive
+        && wants_first_reply(ticket)
     {
-        let fulfilled = ticket.events.iter().find(|e| reply_at(e)).map(|e| e.at);
-        let cancelled = fulfilled.is_none().then(|| solved_at(created)).flatten();
+        let (fulfilled, cancelled) = End::split(first_reply);
         instances.push(clocked(
             Metric::FirstReply,
             cal,
@@ -231,54 +333,31 @@ pub fn evaluate(
         ));
     }
     if let Some(target) = targets.first_assign {
-        let fulfilled = ticket
-            .events
-            .iter()
-            .find(|e| e.kind == EventKind::Assign && e.to.is_some())
-            .map(|e| e.at);
+        let (fulfilled, cancelled) = End::split(first_assign);
         instances.push(clocked(
             Metric::FirstAssign,
             cal,
             created,
             target,
             fulfilled,
-            None,
+            cancelled,
             now,
         ));
     }
     if let Some(target) = targets.next_reply {
-        let mut replied = false;
-        let mut open: Option<Timestamp> = None;
-        for event in &ticket.events {
-            if reply_at(event) {
-                if let Some(start) = open.take() {
-                    instances.push(clocked(
-                        Metric::NextReply,
-                        cal,
-                        start,
-                        target,
-                        Some(event.at),
-                        None,
-                        now,
-                    ));
-                }
-                replied = true;
-            } else if replied
-                && event.kind == EventKind::Message
-                && event.role == Role::Customer
-                && open.is_none()
-            {
-                open = Some(event.at);
-            }
-        }
-        if let Some(start) = open {
-            let cancelled = solved_at(start);
+        let running = open.map(|start| (start, None));
+        for (start, end) in next_replies
+            .into_iter()
+            .map(|(start, end)| (start, Some(end)))
+            .chain(running)
+        {
+            let (fulfilled, cancelled) = End::split(end);
             instances.push(clocked(
                 Metric::NextReply,
                 cal,
                 start,
                 target,
-                None,
+                fulfilled,
                 cancelled,
                 now,
             ));
@@ -297,6 +376,7 @@ pub fn evaluate(
     Some(SlaState {
         policy: policy.name.clone(),
         instances,
+        warn_before: policy.warn_before,
     })
 }
 
@@ -313,6 +393,8 @@ fn clocked(
     let due = cal.add_business(start, target);
     let ended = fulfilled.or(cancelled);
     let consumed = cal.business_secs(start, ended.unwrap_or(now).min(now).max(start));
+    // Late = strictly after due, whether or not business time passed
+    // since (a reply at 18:00 after a 17:00 due is late).
     let late = |t: Timestamp| due.is_some_and(|d| t > d);
     let status = match (fulfilled, cancelled) {
         (Some(f), _) if late(f) => Status::Breached,
@@ -335,6 +417,13 @@ fn clocked(
 
 /// The resolution clock: runs in active categories not listed in `pause`,
 /// stops in solved and closed, resumes (without reset) on reopen.
+///
+/// Due is the instant the consumed time reaches the target, once it has
+/// (kept while paused or solved); before that, where the clock would reach
+/// it if the ticket stayed as it is: from now while running, from the
+/// last solve while solved, and none while paused. Each entry from an
+/// active category into solved or closed is a fulfilment: breached if one
+/// came after due, or if the ticket is unsolved and now is past due.
 fn resolution(
     cal: &Calendar,
     segments: &[(Timestamp, Option<Category>)],
@@ -344,33 +433,42 @@ fn resolution(
     now: Timestamp,
 ) -> Instance {
     let running = |c: Option<Category>| c.is_some_and(|c| c.is_active() && !pause.contains(&c));
+    let stopped = |c: Option<Category>| c.is_some_and(|c| !c.is_active());
     let mut consumed = 0;
-    let mut breach: Option<Timestamp> = None;
+    let mut reached: Option<Timestamp> = None;
+    let mut solves: Vec<Timestamp> = Vec::new();
+    let mut before: Option<Category> = None;
     for (i, (start, category)) in segments.iter().enumerate() {
+        if *start > now {
+            break;
+        }
+        if stopped(*category) && !stopped(before) {
+            solves.push(*start);
+        }
+        before = *category;
         let end = segments.get(i + 1).map_or(now, |(at, _)| *at).min(now);
         if !running(*category) || end <= *start {
             continue;
         }
         let spent = cal.business_secs(*start, end);
-        if breach.is_none() && consumed + spent > target {
-            breach = cal.add_business(*start, target - consumed);
+        if reached.is_none() && consumed + spent >= target {
+            reached = cal.add_business(*start, target - consumed);
         }
         consumed += spent;
     }
-    let current = segments.last().and_then(|(_, c)| *c);
-    let solved = current.is_some_and(|c| !c.is_active());
-    let ended = solved.then(|| segments.last().map(|(at, _)| *at)).flatten();
-    // Due: when it breached, or when it will if the ticket stays running;
-    // none while paused or solved in time.
-    let due = match breach {
-        Some(at) => Some(at),
-        None if running(current) => cal.add_business(now, target - consumed),
-        None => None,
+    let solved = stopped(before);
+    let ended = solved.then(|| solves.last().copied()).flatten();
+    let left = target - consumed;
+    let due = match (reached, ended) {
+        (Some(at), _) => Some(at),
+        (None, Some(solved_at)) => cal.add_business(solved_at, left),
+        (None, None) if running(before) => cal.add_business(now, left),
+        (None, None) => None,
     };
-    let status = match (breach, solved) {
-        (Some(_), _) => Status::Breached,
-        (None, true) => Status::Achieved,
-        (None, false) => Status::Active,
+    let status = match reached {
+        Some(r) if solves.iter().any(|f| *f > r) || (!solved && now > r) => Status::Breached,
+        _ if solved => Status::Achieved,
+        _ => Status::Active,
     };
     Instance {
         metric: Metric::Resolution,
@@ -401,6 +499,11 @@ impl QueueKey {
     pub fn due(&self) -> Option<Timestamp> {
         self.due
     }
+
+    /// Tells whether a running target of the ticket is past due.
+    pub fn breached(&self) -> bool {
+        !self.not_breached
+    }
 }
 
 /// Computes a ticket's place in the queue: breached first (earliest due
@@ -409,12 +512,15 @@ impl QueueKey {
 /// customer, then priority, then id.
 pub fn queue_key(ticket: &Ticket, sla: Option<&SlaState>) -> QueueKey {
     let created = ticket.events.first().map(|e| e.at);
+    // Only clocks still running count: a late first reply that was sent
+    // is settled and no longer makes the ticket urgent.
     let clocks = || {
-        sla.into_iter().flat_map(|s| s.current()).filter(|i| {
+        sla.into_iter().flat_map(|s| &s.instances).filter(|i| {
             matches!(
                 i.metric,
                 Metric::FirstReply | Metric::NextReply | Metric::Resolution
-            ) && matches!(i.status, Status::Active | Status::Breached)
+            ) && i.ended.is_none()
+                && matches!(i.status, Status::Active | Status::Breached)
         })
     };
     let breached = clocks()
@@ -471,11 +577,16 @@ mod tests {
             matches: Match::default(),
             calendar: Calendar::always(),
             pause,
+            warn_before: None,
             targets,
         }
     }
 
     fn ticket(statuses: &Statuses) -> Ticket {
+        ticket_at(statuses, "2025-03-03T09:00:00Z")
+    }
+
+    fn ticket_at(statuses: &Statuses, when: &str) -> Ticket {
         let new = NewTicket {
             subject: "x".into(),
             body: Some("help".into()),
@@ -488,7 +599,7 @@ mod tests {
         let actor = Actor {
             id: "ana",
             role: Role::Agent,
-            now: at("2025-03-03T09:00:00Z"),
+            now: at(when),
             statuses,
         };
         change::create("k3x9p2".parse().unwrap(), new, &actor)
@@ -669,5 +780,355 @@ mod tests {
         // Without a policy, due is created + 7 days.
         let none = queue_key(&fresh, None);
         assert!(key(&fresh) < none);
+    }
+
+    fn reply(t: &mut Ticket, now: &str, s: &Statuses) {
+        let change = Change::Reply {
+            body: "r".into(),
+            resolve: false,
+        };
+        apply(t, change, now, s);
+    }
+
+    fn customer(t: &mut Ticket, now: &str, s: &Statuses) {
+        apply(t, Change::CustomerReply { body: "c".into() }, now, s);
+    }
+
+    fn resolve(t: &mut Ticket, now: &str, s: &Statuses) {
+        apply(t, Change::Resolve { reason: None }, now, s);
+    }
+
+    fn targets(f: impl FnOnce(&mut Targets)) -> Policy {
+        let mut p = policy(vec![Category::Waiting, Category::OnHold]);
+        let mut t = Targets::default();
+        f(&mut t);
+        p.targets.insert(Priority::Normal, t);
+        p
+    }
+
+    /// São Paulo, Monday to Friday 09:00–17:00 (UTC-3).
+    fn office() -> Calendar {
+        let day = vec![crate::calendar::Hours::parse("09:00-17:00").unwrap()];
+        let mut week: [Vec<crate::calendar::Hours>; 7] = Default::default();
+        week[..5].fill(day);
+        Calendar::new("America/Sao_Paulo", week, BTreeMap::new()).unwrap()
+    }
+
+    fn state(t: &Ticket, p: &Policy, now: &str) -> SlaState {
+        evaluate(t, &Statuses::builtin(), std::slice::from_ref(p), at(now)).unwrap()
+    }
+
+    fn all(state: &SlaState, metric: Metric) -> Vec<(Status, Timestamp, Option<Timestamp>)> {
+        state
+            .instances
+            .iter()
+            .filter(|i| i.metric == metric)
+            .map(|i| (i.status, i.start, i.due))
+            .collect()
+    }
+
+    #[test]
+    fn resolution_used_up_exactly_at_closing_is_due_then_and_breached_after() {
+        let s = Statuses::builtin();
+        let mut p = targets(|t| t.resolution = Some(8 * 3600));
+        p.calendar = office();
+        // Friday 09:00 local; 8 business hours end at 17:00 local (20:00Z).
+        let mut t = ticket_at(&s, "2025-03-07T12:00:00Z");
+        let due = Some(at("2025-03-07T20:00:00Z"));
+        let r = get(&state(&t, &p, "2025-03-07T20:00:00Z"), Metric::Resolution);
+        assert_eq!(
+            (r.status, r.due, r.consumed),
+            (Status::Active, due, 8 * 3600)
+        );
+        let r = get(&state(&t, &p, "2025-03-07T21:00:00Z"), Metric::Resolution);
+        assert_eq!((r.status, r.due), (Status::Breached, due));
+        resolve(&mut t, "2025-03-07T21:00:00Z", &s);
+        let r = get(&state(&t, &p, "2025-03-08T00:00:00Z"), Metric::Resolution);
+        assert_eq!((r.status, r.due), (Status::Breached, due), "solved late");
+    }
+
+    #[test]
+    fn resolution_used_up_as_the_clock_pauses_keeps_its_due_and_breaches() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.resolution = Some(3600));
+        let mut t = ticket(&s);
+        // The agent replies at 10:00: waiting pauses the clock with 1h used.
+        reply(&mut t, "2025-03-03T10:00:00Z", &s);
+        let due = Some(at("2025-03-03T10:00:00Z"));
+        let r = get(&state(&t, &p, "2025-03-03T10:00:00Z"), Metric::Resolution);
+        assert_eq!((r.status, r.due), (Status::Active, due));
+        let r = get(&state(&t, &p, "2025-03-03T10:30:00Z"), Metric::Resolution);
+        assert_eq!(
+            (r.status, r.due),
+            (Status::Breached, due),
+            "due kept while paused"
+        );
+        resolve(&mut t, "2025-03-03T11:00:00Z", &s);
+        let r = get(&state(&t, &p, "2025-03-03T12:00:00Z"), Metric::Resolution);
+        assert_eq!((r.status, r.due), (Status::Breached, due));
+    }
+
+    #[test]
+    fn resolving_exactly_at_due_is_in_time_and_stays_so_when_closed() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.resolution = Some(3600));
+        let mut t = ticket(&s);
+        resolve(&mut t, "2025-03-03T10:00:00Z", &s);
+        let close = Change::Close {
+            force: false,
+            reason: None,
+        };
+        apply(&mut t, close, "2025-03-03T11:00:00Z", &s);
+        let r = get(&state(&t, &p, "2025-03-04T00:00:00Z"), Metric::Resolution);
+        assert_eq!(
+            (r.status, r.due, r.ended),
+            (
+                Status::Achieved,
+                Some(at("2025-03-03T10:00:00Z")),
+                Some(at("2025-03-03T10:00:00Z"))
+            )
+        );
+    }
+
+    #[test]
+    fn a_solved_ticket_keeps_the_resolution_due_it_was_measured_against() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.resolution = Some(4 * 3600));
+        let mut t = ticket(&s);
+        resolve(&mut t, "2025-03-03T10:00:00Z", &s);
+        let r = get(&state(&t, &p, "2025-03-05T00:00:00Z"), Metric::Resolution);
+        assert_eq!(
+            (r.status, r.due, r.consumed),
+            (Status::Achieved, Some(at("2025-03-03T13:00:00Z")), 3600)
+        );
+    }
+
+    #[test]
+    fn a_customer_reopen_after_a_solve_starts_a_new_next_reply() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.next_reply = Some(2 * 3600));
+        let mut t = ticket(&s);
+        reply(&mut t, "2025-03-03T09:30:00Z", &s);
+        customer(&mut t, "2025-03-03T10:00:00Z", &s);
+        resolve(&mut t, "2025-03-03T10:30:00Z", &s);
+        customer(&mut t, "2025-03-03T11:00:00Z", &s);
+        let running = state(&t, &p, "2025-03-03T12:00:00Z");
+        assert_eq!(
+            all(&running, Metric::NextReply),
+            [
+                (
+                    Status::Cancelled,
+                    at("2025-03-03T10:00:00Z"),
+                    Some(at("2025-03-03T12:00:00Z"))
+                ),
+                (
+                    Status::Active,
+                    at("2025-03-03T11:00:00Z"),
+                    Some(at("2025-03-03T13:00:00Z"))
+                ),
+            ]
+        );
+        reply(&mut t, "2025-03-03T12:30:00Z", &s);
+        let done = state(&t, &p, "2025-03-03T15:00:00Z");
+        assert_eq!(
+            all(&done, Metric::NextReply)
+                .iter()
+                .map(|i| i.0)
+                .collect::<Vec<_>>(),
+            [Status::Cancelled, Status::Achieved]
+        );
+    }
+
+    #[test]
+    fn a_first_reply_cancelled_by_a_solve_stays_cancelled_after_a_reopen() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.first_reply = Some(3600));
+        let mut t = ticket(&s);
+        resolve(&mut t, "2025-03-03T09:10:00Z", &s);
+        customer(&mut t, "2025-03-03T11:00:00Z", &s);
+        reply(&mut t, "2025-03-03T12:00:00Z", &s);
+        let first = get(&state(&t, &p, "2025-03-03T13:00:00Z"), Metric::FirstReply);
+        assert_eq!(
+            (first.status, first.ended),
+            (Status::Cancelled, Some(at("2025-03-03T09:10:00Z")))
+        );
+    }
+
+    #[test]
+    fn first_assign_is_fulfilled_by_an_assignment_and_cancelled_by_a_close() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.first_assign = Some(1800));
+        let mut t = ticket(&s);
+        let first = get(&state(&t, &p, "2025-03-03T09:20:00Z"), Metric::FirstAssign);
+        assert_eq!(
+            (first.status, first.due),
+            (Status::Active, Some(at("2025-03-03T09:30:00Z")))
+        );
+        assert_eq!(
+            get(&state(&t, &p, "2025-03-03T09:31:00Z"), Metric::FirstAssign).status,
+            Status::Breached
+        );
+        let mut assigned = t.clone();
+        let assign = Change::Assign {
+            assignee: Some(Some("raj".into())),
+            department: None,
+        };
+        apply(&mut assigned, assign, "2025-03-03T09:25:00Z", &s);
+        assert_eq!(
+            get(
+                &state(&assigned, &p, "2025-03-04T00:00:00Z"),
+                Metric::FirstAssign
+            )
+            .status,
+            Status::Achieved
+        );
+        let close = Change::Close {
+            force: true,
+            reason: Some("spam".into()),
+        };
+        apply(&mut t, close, "2025-03-03T09:10:00Z", &s);
+        let first = get(&state(&t, &p, "2025-03-04T00:00:00Z"), Metric::FirstAssign);
+        assert_eq!(
+            (first.status, first.ended),
+            (Status::Cancelled, Some(at("2025-03-03T09:10:00Z")))
+        );
+    }
+
+    #[test]
+    fn proactive_and_messageless_tickets_get_a_first_reply_only_with_someone_to_answer() {
+        let s = Statuses::builtin();
+        let p = targets(|t| t.first_reply = Some(3600));
+        let with = |customer: Customer, body: Option<&str>| {
+            let new = NewTicket {
+                subject: "x".into(),
+                body: body.map(str::to_owned),
+                customer,
+                ..NewTicket::default()
+            };
+            let actor = Actor {
+                id: "ana",
+                role: Role::Agent,
+                now: at("2025-03-03T09:00:00Z"),
+                statuses: &s,
+            };
+            let t = change::create("k3x9p2".parse().unwrap(), new, &actor)
+                .unwrap()
+                .0;
+            all(&state(&t, &p, "2025-03-03T09:30:00Z"), Metric::FirstReply).len()
+        };
+        let bo = Customer {
+            email: Some("bo@ex.com".into()),
+            ..Customer::default()
+        };
+        assert_eq!(with(bo.clone(), Some("help")), 1, "the customer's words");
+        assert_eq!(with(bo, None), 1, "a customer and no message yet");
+        assert_eq!(with(Customer::default(), None), 0, "nobody to answer");
+        assert_eq!(
+            with(Customer::default(), Some("We noticed")),
+            0,
+            "proactive: the first message is the agent's"
+        );
+    }
+
+    #[test]
+    fn a_reply_at_18_after_a_17_due_is_breached_though_no_business_time_passed() {
+        let s = Statuses::builtin();
+        let mut p = targets(|t| t.first_reply = Some(3600));
+        p.calendar = office();
+        // Monday 16:00 local; due 17:00 local (20:00Z); reply 18:00 local.
+        let mut t = ticket_at(&s, "2025-03-03T19:00:00Z");
+        reply(&mut t, "2025-03-03T21:00:00Z", &s);
+        let first = get(&state(&t, &p, "2025-03-04T00:00:00Z"), Metric::FirstReply);
+        assert_eq!(
+            (first.status, first.due, first.consumed),
+            (Status::Breached, Some(at("2025-03-03T20:00:00Z")), 3600)
+        );
+    }
+
+    #[test]
+    fn policy_selection_follows_the_tags_and_keeps_the_clocks() {
+        let s = Statuses::builtin();
+        let mut vip = targets(|t| t.first_reply = Some(1800));
+        vip.name = "vip".into();
+        vip.matches.tags_any = vec!["vip".into()];
+        let mut standard = targets(|t| t.first_reply = Some(4 * 3600));
+        standard.name = "standard".into();
+        let policies = [vip, standard];
+        let mut t = ticket(&s);
+        let now = at("2025-03-03T10:00:00Z");
+        let before = evaluate(&t, &s, &policies, now).unwrap();
+        assert_eq!(before.policy, "standard");
+        assert_eq!(
+            get(&before, Metric::FirstReply).due,
+            Some(at("2025-03-03T13:00:00Z"))
+        );
+        t.tags.insert("vip".into());
+        let after = evaluate(&t, &s, &policies, now).unwrap();
+        let first = get(&after, Metric::FirstReply);
+        assert_eq!(after.policy, "vip");
+        assert_eq!(
+            (first.start, first.due, first.status),
+            (
+                at("2025-03-03T09:00:00Z"),
+                Some(at("2025-03-03T09:30:00Z")),
+                Status::Breached
+            )
+        );
+    }
+
+    #[test]
+    fn the_queue_ranks_by_running_clocks_not_by_settled_breaches() {
+        let s = Statuses::builtin();
+        let p = targets(|t| {
+            t.first_reply = Some(3600);
+            t.next_reply = Some(4 * 3600);
+        });
+        let now = at("2025-03-03T12:00:00Z");
+        let key =
+            |t: &Ticket| queue_key(t, evaluate(t, &s, std::slice::from_ref(&p), now).as_ref());
+        // Replied late at 11:00, then the customer wrote again at 11:30.
+        let mut late = ticket(&s);
+        reply(&mut late, "2025-03-03T11:00:00Z", &s);
+        customer(&mut late, "2025-03-03T11:30:00Z", &s);
+        let late_key = key(&late);
+        assert!(!late_key.breached(), "the late first reply is settled");
+        assert_eq!(late_key.due(), Some(at("2025-03-03T15:30:00Z")));
+        // A fresh ticket due at 12:30 now comes first.
+        let mut fresh = ticket_at(&s, "2025-03-03T11:30:00Z");
+        fresh.id = "zzzzzz".parse().unwrap();
+        assert!(key(&fresh) < late_key);
+    }
+
+    #[test]
+    fn warn_before_picks_running_targets_with_little_time_left() {
+        assert_eq!(WarnBefore::parse("30m"), Some(WarnBefore::Secs(1800)));
+        assert_eq!(WarnBefore::parse("20%"), Some(WarnBefore::Percent(20)));
+        assert_eq!(WarnBefore::parse("100%"), None);
+        assert_eq!(WarnBefore::parse("soon"), None);
+        let s = Statuses::builtin();
+        let mut p = targets(|t| {
+            t.first_reply = Some(3600);
+            t.resolution = Some(10 * 3600);
+        });
+        let t = ticket(&s);
+        let soon = |p: &Policy, now: &str| -> Vec<Metric> {
+            state(&t, p, now)
+                .due_soon()
+                .iter()
+                .map(|i| i.metric)
+                .collect()
+        };
+        assert!(
+            soon(&p, "2025-03-03T09:45:00Z").is_empty(),
+            "no warn_before"
+        );
+        p.warn_before = Some(WarnBefore::Secs(900));
+        assert!(soon(&p, "2025-03-03T09:44:59Z").is_empty());
+        assert_eq!(soon(&p, "2025-03-03T09:45:00Z"), [Metric::FirstReply]);
+        assert!(soon(&p, "2025-03-03T10:00:01Z").is_empty(), "breached");
+        p.warn_before = Some(WarnBefore::Percent(20));
+        // 20% of 1h = 12 min; 20% of 10h = 2h.
+        assert_eq!(soon(&p, "2025-03-03T09:48:00Z"), [Metric::FirstReply]);
+        assert_eq!(soon(&p, "2025-03-03T17:00:00Z"), [Metric::Resolution]);
     }
 }

@@ -15,6 +15,11 @@ pub enum Kind {
     Usage,
     /// Other writers kept the desk busy (exit 3).
     Contended,
+    /// A check found what it watches for, e.g. an SLA breach (exit 4).
+    Alert,
+    /// The command did what it could but met problems on the way, e.g. an
+    /// automation run with tickets it could not change (exit 4).
+    Problems,
     /// A bug or an environment failure (exit 255).
     Internal,
     /// Stdout was closed (a pager quit): exit quietly.
@@ -51,6 +56,24 @@ impl CommandError {
         }
     }
 
+    /// A check that ran fine and found what it watches for.
+    pub fn alert(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Alert,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    /// A command that finished with problems: what it could do is done.
+    pub fn problems(message: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Problems,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
     /// Adds a hint line.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
@@ -63,6 +86,8 @@ impl CommandError {
             Kind::User => 1,
             Kind::Usage => 2,
             Kind::Contended => 3,
+            Kind::Alert => 4,
+            Kind::Problems => 4,
             Kind::Internal => 255,
             Kind::BrokenPipe => 0,
         })

@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::desk::{Agent, Desk};
 use crate::model::Timestamp;
+use crate::store::Store;
 pub use error::{CommandError, Kind};
 use ui::{ColorChoice, Format, Ui};
 
@@ -89,7 +90,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     match dispatch(&mut ctx, &cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if err.kind != Kind::BrokenPipe {
+            if err.kind == Kind::Alert {
+                // Not a failure: the command worked and reports a finding.
+                eprintln!("{}", err.message);
+            } else if err.kind != Kind::BrokenPipe {
                 eprintln!("error: {}", err.message);
                 for hint in &err.hints {
                     eprintln!("hint: {hint}");
@@ -161,10 +165,17 @@ impl Ctx {
     /// driver in a clone that lacks it (git does not copy config on clone).
     pub fn desk(&self) -> Result<Desk, CommandError> {
         let desk = Desk::open(&self.start_dir()?)?;
-        if let Ok(exe) = std::env::current_exe() {
-            desk.store().ensure_merge_driver(&exe)?;
-        }
+        desk.store().ensure_merge_driver()?;
         Ok(desk)
+    }
+
+    /// Opens the desk's store without reading `tix.toml`, for commands that
+    /// must work while it is broken (`tix sync` pulls the fix); registers
+    /// the merge driver as [`Self::desk`] does.
+    pub fn store(&self) -> Result<Store, CommandError> {
+        let store = Store::discover(&self.start_dir()?)?;
+        store.ensure_merge_driver()?;
+        Ok(store)
     }
 
     /// Returns the current time (`TIX_NOW` or the clock).
@@ -174,6 +185,11 @@ impl Ctx {
 
     /// Returns the acting agent: `--as`, `TIX_AGENT`, then git's identity.
     pub fn agent(&self, desk: Option<&Desk>) -> Result<Agent, CommandError> {
+        self.agent_in(desk.map(Desk::store))
+    }
+
+    /// [`Self::agent`], with git's identity read from `store`'s config.
+    pub fn agent_in(&self, store: Option<&Store>) -> Result<Agent, CommandError> {
         let explicit = self
             .as_agent
             .clone()
@@ -183,8 +199,8 @@ impl Ctx {
                 CommandError::usage(format!("'{text}' is not an agent: use 'Name <email>'"))
             });
         }
-        let from_git = match desk {
-            Some(desk) => desk.store().git_identity(),
+        let from_git = match store {
+            Some(store) => store.git_identity(),
             None => git2::Config::open_default().ok().and_then(|config| {
                 let name = config.get_string("user.name").ok()?;
                 Some((name, config.get_string("user.email").unwrap_or_default()))

@@ -4,12 +4,14 @@
 //! loose objects and rewrite the index 10,000 times. A batch builds the same
 //! chain of commits (one per ticket, each touching only its file) in memory,
 //! writes all new objects as one pack, moves the branch once with a
-//! compare-and-swap, and refreshes the working tree and index once. Killed
-//! before the branch moves, nothing is visible (the pack is unreferenced
-//! and `git gc` drops it); killed after, the journal lets the next writer
-//! finish the refresh.
+//! compare-and-swap, and refreshes the working tree and index once. When the
+//! branch moved meanwhile (a plain `git commit`), the chain is built again
+//! on the new head and the unpublished pack is removed. Killed before the
+//! branch moves, nothing is visible (the pack is unreferenced and `git gc`
+//! drops it); killed after, the journal lets the next writer finish the
+//! refresh.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 
 use git2::{ObjectType, Oid, Repository};
@@ -37,11 +39,28 @@ pub struct BatchItem {
 /// What a batch did.
 #[derive(Clone, Debug, Default)]
 pub struct BatchReport {
-    /// Tickets committed, in commit order.
+    /// Tickets committed (in a dry run: that would be), in commit order.
     pub committed: Vec<TicketId>,
     /// Tickets skipped, with the reason (changed meanwhile, uncommitted edits).
     pub skipped: Vec<(TicketId, String)>,
 }
+
+/// A step of [`Store::write_batch`], for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchProgress {
+    /// This many commits are built.
+    Built(usize),
+    /// Every commit is built; the pack, the branch and the working tree are
+    /// being written.
+    Writing,
+}
+
+/// Why an item is skipped when its ticket changed and nobody rebuilt it.
+const CHANGED_MEANWHILE: &str = "it changed while the rules ran";
+
+/// How often a batch starts again when tickets or the branch changed under
+/// it (another writer, or a plain `git commit`).
+const ATTEMPTS: u32 = 8;
 
 impl Store {
     /// Returns the blob id of a ticket file in `HEAD`.
@@ -49,7 +68,8 @@ impl Store {
         git::head_blob(&self.repo, &layout::ticket_path(id))
     }
 
-    /// Commits every item as its own commit, in order, in one batch.
+    /// Commits every item as its own commit, in order, in one batch; an
+    /// item whose ticket changed since it was built is skipped.
     /// `progress` is called with the number of commits built so far.
     pub fn commit_batch(
         &self,
@@ -57,14 +77,66 @@ impl Store {
         sig: &Signature,
         progress: &mut dyn FnMut(usize),
     ) -> Result<BatchReport, Error> {
-        let _lock = self.lock()?;
-        self.check_state()?;
-        let mut report = BatchReport::default();
-        let Some(head) = git::head_commit(&self.repo)? else {
-            return Ok(report);
-        };
-        let head_id = head.id();
+        let mut changed = Vec::new();
+        let mut report = self.write_batch(
+            items.to_vec(),
+            sig,
+            false,
+            &mut |step| {
+                if let BatchProgress::Built(n) = step {
+                    progress(n);
+                }
+            },
+            &mut |ids| {
+                changed.extend_from_slice(ids);
+                Vec::new()
+            },
+        )?;
+        report.skipped.extend(
+            changed
+                .into_iter()
+                .map(|id| (id, CHANGED_MEANWHILE.to_owned())),
+        );
+        Ok(report)
+    }
 
+    /// Commits every item as its own commit, in id order, in one batch.
+    ///
+    /// Items whose ticket file has uncommitted edits are skipped. When a
+    /// ticket changed since its item was built, `rebuild` gets its id and
+    /// returns the items to commit instead, built from `HEAD` as it is now
+    /// (none when the ticket needs no change any more); when the branch
+    /// moves between reading `HEAD` and publishing, the whole batch is
+    /// built again on the new `HEAD`. Packs of a batch that could not be
+    /// published are removed. With `dry_run` nothing is written: the
+    /// report says what would be committed and skipped.
+    pub fn write_batch(
+        &self,
+        mut items: Vec<BatchItem>,
+        sig: &Signature,
+        dry_run: bool,
+        progress: &mut dyn FnMut(BatchProgress),
+        rebuild: &mut dyn FnMut(&[TicketId]) -> Vec<BatchItem>,
+    ) -> Result<BatchReport, Error> {
+        let _lock = if dry_run { None } else { Some(self.lock()?) };
+        self.check_state()?;
+        items.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut orphans = Vec::new();
+        let result =
+            self.attempt_batches(&mut items, sig, dry_run, progress, rebuild, &mut orphans);
+        self.remove_packs(&orphans);
+        result
+    }
+
+    fn attempt_batches(
+        &self,
+        items: &mut Vec<BatchItem>,
+        sig: &Signature,
+        dry_run: bool,
+        progress: &mut dyn FnMut(BatchProgress),
+        rebuild: &mut dyn FnMut(&[TicketId]) -> Vec<BatchItem>,
+        orphans: &mut Vec<String>,
+    ) -> Result<BatchReport, Error> {
         // Validates name and email the way every other commit does.
         let time = git2::Time::new(sig.time.unix(), 0);
         let git_sig = git2::Signature::new(&sig.name, &sig.email, &time)?;
@@ -74,33 +146,88 @@ impl Store {
             git_sig.email().unwrap_or_default(),
             sig.time.unix()
         );
-        let head_tree = head.tree()?;
-        let mut snapshot = git::Snapshot::new(&self.repo, &head_tree)?;
-        let mut trees = Trees::open(&self.repo, head_tree.id())?;
+        for _ in 0..ATTEMPTS {
+            let Some(head) = git::head_commit(&self.repo)? else {
+                return Ok(BatchReport::default());
+            };
+            let head_tree = head.tree()?;
+            let mut snapshot = git::Snapshot::new(&self.repo, &head_tree)?;
+            let mut stale = Vec::new();
+            for item in items.iter() {
+                if snapshot.blob(&item.id)? != Some(item.base) {
+                    stale.push(item.id.clone());
+                }
+            }
+            if !stale.is_empty() {
+                let gone: HashSet<&TicketId> = stale.iter().collect();
+                items.retain(|item| !gone.contains(&item.id));
+                items.extend(rebuild(&stale));
+                items.sort_by(|a, b| a.id.cmp(&b.id));
+                // The rebuilt items were read from HEAD as it is now: check
+                // them against it.
+                continue;
+            }
+            let mut report = BatchReport::default();
+            let index = super::index::all_entry_oids(&self.repo.path().join("index"));
+            let mut clean = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                let path = layout::ticket_path(&item.id);
+                let staged = |index: &Option<HashMap<String, Oid>>| match index {
+                    Some(entries) => Ok(entries.get(&path).copied()),
+                    None => git::index_blob(&self.repo, &path),
+                };
+                match git::check_clean_with(&self.root, &path, Some(item.base), || staged(&index)) {
+                    Ok(()) => clean.push(item),
+                    Err(err) => report.skipped.push((item.id.clone(), err.to_string())),
+                }
+            }
+            if dry_run {
+                report.committed = clean.iter().map(|item| item.id.clone()).collect();
+                return Ok(report);
+            }
+            let mut written = Vec::new();
+            let published = self.publish(
+                &head,
+                &clean,
+                &signature,
+                &mut report,
+                progress,
+                &mut written,
+            );
+            match published {
+                Ok(true) => return Ok(report),
+                Ok(false) => {
+                    // The branch moved: nothing refers to these packs.
+                    orphans.extend(written);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Err(Error::Contended(ATTEMPTS))
+    }
+
+    /// Builds the chain of commits on `head`, writes it and moves the
+    /// branch; returns false when the branch moved meanwhile (nothing is
+    /// published). The names of the packs it wrote go to `written`.
+    fn publish(
+        &self,
+        head: &git2::Commit<'_>,
+        items: &[&BatchItem],
+        signature: &str,
+        report: &mut BatchReport,
+        progress: &mut dyn FnMut(BatchProgress),
+        written: &mut Vec<String>,
+    ) -> Result<bool, Error> {
+        let head_id = head.id();
+        let mut trees = Trees::open(&self.repo, head.tree_id())?;
         let mut parent = head_id;
         let mut journal = Vec::with_capacity(items.len());
-        let index = super::index::all_entry_oids(&self.repo.path().join("index"));
         let mut pack = Pack::new();
         // The previous `tickets/` tree in the current pack: the next one is
         // written as a delta against it.
         let mut previous: Option<(Oid, Vec<u8>)> = None;
         for item in items {
             let path = layout::ticket_path(&item.id);
-            let current = snapshot.blob(&item.id)?;
-            if current != Some(item.base) {
-                report
-                    .skipped
-                    .push((item.id.clone(), "it changed while the rules ran".to_owned()));
-                continue;
-            }
-            let staged = |index: &Option<HashMap<String, Oid>>| match index {
-                Some(entries) => Ok(entries.get(&path).copied()),
-                None => git::index_blob(&self.repo, &path),
-            };
-            if let Err(err) = git::check_clean_with(&self.root, &path, current, || staged(&index)) {
-                report.skipped.push((item.id.clone(), err.to_string()));
-                continue;
-            }
             // The new blob, and the three trees on its path with one id
             // replaced in place (names and order do not change).
             let blob = hash("blob", item.content.as_bytes());
@@ -126,19 +253,20 @@ impl Store {
             );
             parent = hash("commit", commit.as_bytes());
             pack.add(ObjectType::Commit, commit.as_bytes());
-            journal.push((path, current));
+            journal.push((path, Some(item.base)));
             report.committed.push(item.id.clone());
-            progress(report.committed.len());
-            if report.committed.len() % CHUNK == 0 {
+            progress(BatchProgress::Built(report.committed.len()));
+            if report.committed.len().is_multiple_of(CHUNK) {
                 // Bound memory: write what we have, start a new pack.
-                self.write_pack(std::mem::replace(&mut pack, Pack::new()))?;
+                written.extend(self.write_pack(std::mem::replace(&mut pack, Pack::new()))?);
                 previous = None;
             }
         }
-        let Some(last) = report.committed.last().map(|_| parent) else {
-            return Ok(report);
-        };
-        self.write_pack(pack)?;
+        if report.committed.is_empty() {
+            return Ok(true);
+        }
+        progress(BatchProgress::Writing);
+        written.extend(self.write_pack(pack)?);
 
         // Publish: one compare-and-swap of the branch, then one refresh.
         let private = self.private_dir();
@@ -148,34 +276,52 @@ impl Store {
         let claim = GitLockClaim::record(&private, git::REF_LOCK, &git::branch_lock(&self.repo)?)?;
         let moved = self
             .repo
-            .reference_matching(&branch, last, true, head_id, &message);
+            .reference_matching(&branch, parent, true, head_id, &message);
         drop(claim);
         if let Err(err) = moved {
             git::remove_journal(&private)?;
-            return Err(if err.code() == git2::ErrorCode::Modified {
-                Error::Contended(1)
+            return if err.code() == git2::ErrorCode::Modified {
+                Ok(false)
             } else {
-                err.into()
-            });
+                Err(err.into())
+            };
         }
         let paths: Vec<String> = journal.into_iter().map(|(path, _)| path).collect();
         git::refresh(&self.repo, &self.root, &paths)?;
         git::remove_journal(&private)?;
-        Ok(report)
+        Ok(true)
     }
 
-    /// Stores a finished pack (and its index) in the object database.
-    fn write_pack(&self, pack: Pack) -> Result<(), Error> {
+    /// Stores a finished pack (and its index) in the object database;
+    /// returns its name (the hex checksum git names the files after).
+    fn write_pack(&self, pack: Pack) -> Result<Option<String>, Error> {
         if pack.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
+        let data = pack.finish();
+        let name: String = data[data.len().saturating_sub(20)..]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let odb = self.repo.odb()?;
         let mut writer = odb.packwriter()?;
         writer
-            .write_all(&pack.finish())
+            .write_all(&data)
             .map_err(|e| Error::io(self.repo.path(), e))?;
         writer.commit()?;
-        Ok(())
+        Ok(Some(name))
+    }
+
+    /// Removes packs this process wrote for a batch that was never
+    /// published: no ref reaches their objects. Best effort: a pack left
+    /// behind is dropped by `git gc`.
+    fn remove_packs(&self, names: &[String]) {
+        let dir = self.repo.commondir().join("objects").join("pack");
+        for name in names {
+            for ext in ["pack", "idx", "rev"] {
+                let _ = std::fs::remove_file(dir.join(format!("pack-{name}.{ext}")));
+            }
+        }
     }
 }
 
@@ -257,3 +403,169 @@ fn hash(kind: &str, data: &[u8]) -> Oid {
 /// compressed in memory: about 2 KB per commit) while keeping a run of
 /// up to this many commits in one pack.
 const CHUNK: usize = 20_000;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::change::NewTicket;
+    use crate::desk::{Agent, Desk};
+    use crate::model::Timestamp;
+
+    fn now() -> Timestamp {
+        "2025-03-03T09:00:00Z".parse().unwrap()
+    }
+
+    fn desk(n: usize) -> (tempfile::TempDir, Desk, Vec<TicketId>) {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = Agent::parse("Ana <ana@desk>").unwrap();
+        let desk = Desk::init(dir.path(), &agent, now()).unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let ids = (0..n)
+            .map(|i| {
+                let new = NewTicket {
+                    subject: format!("Ticket {i}"),
+                    ..NewTicket::default()
+                };
+                desk.create(new, Default::default(), &agent, now(), &mut rng)
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        (dir, desk, ids)
+    }
+
+    /// What an automation would write: the committed file plus a line.
+    fn item(store: &Store, id: &TicketId) -> BatchItem {
+        BatchItem {
+            id: id.clone(),
+            base: store.ticket_blob(id).unwrap().unwrap(),
+            content: format!("{}# batch\n", store.read_ticket(id).unwrap()),
+            message: format!("{id}: batch\n"),
+        }
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["-c", "user.name=Hand", "-c", "user.email=hand@desk"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn packs(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(".git/objects/pack"))
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "pack"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn sig() -> Signature {
+        Signature {
+            name: "tix-automation".into(),
+            email: "tix-automation@localhost".into(),
+            time: now(),
+        }
+    }
+
+    #[test]
+    fn a_commit_between_reading_head_and_publishing_is_kept_and_the_batch_retried() {
+        let (dir, desk, ids) = desk(3);
+        let root = dir.path();
+        let store = desk.store();
+        let items: Vec<BatchItem> = ids.iter().map(|id| item(store, id)).collect();
+        let before = git(root, &["rev-list", "--count", "HEAD"]);
+        // Edits one of the batch's tickets by hand while the batch builds.
+        let hand = ids[1].clone();
+        let mut moved = false;
+        let mut rebuilt = Vec::new();
+        let report = store
+            .write_batch(
+                items,
+                &sig(),
+                false,
+                &mut |step| {
+                    if step == BatchProgress::Built(1) && !moved {
+                        moved = true;
+                        let path = layout::ticket_path(&hand);
+                        let file = root.join(&path);
+                        let text = std::fs::read_to_string(&file).unwrap();
+                        std::fs::write(&file, format!("{text}# hand\n")).unwrap();
+                        git(root, &["commit", "-q", "-m", "by hand", "--", &path]);
+                    }
+                },
+                &mut |changed| {
+                    rebuilt.extend_from_slice(changed);
+                    changed.iter().map(|id| item(store, id)).collect()
+                },
+            )
+            .unwrap();
+        assert!(moved);
+        assert_eq!(
+            rebuilt,
+            std::slice::from_ref(&hand),
+            "only the edited ticket is rebuilt"
+        );
+        assert_eq!(report.committed.len(), 3);
+        let count: usize = git(root, &["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(count, before.trim().parse::<usize>().unwrap() + 4);
+        assert!(git(root, &["log", "--format=%s"]).contains("by hand"));
+        let text = store.read_ticket(&hand).unwrap();
+        assert!(text.ends_with("# hand\n# batch\n"), "{text}");
+        assert_eq!(packs(root), 1, "the unpublished pack is removed");
+        git(root, &["fsck", "--no-dangling"]);
+        assert_eq!(git(root, &["status", "--porcelain"]), "");
+    }
+
+    #[test]
+    fn the_plain_batch_skips_a_ticket_changed_under_it() {
+        let (dir, desk, ids) = desk(2);
+        let store = desk.store();
+        let items: Vec<BatchItem> = ids.iter().map(|id| item(store, id)).collect();
+        let path = layout::ticket_path(&ids[0]);
+        let file = dir.path().join(&path);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{text}# hand\n")).unwrap();
+        git(dir.path(), &["commit", "-q", "-m", "by hand", "--", &path]);
+        let report = store.commit_batch(&items, &sig(), &mut |_| {}).unwrap();
+        assert_eq!(report.committed, [ids[1].clone()]);
+        assert_eq!(report.skipped.len(), 1);
+        assert_eq!(report.skipped[0].0, ids[0]);
+    }
+
+    #[test]
+    fn a_dry_run_reports_uncommitted_edits_and_writes_nothing() {
+        let (dir, desk, ids) = desk(2);
+        let store = desk.store();
+        let items: Vec<BatchItem> = ids.iter().map(|id| item(store, id)).collect();
+        let file = dir.path().join(layout::ticket_path(&ids[0]));
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{text}# unsaved\n")).unwrap();
+        let head = git(dir.path(), &["rev-parse", "HEAD"]);
+        let report = store
+            .write_batch(items, &sig(), true, &mut |_| {}, &mut |_| Vec::new())
+            .unwrap();
+        assert_eq!(report.committed, [ids[1].clone()]);
+        assert!(
+            report.skipped[0].1.contains("uncommitted changes"),
+            "{report:?}"
+        );
+        assert_eq!(git(dir.path(), &["rev-parse", "HEAD"]), head);
+        assert_eq!(packs(dir.path()), 0);
+    }
+}

@@ -9,11 +9,16 @@
 //! is silently rebuilt, and it is written only after a complete, successful
 //! scan. It lives in `.git/tix/cache/` and deleting it changes no output.
 //!
-//! File format (one file, read whole): a `tix-cache 2<TAB>salt` line, then
-//! per shard a `S<TAB>name<TAB>tree<TAB>bytes` line followed by `bytes`
-//! bytes of `blob<TAB>file<TAB>=payload` lines (`!` instead of `=payload`
-//! when the caller could not derive one).
+//! Payloads the caller calls *cold* (closed tickets: most of a desk, and
+//! skipped by the default listing) are kept apart in each shard, so a scan
+//! that does not want them never touches their bytes.
+//!
+//! File format (one file, read whole): a `tix-cache 3<TAB>salt` line, then
+//! per shard a `S<TAB>name<TAB>tree<TAB>hot<TAB>cold` line followed by `hot`
+//! then `cold` bytes of `blob<TAB>file<TAB>=payload` lines (`!` instead of
+//! `=payload` when the caller could not derive one; such lines are hot).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
@@ -22,7 +27,7 @@ use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::{Error, RawTicket, git, layout};
 
-const MAGIC: &str = "tix-cache 2";
+const MAGIC: &str = "tix-cache 3";
 
 /// One ticket file seen by a cached scan.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +56,8 @@ impl Item<'_> {
 
 struct Loaded {
     text: String,
-    /// Shard name → (tree id, byte range of its lines in `text`).
-    shards: HashMap<String, (Oid, Range<usize>)>,
+    /// Shard name → (tree id, byte ranges of its hot and cold lines).
+    shards: HashMap<String, (Oid, Range<usize>, Range<usize>)>,
 }
 
 fn load(path: &Path, salt: &str) -> Option<Loaded> {
@@ -66,17 +71,25 @@ fn load(path: &Path, salt: &str) -> Option<Loaded> {
     while at < text.len() {
         let end = at + text[at..].find('\n')?;
         let mut parts = text[at..end].split('\t');
-        let (Some("S"), Some(name), Some(tree), Some(bytes)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some("S"), Some(name), Some(tree), Some(hot), Some(cold)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return None;
         };
-        let body = end + 1..end + 1 + bytes.parse::<usize>().ok()?;
-        if body.end > text.len() || !text.is_char_boundary(body.end) {
+        let hot = end + 1..end + 1 + hot.parse::<usize>().ok()?;
+        let cold = hot.end..hot.end + cold.parse::<usize>().ok()?;
+        if cold.end > text.len()
+            || !text.is_char_boundary(hot.end)
+            || !text.is_char_boundary(cold.end)
+        {
             return None;
         }
-        at = body.end;
-        shards.insert(name.to_owned(), (Oid::from_str(tree).ok()?, body));
+        at = cold.end;
+        shards.insert(name.to_owned(), (Oid::from_str(tree).ok()?, hot, cold));
     }
     Some(Loaded { text, shards })
 }
@@ -98,17 +111,31 @@ fn parse_line<'a>(shard: &'a str, line: &'a str) -> Option<Item<'a>> {
     })
 }
 
+/// What a scan derives and which payloads it skips.
+pub(super) struct Scan<'a> {
+    /// Names what payloads depend on besides the file: a different salt
+    /// discards the cache.
+    pub(super) salt: &'a str,
+    /// Derives a one-line payload from a ticket file; `None` when it cannot.
+    pub(super) derive: &'a (dyn Fn(RawTicket) -> Option<String> + Sync),
+    /// Tells whether a payload is cold (kept apart, see the module doc).
+    pub(super) cold: &'a dyn Fn(&str) -> bool,
+    /// Leaves cold payloads out of the visit.
+    pub(super) skip_cold: bool,
+}
+
 /// Scans every ticket file in `tickets`, reusing cached payloads, and hands
-/// each to `visit`. Without `cache_path` it neither reads nor writes a cache.
-/// Files not in the cache are read and derived on every core.
+/// each to `visit` (but cold ones when `skip_cold`). Without `cache_path` it
+/// neither reads nor writes a cache. Files not in the cache are read and
+/// derived on every core.
 pub(super) fn scan(
     repo: &Repository,
     tickets: Option<Tree<'_>>,
     cache_path: Option<&Path>,
-    salt: &str,
-    derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+    how: &Scan<'_>,
     visit: &mut dyn FnMut(Item<'_>),
 ) -> Result<(), Error> {
+    let salt = how.salt;
     debug_assert!(!salt.contains(['\t', '\n']));
     let old = cache_path.and_then(|p| load(p, salt));
     let Some(tickets) = tickets else {
@@ -118,7 +145,7 @@ pub(super) fn scan(
     // Pass 1: per shard, reuse the cached body or list its files, noting
     // which blobs need deriving.
     enum Body<'a> {
-        Cached(&'a str),
+        Cached { hot: &'a str, cold: &'a str },
         Files(Vec<(String, Oid, Option<Option<String>>)>),
     }
     let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
@@ -136,15 +163,17 @@ pub(super) fn scan(
         let cached = old.as_ref().and_then(|o| {
             o.shards
                 .get(&name)
-                .map(|(tree, range)| (*tree, &o.text[range.clone()]))
+                .map(|(tree, hot, cold)| (*tree, &o.text[hot.clone()], &o.text[cold.clone()]))
         });
         let body = match cached {
-            Some((tree, body)) if tree == shard_entry.id() => Body::Cached(body),
+            Some((tree, hot, cold)) if tree == shard_entry.id() => Body::Cached { hot, cold },
             cached => {
                 let mut by_blob: HashMap<Oid, Option<&str>> = HashMap::new();
-                for line in cached.map(|(_, body)| body).unwrap_or_default().lines() {
-                    if let Some(item) = parse_line(&name, line) {
-                        by_blob.insert(item.blob, item.payload);
+                if let Some((_, hot, cold)) = cached {
+                    for line in hot.lines().chain(cold.lines()) {
+                        if let Some(item) = parse_line(&name, line) {
+                            by_blob.insert(item.blob, item.payload);
+                        }
                     }
                 }
                 let tree = shard_entry.to_object(repo)?.peel_to_tree()?;
@@ -167,38 +196,53 @@ pub(super) fn scan(
     }
 
     // Pass 2: derive what the cache did not know, on every core.
-    let derived = derive_all(repo, &todo, derive)?;
+    let derived = derive_all(repo, &todo, how.derive)?;
 
     // Pass 3: visit in tree order and build the new cache text.
     let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(_)));
     let dropped = old.as_ref().is_some_and(|o| o.shards.len() != shards.len());
-    let mut fresh = format!("{MAGIC}\t{salt}\n");
+    // The new cache text is built only when it will be written.
+    let rewrite = cache_path.is_some() && (changed || dropped);
+    let mut fresh = String::new();
+    if rewrite {
+        fresh.reserve(old.as_ref().map_or(0, |o| o.text.len()) + 4096);
+        fresh.push_str(&format!("{MAGIC}\t{salt}\n"));
+    }
     for (name, tree, body) in &shards {
-        let body: std::borrow::Cow<'_, str> = match body {
-            Body::Cached(text) => std::borrow::Cow::Borrowed(text),
+        let (hot, cold): (Cow<'_, str>, Cow<'_, str>) = match body {
+            Body::Cached { hot, cold } => (Cow::Borrowed(hot), Cow::Borrowed(cold)),
             Body::Files(files) => {
-                let mut text = String::new();
+                let (mut hot, mut cold) = (String::new(), String::new());
                 for (file, blob, known) in files {
                     let payload = match known {
                         Some(payload) => payload.clone(),
                         None => derived.get(blob).cloned().flatten(),
                     };
                     match payload.filter(|p| !p.contains('\n')) {
-                        Some(p) => text.push_str(&format!("{blob}\t{file}\t={p}\n")),
-                        None => text.push_str(&format!("{blob}\t{file}\t!\n")),
+                        Some(p) if (how.cold)(&p) => {
+                            cold.push_str(&format!("{blob}\t{file}\t={p}\n"));
+                        }
+                        Some(p) => hot.push_str(&format!("{blob}\t{file}\t={p}\n")),
+                        None => hot.push_str(&format!("{blob}\t{file}\t!\n")),
                     }
                 }
-                std::borrow::Cow::Owned(text)
+                (Cow::Owned(hot), Cow::Owned(cold))
             }
         };
-        for line in body.lines() {
+        let wanted = if how.skip_cold { "" } else { &cold };
+        for line in hot.lines().chain(wanted.lines()) {
             if let Some(item) = parse_line(name, line) {
                 visit(item);
             }
         }
-        if cache_path.is_some() {
-            fresh.push_str(&format!("S\t{name}\t{tree}\t{}\n", body.len()));
-            fresh.push_str(&body);
+        if rewrite {
+            fresh.push_str(&format!(
+                "S\t{name}\t{tree}\t{}\t{}\n",
+                hot.len(),
+                cold.len()
+            ));
+            fresh.push_str(&hot);
+            fresh.push_str(&cold);
         }
     }
     for (name, blob) in &stray {
@@ -210,7 +254,7 @@ pub(super) fn scan(
         });
     }
     if let Some(path) = cache_path
-        && (changed || dropped)
+        && rewrite
     {
         // A failed write only costs speed next time.
         let _ = save(path, &fresh);
@@ -218,41 +262,54 @@ pub(super) fn scan(
     Ok(())
 }
 
-/// Reads and derives `todo` in parallel; each thread opens its own handle
-/// on the repository (libgit2 handles are not shared across threads).
+/// Reads and derives `todo` in parallel.
 fn derive_all(
     repo: &Repository,
     todo: &[(String, Oid)],
     derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
 ) -> Result<HashMap<Oid, Option<String>>, Error> {
+    let derived = map_blobs(repo, todo, derive)?;
+    Ok(todo.iter().map(|(_, blob)| *blob).zip(derived).collect())
+}
+
+/// Reads each `(path, blob)` as a ticket file and maps it with `f`, on
+/// every core, in order. Each text is dropped as soon as `f` is done with
+/// it, so memory holds the results, not the files. Each thread opens its
+/// own handle on the repository (libgit2 handles are not shared across
+/// threads).
+pub(super) fn map_blobs<T: Send>(
+    repo: &Repository,
+    items: &[(String, Oid)],
+    f: &(dyn Fn(RawTicket) -> T + Sync),
+) -> Result<Vec<T>, Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    if todo.len() < 64 || threads == 1 {
-        return Ok(todo
+    if items.len() < 64 || threads == 1 {
+        return Ok(items
             .iter()
-            .map(|(path, blob)| (*blob, derive(read_raw(repo, path.clone(), *blob))))
+            .map(|(path, blob)| f(read_raw(repo, path.clone(), *blob)))
             .collect());
     }
-    let chunk = todo.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
     let git_dir = repo.path().to_owned();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = todo
+        let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
                 let git_dir = &git_dir;
-                scope.spawn(move || -> Result<Vec<(Oid, Option<String>)>, Error> {
+                scope.spawn(move || -> Result<Vec<T>, Error> {
                     let repo = Repository::open(git_dir)?;
                     Ok(part
                         .iter()
-                        .map(|(path, blob)| (*blob, derive(read_raw(&repo, path.clone(), *blob))))
+                        .map(|(path, blob)| f(read_raw(&repo, path.clone(), *blob)))
                         .collect())
                 })
             })
             .collect();
-        let mut out = HashMap::with_capacity(todo.len());
+        let mut out = Vec::with_capacity(items.len());
         for handle in handles {
-            // A panic in `derive` is a bug; surface it rather than hide it.
+            // A panic in `f` is a bug; surface it rather than hide it.
             let part = handle
                 .join()
                 .unwrap_or_else(|e| std::panic::resume_unwind(e))?;

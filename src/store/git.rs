@@ -9,6 +9,7 @@ use std::path::Path;
 use git2::build::TreeUpdateBuilder;
 use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Sort, Tree};
 
+use super::index::LockedIndex;
 use super::lock::GitLockClaim;
 use super::{Error, Write};
 use crate::model::Timestamp;
@@ -247,7 +248,9 @@ pub(super) fn recover(
 }
 
 /// Commits `write` at `path` on top of `parent`. Returns `None` when the
-/// branch moved meanwhile (the caller retries from the new head).
+/// branch moved meanwhile (the caller retries from the new head). After the
+/// commit the working-tree file is written and its index entry set, through
+/// `index` (git's index, read and locked by the caller) when there is one.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn commit_one(
     repo: &Repository,
@@ -258,6 +261,7 @@ pub(super) fn commit_one(
     old: Option<Oid>,
     write: &Write,
     sig: &Signature,
+    index: &mut Option<LockedIndex>,
 ) -> Result<Option<Oid>, Error> {
     let blob = repo.blob(write.content.as_bytes())?;
     let base = match parent {
@@ -276,7 +280,14 @@ pub(super) fn commit_one(
     drop(claim);
     match committed {
         Ok(oid) => {
-            refresh(repo, root, &[path.to_owned()])?;
+            refresh_written(
+                repo,
+                root,
+                path,
+                blob,
+                write.content.as_bytes(),
+                index.take(),
+            )?;
             remove_journal(private)?;
             Ok(Some(oid))
         }
@@ -289,6 +300,43 @@ pub(super) fn commit_one(
             Err(e.into())
         }
     }
+}
+
+/// Brings one path that was just committed with `content` (blob `blob`)
+/// to the working tree and the index, without reading it back from git.
+fn refresh_written(
+    repo: &Repository,
+    root: &Path,
+    path: &str,
+    blob: Oid,
+    content: &[u8],
+    index: Option<LockedIndex>,
+) -> Result<(), Error> {
+    let full = root.join(path);
+    if let Some(dir) = full.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    write_atomic_via(
+        &full,
+        content,
+        &repo.path().join(super::layout::PRIVATE_DIR).join("tmp"),
+    )?;
+    if let Some(index) = index
+        && index
+            .commit(&[(path.to_owned(), blob, full)], skip_hash(repo))
+            .is_some()
+    {
+        return Ok(());
+    }
+    refresh(repo, root, &[path.to_owned()])
+}
+
+/// Tells whether git is set to write the index without its checksum
+/// (`index.skipHash`, which saves hashing the whole index on every change).
+pub(super) fn skip_hash(repo: &Repository) -> bool {
+    repo.config()
+        .and_then(|config| config.get_bool("index.skipHash"))
+        .unwrap_or(false)
 }
 
 /// Commits several files at once (used by `tix init`).
@@ -365,7 +413,9 @@ pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Resul
             }
         }
     }
-    if removed.is_empty() && super::index::set_entries(&index_file, &fast).is_some() {
+    if removed.is_empty()
+        && super::index::set_entries(&index_file, &fast, skip_hash(repo)).is_some()
+    {
         return Ok(());
     }
     // Index formats the fast path does not handle go through libgit2, and

@@ -29,13 +29,15 @@ const REGULAR_FILE: u32 = 0o100644;
 pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
     match fs::read(index_file) {
         Ok(data) => {
-            let (entries, _) = walk(&data)?;
             let mut found = None;
-            for (_, range, stage) in entries.into_iter().filter(|e| e.0 == path.as_bytes()) {
-                if stage != 0 {
-                    return None; // a conflict
+            for entry in Entries::new(&data)? {
+                let (name, range, stage) = entry?;
+                if name == path.as_bytes() {
+                    if stage != 0 {
+                        return None; // a conflict
+                    }
+                    found = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok();
                 }
-                found = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok();
             }
             Some(found)
         }
@@ -69,36 +71,115 @@ pub(super) fn all_entry_oids(index_file: &Path) -> Option<std::collections::Hash
 pub(super) fn set_entries(
     index_file: &Path,
     updates: &[(String, Oid, std::path::PathBuf)],
+    skip_hash: bool,
 ) -> Option<()> {
-    let mut new_entries = Vec::with_capacity(updates.len());
-    for (path, oid, file) in updates {
-        new_entries.push((
-            path.as_bytes(),
-            encode_entry(path, *oid, &fs::metadata(file).ok()?),
-        ));
+    LockedIndex::open(index_file)?.commit(updates, skip_hash)
+}
+
+/// git's index file, read once under git's own lock (`index.lock`), to be
+/// rewritten with a few entries replaced. Holding the lock from the check
+/// of a path's entry to the rewrite means the file is read once per change
+/// and nobody changes it in between. Dropping it without [`commit`] releases
+/// the lock and leaves the index as it was.
+///
+/// [`commit`]: LockedIndex::commit
+pub(super) struct LockedIndex {
+    index_file: std::path::PathBuf,
+    lock_path: std::path::PathBuf,
+    lock: Option<fs::File>,
+    _claim: GitLockClaim,
+    data: Vec<u8>,
+    /// Where the entries end and the extensions begin.
+    entries_end: usize,
+    /// The new index is in place: the lock file is gone (and any lock file
+    /// now is another git's).
+    committed: bool,
+}
+
+impl LockedIndex {
+    /// Takes `index.lock` (waiting a little for another git) and reads the
+    /// index. `None` when the index is absent, of a format this module does
+    /// not handle, or locked for too long.
+    pub(super) fn open(index_file: &Path) -> Option<Self> {
+        let lock_path = index_file.with_extension("lock");
+        // Say who takes git's lock, so a lock left by a killed tix can be
+        // told from a live git's (see `lock::clear_stale`).
+        let claim = GitLockClaim::record(&private_dir(index_file), INDEX_LOCK, &lock_path).ok()?;
+        let lock = lock_index(&lock_path)?;
+        let mut this = Self {
+            index_file: index_file.to_owned(),
+            lock_path,
+            lock: Some(lock),
+            _claim: claim,
+            data: Vec::new(),
+            entries_end: 0,
+            committed: false,
+        };
+        this.data = fs::read(index_file).ok()?;
+        this.entries_end = Entries::new(&this.data)?.end()?;
+        Some(this)
     }
-    new_entries.sort_by(|a, b| a.0.cmp(b.0));
-    new_entries.dedup_by(|a, b| a.0 == b.0);
-    let lock_path = index_file.with_extension("lock");
-    // Say who takes git's lock, so a lock left by a killed tix can be told
-    // from a live git's (see `lock::clear_stale`).
-    let _claim = GitLockClaim::record(&private_dir(index_file), INDEX_LOCK, &lock_path).ok()?;
-    let mut lock = lock_index(&lock_path)?;
-    let result = (|| {
-        let data = fs::read(index_file).ok()?;
-        let (entries, entries_end) = walk(&data)?;
-        let extensions = kept_extensions(&data[entries_end..data.len() - CHECKSUM])?;
-        let mut out = Vec::with_capacity(data.len() + new_entries.len() * 96);
-        out.extend_from_slice(&data[..HEADER]);
+
+    /// Returns the stage-0 blob id recorded for `path`: `Some(None)` when
+    /// the path is not in the index, `None` when it is in conflict.
+    pub(super) fn entry_oid(&self, path: &str) -> Option<Option<Oid>> {
+        let mut found = None;
+        for entry in Entries::new(&self.data)? {
+            let (name, range, stage) = entry?;
+            match name.cmp(path.as_bytes()) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Greater => break,
+                std::cmp::Ordering::Equal if stage != 0 => return None,
+                std::cmp::Ordering::Equal => {
+                    found = Oid::from_bytes(&self.data[range.start + 40..range.start + 60]).ok();
+                }
+            }
+        }
+        Some(found)
+    }
+
+    /// Writes the index with each `(path, blob, file)` entry set from the
+    /// stat data of `file`, and puts it in place. The unchanged runs of
+    /// entries are written straight from the old file, never copied.
+    /// `skip_hash` writes a zero checksum, as git does with
+    /// `index.skipHash`.
+    pub(super) fn commit(
+        mut self,
+        updates: &[(String, Oid, std::path::PathBuf)],
+        skip_hash: bool,
+    ) -> Option<()> {
+        let mut new_entries = Vec::with_capacity(updates.len());
+        for (path, oid, file) in updates {
+            new_entries.push((
+                path.as_bytes(),
+                encode_entry(path, *oid, &fs::metadata(file).ok()?),
+            ));
+        }
+        new_entries.sort_by(|a, b| a.0.cmp(b.0));
+        new_entries.dedup_by(|a, b| a.0 == b.0);
+        let data = &self.data;
+        // Pieces of the new file, in order: slices of the old file and the
+        // new entries.
+        let mut pieces: Vec<&[u8]> = Vec::with_capacity(2 * new_entries.len() + 4);
+        let mut copied_to = HEADER;
+        let mut count = u32::from_be_bytes(data[8..12].try_into().ok()?) as usize;
         let mut pending = new_entries.iter().peekable();
-        let mut count = 0usize;
-        for (path, range, stage) in entries {
+        for entry in Entries::new(data)? {
+            let Some((new_path, _)) = pending.peek() else {
+                break;
+            };
+            let (path, range, stage) = entry?;
+            if *new_path > path {
+                continue;
+            }
             // New paths that sort before this entry go in first.
             while let Some((new_path, bytes)) = pending.peek() {
                 if *new_path >= path {
                     break;
                 }
-                out.extend_from_slice(bytes);
+                pieces.push(&data[copied_to..range.start]);
+                pieces.push(bytes);
+                copied_to = range.start;
                 count += 1;
                 pending.next();
             }
@@ -108,30 +189,57 @@ pub(super) fn set_entries(
                 if stage != 0 {
                     return None; // a conflict: leave it to git
                 }
-                out.extend_from_slice(bytes);
-                count += 1;
+                pieces.push(&data[copied_to..range.start]);
+                pieces.push(bytes);
+                copied_to = range.end;
                 pending.next();
-                continue;
             }
-            out.extend_from_slice(&data[range]);
-            count += 1;
         }
+        pieces.push(&data[copied_to..self.entries_end]);
         for (_, bytes) in pending {
-            out.extend_from_slice(bytes);
+            pieces.push(bytes);
             count += 1;
         }
-        out[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
-        out.extend_from_slice(&extensions);
-        let checksum = Sha1::digest(&out);
-        out.extend_from_slice(&checksum);
-        lock.write_all(&out).ok()?;
-        drop(lock);
-        fs::rename(&lock_path, index_file).ok()
-    })();
-    if result.is_none() {
-        let _ = fs::remove_file(&lock_path);
+        let extensions = kept_extensions(&data[self.entries_end..data.len() - CHECKSUM])?;
+        pieces.push(&extensions);
+        let mut header = data[..HEADER].to_vec();
+        header[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
+
+        let mut hasher = Sha1::new();
+        let mut file = self.lock.take()?;
+        let written = (|| -> std::io::Result<()> {
+            let mut write = |piece: &[u8]| {
+                if !skip_hash {
+                    hasher.update(piece);
+                }
+                file.write_all(piece)
+            };
+            write(&header)?;
+            for piece in &pieces {
+                write(piece)?;
+            }
+            let checksum: [u8; CHECKSUM] = if skip_hash {
+                [0; CHECKSUM]
+            } else {
+                std::mem::take(&mut hasher).finalize().into()
+            };
+            file.write_all(&checksum)
+        })();
+        drop(file);
+        written.ok()?;
+        fs::rename(&self.lock_path, &self.index_file).ok()?;
+        self.committed = true;
+        Some(())
     }
-    result
+}
+
+impl Drop for LockedIndex {
+    fn drop(&mut self) {
+        // Not committed (or the rename failed): release git's lock.
+        if !self.committed {
+            let _ = fs::remove_file(&self.lock_path);
+        }
+    }
 }
 
 /// The claim kind of git's index lock (see [`GitLockClaim`]).
@@ -144,38 +252,89 @@ fn private_dir(index_file: &Path) -> std::path::PathBuf {
 /// One entry of the index file: its path, byte range and merge stage.
 type RawEntry<'a> = (&'a [u8], std::ops::Range<usize>, u16);
 
-/// Every entry of a v2/v3 index, and where the entries end.
-fn walk(data: &[u8]) -> Option<(Vec<RawEntry<'_>>, usize)> {
-    if data.len() < HEADER + CHECKSUM || &data[..4] != b"DIRC" {
-        return None;
+/// The entries of a v2/v3 index, in file order, without allocating. Yields
+/// `None` (and stops) at bytes that are not a valid entry.
+struct Entries<'a> {
+    data: &'a [u8],
+    at: usize,
+    left: usize,
+    limit: usize,
+}
+
+impl<'a> Entries<'a> {
+    /// Checks the header; `None` for other formats.
+    fn new(data: &'a [u8]) -> Option<Self> {
+        if data.len() < HEADER + CHECKSUM || &data[..4] != b"DIRC" {
+            return None;
+        }
+        let version = u32::from_be_bytes(data[4..8].try_into().ok()?);
+        if version != 2 && version != 3 {
+            return None;
+        }
+        Some(Self {
+            data,
+            at: HEADER,
+            left: u32::from_be_bytes(data[8..12].try_into().ok()?) as usize,
+            limit: data.len() - CHECKSUM,
+        })
     }
-    let version = u32::from_be_bytes(data[4..8].try_into().ok()?);
-    if version != 2 && version != 3 {
-        return None;
+
+    /// Walks to the end; returns where the entries end.
+    fn end(mut self) -> Option<usize> {
+        while self.left > 0 {
+            self.next()??;
+        }
+        Some(self.at)
     }
-    let count = u32::from_be_bytes(data[8..12].try_into().ok()?) as usize;
-    let limit = data.len() - CHECKSUM;
-    let mut out = Vec::with_capacity(count);
-    let mut at = HEADER;
-    for _ in 0..count {
+
+    fn entry(&mut self) -> Option<RawEntry<'a>> {
+        let (data, at) = (self.data, self.at);
         let flags = u16::from_be_bytes(data.get(at + 60..at + 62)?.try_into().ok()?);
         let name_start = at + 62 + if flags & 0x4000 != 0 { 2 } else { 0 };
         let name_len = match usize::from(flags & 0x0fff) {
-            0x0fff => data.get(name_start..limit)?.iter().position(|b| *b == 0)?,
+            0x0fff => data
+                .get(name_start..self.limit)?
+                .iter()
+                .position(|b| *b == 0)?,
             len => len,
         };
         let end = at + ((name_start - at + name_len + 8) & !7);
-        if end > limit {
+        if end > self.limit {
             return None;
         }
-        out.push((
+        self.at = end;
+        Some((
             &data[name_start..name_start + name_len],
             at..end,
             (flags >> 12) & 3,
-        ));
-        at = end;
+        ))
     }
-    Some((out, at))
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Option<RawEntry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let entry = self.entry();
+        if entry.is_none() {
+            self.left = 0;
+        }
+        Some(entry)
+    }
+}
+
+/// Every entry of a v2/v3 index, and where the entries end.
+fn walk(data: &[u8]) -> Option<(Vec<RawEntry<'_>>, usize)> {
+    let mut entries = Entries::new(data)?;
+    let mut out = Vec::with_capacity(entries.left);
+    for entry in entries.by_ref() {
+        out.push(entry?);
+    }
+    Some((out, entries.at))
 }
 
 fn encode_entry(path: &str, oid: Oid, meta: &fs::Metadata) -> Vec<u8> {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 
-pub use batch::{BatchItem, BatchReport};
+pub use batch::{BatchItem, BatchProgress, BatchReport};
 pub use cache::Item;
 pub use git::{CommitInfo, Signature};
 pub use lock::AutomationLock;
@@ -455,31 +455,45 @@ impl Store {
             .ok_or_else(|| Error::NotFound(id.to_string()))
     }
 
-    /// Reads several ticket files from one snapshot of `HEAD`: for each id,
-    /// the blob id and the text (`None` when the ticket is not there).
-    pub fn read_tickets(&self, ids: &[TicketId]) -> Result<Vec<Option<(Oid, String)>>, Error> {
+    /// Reads the tickets `ids` from one snapshot of `HEAD` and maps each
+    /// file with `f` on every core, in order, without holding all the texts
+    /// at once. `None` for an id that is not there.
+    pub fn map_tickets<T: Send>(
+        &self,
+        ids: &[TicketId],
+        f: &(dyn Fn(RawTicket) -> T + Sync),
+    ) -> Result<Vec<Option<T>>, Error> {
         let Some(tree) = git::head_tree(&self.repo)? else {
-            return Ok(vec![None; ids.len()]);
+            return Ok(ids.iter().map(|_| None).collect());
         };
         let mut snapshot = git::Snapshot::new(&self.repo, &tree)?;
-        ids.iter()
-            .map(|id| {
-                let Some(oid) = snapshot.blob(id)? else {
-                    return Ok(None);
-                };
-                Ok(Some((
-                    oid,
-                    git::blob_text(&self.repo, oid, &layout::ticket_path(id))?,
-                )))
-            })
-            .collect()
+        let mut found = Vec::with_capacity(ids.len());
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            let blob = snapshot.blob(id)?;
+            found.push(blob.is_some());
+            if let Some(blob) = blob {
+                items.push((layout::ticket_path(id), blob));
+            }
+        }
+        let mut mapped = cache::map_blobs(&self.repo, &items, f)?.into_iter();
+        Ok(found
+            .into_iter()
+            .map(|present| if present { mapped.next() } else { None })
+            .collect())
     }
 
     /// Reads every file under `tickets/` in `HEAD` (except the keep file).
     pub fn read_all(&self) -> Result<Vec<RawTicket>, Error> {
         let mut out = Vec::new();
         let tickets = self.tickets_tree()?;
-        cache::scan(&self.repo, tickets, None, "", &|_| None, &mut |item| {
+        let how = cache::Scan {
+            salt: "",
+            derive: &|_| None,
+            cold: &|_| false,
+            skip_cold: false,
+        };
+        cache::scan(&self.repo, tickets, None, &how, &mut |item| {
             out.push(self.read_blob(item.path(), item.blob));
         })?;
         Ok(out)
@@ -494,22 +508,24 @@ impl Store {
     /// it, calling `derive` only for files whose content is not in the cache
     /// (see `cache.rs`). `salt` names what the payloads depend on besides
     /// the file (format version, config): a different salt discards the
-    /// cache.
+    /// cache. Payloads that `cold` accepts are kept apart in the cache and,
+    /// with `skip_cold`, not visited (nor read).
     pub fn scan(
         &self,
         salt: &str,
         derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+        cold: &dyn Fn(&str) -> bool,
+        skip_cold: bool,
         visit: &mut dyn FnMut(Item<'_>),
     ) -> Result<(), Error> {
         let path = self.private_dir().join("cache").join("list");
-        cache::scan(
-            &self.repo,
-            self.tickets_tree()?,
-            Some(&path),
+        let how = cache::Scan {
             salt,
             derive,
-            visit,
-        )
+            cold,
+            skip_cold,
+        };
+        cache::scan(&self.repo, self.tickets_tree()?, Some(&path), &how, visit)
     }
 
     fn tickets_tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {
@@ -545,6 +561,9 @@ impl Store {
         let path = layout::ticket_path(id);
         let _lock = self.lock()?;
         self.check_state()?;
+        // git's index, read once and locked until the change is in it; when
+        // its format needs libgit2 or git, `None` and those do the work.
+        let mut index = index::LockedIndex::open(&self.repo.path().join("index"));
         const ATTEMPTS: u32 = 20;
         for _ in 0..ATTEMPTS {
             let head = git::head_commit(&self.repo)?;
@@ -555,7 +574,12 @@ impl Store {
             if !create && old.is_none() {
                 return Err(Error::NotFound(id.to_string()).into());
             }
-            git::check_clean(&self.repo, &self.root, &path, old)?;
+            git::check_clean_with(&self.root, &path, old, || match &index {
+                Some(locked) => locked
+                    .entry_oid(&path)
+                    .ok_or_else(|| Error::Dirty(path.clone())),
+                None => git::index_blob(&self.repo, &path),
+            })?;
             let current = match old {
                 Some(oid) => Some(git::blob_text(&self.repo, oid, &path)?),
                 None => None,
@@ -570,6 +594,7 @@ impl Store {
                 old,
                 &write,
                 sig,
+                &mut index,
             )? {
                 Some(oid) => return Ok(oid),
                 None => continue,

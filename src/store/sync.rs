@@ -3,10 +3,71 @@
 //! credentials and config), because libgit2's merge does not run merge
 //! drivers and tix never handles credentials.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
-use super::{Error, Signature, Store};
+use super::{Error, Signature, Store, layout};
+
+/// The name under which tix is registered when PATH finds this program.
+const BARE_NAME: &str = "tix";
+
+/// Returns how git should start tix as the merge driver: the bare name
+/// `tix` when the first `tix` on PATH is this very program, so an upgrade
+/// that swaps a symlink or installs a new binary there keeps working; else
+/// the path this process was started with, when absolute and present
+/// (symlinks kept, for the same reason); else the running executable.
+fn merge_driver_program() -> Option<String> {
+    let exe = std::env::current_exe().ok();
+    let me = exe.as_ref().and_then(|e| std::fs::canonicalize(e).ok());
+    if let (Some(me), Some(found)) = (&me, find_on_path(BARE_NAME))
+        && std::fs::canonicalize(found).ok().as_ref() == Some(me)
+    {
+        return Some(BARE_NAME.to_owned());
+    }
+    let started = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.exists());
+    started.or(exe)?.to_str().map(str::to_owned)
+}
+
+/// The first executable file called `name` in a directory of PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// The program a driver command starts: its first word, or the quoted
+/// text it starts with.
+fn driver_program(driver: &str) -> Option<&str> {
+    let driver = driver.trim_start();
+    for quote in ['\'', '"'] {
+        if let Some(rest) = driver.strip_prefix(quote) {
+            return rest.split(quote).next().filter(|p| !p.is_empty());
+        }
+    }
+    driver.split_whitespace().next()
+}
 
 /// What `tix sync` did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,33 +80,56 @@ pub struct SyncReport {
 
 impl Store {
     /// Registers `tix merge-driver` in the repository's config when it is
-    /// missing or names a program that no longer exists.
-    pub fn ensure_merge_driver(&self, exe: &Path) -> Result<(), Error> {
+    /// missing or names a program that no longer exists; a driver whose
+    /// program resolves (a bare name on PATH, an existing path) is kept,
+    /// even when it is someone's own. New registrations name `tix` when
+    /// PATH finds this program, else the path it was started with.
+    pub fn ensure_merge_driver(&self) -> Result<(), Error> {
         let config = self.repo.config()?;
-        if let Ok(driver) = config.get_string("merge.tix.driver") {
-            let driver = driver.trim_start();
-            let program = match driver.strip_prefix('\'') {
-                Some(rest) => rest.split('\'').next(),
-                None => driver.split_whitespace().next(),
-            };
-            if program.is_some_and(|p| p == "tix" || Path::new(p).exists()) {
-                return Ok(());
-            }
+        if let Ok(driver) = config.get_string("merge.tix.driver")
+            && driver_program(&driver).is_some_and(|program| self.program_exists(program))
+        {
+            return Ok(());
         }
-        let quoted = format!("'{}'", exe.display().to_string().replace('\'', "'\\''"));
+        let Some(program) = merge_driver_program() else {
+            return Ok(());
+        };
+        let program = if program == BARE_NAME {
+            program
+        } else {
+            format!("'{}'", program.replace('\'', "'\\''"))
+        };
         self.set_git_config("merge.tix.name", "tix ticket merge (docs/merge-policy.md)")?;
         self.set_git_config(
             "merge.tix.driver",
-            &format!("{quoted} merge-driver %O %A %B %P"),
+            &format!("{program} merge-driver %O %A %B %P"),
         )?;
         Ok(())
     }
 
+    /// Whether git, which runs drivers at the top of the work tree with
+    /// the user's PATH, would find `program`.
+    fn program_exists(&self, program: &str) -> bool {
+        if program.contains('/') {
+            self.root.join(program).exists()
+        } else {
+            find_on_path(program).is_some()
+        }
+    }
+
     /// Pulls (merge), then pushes; retries once when the push is rejected
-    /// because the remote moved. A merge commit is made as `sig`.
+    /// because the remote moved. A merge commit is made as `sig`, with a
+    /// `Tix-Ticket` trailer for each ticket the merge itself changed.
     pub fn sync(&self, sig: &Signature) -> Result<SyncReport, Error> {
         let _lock = self.lock()?;
         self.check_state()?;
+        if self.repo.head_detached()? {
+            return Err(Error::Sync(
+                "HEAD is detached (no branch is checked out); switch to the desk's branch with \
+                 `git switch BRANCH`, then run `tix sync` again"
+                    .into(),
+            ));
+        }
         let upstream = self.git(
             sig,
             &["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}"],
@@ -63,41 +147,141 @@ impl Store {
             ));
         }
         let upstream = String::from_utf8_lossy(&upstream.stdout).trim().to_owned();
-        for attempt in 0..2 {
-            let pull = self.git(sig, &["pull", "--no-rebase", "--no-edit", "--quiet"])?;
-            if !pull.status.success() {
-                let reason = last_line(&pull);
-                if self.repo.path().join("MERGE_HEAD").exists() {
-                    let _ = self.git(sig, &["merge", "--abort"])?;
-                }
-                return Err(Error::Sync(format!(
-                    "git pull failed ({reason}); the desk is unchanged"
-                )));
-            }
+        let mut retried = false;
+        loop {
+            self.pull(sig)?;
             let push = self.git(sig, &["push", "--quiet"])?;
             if push.status.success() {
-                return Ok(SyncReport {
-                    upstream,
-                    retried: attempt > 0,
-                });
+                return Ok(SyncReport { upstream, retried });
             }
             let stderr = String::from_utf8_lossy(&push.stderr);
-            let moved = ["rejected", "fetch first", "non-fast-forward"]
+            // The remote moved: rejected as not a fast-forward, or (a push
+            // that raced another) its ref had moved when it came to update.
+            let moved = ["[rejected]", "fetch first", "non-fast-forward"]
                 .iter()
-                .any(|s| stderr.contains(s));
-            if !moved || attempt > 0 {
+                .any(|s| stderr.contains(s))
+                || (stderr.contains("[remote rejected]") && stderr.contains("cannot lock ref"));
+            if !moved && stderr.contains("[remote rejected]") {
+                // A hook or a rule of the remote said no: pushing again
+                // would only be refused again.
                 return Err(Error::Sync(format!(
-                    "git push failed ({}); your commits are merged locally, run `tix sync` again",
-                    last_line(&push)
+                    "the remote refused the push ({}); your commits are merged locally but not \
+                     published",
+                    refusal(&stderr)
                 )));
             }
+            if moved && !retried {
+                retried = true;
+                continue;
+            }
+            let reason = if moved {
+                "the remote moved again meanwhile".to_owned()
+            } else {
+                first_error(&push)
+            };
+            return Err(Error::Sync(format!(
+                "git push failed ({reason}); your commits are merged locally, run `tix sync` again"
+            )));
         }
-        unreachable!("the loop returns on its second attempt")
     }
 
-    fn git(&self, sig: &Signature, args: &[&str]) -> Result<Output, Error> {
+    /// `git pull --no-rebase`; on failure aborts a half-done merge, so the
+    /// desk is as it was. A merge commit gets tix's trailers.
+    fn pull(&self, sig: &Signature) -> Result<(), Error> {
+        let pull = self.git(
+            sig,
+            &["pull", "--no-rebase", "--no-commit", "--no-edit", "--quiet"],
+        )?;
+        let merging = self.repo.path().join("MERGE_HEAD").exists();
+        if !pull.status.success() {
+            let conflicts = self.git(sig, &["diff", "--name-only", "--diff-filter=U"])?;
+            let conflicts: Vec<String> = String::from_utf8_lossy(&conflicts.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            if merging {
+                let _ = self.git(sig, &["merge", "--abort"])?;
+            }
+            return Err(Error::Sync(if conflicts.is_empty() {
+                format!(
+                    "git pull failed ({}); the desk is unchanged",
+                    first_error(&pull)
+                )
+            } else {
+                let why = error_line(&pull)
+                    .map(|line| format!(" ({line})"))
+                    .unwrap_or_default();
+                format!(
+                    "git pull failed: conflicts in {}{why}; the merge was aborted and the desk \
+                     is unchanged; run `git pull` to resolve them by hand",
+                    conflicts.join(", ")
+                )
+            }));
+        }
+        if merging {
+            self.commit_merge(sig)?;
+        }
+        Ok(())
+    }
+
+    /// Commits the merge `git pull --no-commit` prepared, with git's message
+    /// and a `Tix-Ticket` trailer for every ticket whose merged file differs
+    /// from both parents (the commits `tix log` lists), so that `git log
+    /// --grep 'Tix-Ticket: ID'` finds the merge too.
+    fn commit_merge(&self, sig: &Signature) -> Result<(), Error> {
+        let changed = |parent: &str| -> Result<BTreeSet<String>, Error> {
+            let out = self.git(
+                sig,
+                &[
+                    "diff",
+                    "--cached",
+                    "--name-only",
+                    parent,
+                    "--",
+                    layout::TICKETS_DIR,
+                ],
+            )?;
+            Ok(String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect())
+        };
+        let ours = changed("HEAD")?;
+        let theirs = changed("MERGE_HEAD")?;
+        let ids: BTreeSet<String> = ours
+            .intersection(&theirs)
+            .filter_map(|path| layout::id_from_path(path))
+            .map(|id| id.to_string())
+            .collect();
+        let merge_msg = self.repo.path().join("MERGE_MSG");
+        let mut message = std::fs::read_to_string(&merge_msg)
+            .map_err(|e| Error::io(&merge_msg, e))?
+            .trim_end()
+            .to_owned();
+        if !ids.is_empty() {
+            message.push_str("\n\n");
+            for id in &ids {
+                message.push_str(&format!("Tix-Ticket: {id}\n"));
+            }
+            message.push_str("Tix-Action: merge");
+        }
+        message.push('\n');
+        let commit = self.git_with_input(sig, &["commit", "--quiet", "--file", "-"], &message)?;
+        if !commit.status.success() {
+            let _ = self.git(sig, &["merge", "--abort"])?;
+            return Err(Error::Sync(format!(
+                "git commit of the merge failed ({}); the merge was aborted and the desk is \
+                 unchanged",
+                first_error(&commit)
+            )));
+        }
+        Ok(())
+    }
+
+    fn command(&self, sig: &Signature, args: &[&str]) -> Command {
         let date = format!("{} +0000", sig.time.unix());
-        Command::new("git")
+        let mut command = Command::new("git");
+        command
             .args(args)
             .env("GIT_AUTHOR_NAME", &sig.name)
             .env("GIT_AUTHOR_EMAIL", &sig.email)
@@ -108,20 +292,81 @@ impl Store {
             .current_dir(&self.root)
             .env("GIT_MERGE_AUTOEDIT", "no")
             .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn git(&self, sig: &Signature, args: &[&str]) -> Result<Output, Error> {
+        self.command(sig, args)
             .output()
             .map_err(|e| Error::io(Path::new("git"), e))
     }
+
+    fn git_with_input(&self, sig: &Signature, args: &[&str], input: &str) -> Result<Output, Error> {
+        let io = |e| Error::io(Path::new("git"), e);
+        let mut child = self
+            .command(sig, args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes()).map_err(io)?;
+        }
+        child.wait_with_output().map_err(io)
+    }
 }
 
-fn last_line(output: &Output) -> String {
+/// The first `fatal:` or `error:` line git printed: it says why (later
+/// lines are often generic advice).
+fn error_line(output: &Output) -> Option<String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = stderr
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stderr
         .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no message");
-    line.trim()
-        .trim_start_matches("fatal: ")
-        .trim_start_matches("error: ")
-        .to_owned()
+        .chain(stdout.lines())
+        .map(str::trim)
+        .find_map(|l| {
+            l.strip_prefix("fatal: ")
+                .or_else(|| l.strip_prefix("error: "))
+        })
+        .map(str::to_owned)
+}
+
+/// Why git failed: [`error_line`], else the last line it printed.
+fn first_error(output: &Output) -> String {
+    error_line(output).unwrap_or_else(|| {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        stderr
+            .lines()
+            .chain(stdout.lines())
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .unwrap_or("no message")
+            .to_owned()
+    })
+}
+
+/// Why the remote refused a push: the `[remote rejected]` reason and what
+/// the remote's hook printed (`remote:` lines).
+fn refusal(stderr: &str) -> String {
+    let why = stderr
+        .lines()
+        .find(|l| l.contains("[remote rejected]"))
+        .and_then(|l| l.rsplit_once('(').map(|(_, why)| why.trim_end_matches(')')))
+        .unwrap_or("rejected")
+        .to_owned();
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if said.is_empty() {
+        why
+    } else {
+        format!("{why}: {}", said.join("; "))
+    }
 }

@@ -2,7 +2,29 @@
 //! end to end against real repositories. Self-contained helpers: each test
 //! builds a bare "remote" and clones in one temporary directory.
 
-use crate::world::World;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::world::{World, sealed};
+
+const T: &str = "2025-03-03T09:00:00Z";
+const AGENT: &str = "Ana <ana@desk.test>";
+
+/// Runs git in a clone like `World::git`, without asserting success.
+fn git_output(w: &World, clone: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new("git");
+    cmd.args(args);
+    sealed(&mut cmd, &w.path(clone), T, AGENT);
+    for (key, value) in [
+        ("GIT_AUTHOR_NAME", "Git User"),
+        ("GIT_AUTHOR_EMAIL", "git@desk.test"),
+        ("GIT_COMMITTER_NAME", "Git User"),
+        ("GIT_COMMITTER_EMAIL", "git@desk.test"),
+    ] {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
 
 fn bodies(ticket: &serde_json::Value) -> Vec<String> {
     ticket["messages"]
@@ -26,6 +48,182 @@ fn clones_register_the_merge_driver() {
         w.git("b", &["check-attr", "merge", "tickets/ab/abcdef.toml"])
             .contains("merge: tix")
     );
+}
+
+/// Runs `program` (a tix) in a clone with PATH = `path` followed by the
+/// test's own PATH.
+fn run_via(w: &World, clone: &str, program: &Path, path: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    sealed(&mut cmd, &w.path(clone), T, AGENT);
+    cmd.env("PATH", joined_path(path)).output().unwrap()
+}
+
+fn joined_path(first: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(first.to_owned()).chain(std::env::split_paths(&rest)))
+        .unwrap()
+}
+
+fn driver(w: &World, clone: &str) -> String {
+    w.git(clone, &["config", "merge.tix.driver"])
+        .trim_end()
+        .to_owned()
+}
+
+/// Makes a diverged change to one ticket in a and b (b's by hand, so no
+/// tix command runs in b) and merges it with `git pull` in b, PATH = `path`
+/// first; tells whether git merged it through the driver.
+fn pulls_through_the_driver(w: &World, path: &Path) -> bool {
+    let id = w.new_ticket("a", T, "Printer on fire");
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix("a", "2025-03-03T10:00:00Z", &["note", &id, "-m", "From a"]);
+    w.git("a", &["push", "-q"]);
+    let file = w.path(&format!("b/tickets/{}/{id}.toml", &id[..2]));
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("priority = \"normal\"", "priority = \"high\"");
+    std::fs::write(&file, text).unwrap();
+    w.git("b", &["commit", "-qam", "priority by hand"]);
+    let mut cmd = Command::new("git");
+    cmd.args(["pull", "-q", "--no-rebase", "--no-edit"]);
+    sealed(&mut cmd, &w.path("b"), T, AGENT);
+    let out = cmd
+        .env("PATH", joined_path(path))
+        .env("GIT_AUTHOR_NAME", "Git User")
+        .env("GIT_AUTHOR_EMAIL", "git@desk.test")
+        .env("GIT_COMMITTER_NAME", "Git User")
+        .env("GIT_COMMITTER_EMAIL", "git@desk.test")
+        .output()
+        .unwrap();
+    let merged = std::fs::read_to_string(&file).unwrap();
+    out.status.success() && merged.contains("From a") && merged.contains("priority = \"high\"")
+}
+
+/// Puts a copy of the tix under test at `to` (a hard link when possible).
+fn install(to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    let from = assert_cmd::cargo::cargo_bin!("tix");
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+/// r7: when the first `tix` on PATH is this program, the driver is the bare
+/// name, so replacing the binary there does not break merges.
+#[test]
+fn driver_is_registered_by_name_when_path_finds_this_tix() {
+    let w = World::two_clones();
+    let bin = w.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin!("tix"), bin.join("tix")).unwrap();
+    let out = run_via(&w, "b", &bin.join("tix"), &bin, &["list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(driver(&w, "b"), "tix merge-driver %O %A %B %P");
+    assert!(pulls_through_the_driver(&w, &bin));
+}
+
+/// r7: not on PATH, tix registers the path it was started with, not the
+/// file a symlink points to; a symlink swapped to a new binary keeps
+/// working, and a registration naming a missing program is replaced.
+#[test]
+fn driver_keeps_the_path_tix_was_started_with() {
+    let w = World::two_clones();
+    let bin = w.path("opt/tix/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = bin.join("tix");
+    install(&w.path("opt/tix/v1/tix"));
+    std::os::unix::fs::symlink(w.path("opt/tix/v1/tix"), &link).unwrap();
+    let elsewhere = w.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = run_via(&w, "b", &link, &elsewhere, &["list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        driver(&w, "b"),
+        format!("'{}' merge-driver %O %A %B %P", link.display())
+    );
+    // An upgrade swaps the symlink to a new binary and removes the old one.
+    install(&w.path("opt/tix/v2/tix"));
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(w.path("opt/tix/v2/tix"), &link).unwrap();
+    std::fs::remove_file(w.path("opt/tix/v1/tix")).unwrap();
+    assert!(pulls_through_the_driver(&w, &elsewhere));
+    // The binary moved away: the next command registers it again.
+    w.git(
+        "b",
+        &[
+            "config",
+            "merge.tix.driver",
+            "'/gone/tix' merge-driver %O %A %B %P",
+        ],
+    );
+    let out = run_via(&w, "b", &link, &elsewhere, &["list"]);
+    assert!(out.status.success());
+    assert_eq!(
+        driver(&w, "b"),
+        format!("'{}' merge-driver %O %A %B %P", link.display())
+    );
+}
+
+/// r7: a driver someone set up that resolves on PATH is theirs to keep; one
+/// naming a program PATH does not find is replaced.
+#[test]
+fn a_registered_driver_is_kept_while_its_program_resolves() {
+    let w = World::two_clones();
+    w.git(
+        "b",
+        &[
+            "config",
+            "merge.tix.driver",
+            "env tix merge-driver %O %A %B %P",
+        ],
+    );
+    w.tix("b", T, &["list"]);
+    assert_eq!(driver(&w, "b"), "env tix merge-driver %O %A %B %P");
+    w.git(
+        "b",
+        &[
+            "config",
+            "merge.tix.driver",
+            "no-such-tix merge-driver %O %A %B %P",
+        ],
+    );
+    w.tix("b", T, &["list"]);
+    assert!(
+        !driver(&w, "b").starts_with("no-such-tix"),
+        "{}",
+        driver(&w, "b")
+    );
+    assert!(driver(&w, "b").ends_with(" merge-driver %O %A %B %P"));
+}
+
+/// r7: `tix doctor` and `tix init` in a fresh clone register the driver;
+/// init still refuses, and says so.
+#[test]
+fn doctor_and_init_register_the_driver_in_a_clone() {
+    let w = World::two_clones();
+    w.tix("a", T, &["doctor"]);
+    assert!(driver(&w, "a").ends_with(" merge-driver %O %A %B %P"));
+    let err = w.fail("b", T, &["init"], 1);
+    let root = w.path("b");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: {} is already a tix desk; the tix merge driver is registered in its git \
+             config",
+            root.display()
+        )
+    );
+    assert!(driver(&w, "b").ends_with(" merge-driver %O %A %B %P"));
 }
 
 #[test]
@@ -63,6 +261,231 @@ fn diverged_changes_to_one_ticket_merge_through_plain_git_pull() {
     w.ticket("b", &b_only);
     w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
     assert_eq!(w.git("b", &["status", "--porcelain"]), "");
+}
+
+/// A ticket resolved on a, synced to b; returns its id.
+fn resolved_on_both(w: &World) -> String {
+    let id = w.new_ticket("a", "2025-03-03T09:00:00Z", "Printer on fire");
+    w.tix("a", "2025-03-03T09:30:00Z", &["resolve", &id]);
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix("b", "2025-03-03T09:31:00Z", &["list"]); // registers the driver in b
+    id
+}
+
+/// The status changes of a ticket as `from -> to` (`- -> new` for the
+/// creation).
+fn chain(ticket: &serde_json::Value) -> Vec<String> {
+    ticket["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{} -> {}",
+                h["from"].as_str().unwrap_or("-"),
+                h["to"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Whether `tix list` (the default listing) shows the ticket.
+fn listed(w: &World, clone: &str, id: &str) -> bool {
+    let list: serde_json::Value =
+        serde_json::from_str(&w.tix(clone, "2025-03-05T00:00:00Z", &["list", "--format", "json"]))
+            .unwrap();
+    list.as_array().unwrap().iter().any(|t| t["id"] == id)
+}
+
+/// Merges a's pushed work into b (`git pull`) and b's into a (`git
+/// merge`), checks both give the same ticket file byte for byte, that
+/// `tix doctor` accepts it and that `tix list` shows it; returns b's.
+fn merge_both_ways(w: &World, id: &str) -> serde_json::Value {
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["push", "-q", "origin", "HEAD:refs/heads/from-b"]);
+    w.git("b", &["pull", "-q", "--no-rebase", "--no-edit"]);
+    w.git("a", &["fetch", "-q", "origin", "from-b"]);
+    w.git("a", &["merge", "-q", "--no-edit", "FETCH_HEAD"]);
+    let path = format!("tickets/{}/{id}.toml", &id[..2]);
+    assert_eq!(
+        std::fs::read_to_string(w.path(&format!("a/{path}"))).unwrap(),
+        std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap(),
+        "the merge direction matters"
+    );
+    for clone in ["a", "b"] {
+        w.tix(clone, "2025-03-05T00:00:00Z", &["doctor"]);
+        assert!(listed(w, clone, id), "{clone}: the ticket is buried");
+    }
+    w.ticket("b", id)
+}
+
+/// r1a: a closes at 10:00, b's customer replies at 11:00: open, and the
+/// reopen leaves `closed`.
+#[test]
+fn customer_reply_after_a_close_on_another_branch_reopens_coherently() {
+    let w = World::two_clones();
+    let id = resolved_on_both(&w);
+    w.tix("a", "2025-03-04T10:00:00Z", &["close", &id]);
+    w.tix(
+        "b",
+        "2025-03-04T11:00:00Z",
+        &["reply", &id, "--customer", "-m", "Not fixed"],
+    );
+    let ticket = merge_both_ways(&w, &id);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(ticket["reopens"], 1);
+    assert_eq!(
+        chain(&ticket),
+        [
+            "- -> new",
+            "new -> resolved",
+            "resolved -> closed",
+            "closed -> open"
+        ]
+    );
+    assert_eq!(bodies(&ticket), ["Help", "Not fixed"]);
+}
+
+/// r1b: b's customer replied at 09:00, a closed at 10:00 without seeing it:
+/// the merge reopens the ticket rather than bury the message.
+#[test]
+fn customer_reply_a_close_on_another_branch_did_not_see_reopens_it() {
+    let w = World::two_clones();
+    let id = resolved_on_both(&w);
+    w.tix("a", "2025-03-04T10:00:00Z", &["close", &id]);
+    w.tix(
+        "b",
+        "2025-03-04T09:00:00Z",
+        &["reply", &id, "--customer", "-m", "Not fixed"],
+    );
+    let ticket = merge_both_ways(&w, &id);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(
+        chain(&ticket),
+        [
+            "- -> new",
+            "new -> resolved",
+            "resolved -> open",
+            "open -> closed",
+            "closed -> open"
+        ]
+    );
+    let reopen = ticket["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        reopen["reason"],
+        "merged: a customer message the close did not see"
+    );
+    assert_eq!(reopen["by"], "tix-automation@localhost");
+    assert_eq!(bodies(&ticket), ["Help", "Not fixed"]);
+}
+
+/// r1c: an open ticket closed as a duplicate on a, a customer reply on b
+/// (no status change there): reopened, the message in the queue.
+#[test]
+fn forced_close_on_another_branch_does_not_bury_a_customer_reply() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", "2025-03-03T09:00:00Z", "Printer on fire");
+    w.tix("a", "2025-03-03T09:10:00Z", &["open", &id]);
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix(
+        "a",
+        "2025-03-04T10:00:00Z",
+        &["close", &id, "--force", "--reason", "duplicate"],
+    );
+    w.tix(
+        "b",
+        "2025-03-04T11:00:00Z",
+        &["reply", &id, "--customer", "-m", "Still broken"],
+    );
+    let ticket = merge_both_ways(&w, &id);
+    assert_eq!(ticket["status"], "open");
+    assert_eq!(ticket["reopens"], 1);
+    assert_eq!(
+        chain(&ticket),
+        [
+            "- -> new",
+            "new -> open",
+            "open -> closed",
+            "closed -> open"
+        ]
+    );
+    let queue = w.tix("b", "2025-03-05T00:00:00Z", &["queue", "--format", "json"]);
+    assert!(queue.contains(&id), "{queue}");
+}
+
+/// r2: the same id minted on two clones (same TIX_SEED) is two tickets:
+/// the driver refuses, git keeps both versions, nothing is fused.
+#[test]
+fn same_id_created_on_two_branches_is_a_conflict_not_a_fusion() {
+    let w = World::two_clones();
+    let create = |clone: &str, email: &str| -> String {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("tix"));
+        cmd.args(["new", "Same seed", "--email", email, "--format", "json"]);
+        sealed(&mut cmd, &w.path(clone), T, AGENT);
+        let out = cmd.env("TIX_SEED", "7").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ticket: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ticket["id"].as_str().unwrap().to_owned()
+    };
+    let id = create("a", "bo@example.com");
+    assert_eq!(
+        create("b", "cy@example.com"),
+        id,
+        "the same seed, the same id"
+    );
+    w.git("a", &["push", "-q"]);
+    let path = format!("tickets/{}/{id}.toml", &id[..2]);
+    // `tix sync` stops, names the file and the reason, and leaves b as it was.
+    let err = w.fail("b", T, &["sync"], 1);
+    assert!(
+        err.contains(&format!(
+            "git pull failed: conflicts in {path} (cannot merge {path}: two different tickets \
+             have the same id {id}"
+        )),
+        "{err}"
+    );
+    assert_eq!(w.git("b", &["status", "--porcelain"]), "");
+    let out = git_output(&w, "b", &["pull", "--no-rebase", "--no-edit"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refusal: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("two different tickets"))
+        .collect();
+    assert_eq!(
+        refusal,
+        [format!(
+            "error: cannot merge {path}: two different tickets have the same id {id}: each side \
+             created its own; keep one and make the other again with `tix new` \
+             (docs/merge-policy.md)"
+        )],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hint:"), "one line: {stderr}");
+    let ours = w.git("b", &["show", &format!(":2:{path}")]);
+    let theirs = w.git("b", &["show", &format!(":3:{path}")]);
+    assert!(ours.contains("cy@example.com") && !ours.contains("bo@example.com"));
+    assert!(theirs.contains("bo@example.com") && !theirs.contains("cy@example.com"));
+    // The recovery of docs/merge-policy.md: keep ours, make theirs anew.
+    std::fs::write(w.path("theirs.toml"), &theirs).unwrap();
+    w.git("b", &["checkout", "--ours", "--", &path]);
+    w.git("b", &["add", "--", &path]);
+    w.git("b", &["commit", "-q", "--no-edit"]);
+    let again = w.new_ticket("b", "2025-03-03T09:05:00Z", "Same seed");
+    assert_ne!(again, id);
+    w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
+    assert_eq!(w.ticket("b", &id)["customer"]["email"], "cy@example.com");
 }
 
 #[test]
@@ -139,6 +562,165 @@ fn sync_without_remote_or_upstream_says_what_to_do() {
     assert!(err.contains("no upstream"), "{err}");
 }
 
+/// r9: the merge commit `tix sync` makes names each ticket the merge
+/// itself changed, so `git log --grep` lists what `tix log` lists.
+#[test]
+fn sync_merge_commit_names_the_tickets_it_changed() {
+    let w = World::two_clones();
+    let shared = w.new_ticket("a", T, "Shared");
+    w.tix("a", T, &["sync"]);
+    w.tix("b", T, &["sync"]);
+    w.tix(
+        "a",
+        "2025-03-03T10:00:00Z",
+        &["reply", &shared, "-m", "From a"],
+    );
+    let only_a = w.new_ticket("a", "2025-03-03T10:01:00Z", "Only on a");
+    w.tix("a", "2025-03-03T10:02:00Z", &["sync"]);
+    w.tix(
+        "b",
+        "2025-03-03T10:05:00Z",
+        &["reply", &shared, "--customer", "-m", "From the customer"],
+    );
+    let only_b = w.new_ticket("b", "2025-03-03T10:06:00Z", "Only on b");
+    w.tix("b", "2025-03-03T10:07:00Z", &["sync"]);
+    let message = w.git("b", &["log", "-1", "--format=%B"]);
+    assert!(message.starts_with("Merge branch"), "{message}");
+    assert!(
+        message.ends_with(&format!("\n\nTix-Ticket: {shared}\nTix-Action: merge\n\n")),
+        "{message:?}"
+    );
+    assert!(!message.contains(&only_a) && !message.contains(&only_b));
+    assert_eq!(w.git("b", &["log", "-1", "--format=%an"]), "Ana\n");
+    for id in [&shared, &only_a, &only_b] {
+        let grep = w.git(
+            "b",
+            &["log", "--format=%H", &format!("--grep=Tix-Ticket: {id}")],
+        );
+        let log: serde_json::Value =
+            serde_json::from_str(&w.tix("b", T, &["log", id, "--format", "json"])).unwrap();
+        let listed: Vec<&str> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["commit"].as_str().unwrap())
+            .collect();
+        assert_eq!(grep.lines().collect::<Vec<_>>(), listed, "{id}");
+    }
+}
+
+/// r9: `git pull --rebase` replays a clone's commits through the driver.
+#[test]
+fn git_pull_rebase_merges_ticket_files_through_the_driver() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T, "Printer on fire");
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    w.tix(
+        "a",
+        "2025-03-03T10:00:00Z",
+        &["reply", &id, "-m", "Unplug it"],
+    );
+    w.git("a", &["push", "-q"]);
+    w.tix(
+        "b",
+        "2025-03-03T10:05:00Z",
+        &["note", &id, "-m", "VIP customer"],
+    );
+    w.tix(
+        "b",
+        "2025-03-03T10:06:00Z",
+        &["edit", &id, "--priority", "urgent"],
+    );
+    w.git("b", &["pull", "-q", "--rebase"]);
+    let ticket = w.ticket("b", &id);
+    assert_eq!(bodies(&ticket), ["Help", "Unplug it", "VIP customer"]);
+    assert_eq!(ticket["priority"], "urgent");
+    assert_eq!(ticket["status"], "answered");
+    assert_eq!(
+        w.git("b", &["rev-list", "--merges", "--count", "HEAD"]),
+        "0\n"
+    );
+    let subjects = w.git("b", &["log", "-3", "--format=%s"]);
+    assert!(subjects.starts_with(&format!("{id}: edit")), "{subjects}");
+    assert_eq!(w.git("b", &["status", "--porcelain"]), "");
+    w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
+}
+
+/// r6: an unreachable remote is reported by git's first `fatal:` line,
+/// not by the advice after it.
+#[test]
+fn sync_quotes_the_first_fatal_line_of_git() {
+    let w = World::two_clones();
+    w.tix("b", T, &["list"]);
+    w.git("b", &["remote", "set-url", "origin", "../nowhere.git"]);
+    let err = w.fail("b", T, &["sync"], 1);
+    assert_eq!(
+        err.trim_end(),
+        "error: git pull failed ('../nowhere.git' does not appear to be a git repository); the \
+         desk is unchanged"
+    );
+}
+
+/// r6: a push the remote's hook refuses is not retried, and the hook's
+/// reason is quoted.
+#[test]
+fn sync_does_not_retry_a_push_that_a_hook_refused() {
+    let w = World::two_clones();
+    let id = w.new_ticket("b", T, "Printer on fire");
+    let hook = w.path("remote.git/hooks/pre-receive");
+    let count = w.path("pushes");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho x >> '{}'\necho 'tickets need a department' >&2\nexit 1\n",
+            count.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
+    let err = w.fail("b", T, &["sync"], 1);
+    assert_eq!(
+        err.trim_end(),
+        "error: the remote refused the push (pre-receive hook declined: tickets need a \
+         department); your commits are merged locally but not published"
+    );
+    assert_eq!(std::fs::read_to_string(&count).unwrap(), "x\n", "one push");
+    w.ticket("b", &id);
+}
+
+#[test]
+fn sync_on_a_detached_head_says_so() {
+    let w = World::two_clones();
+    w.tix("b", T, &["list"]);
+    w.git("b", &["checkout", "-q", "--detach"]);
+    let err = w.fail("b", T, &["sync"], 1);
+    assert!(err.contains("HEAD is detached"), "{err}");
+    assert!(err.contains("git switch"), "{err}");
+}
+
+/// r6: a clone whose committed tix.toml is broken can still sync, so it
+/// pulls the teammate's fix.
+#[test]
+fn sync_pulls_a_fix_while_the_committed_config_is_broken() {
+    let w = World::two_clones();
+    let good = std::fs::read_to_string(w.path("a/tix.toml")).unwrap();
+    std::fs::write(w.path("a/tix.toml"), format!("{good}\n[nonsense]\n")).unwrap();
+    w.git("a", &["commit", "-qam", "break the config"]);
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    let err = w.fail("b", T, &["list"], 1);
+    assert!(err.contains("tix.toml"), "{err}");
+    std::fs::write(w.path("a/tix.toml"), &good).unwrap();
+    w.git("a", &["commit", "-qam", "fix the config"]);
+    w.git("a", &["push", "-q"]);
+    let out = w.tix("b", T, &["sync"]);
+    assert!(out.contains("Synced with origin/"), "{out}");
+    w.tix("b", T, &["list"]);
+}
+
 #[test]
 fn failed_sync_never_leaves_the_desk_mid_merge() {
     let w = World::two_clones();
@@ -150,7 +732,11 @@ fn failed_sync_never_leaves_the_desk_mid_merge() {
     w.git("b", &["commit", "-qam", "name B"]);
     let before = w.git("b", &["rev-parse", "HEAD"]);
     let err = w.fail("b", "2025-03-03T09:00:00Z", &["sync"], 1);
-    assert!(err.contains("git pull failed"), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "error: git pull failed: conflicts in tix.toml; the merge was aborted and the desk is \
+         unchanged; run `git pull` to resolve them by hand"
+    );
     assert!(!w.path("b/.git/MERGE_HEAD").exists());
     assert_eq!(w.git("b", &["rev-parse", "HEAD"]), before);
     assert_eq!(w.git("b", &["status", "--porcelain"]), "");
@@ -189,6 +775,54 @@ fn merge_driver_refuses_a_side_that_does_not_parse() {
         "this is = = not toml",
         "ours untouched"
     );
+}
+
+/// r8: a real `git merge` meets a side that does not parse: git reports a
+/// conflict, every version stays in the index, the hint says how to go on.
+#[test]
+fn a_side_that_does_not_parse_stays_in_the_index_for_a_person() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T, "Printer on fire");
+    w.git("a", &["push", "-q"]);
+    w.git("b", &["pull", "-q", "--no-rebase"]);
+    let path = format!("tickets/{}/{id}.toml", &id[..2]);
+    let broken = std::fs::read_to_string(w.path(&format!("a/{path}")))
+        .unwrap()
+        .replace("priority = \"normal\"", "priority = \"meh\"");
+    std::fs::write(w.path(&format!("a/{path}")), &broken).unwrap();
+    w.git("a", &["commit", "-qam", "hand edit"]);
+    w.git("a", &["push", "-q"]);
+    w.tix("b", "2025-03-03T10:00:00Z", &["note", &id, "-m", "Kept"]);
+    let ours = std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap();
+    let out = git_output(&w, "b", &["pull", "--no-rebase", "--no-edit"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot merge {path}: their version does not parse ("
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "hint: `git show :3:{path}` prints their version; fix it, write the merged ticket \
+             to {path}, `git add {path}`, then run `tix doctor`"
+        )),
+        "{stderr}"
+    );
+    crate::common::assert_no_panic(&stderr);
+    assert_eq!(w.git("b", &["show", &format!(":3:{path}")]), broken);
+    assert_eq!(w.git("b", &["show", &format!(":2:{path}")]), ours);
+    assert_eq!(
+        std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap(),
+        ours,
+        "the working file is ours, without conflict markers"
+    );
+    // A person resolves it as the hint says.
+    w.git("b", &["add", "--", &path]);
+    w.git("b", &["commit", "-q", "--no-edit"]);
+    w.tix("b", "2025-03-05T00:00:00Z", &["doctor"]);
+    assert_eq!(bodies(&w.ticket("b", &id)), ["Help", "Kept"]);
 }
 
 /// The list cache never changes an answer: after every kind of history

@@ -882,7 +882,7 @@ run = "echo \"$TIX_ACTION $TIX_TICKET $TIX_EVENT [$TIX_EVENTS]\" >> '{}'"
     );
     // An SLA breach commit is a change (default policy: urgent, 1h).
     let late = w.new_ticket_with("d", T0, "Late", &["--priority", "urgent"]);
-    w.fail("d", "2025-03-03T11:00:00Z", &["sla", "check"], 1);
+    w.fail("d", "2025-03-03T11:00:00Z", &["sla", "check"], 4);
     assert_eq!(
         line_of("sla-breach", &late),
         format!("sla-breach {late} changed [sla_breach changed]")

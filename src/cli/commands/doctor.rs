@@ -37,6 +37,7 @@ struct ProblemView {
 pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let store = Store::discover(&ctx.start_dir()?)?;
+    store.ensure_merge_driver()?;
     let repaired = store.recover()?;
     let mut problems: Vec<Problem> = store
         .git_locks()?
@@ -57,8 +58,9 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
     // Without a valid tix.toml the built-in defaults would report false
     // problems (a custom status "not defined"): those checks are skipped.
     let mut config_ok = true;
+    let files = crate::desk::committed_files(&store);
     let config = match store.read_file(layout::CONFIG_FILE)? {
-        Some(text) => match Config::parse(&text) {
+        Some(text) => match Config::parse_in(&text, &files) {
             Ok(config) => config,
             Err(err) => {
                 config_ok = false;
@@ -79,7 +81,7 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
             .status("note: tix.toml has uncommitted changes; tix uses the committed version");
         // Committing a broken working copy would break the desk: say so now.
         if let Some(text) = store.read_worktree_file(layout::CONFIG_FILE)?
-            && let Err(err) = Config::parse(&text)
+            && let Err(err) = Config::parse_in(&text, &files)
         {
             let committed: Vec<(Option<usize>, String)> = problems
                 .iter()

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{CommandError, Ctx};
-use crate::desk::Desk;
-use crate::store::Store;
+use crate::desk::{self, Desk};
+use crate::store::{self, Store};
 
 /// Make a new desk: a git repository with tix.toml, tickets/ and one commit.
 ///
@@ -28,7 +28,18 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     };
     let agent = ctx.agent(None)?;
     let outer = Store::enclosing_repository(&dir);
-    let desk = Desk::init(&dir, &agent, ctx.now()?)?;
+    let desk = match Desk::init(&dir, &agent, ctx.now()?) {
+        // A clone is a desk already, but git does not copy the driver's
+        // registration: make it, then refuse.
+        Err(desk::Error::Store(store::Error::AlreadyADesk(root))) => {
+            Store::discover(&root)?.ensure_merge_driver()?;
+            return Err(CommandError::user(format!(
+                "{} is already a tix desk; the tix merge driver is registered in its git config",
+                root.display().to_string().trim_end_matches('/')
+            )));
+        }
+        desk => desk?,
+    };
     if let Some(outer) = outer {
         ctx.ui.status(&format!(
             "Note: {} is inside the git repository {}; the desk has a repository of its own, \
@@ -37,8 +48,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
             outer.display()
         ));
     }
-    desk.store()
-        .ensure_merge_driver(&std::env::current_exe()?)?;
+    desk.store().ensure_merge_driver()?;
     let root = desk.store().root().display().to_string();
     writeln!(
         ctx.ui.out(),

@@ -397,23 +397,23 @@ fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
         && before(t.updated, filter.updated_before)
 }
 
-fn sort(rows: &mut [ListEntry], key: SortKey) {
+fn sort(rows: &mut Vec<ListEntry>, key: SortKey) {
+    use std::cmp::Ordering;
     let category_rank = |row: &ListEntry| row.category.map_or(usize::MAX, |c| c as usize);
-    match key {
-        SortKey::Updated => rows.sort_by(|a, b| b.updated.cmp(&a.updated).then(a.id.cmp(&b.id))),
-        SortKey::Created => rows.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id))),
-        SortKey::Priority => rows.sort_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then(a.created.cmp(&b.created))
-                .then(a.id.cmp(&b.id))
-        }),
-        SortKey::Status => rows.sort_by(|a, b| {
-            category_rank(a)
-                .cmp(&category_rank(b))
-                .then(a.id.cmp(&b.id))
-        }),
-        SortKey::Id => rows.sort_by(|a, b| a.id.cmp(&b.id)),
-        SortKey::Subject => rows.sort_by(|a, b| a.subject.cmp(&b.subject).then(a.id.cmp(&b.id))),
-    }
+    let compare = |a: &ListEntry, b: &ListEntry| -> Ordering {
+        match key {
+            SortKey::Updated => b.updated.cmp(&a.updated),
+            SortKey::Created => a.created.cmp(&b.created),
+            SortKey::Priority => b.priority.cmp(&a.priority).then(a.created.cmp(&b.created)),
+            SortKey::Status => category_rank(a).cmp(&category_rank(b)),
+            SortKey::Id => Ordering::Equal,
+            SortKey::Subject => a.subject.cmp(&b.subject),
+        }
+        .then(a.id.cmp(&b.id))
+    };
+    // Entries are large: sort their positions, then move each once.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_unstable_by(|&a, &b| compare(&rows[a], &rows[b]));
+    let mut slots: Vec<Option<ListEntry>> = std::mem::take(rows).into_iter().map(Some).collect();
+    *rows = order.into_iter().filter_map(|i| slots[i].take()).collect();
 }

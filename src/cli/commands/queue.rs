@@ -1,3 +1,7 @@
+//! `tix queue`: the To Solve list. Chooses the candidates (category,
+//! assignee, departments) and renders them; the order is
+//! `crate::sla::queue_key`.
+
 use clap::Args;
 use serde::Serialize;
 
@@ -12,10 +16,12 @@ use crate::sla::{self, QueueKey};
 /// The To Solve list: tickets that need an agent, most urgent first.
 ///
 /// Candidates: new and open tickets (and postponed ones whose time has
-/// come) assigned to you or to nobody, in your departments when tix.toml
-/// lists your agent. Order: breached SLA first, then the nearest deadline
-/// (created + 7 days without a policy), then the longest-waiting customer,
-/// then priority, then id.
+/// come) assigned to you or to nobody, in your departments (or in none)
+/// when tix.toml gives your agent departments. --department D keeps only
+/// the tickets of D, itself one of yours when you have departments. Order:
+/// breached SLA first, then the nearest deadline (created + 7 days
+/// without a policy), then the longest-waiting customer, then priority,
+/// then id.
 #[derive(Debug, Args)]
 pub(crate) struct QueueArgs {
     #[command(flatten)]
@@ -31,9 +37,37 @@ pub(crate) struct Scope {
     /// The queue of this agent instead of yours.
     #[arg(long, value_name = "AGENT")]
     agent: Option<String>,
-    /// Only this department.
+    /// Only tickets of this department.
     #[arg(long, value_name = "D")]
     department: Option<String>,
+}
+
+impl Scope {
+    /// The agent given with `--agent`.
+    pub(crate) fn agent(&self) -> Option<&str> {
+        self.agent.as_deref()
+    }
+}
+
+/// Which departments' tickets a queue holds.
+enum Departments {
+    /// Any department, or none.
+    All,
+    /// The agent's own, and tickets without a department (nobody routed
+    /// them yet, and they must reach some queue).
+    Own(Vec<String>),
+    /// Exactly these.
+    Only(Vec<String>),
+}
+
+impl Departments {
+    fn admit(&self, department: Option<&String>) -> bool {
+        match self {
+            Self::All => true,
+            Self::Own(own) => department.is_none_or(|d| own.contains(d)),
+            Self::Only(only) => department.is_some_and(|d| only.contains(d)),
+        }
+    }
 }
 
 /// One queued ticket.
@@ -71,17 +105,44 @@ pub(crate) fn build(
             .map_err(CommandError::user)?,
         None => ctx.agent(Some(desk))?.id().to_owned(),
     };
-    let departments: Option<Vec<String>> = match &scope.department {
-        Some(d) => Some(vec![d.clone()]),
-        None => desk
-            .config()
-            .agents
-            .iter()
-            .find(|a| a.email == me)
-            .map(|a| a.departments.clone()),
+    let own = desk
+        .config()
+        .agents
+        .iter()
+        .find(|a| a.email == me)
+        .map(|a| a.departments.clone())
+        .filter(|own| !own.is_empty());
+    let departments = match (&scope.department, own) {
+        (Some(d), own) => {
+            desk.config()
+                .check_department(d)
+                .map_err(CommandError::user)?;
+            match own {
+                Some(own) if !own.contains(d) => {
+                    ctx.ui.status(&format!(
+                        "note: {d} is not one of {me}'s departments ({}).",
+                        own.join(", ")
+                    ));
+                    Departments::Only(Vec::new())
+                }
+                _ => Departments::Only(vec![d.clone()]),
+            }
+        }
+        (None, Some(own)) => Departments::Own(own),
+        (None, None) => Departments::All,
     };
     let statuses = &desk.config().statuses;
-    let (tickets, problems) = desk.active_tickets()?;
+    let wanted = |category: Option<Category>, postponed_until: Option<Timestamp>| match category {
+        Some(Category::New | Category::Open) => true,
+        Some(Category::OnHold) => postponed_until.is_some_and(|u| u <= now),
+        _ => false,
+    };
+    // The cached list entries pick the candidates; only those are parsed.
+    let (tickets, problems) = desk.active_tickets_where(&|e| {
+        wanted(e.category, e.postponed_until)
+            && e.assignee.as_deref().is_none_or(|a| a == me)
+            && departments.admit(e.department.as_ref())
+    })?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
@@ -90,25 +151,14 @@ pub(crate) fn build(
         .map(|(t, _)| t)
         .filter(|t| {
             let summary = t.summary(statuses);
-            let wanted = match summary.category {
-                Some(Category::New | Category::Open) => true,
-                Some(Category::OnHold) => summary.postponed_until.is_some_and(|u| u <= now),
-                _ => false,
-            };
+            let wanted = wanted(summary.category, summary.postponed_until);
             let mine = t.assignee.as_deref().is_none_or(|a| a == me);
-            let department = departments.as_ref().is_none_or(|ds| {
-                ds.is_empty() || t.department.as_ref().is_none_or(|d| ds.contains(d))
-            });
-            wanted && mine && department
+            wanted && mine && departments.admit(t.department.as_ref())
         })
         .map(|ticket| {
             let state = desk.sla(&ticket, now);
             let key = sla::queue_key(&ticket, state.as_ref());
-            let breached = state.as_ref().is_some_and(|s| {
-                s.current()
-                    .iter()
-                    .any(|i| i.status == sla::Status::Breached)
-            });
+            let breached = key.breached();
             let due = key.due();
             Queued {
                 ticket,

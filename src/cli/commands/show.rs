@@ -1,20 +1,33 @@
+//! `tix show`: one ticket as a page, JSON (with its SLA state) or its file.
+
 use std::io::Write;
 
 use clap::Args;
+use serde::Serialize;
 
+use crate::cli::commands::sla::TicketSla;
 use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
 use crate::view::TicketView;
 
-/// Show a ticket: header, customer, fields and the whole conversation.
+/// Show a ticket: header, customer, fields, the whole conversation and the
+/// SLA state.
 ///
-/// --format json prints the ticket as scripts see it (docs/json-schema.md);
-/// --format toml prints the ticket file.
+/// --format json prints the ticket as scripts see it, with its SLA state
+/// under `sla` (docs/json-schema.md); --format toml prints the ticket file.
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
     /// Ticket id or unique prefix.
     id: String,
+}
+
+/// The ticket object plus its SLA state (null when no policy applies).
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    #[serde(flatten)]
+    ticket: TicketView,
+    sla: Option<TicketSla<'a>>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
@@ -28,13 +41,16 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     }
     let ticket = desk.load(&id)?;
     let statuses = &desk.config().statuses;
+    let now = ctx.now()?;
+    let state = desk.sla(&ticket, now);
     match format {
-        Format::Json => ctx.ui.json(&TicketView::of(&ticket, statuses))?,
+        Format::Json => ctx.ui.json(&ShowJson {
+            ticket: TicketView::of(&ticket, statuses),
+            sla: state.as_ref().map(|s| TicketSla::of(&ticket, s)),
+        })?,
         _ => {
             let page = render::show(&ctx.ui, &ticket, statuses, &desk.config().fields);
-            let now = ctx.now()?;
-            let sla = desk
-                .sla(&ticket, now)
+            let sla = state
                 .map(|state| render::sla(&ctx.ui, &state, now))
                 .unwrap_or_default();
             write!(ctx.ui.out(), "{page}{sla}")?;

@@ -1,3 +1,7 @@
+//! `tix sla` and `tix sla check`: show SLA targets, and record and alert
+//! new breaches for cron. The clocks themselves are computed in
+//! `crate::sla`; this file only loads, records and renders.
+
 use std::io::Write;
 
 use clap::{Args, Subcommand};
@@ -7,8 +11,10 @@ use crate::change::{Applied, Change};
 use crate::cli::render;
 use crate::cli::ui::{Format, Style};
 use crate::cli::{CommandError, Ctx};
+use crate::config::HookEvent;
 use crate::desk::{Desk, commit_message};
-use crate::model::{EventKind, Ticket, Timestamp, parse_duration_secs};
+use crate::hooks;
+use crate::model::{Event, EventKind, Role, Ticket, Timestamp, parse_duration_secs};
 use crate::sla::{Instance, SlaState, Status};
 use crate::store::{BatchItem, Signature};
 
@@ -16,13 +22,14 @@ use crate::store::{BatchItem, Signature};
 ///
 /// Without ID: every active ticket a policy covers. `tix sla check` (for
 /// cron) records each new breach once in its ticket, runs the sla_breach
-/// hooks, prints what breached, and exits 1 while any active ticket is in
-/// breach.
+/// hooks, prints what breached, and exits 4 while any active ticket has a
+/// breached target (new or already recorded), 0 when none has; 1, 2, 3
+/// and 255 mean the check itself failed.
 ///
 /// Examples:
 ///   tix sla --breached
 ///   tix sla --at-risk 2h --format json
-///   tix sla check
+///   tix sla check --format json
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct SlaArgs {
@@ -41,15 +48,39 @@ pub(crate) struct SlaArgs {
 
 #[derive(Debug, Subcommand)]
 enum SlaCommand {
-    /// Record new breaches, run the breach hooks, exit 1 while any exists.
+    /// Record new breaches and run the breach hooks; exit 4 while any
+    /// active ticket is in breach, 0 when none is.
+    ///
+    /// Each new breach (a metric past its due time, not yet recorded) is
+    /// recorded once in its ticket and runs the sla_breach hooks once, with
+    /// TIX_SLA_METRIC and TIX_SLA_DUE set. With a policy's warn_before, a
+    /// running target that has that little time left is warned about once
+    /// the same way (sla_warning hooks); warnings do not change the exit
+    /// code. Tickets that changed meanwhile or have uncommitted edits are skipped with a warning and alerted on
+    /// the next run. Exit codes: 0 no breach, 4 at least one breach, 1
+    /// refused (no desk, broken tix.toml), 2 usage, 3 desk busy, 255
+    /// internal.
     Check,
 }
 
+/// One ticket's SLA state as `tix sla --format json` and the `sla` key of
+/// `tix show --format json` print it.
 #[derive(Serialize)]
-struct TicketSla<'a> {
+pub(crate) struct TicketSla<'a> {
     id: &'a str,
     policy: &'a str,
     targets: Vec<TargetJson>,
+}
+
+impl<'a> TicketSla<'a> {
+    /// The JSON object of one ticket's state.
+    pub(crate) fn of(ticket: &'a Ticket, state: &'a SlaState) -> Self {
+        Self {
+            id: ticket.id.as_str(),
+            policy: &state.policy,
+            targets: state.current().into_iter().map(target_json).collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -105,14 +136,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
         .collect();
     rows.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     if format == Format::Json {
-        let json: Vec<TicketSla<'_>> = rows
-            .iter()
-            .map(|(t, s)| TicketSla {
-                id: t.id.as_str(),
-                policy: &s.policy,
-                targets: s.current().into_iter().map(target_json).collect(),
-            })
-            .collect();
+        let json: Vec<TicketSla<'_>> = rows.iter().map(|(t, s)| TicketSla::of(t, s)).collect();
         return Ok(ctx.ui.json(&json)?);
     }
     if rows.is_empty() {
@@ -176,11 +200,46 @@ fn span(secs: i64) -> String {
     }
 }
 
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    new_breaches: Vec<AlertJson<'a>>,
+    new_warnings: Vec<AlertJson<'a>>,
+    breached: usize,
+    skipped: Vec<SkippedJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct AlertJson<'a> {
+    id: &'a str,
+    metric: &'a str,
+    due: String,
+}
+
+#[derive(Serialize)]
+struct SkippedJson<'a> {
+    id: &'a str,
+    reason: &'a str,
+}
+
+/// (metric, due) pairs to record.
+type Alerts = Vec<(String, Timestamp)>;
+
+/// A ticket with what this run recorded in it: breaches and warnings.
+struct Recorded {
+    ticket: Ticket,
+    breaches: Alerts,
+    warnings: Alerts,
+}
+
 /// `tix sla check`.
 fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
     let now = ctx.now()?;
-    let (tickets, _) = desk.active_tickets()?;
+    let (tickets, problems) = desk.active_tickets()?;
+    for problem in &problems {
+        ctx.ui.status(&format!("warning: skipped {problem}"));
+    }
     let identity = desk.config().desk.automation.clone();
     let mut batch = Vec::new();
     let mut fresh = Vec::new();
@@ -189,22 +248,37 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         let Some(state) = desk.sla(&ticket, now) else {
             continue;
         };
-        if state.current().iter().any(|i| i.status == Status::Breached) {
+        if state.breached() {
             in_breach += 1;
         }
-        let new: Vec<(String, Timestamp)> = state
+        let pair = |i: &Instance| i.due.map(|due| (i.metric.as_str().to_owned(), due));
+        let breaches: Alerts = state
             .instances
             .iter()
             .filter(|i| i.status == Status::Breached)
-            .filter_map(|i| i.due.map(|due| (i.metric.as_str().to_owned(), due)))
+            .filter_map(pair)
             .filter(|(metric, due)| !recorded(&ticket, metric, *due))
             .collect();
-        if new.is_empty() {
+        let warnings: Alerts = state
+            .due_soon()
+            .into_iter()
+            .filter(|i| !warned(&ticket, i))
+            .filter_map(pair)
+            .collect();
+        if breaches.is_empty() && warnings.is_empty() {
             continue;
         }
-        let item = record(&desk, ticket, base, new, &identity.email, now)?;
-        fresh.push(item.1);
-        batch.push(item.0);
+        let (item, done) = record(
+            &desk,
+            ticket,
+            base,
+            breaches,
+            warnings,
+            &identity.email,
+            now,
+        )?;
+        fresh.push(done);
+        batch.push(item);
     }
     let sig = Signature {
         name: identity.name.clone(),
@@ -212,36 +286,103 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         time: now,
     };
     let done = desk.store().commit_batch(&batch, &sig, &mut |_| {})?;
-    let out = ctx.ui.out();
-    for (ticket, metrics) in &fresh {
-        if done.committed.contains(&ticket.id) {
-            writeln!(
-                out,
-                "{}  breached {}  {}",
-                ticket.id,
-                metrics.join(", "),
-                ticket.subject
-            )?;
+    for (id, reason) in &done.skipped {
+        ctx.ui.status(&format!(
+            "warning: skipped {id}: {reason}; it is checked again on the next run"
+        ));
+    }
+    let fresh: Vec<&Recorded> = fresh
+        .iter()
+        .filter(|r| done.committed.contains(&r.ticket.id))
+        .collect();
+    if format == Format::Json {
+        let alerts = |pick: fn(&Recorded) -> &Alerts| -> Vec<AlertJson<'_>> {
+            fresh
+                .iter()
+                .flat_map(|r| {
+                    pick(r).iter().map(|(metric, due)| AlertJson {
+                        id: r.ticket.id.as_str(),
+                        metric,
+                        due: due.to_rfc3339(),
+                    })
+                })
+                .collect()
+        };
+        let json = CheckJson {
+            new_breaches: alerts(|r| &r.breaches),
+            new_warnings: alerts(|r| &r.warnings),
+            breached: in_breach,
+            skipped: done
+                .skipped
+                .iter()
+                .map(|(id, reason)| SkippedJson {
+                    id: id.as_str(),
+                    reason,
+                })
+                .collect(),
+        };
+        ctx.ui.json(&json)?;
+    } else {
+        let out = ctx.ui.out();
+        for r in &fresh {
+            for (what, alerts) in [("breached", &r.breaches), ("due soon", &r.warnings)] {
+                if alerts.is_empty() {
+                    continue;
+                }
+                let metrics: Vec<&str> = alerts.iter().map(|(m, _)| m.as_str()).collect();
+                writeln!(
+                    out,
+                    "{}  {what} {}  {}",
+                    r.ticket.id,
+                    metrics.join(", "),
+                    r.ticket.subject
+                )?;
+            }
         }
     }
-    for (ticket, metrics) in &fresh {
-        if done.committed.contains(&ticket.id) {
-            for failure in desk.run_hooks(
-                ticket,
-                &Applied {
-                    action: "sla-breach",
-                    status: None,
-                    // One event per breached metric (Change::SlaBreach).
-                    recorded: metrics.len(),
-                },
-            ) {
-                ctx.ui.status(&format!("warning: {failure}"));
+    // One hook run per new breach or warning, so a script handles one
+    // metric at a time; the ticket on stdin is the same for each.
+    let runs = [
+        ("sla-breach", HookEvent::SlaBreach),
+        ("sla-warning", HookEvent::SlaWarning),
+    ];
+    for r in &fresh {
+        // One event per alert was recorded; the commit's other events
+        // (`changed`) go with its first alert run, so a hook listening to
+        // them runs once for the commit.
+        let recorded = r.breaches.len() + r.warnings.len();
+        let start = r.ticket.events.len().saturating_sub(recorded);
+        let mut rest: Vec<HookEvent> = hooks::events_for(&r.ticket.events[start..])
+            .into_iter()
+            .filter(|e| !matches!(e, HookEvent::SlaBreach | HookEvent::SlaWarning))
+            .collect();
+        for (action, event) in runs {
+            let alerts = if event == HookEvent::SlaBreach {
+                &r.breaches
+            } else {
+                &r.warnings
+            };
+            let applied = Applied {
+                action,
+                status: None,
+                recorded,
+            };
+            for (metric, due) in alerts {
+                let env = [
+                    ("TIX_SLA_METRIC", metric.clone()),
+                    ("TIX_SLA_DUE", due.to_rfc3339()),
+                ];
+                let mut events = vec![event];
+                events.append(&mut rest);
+                for failure in desk.run_hooks_for(&r.ticket, &applied, &events, &env) {
+                    ctx.ui.status(&format!("warning: {failure}"));
+                }
             }
         }
     }
     if in_breach > 0 {
-        return Err(CommandError::user(format!(
-            "{in_breach} active ticket{} in breach of an SLA target",
+        return Err(CommandError::alert(format!(
+            "{in_breach} active ticket{} in breach of an SLA target.",
             if in_breach == 1 { " is" } else { "s are" }
         )));
     }
@@ -258,30 +399,66 @@ fn recorded(ticket: &Ticket, metric: &str, due: Timestamp) -> bool {
     })
 }
 
-type Recorded = (BatchItem, (Ticket, Vec<String>));
+/// Tells whether this instance already warned: a warning for its metric
+/// recorded since it started (each next reply warns once).
+fn warned(ticket: &Ticket, instance: &Instance) -> bool {
+    ticket.events.iter().any(|e| {
+        e.kind == EventKind::Sla
+            && e.field.as_deref() == Some(instance.metric.as_str())
+            && e.to.as_deref() == Some("warning")
+            && e.at >= instance.start
+    })
+}
 
+/// Records breaches and warnings in the ticket: one commit, action
+/// `sla-breach` when it has a breach, else `sla-warning`.
 fn record(
     desk: &Desk,
     mut ticket: Ticket,
     base: git2::Oid,
-    breaches: Vec<(String, Timestamp)>,
+    breaches: Alerts,
+    warnings: Alerts,
     actor_id: &str,
     now: Timestamp,
-) -> Result<Recorded, CommandError> {
+) -> Result<(BatchItem, Recorded), CommandError> {
     let statuses = &desk.config().statuses;
     let actor = crate::change::Actor {
         id: actor_id,
-        role: crate::model::Role::System,
+        role: Role::System,
         now,
         statuses,
     };
-    let metrics: Vec<String> = breaches.iter().map(|(m, _)| m.clone()).collect();
-    let applied = crate::change::apply(&mut ticket, &Change::SlaBreach { breaches }, &actor)?;
+    let mut applied = Applied {
+        action: "sla-warning",
+        status: None,
+        recorded: 0,
+    };
+    if !breaches.is_empty() {
+        let change = Change::SlaBreach {
+            breaches: breaches.clone(),
+        };
+        applied = crate::change::apply(&mut ticket, &change, &actor)?;
+    }
+    // A warning is an `sla` event like a breach, with `to = "warning"`.
+    for (metric, due) in &warnings {
+        let mut e = Event::new(now, actor_id, Role::System, EventKind::Sla);
+        e.field = Some(metric.clone());
+        e.to = Some("warning".to_owned());
+        e.until = Some(*due);
+        ticket.push(e);
+    }
     let item = BatchItem {
         id: ticket.id.clone(),
         base,
         content: ticket.to_toml(statuses),
         message: commit_message(&ticket, &applied),
     };
-    Ok((item, (ticket, metrics)))
+    Ok((
+        item,
+        Recorded {
+            ticket,
+            breaches,
+            warnings,
+        },
+    ))
 }

@@ -1,28 +1,51 @@
+//! `tix sync`: pull, merge and push through the user's own git.
+
 use std::io::Write;
 
 use clap::Args;
 
 use crate::cli::{CommandError, Ctx};
+use crate::desk::Agent;
 
 /// Pull, merge and push the desk through your own git.
 ///
 /// Runs `git pull --no-rebase` (ticket files merge through the tix merge
-/// driver, so replies on both sides are kept), then `git push`. When the
+/// driver, so replies on both sides are kept), commits a merge with a
+/// `Tix-Ticket` trailer for each ticket it changed, then `git push`. When the
 /// push is rejected because the remote moved meanwhile, it pulls and pushes
 /// once more. Your remotes, credentials and git config apply. On failure the
-/// desk is left as it was before the pull (never mid-merge).
+/// desk is left as it was before the pull (never mid-merge), and the
+/// message names the conflicted files. Works while the committed tix.toml
+/// is broken, so a clone can pull a teammate's fix.
+/// Without an agent (--as, TIX_AGENT, git's user), a merge is made as the
+/// desk's automation identity, so the command runs from cron as it is.
 #[derive(Debug, Args)]
 pub(crate) struct SyncArgs {}
 
 pub(crate) fn run(ctx: &mut Ctx, _args: &SyncArgs) -> Result<(), CommandError> {
-    let desk = ctx.desk()?;
-    let agent = ctx.agent(Some(&desk))?;
+    let store = ctx.store()?;
+    let agent = match ctx.agent_in(Some(&store)) {
+        Ok(agent) => agent,
+        // Cron and systemd run without TIX_AGENT or a git identity: merge
+        // as the desk's automation identity (docs/automation.md), read
+        // leniently so that a broken tix.toml can still be fixed by a pull.
+        Err(err) if err.message == crate::store::Error::NoIdentity.to_string() => {
+            let identity = crate::desk::load_config(&store)
+                .map(|config| config.desk.automation)
+                .unwrap_or_default();
+            Agent {
+                name: identity.name,
+                email: identity.email,
+            }
+        }
+        Err(err) => return Err(err),
+    };
     let sig = crate::store::Signature {
         name: agent.name,
         email: agent.email,
         time: ctx.now()?,
     };
-    let report = desk.store().sync(&sig)?;
+    let report = store.sync(&sig)?;
     let out = ctx.ui.out();
     let retry = if report.retried {
         " (after a second pull: the remote had moved)"
