@@ -234,7 +234,7 @@ impl Desk {
             .unwrap_or_default();
         // The payload depends on the file, the entry format and the config
         // (status categories): all three are in the key.
-        let salt = format!("entry-2 {} {config}", env!("CARGO_PKG_VERSION"));
+        let salt = format!("entry-3 {} {config}", env!("CARGO_PKG_VERSION"));
         let statuses = &self.config.statuses;
         let mut entries = Vec::new();
         let mut problems = Vec::new();

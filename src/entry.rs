@@ -6,7 +6,7 @@
 //! listing 100,000 tickets then reads one file instead of parsing 100,000.
 
 use crate::lifecycle::{Category, Statuses};
-use crate::model::{Priority, Ticket, TicketId, Timestamp};
+use crate::model::{EventKind, Priority, Ticket, TicketId, Timestamp};
 
 /// What a listing needs to know about a ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub struct ListEntry {
     pub reopens: u32,
     /// Number of agent replies.
     pub replies: u32,
+    /// When the ticket was last assigned (round-robin turns).
+    pub assigned: Option<Timestamp>,
 }
 
 impl ListEntry {
@@ -78,6 +80,12 @@ impl ListEntry {
             status_changed: s.status_changed,
             postponed_until: s.postponed_until,
             reopens: s.reopens,
+            assigned: ticket
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventKind::Assign)
+                .map(|e| e.at),
             replies: s.replies,
         }
     }
@@ -117,6 +125,7 @@ impl ListEntry {
             time(self.postponed_until),
             self.reopens.to_string(),
             self.replies.to_string(),
+            time(self.assigned),
         ];
         fields.join("\t")
     }
@@ -150,6 +159,7 @@ impl ListEntry {
             postponed_until,
             reopens,
             replies,
+            assigned,
         ] = parts[..]
         else {
             return None;
@@ -205,6 +215,7 @@ impl ListEntry {
             postponed_until: time(postponed_until)?,
             reopens: reopens.parse().ok()?,
             replies: replies.parse().ok()?,
+            assigned: time(assigned)?,
         })
     }
 }
@@ -285,6 +296,7 @@ mod tests {
             postponed_until: None,
             reopens: 2,
             replies: 1,
+            assigned: Timestamp::from_unix(1_700_000_100),
         }
     }
 

@@ -107,16 +107,17 @@ fn in_domain(domain: &str, wanted: &str) -> bool {
 /// - least_loaded: the agent with the fewest active tickets (new, open,
 ///   waiting, on hold) assigned; ties go to the agent listed first.
 /// - round_robin: the agent who has waited longest for a ticket of this
-///   department. Each agent's turn is the creation time of the newest
-///   ticket of the department it holds (any status); an agent holding none
-///   goes first. Tickets created in the same second tie: the tie goes to
-///   the agent with fewer of the department's tickets created in that
-///   second, then to the agent listed first in `[[agent]]`. Tickets made
-///   one after another therefore rotate strictly in `[[agent]]` order, a
-///   burst within one second too, and an agent added later takes the next
-///   ticket, then joins the rotation (counting tickets instead would hand
-///   a newcomer every ticket until it caught up). It is derived from the
-///   tickets (no counter to merge), so every clone computes the same turn.
+///   department. Each agent's turn is when it was last given one: the
+///   newest assignment time among the department's tickets it holds (any
+///   status); an agent holding none goes first. Assignments in the same
+///   second tie: the tie goes to the agent given fewer of the department's
+///   tickets in that second, then to the agent listed first in `[[agent]]`.
+///   Tickets assigned one after another therefore rotate strictly in
+///   `[[agent]]` order, a burst within one second too, and an agent added
+///   later takes the next ticket, then joins the rotation (counting tickets
+///   instead would hand a newcomer every ticket until it caught up). It is
+///   derived from the tickets (no counter to merge), so every clone
+///   computes the same turn.
 pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> Option<String> {
     let mode = config.department(department)?.assignment;
     pick_agent_by(config, department, mode, tickets)
@@ -163,8 +164,9 @@ pub fn pick_agent_by(
                             && t.assignee.as_deref() == Some(agent)
                     })
                     .collect();
-                let newest = held.iter().filter_map(|t| t.created).max();
-                let in_that_second = held.iter().filter(|t| t.created == newest).count();
+                let at = |t: &ListEntry| t.assigned.or(t.created);
+                let newest = held.iter().filter_map(|t| at(t)).max();
+                let in_that_second = held.iter().filter(|t| at(t) == newest).count();
                 (newest, in_that_second)
             };
             pool.iter()
@@ -249,6 +251,7 @@ set = { department = "tech", add_tags = ["refund"] }
             postponed_until: None,
             reopens: 0,
             replies: 0,
+            assigned: Timestamp::from_unix(created),
         }
     }
 
@@ -437,6 +440,30 @@ set = { add_tags = ["escalated"] }
             rotate(&three, &mut tickets, &[40, 50, 60, 70, 80]),
             ["kim", "raj", "ana", "kim", "raj"]
         );
+    }
+
+    #[test]
+    fn round_robin_turns_follow_assignment_time_not_creation_time() {
+        // An automation run assigns old tickets in id order, not in the
+        // order they were created: the turn is when each was assigned.
+        let config = Config::parse(CONFIG).unwrap();
+        let mut tickets = Vec::new();
+        for (id, created) in [
+            ("aaaaaa", 300),
+            ("bbbbbb", 100),
+            ("cccccc", 200),
+            ("dddddd", 50),
+        ] {
+            let agent = pick_agent(&config, "billing", &tickets).unwrap();
+            let mut e = entry(id, "billing", &agent, created, Category::Open);
+            e.assigned = Timestamp::from_unix(1000);
+            tickets.push(e);
+        }
+        let got: Vec<&str> = tickets
+            .iter()
+            .map(|t| t.assignee.as_deref().unwrap())
+            .collect();
+        assert_eq!(got, ["ana@desk", "raj@desk", "ana@desk", "raj@desk"]);
     }
 
     #[test]

@@ -1099,3 +1099,53 @@ fn uncommenting_every_example_of_the_init_config_gives_a_working_desk() {
     assert_eq!(ticket["priority"], "urgent");
     assert_eq!(ticket["fields"]["plan"], "free");
 }
+
+#[test]
+fn an_automation_assigning_a_backlog_round_robin_alternates_agents() {
+    let w = World::desk("d");
+    w.configure(
+        "d",
+        r#"
+[[department]]
+name = "billing"
+
+[[agent]]
+name = "Ana"
+email = "ana@desk.test"
+departments = ["billing"]
+
+[[agent]]
+name = "Raj"
+email = "raj@desk.test"
+departments = ["billing"]
+
+[[automation]]
+name = "hand-out"
+when = { department = "billing", assignee = "none", category = "new" }
+do = { assign = "round_robin" }
+"#,
+    );
+    let mut ids: Vec<String> = (0..6)
+        .map(|i| {
+            let now = format!("2025-03-03T09:0{i}:00Z");
+            json(&w.tix(
+                "d",
+                &now,
+                &["new", "Old", "--department", "billing", "--format", "json"],
+            ))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    w.tix("d", "2025-03-04T09:00:00Z", &["automate"]);
+    // The run takes tickets in id order, not creation order.
+    ids.sort();
+    let got: Vec<String> = ids
+        .iter()
+        .map(|id| w.ticket("d", id)["assignee"].as_str().unwrap().to_owned())
+        .collect();
+    let ana = got.iter().filter(|a| *a == "ana@desk.test").count();
+    assert_eq!(ana, 3, "{got:?}");
+    assert!(got.windows(2).all(|w| w[0] != w[1]), "alternates: {got:?}");
+}
