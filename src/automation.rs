@@ -19,9 +19,9 @@ use crate::change::{Actor, Applied, ChangeError};
 use crate::config::HookEvent;
 use crate::desk::{Desk, Error, commit_message};
 use crate::entry::ListEntry;
+use crate::hooks;
 use crate::lifecycle::{Category, Statuses};
 use crate::model::{Role, Ticket, TicketId, Timestamp};
-use crate::hooks;
 use crate::routing;
 use crate::rules::{AssignTo, Rule};
 use crate::store::{BatchItem, BatchProgress, Signature};
@@ -142,9 +142,12 @@ impl Desk {
             .errors
             .extend(problems.iter().map(|p| format!("skipped {p}")));
         entries.sort_by(|a, b| a.id.cmp(&b.id));
+        // Only tickets some rule may match are read and parsed: on a busy
+        // desk most active tickets are not near any rule.
         let ids: Vec<TicketId> = entries
             .iter()
             .filter(|e| e.category != Some(Category::Closed))
+            .filter(|e| rules.iter().any(|r| r.may_match(e, now)))
             .map(|e| e.id.clone())
             .collect();
         if !pool {
