@@ -142,9 +142,13 @@ impl Desk {
             .errors
             .extend(problems.iter().map(|p| format!("skipped {p}")));
         entries.sort_by(|a, b| a.id.cmp(&b.id));
+        // Only tickets some rule may match are read and parsed: on a busy
+        // desk most active tickets are not near any rule. A status the desk
+        // does not know is read too, to be reported.
         let ids: Vec<TicketId> = entries
             .iter()
             .filter(|e| e.category != Some(Category::Closed))
+            .filter(|e| e.category.is_none() || rules.iter().any(|r| r.may_match(e, now)))
             .map(|e| e.id.clone())
             .collect();
         if !pool {

@@ -6,7 +6,10 @@
 //!   order, an event either side deleted by hand stays deleted, and the
 //!   events new on either side follow them, interleaved by time (one side's
 //!   own order is kept; same-second changes are ordered by content, so the
-//!   result does not depend on which side merges into which);
+//!   result does not depend on which side merges into which); an event new
+//!   on both sides is kept once and anchors the interleaving like a base
+//!   event, so the result keeps both sides' orders and merging it again
+//!   keeps the order it chose;
 //! - a scalar field (subject, priority, assignee, department, a custom
 //!   field, a customer detail, a link) changed on one side takes that
 //!   change; changed on both, the side whose latest event for the field is
@@ -334,79 +337,158 @@ fn changes(new: Vec<Event>) -> Vec<Vec<Event>> {
 
 /// Places one side's new events relative to the base events both sides
 /// kept: slot 0 holds what comes before the first kept event, slot `k + 1`
-/// what comes after kept event `k` (and before the next one).
-fn slots(base: &[Event], kept: &[Event], side: &[Event]) -> Vec<Vec<Event>> {
-    let mut out = vec![Vec::new(); kept.len() + 1];
-    let mut base_pool: Vec<&Event> = base.iter().collect();
-    let mut anchored = vec![false; kept.len()];
+/// what comes after kept event `k` (and before the next one). `pairs`
+/// matches the side's events to the base's (see [`common`]); `rank` gives
+/// a base event's place among the kept ones, `None` when the other side
+/// deleted it (it stays deleted).
+fn slots(
+    rank: &[Option<usize>],
+    kept: usize,
+    side: &[Event],
+    pairs: &[(usize, usize)],
+) -> Vec<Vec<Event>> {
+    let mut base_of = vec![None; side.len()];
+    for &(b, s) in pairs {
+        base_of[s] = Some(b);
+    }
+    let mut out = vec![Vec::new(); kept + 1];
     let mut slot = 0;
-    for event in side {
-        if !take(&mut base_pool, event) {
-            out[slot].push(event.clone());
-            continue;
-        }
-        // A base event; it anchors what follows when both sides kept it.
-        // Sides keep the base's order, so the next kept event is the
-        // usual match.
-        if let Some(k) = (slot..kept.len())
-            .chain(0..slot)
-            .find(|&k| !anchored[k] && kept[k] == *event)
-        {
-            anchored[k] = true;
-            slot = k + 1;
+    for (event, base) in side.iter().zip(base_of) {
+        match base {
+            None => out[slot].push(event.clone()),
+            Some(b) => {
+                if let Some(k) = rank[b] {
+                    slot = k + 1;
+                }
+            }
         }
     }
     out
 }
 
+/// The order of two events (or two changes) of the same place when the
+/// sides are not ordered by themselves: by time, then by content, so it
+/// does not depend on which side is which.
+fn by_time_and_content<T: std::fmt::Debug>(at: Timestamp, value: &T) -> (Timestamp, String) {
+    (at, format!("{value:?}"))
+}
+
+/// Pairs the same events of two logs: a longest common subsequence of
+/// `ours` and `theirs`, as index pairs in order. A common subsequence keeps
+/// both orders, so a paired event is one event of both logs and anchors
+/// the events around it; pairing by order, not by counting, tells apart
+/// the copies of an event that occurs twice (two same-second status
+/// changes that read alike). Among equally long ones the choice goes by
+/// content, not by side, so the pairs are the same either way round.
+fn common(ours: &[Event], theirs: &[Event]) -> Vec<(usize, usize)> {
+    // The same events at the start pair off: an equal head is always part
+    // of a longest common subsequence.
+    let prefix = ours.iter().zip(theirs).take_while(|(o, t)| o == t).count();
+    let mut pairs: Vec<(usize, usize)> = (0..prefix).map(|i| (i, i)).collect();
+    let (o, t) = (&ours[prefix..], &theirs[prefix..]);
+    if o.is_empty() || t.is_empty() {
+        return pairs;
+    }
+    // len[i][j]: the length of a longest common subsequence of o[i..] and
+    // t[j..].
+    let width = t.len() + 1;
+    let mut len = vec![0u32; (o.len() + 1) * width];
+    for i in (0..o.len()).rev() {
+        for j in (0..t.len()).rev() {
+            len[i * width + j] = if o[i] == t[j] {
+                len[(i + 1) * width + j + 1] + 1
+            } else {
+                len[(i + 1) * width + j].max(len[i * width + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < o.len() && j < t.len() {
+        if o[i] == t[j] {
+            pairs.push((prefix + i, prefix + j));
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let (skip_o, skip_t) = (len[(i + 1) * width + j], len[i * width + j + 1]);
+        let skip_ours = match skip_o.cmp(&skip_t) {
+            Ordering::Greater => true,
+            Ordering::Less => false,
+            // Leave unpaired the one that comes first.
+            Ordering::Equal => {
+                by_time_and_content(o[i].at, &o[i]) < by_time_and_content(t[j].at, &t[j])
+            }
+        };
+        if skip_ours {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    pairs
+}
+
+/// Interleaves the changes two sides added at one place, between the same
+/// anchors: by time, each side's in its own order; two changes of the
+/// same second by content.
+fn interleave(ours: &[Event], theirs: &[Event], out: &mut Vec<(Origin, Event)>) {
+    // `changes` never makes an empty change, so `change[0]` exists.
+    let key = |change: &Vec<Event>| by_time_and_content(change[0].at, change);
+    let mut ours_changes = changes(ours.to_vec()).into_iter().peekable();
+    let mut theirs_changes = changes(theirs.to_vec()).into_iter().peekable();
+    loop {
+        let (origin, change) = match (ours_changes.peek(), theirs_changes.peek()) {
+            (Some(o), Some(t)) if key(o) <= key(t) => (Origin::Ours, ours_changes.next()),
+            (_, Some(_)) => (Origin::Theirs, theirs_changes.next()),
+            (Some(_), None) => (Origin::Ours, ours_changes.next()),
+            (None, None) => break,
+        };
+        out.extend(change.into_iter().flatten().map(|e| (origin, e)));
+    }
+}
+
 /// Merges the event logs. The base's events that both sides kept stay in
 /// the base's order (so a merge never reorders history, whatever the
 /// clocks said), and each side's new events stay where that side put them
-/// relative to those. Where both sides added events at the same place,
-/// their changes are interleaved by time, each side's in its own order;
-/// two changes of the same second are ordered by content, so the result
-/// does not depend on the direction. An event new on both sides is kept
-/// once.
+/// relative to those. An event new on both sides at the same place is kept
+/// once, and, like a base event, it anchors: what a side added before it
+/// stays before it, what a side added after it stays after it. Where both
+/// sides added events between the same anchors, their changes are
+/// interleaved by time, each side's in its own order; two changes of the
+/// same second are ordered by content, so the result does not depend on
+/// the direction. The merged log keeps the order of both sides, so merging
+/// it again with one of them keeps the order this merge chose.
 fn merge_events(base: &[Event], ours: &[Event], theirs: &[Event]) -> Vec<(Origin, Event)> {
-    let mut ours_pool: Vec<&Event> = ours.iter().collect();
-    let mut theirs_pool: Vec<&Event> = theirs.iter().collect();
-    let kept: Vec<Event> = base
+    // Which of each side's events are the base's.
+    let ours_base = common(base, ours);
+    let theirs_base = common(base, theirs);
+    let mut sides_keeping = vec![0u8; base.len()];
+    for &(b, _) in ours_base.iter().chain(&theirs_base) {
+        sides_keeping[b] += 1;
+    }
+    let mut kept: Vec<Event> = Vec::new();
+    let rank: Vec<Option<usize>> = base
         .iter()
-        .filter(|e| {
-            let in_ours = take(&mut ours_pool, e);
-            let in_theirs = take(&mut theirs_pool, e);
-            in_ours && in_theirs
+        .zip(&sides_keeping)
+        .map(|(event, &sides)| {
+            (sides == 2).then(|| {
+                kept.push(event.clone());
+                kept.len() - 1
+            })
         })
-        .cloned()
         .collect();
-    let ours_slots = slots(base, &kept, ours);
-    let theirs_slots = slots(base, &kept, theirs);
-    // `changes` never makes an empty change, so `change[0]` exists.
-    let key = |change: &Vec<Event>| (change[0].at, format!("{change:?}"));
+    let ours_slots = slots(&rank, kept.len(), ours, &ours_base);
+    let theirs_slots = slots(&rank, kept.len(), theirs, &theirs_base);
     let mut out: Vec<(Origin, Event)> = Vec::with_capacity(ours.len().max(theirs.len()));
     let mut kept = kept.into_iter();
     for (ours_new, theirs_new) in ours_slots.into_iter().zip(theirs_slots) {
-        let mut ours_changes = changes(ours_new).into_iter().peekable();
-        let mut theirs_changes = changes(theirs_new).into_iter().peekable();
-        loop {
-            let (origin, change) = match (ours_changes.peek(), theirs_changes.peek()) {
-                (Some(o), Some(t)) if key(o) <= key(t) => (Origin::Ours, ours_changes.next()),
-                (_, Some(_)) => (Origin::Theirs, theirs_changes.next()),
-                (Some(_), None) => (Origin::Ours, ours_changes.next()),
-                (None, None) => break,
-            };
-            for event in change.into_iter().flatten() {
-                // The same event new on the other side and not matched yet:
-                // keep the first copy, now known to both sides.
-                let twin = out
-                    .iter_mut()
-                    .find(|(o, e)| Some(*o) == origin.other() && *e == event);
-                match twin {
-                    Some(twin) => twin.0 = Origin::Both,
-                    None => out.push((origin, event)),
-                }
-            }
+        let (mut i, mut j) = (0, 0);
+        for (pi, pj) in common(&ours_new, &theirs_new) {
+            interleave(&ours_new[i..pi], &theirs_new[j..pj], &mut out);
+            out.push((Origin::Both, ours_new[pi].clone()));
+            (i, j) = (pi + 1, pj + 1);
         }
+        interleave(&ours_new[i..], &theirs_new[j..], &mut out);
         out.extend(kept.next().map(|e| (Origin::Base, e)));
     }
     out
@@ -1059,6 +1141,46 @@ mod tests {
         assert_eq!(status(&m2), "open");
         assert_eq!(m2.events[..m.events.len()], m.events[..]);
         assert_eq!(bodies(&m2).last().map(String::as_str), Some("later"));
+    }
+
+    /// The status change of a customer reply that reached both sides is one
+    /// event of both: each side's message stays before it, so merging the
+    /// merge again keeps its order and a coherent chain.
+    #[test]
+    fn an_event_new_on_both_sides_anchors_what_each_side_put_around_it() {
+        let s = Statuses::builtin();
+        let reply = |body: &str| Change::Reply {
+            body: body.into(),
+            resolve: false,
+        };
+        let note = |body: &str| Change::Note { body: body.into() };
+        let b = apply(&base(&s), reply("Try this"), "ana", "2025-03-03T10:00:00Z");
+        let o = apply(&b, reply("And this"), "ana", "2025-03-03T10:03:00Z");
+        let o = apply(&o, customer("ana 1"), "bo", "2025-03-03T10:05:00Z");
+        let t = apply(&b, note("n1"), "raj", "2025-03-03T10:02:00Z");
+        let t = apply(&t, note("n2"), "raj", "2025-03-03T10:04:00Z");
+        let t = apply(&t, customer("raj 2"), "bo", "2025-03-03T10:05:00Z");
+        let reopen = o.events.last().unwrap();
+        assert_eq!(reopen, t.events.last().unwrap(), "the same event");
+        let m = merge(Some(&b), &o, &t);
+        assert_eq!(
+            bodies(&m),
+            [
+                "It smokes",
+                "Try this",
+                "n1",
+                "And this",
+                "n2",
+                "ana 1",
+                "raj 2"
+            ]
+        );
+        assert_eq!(m.events.iter().filter(|e| *e == reopen).count(), 1);
+        assert_eq!(m.events.last(), Some(reopen));
+        let t2 = apply(&t, note("later"), "raj", "2025-03-03T23:00:00Z");
+        let m2 = merge(Some(&t), &m, &t2);
+        assert_eq!(m2.events[..m.events.len()], m.events[..]);
+        assert_eq!(status(&m2), "open");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::calendar::Calendar;
 use crate::change::{self, Actor, Applied, Change, ChangeError, Edit};
 use crate::config::{AgentDef, Assignment};
+use crate::entry::ListEntry;
 use crate::lifecycle::{self, Category, Statuses};
 use crate::model::{EventKind, Priority, Role, Ticket, Timestamp, parse_duration_secs};
 
@@ -326,6 +327,43 @@ impl Rule {
     fn nullifies(&self, statuses: &Statuses) -> bool {
         let admitted = States::admitted(self, statuses, true);
         admitted.apply(self, statuses).meet(&admitted).is_empty()
+    }
+
+    /// Tells whether the rule could hold for a ticket with this list entry
+    /// at `now`: the conditions a list entry shows (status, category,
+    /// priority, department, assignee, tags, a passed wake-up time) are
+    /// checked, the others assumed to hold. Never false where
+    /// [`Rule::matches`] would be true, so a run parses only the tickets
+    /// that pass.
+    pub fn may_match(&self, entry: &ListEntry, now: Timestamp) -> bool {
+        let w = &self.when;
+        let one =
+            |cond: &Option<OneOrMany>, value: &str| cond.as_ref().is_none_or(|c| c.contains(value));
+        let assignee_ok = match w.assignee.as_deref() {
+            None => true,
+            Some("none") => entry.assignee.is_none(),
+            Some("any") => entry.assignee.is_some(),
+            Some(agent) => entry.assignee.as_deref() == Some(agent),
+        };
+        let postponed_ok = match w.postponed_until_passed {
+            Some(true) => {
+                entry.category == Some(Category::OnHold)
+                    && entry.postponed_until.is_some_and(|until| until <= now)
+            }
+            _ => true,
+        };
+        let has = |tag: &String| entry.tags.contains(tag);
+        one(&w.status, &entry.status)
+            && one(&w.category, entry.category.map_or("", Category::as_str))
+            && one(&w.priority, entry.priority.as_str())
+            && w.department
+                .as_ref()
+                .is_none_or(|d| entry.department.as_deref().is_some_and(|t| d.contains(t)))
+            && assignee_ok
+            && (w.tags_any.is_empty() || w.tags_any.iter().any(has))
+            && w.tags_all.iter().all(has)
+            && !w.tags_none.iter().any(has)
+            && postponed_ok
     }
 
     /// Tells whether the rule's conditions all hold for `ticket` at `now`;
@@ -915,6 +953,54 @@ mod tests {
         };
         change::apply(&mut t, &reply, &agent(statuses, "2025-03-03T10:00:00Z")).unwrap();
         t
+    }
+
+    #[test]
+    fn may_match_never_rules_out_a_ticket_that_matches() {
+        let statuses = Statuses::builtin();
+        let mut tickets = vec![resolved(&statuses)];
+        let mut postponed = resolved(&statuses);
+        let reopen = Change::Reopen { reason: None };
+        change::apply(
+            &mut postponed,
+            &reopen,
+            &agent(&statuses, "2025-03-03T11:00:00Z"),
+        )
+        .unwrap();
+        let postpone = Change::Postpone {
+            until: Some(at("2025-03-04T00:00:00Z")),
+        };
+        change::apply(
+            &mut postponed,
+            &postpone,
+            &agent(&statuses, "2025-03-03T12:00:00Z"),
+        )
+        .unwrap();
+        tickets.push(postponed);
+        let mut checked = 0;
+        for ticket in &tickets {
+            let entry = ListEntry::of(ticket, &statuses);
+            for now in [
+                "2025-03-03T12:00:00Z",
+                "2025-03-05T00:00:00Z",
+                "2025-04-01T00:00:00Z",
+            ] {
+                for rule in rules() {
+                    if rule.matches(ticket, &statuses, at(now), &Calendar::always()) {
+                        checked += 1;
+                        assert!(rule.may_match(&entry, at(now)), "{} at {now}", rule.name);
+                    }
+                }
+            }
+        }
+        assert!(checked >= 2, "the cases exercise matching rules");
+        // And it does rule out what a list entry shows cannot match.
+        let entry = ListEntry::of(&tickets[0], &statuses);
+        let wake = rules()
+            .into_iter()
+            .find(|r| r.name == "wake-postponed")
+            .unwrap();
+        assert!(!wake.may_match(&entry, at("2025-04-01T00:00:00Z")));
     }
 
     #[test]
