@@ -2,10 +2,12 @@
 //!
 //! Parsing is strict: an unknown key or a bad value is an error naming the
 //! key and the line, because a typo in a helpdesk's rules must never be
-//! silently ignored. Syntax errors stop at the first; every semantic
-//! problem (a status with an unknown category, a routing rule naming an
-//! unknown department, ...) is collected so `tix doctor` shows them all at
-//! once. This module is pure: the store hands it the text.
+//! silently ignored. Only a syntax error stops at the first: each table is
+//! read on its own ([`reader`]), so every unknown key and bad value is
+//! reported, and every semantic problem (a status with an unknown category,
+//! a routing rule naming an unknown department, ...) is collected, so
+//! `tix doctor` shows them all at once, in line order. This module is pure:
+//! the store hands it the text.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
