@@ -233,14 +233,24 @@ impl Desk {
             .map(|o| o.to_string())
             .unwrap_or_default();
         // The payload depends on the file, the entry format and the config
-        // (status categories): all three are in the key.
-        let salt = format!("entry-3 {} {config}", env!("CARGO_PKG_VERSION"));
-        let statuses = &self.config.statuses;
+        // (status categories, and SLA policies with their calendars, whose
+        // holidays may come from other files): all are in the key.
+        let policies = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::hash::DefaultHasher::new();
+            format!("{:?}", self.config.policies).hash(&mut hasher);
+            hasher.finish()
+        };
+        let salt = format!(
+            "entry-4 {} {config} {policies:x}",
+            env!("CARGO_PKG_VERSION")
+        );
+        let desk_config = &self.config;
         let mut entries = Vec::new();
         let mut problems = Vec::new();
         let derive = |raw: RawTicket| {
             let ticket = load_raw(&raw).ok()?;
-            Some(ListEntry::of(&ticket, statuses).encode())
+            Some(entry_of(desk_config, &ticket).encode())
         };
         // Closed tickets are most of a desk: the cache keeps them apart, and
         // a scan that does not want them never reads them.
@@ -259,7 +269,7 @@ impl Desk {
                 }
                 match load_raw(&self.store.read_blob(item.path(), item.blob)) {
                     Ok(ticket) => {
-                        let entry = ListEntry::of(&ticket, statuses);
+                        let entry = entry_of(desk_config, &ticket);
                         if keep(entry.category) {
                             entries.push(entry);
                         }
@@ -485,6 +495,22 @@ pub fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
 }
 
 const ATTRIBUTES: &str = "# Ticket files merge through tix's merge driver (docs/storage.md).\ntickets/**/*.toml merge=tix\n";
+
+/// Summarises a ticket for listings. An active ticket also gets the parts
+/// of its queue key that hold until its next change (`sla::queue_parts`),
+/// measured at its last event, so the queue can be ordered from the cache.
+pub fn entry_of(config: &Config, ticket: &Ticket) -> ListEntry {
+    let mut entry = ListEntry::of(ticket, &config.statuses);
+    if entry.category.is_some_and(Category::is_active)
+        && let Some(last) = ticket.events.iter().map(|e| e.at).max()
+    {
+        let state = crate::sla::evaluate(ticket, &config.statuses, &config.policies, last);
+        let (due, waiting) = crate::sla::queue_parts(ticket, state.as_ref());
+        entry.queue_due = due;
+        entry.waiting_since = waiting;
+    }
+    entry
+}
 
 /// Reads and parses the committed `tix.toml` (built-in defaults if absent);
 /// the files it names (a calendar's `holidays_file`) come from the same

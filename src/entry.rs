@@ -51,6 +51,11 @@ pub struct ListEntry {
     pub replies: u32,
     /// When the ticket was last assigned (round-robin turns).
     pub assigned: Option<Timestamp>,
+    /// The earliest due time of a running SLA reply or resolution clock
+    /// (`sla::queue_parts`); set by the desk, which knows the policies.
+    pub queue_due: Option<Timestamp>,
+    /// Since when a customer has waited for a reply (`sla::queue_parts`).
+    pub waiting_since: Option<Timestamp>,
 }
 
 impl ListEntry {
@@ -87,6 +92,8 @@ impl ListEntry {
                 .find(|e| e.kind == EventKind::Assign)
                 .map(|e| e.at),
             replies: s.replies,
+            queue_due: None,
+            waiting_since: None,
         }
     }
 
@@ -126,6 +133,8 @@ impl ListEntry {
             self.reopens.to_string(),
             self.replies.to_string(),
             time(self.assigned),
+            time(self.queue_due),
+            time(self.waiting_since),
         ];
         fields.join("\t")
     }
@@ -160,6 +169,8 @@ impl ListEntry {
             reopens,
             replies,
             assigned,
+            queue_due,
+            waiting_since,
         ] = parts[..]
         else {
             return None;
@@ -216,6 +227,8 @@ impl ListEntry {
             reopens: reopens.parse().ok()?,
             replies: replies.parse().ok()?,
             assigned: time(assigned)?,
+            queue_due: time(queue_due)?,
+            waiting_since: time(waiting_since)?,
         })
     }
 }
@@ -297,6 +310,8 @@ mod tests {
             reopens: 2,
             replies: 1,
             assigned: Timestamp::from_unix(1_700_000_100),
+            queue_due: Timestamp::from_unix(1_700_003_600),
+            waiting_since: None,
         }
     }
 

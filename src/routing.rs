@@ -252,6 +252,8 @@ set = { department = "tech", add_tags = ["refund"] }
             reopens: 0,
             replies: 0,
             assigned: Timestamp::from_unix(created),
+            queue_due: None,
+            waiting_since: None,
         }
     }
 

@@ -506,6 +506,69 @@ impl QueueKey {
     }
 }
 
+/// The parts of a ticket's queue key that do not depend on when the queue
+/// is asked for, so a list entry can carry them (see `entry.rs`): the
+/// earliest due time of a running reply or resolution clock, and since when
+/// a customer has been waiting. With no event after `now`, a running
+/// clock's due time is the same whenever it is computed, and a paused clock
+/// stays paused.
+pub fn queue_parts(
+    ticket: &Ticket,
+    sla: Option<&SlaState>,
+) -> (Option<Timestamp>, Option<Timestamp>) {
+    let running = sla
+        .into_iter()
+        .flat_map(|s| &s.instances)
+        .filter(|i| {
+            matches!(
+                i.metric,
+                Metric::FirstReply | Metric::NextReply | Metric::Resolution
+            ) && i.ended.is_none()
+                && matches!(i.status, Status::Active | Status::Breached)
+        })
+        .filter_map(|i| i.due)
+        .min();
+    (running, waiting_since(ticket))
+}
+
+/// The earliest customer message not yet answered by a reply.
+fn waiting_since(ticket: &Ticket) -> Option<Timestamp> {
+    let mut waiting = None;
+    for event in &ticket.events {
+        if event.is_reply() {
+            waiting = None;
+        } else if event.kind == EventKind::Message
+            && event.role == Role::Customer
+            && waiting.is_none()
+        {
+            waiting = Some(event.at);
+        }
+    }
+    waiting
+}
+
+impl QueueKey {
+    /// Builds the key at `now` from [`queue_parts`]: a running clock whose
+    /// due time has passed is a breach.
+    pub fn at(
+        running_due: Option<Timestamp>,
+        waiting_since: Option<Timestamp>,
+        created: Option<Timestamp>,
+        priority: Priority,
+        id: TicketId,
+        now: Timestamp,
+    ) -> Self {
+        let breached = running_due.filter(|due| now > *due);
+        Self {
+            not_breached: breached.is_none(),
+            due: running_due.or_else(|| created.map(|c| c.plus_seconds(DEFAULT_DUE_SECS))),
+            waiting_since: waiting_since.or(created),
+            priority: std::cmp::Reverse(priority),
+            id,
+        }
+    }
+}
+
 /// Computes a ticket's place in the queue: breached first (earliest due
 /// first), then the nearest due time of an active reply or resolution
 /// target (created + 7 days without a policy), then the longest-waiting
@@ -530,22 +593,10 @@ pub fn queue_key(ticket: &Ticket, sla: Option<&SlaState>) -> QueueKey {
     let due = breached
         .or_else(|| clocks().filter_map(|i| i.due).min())
         .or_else(|| created.map(|c| c.plus_seconds(DEFAULT_DUE_SECS)));
-    // The earliest customer message not yet answered by a reply.
-    let mut waiting = None;
-    for event in &ticket.events {
-        if event.is_reply() {
-            waiting = None;
-        } else if event.kind == EventKind::Message
-            && event.role == Role::Customer
-            && waiting.is_none()
-        {
-            waiting = Some(event.at);
-        }
-    }
     QueueKey {
         not_breached: breached.is_none(),
         due,
-        waiting_since: waiting.or(created),
+        waiting_since: waiting_since(ticket).or(created),
         priority: std::cmp::Reverse(ticket.priority),
         id: ticket.id.clone(),
     }
@@ -780,6 +831,56 @@ mod tests {
         // Without a policy, due is created + 7 days.
         let none = queue_key(&fresh, None);
         assert!(key(&fresh) < none);
+    }
+
+    #[test]
+    fn the_queue_key_from_cached_parts_equals_the_key_at_any_later_time() {
+        let s = Statuses::builtin();
+        let policies = [policy(vec![Category::Waiting])];
+        let mut tickets = vec![ticket(&s)];
+        let mut answered = ticket(&s);
+        reply(&mut answered, "2025-03-03T09:30:00Z", &s);
+        tickets.push(answered.clone());
+        let mut waiting = answered;
+        let customer = Change::CustomerReply {
+            body: "and?".into(),
+        };
+        apply(&mut waiting, customer, "2025-03-03T10:00:00Z", &s);
+        tickets.push(waiting);
+        for t in &tickets {
+            let last = t.events.last().unwrap().at;
+            let (due, waiting) = queue_parts(t, evaluate(t, &s, &policies, last).as_ref());
+            for now in [
+                "2025-03-03T10:00:00Z",
+                "2025-03-03T11:59:59Z",
+                "2025-03-04T09:00:00Z",
+            ] {
+                let now = at(now);
+                let cached = QueueKey::at(
+                    due,
+                    waiting,
+                    t.events.first().map(|e| e.at),
+                    t.priority,
+                    t.id.clone(),
+                    now,
+                );
+                let fresh = queue_key(t, evaluate(t, &s, &policies, now).as_ref());
+                assert_eq!(cached, fresh, "{} at {now}", t.id);
+            }
+        }
+        // Without a policy too.
+        let (due, waiting) = queue_parts(&tickets[0], None);
+        let now = at("2025-03-20T00:00:00Z");
+        let created = tickets[0].events.first().map(|e| e.at);
+        let cached = QueueKey::at(
+            due,
+            waiting,
+            created,
+            tickets[0].priority,
+            tickets[0].id.clone(),
+            now,
+        );
+        assert_eq!(cached, queue_key(&tickets[0], None));
     }
 
     fn reply(t: &mut Ticket, now: &str, s: &Statuses) {

@@ -140,6 +140,15 @@ fn the_queue_orders_breached_then_due_then_waiting_then_priority_and_take_opens(
     );
     assert_eq!(queue[0]["breached"], true);
     assert!(!order.contains(&raj), "assigned to someone else");
+    // A limited queue is chosen from the cached keys: the same head.
+    for n in 1..=order.len() {
+        let limited = env.json(&["queue", "--limit", &n.to_string(), "--format", "json"]);
+        assert_eq!(crate::common::ids_of(&limited), order[..n], "--limit {n}");
+    }
+    let cold = std::fs::remove_dir_all(env.path(".git/tix/cache"));
+    assert!(cold.is_ok());
+    let limited = env.json(&["queue", "--limit", "2", "--format", "json"]);
+    assert_eq!(crate::common::ids_of(&limited), order[..2], "cold cache");
     let rajs = env.json(&["queue", "--agent", "raj@desk.test", "--format", "json"]);
     assert!(
         crate::common::ids_of(&rajs).contains(&raj),

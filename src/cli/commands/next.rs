@@ -46,7 +46,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NextArgs) -> Result<(), CommandError> {
             )));
         }
     }
-    let (_, queue) = queue::build(ctx, &desk, &args.scope)?;
+    let (_, queue) = queue::build(ctx, &desk, &args.scope, Some(1))?;
     let Some(top) = queue.into_iter().next() else {
         ctx.ui.status("Nothing to solve.");
         return Ok(());

@@ -10,7 +10,7 @@ use crate::cli::ui::{Format, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::Desk;
 use crate::lifecycle::Category;
-use crate::model::{Ticket, Timestamp};
+use crate::model::{Ticket, TicketId, Timestamp};
 use crate::sla::{self, QueueKey};
 
 /// The To Solve list: tickets that need an agent, most urgent first.
@@ -96,6 +96,7 @@ pub(crate) fn build(
     ctx: &Ctx,
     desk: &Desk,
     scope: &Scope,
+    limit: Option<usize>,
 ) -> Result<(String, Vec<Queued>), CommandError> {
     let now = ctx.now()?;
     let me = match &scope.agent {
@@ -137,15 +138,38 @@ pub(crate) fn build(
         Some(Category::OnHold) => postponed_until.is_some_and(|u| u <= now),
         _ => false,
     };
-    // The cached list entries pick the candidates; only those are parsed.
-    let (tickets, problems) = desk.active_tickets_where(&|e| {
-        wanted(e.category, e.postponed_until)
-            && e.assignee.as_deref().is_none_or(|a| a == me)
-            && departments.admit(e.department.as_ref())
-    })?;
+    // The cached list entries pick the candidates and carry the parts of
+    // their queue keys, so only the tickets shown are parsed; their keys
+    // are then computed afresh from the whole ticket.
+    let (entries, problems) = desk.entries(&|c| c.is_some_and(Category::is_active))?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
+    let mut candidates: Vec<(QueueKey, TicketId)> = entries
+        .into_iter()
+        .filter(|e| {
+            wanted(e.category, e.postponed_until)
+                && e.assignee.as_deref().is_none_or(|a| a == me)
+                && departments.admit(e.department.as_ref())
+        })
+        .map(|e| {
+            let key = QueueKey::at(
+                e.queue_due,
+                e.waiting_since,
+                e.created,
+                e.priority,
+                e.id.clone(),
+                now,
+            );
+            (key, e.id)
+        })
+        .collect();
+    candidates.sort();
+    if let Some(limit) = limit {
+        candidates.truncate(limit);
+    }
+    let ids: Vec<TicketId> = candidates.into_iter().map(|(_, id)| id).collect();
+    let tickets = desk.load_many(&ids)?;
     let mut queue: Vec<Queued> = tickets
         .into_iter()
         .map(|(t, _)| t)
@@ -228,9 +252,6 @@ pub(crate) fn print(ctx: &mut Ctx, desk: &Desk, queue: &[Queued]) -> Result<(), 
 
 pub(crate) fn run(ctx: &mut Ctx, args: &QueueArgs) -> Result<(), CommandError> {
     let desk = ctx.desk()?;
-    let (_, mut queue) = build(ctx, &desk, &args.scope)?;
-    if let Some(limit) = args.limit {
-        queue.truncate(limit);
-    }
+    let (_, queue) = build(ctx, &desk, &args.scope, args.limit)?;
     print(ctx, &desk, &queue)
 }
