@@ -224,8 +224,11 @@ impl Store {
         let mut journal = Vec::with_capacity(items.len());
         let mut pack = Pack::new();
         // The previous `tickets/` tree in the current pack: the next one is
-        // written as a delta against it.
+        // written as a delta against it, and every `DELTA_DEPTH`-th in full,
+        // so reading the newest (every later command does) applies a few
+        // deltas, not a chain as long as the run.
         let mut previous: Option<(Oid, Vec<u8>)> = None;
+        let mut depth = 0;
         for item in items {
             let path = layout::ticket_path(&item.id);
             // The new blob, and the three trees on its path with one id
@@ -239,8 +242,14 @@ impl Store {
             set_entry(&mut trees.tickets, item.id.shard().as_bytes(), shard_id)?;
             let tickets_id = hash("tree", &trees.tickets);
             match &previous {
-                Some((base, base_data)) => pack.add_delta(*base, base_data, &trees.tickets),
-                None => pack.add(ObjectType::Tree, &trees.tickets),
+                Some((base, base_data)) if depth < DELTA_DEPTH => {
+                    pack.add_delta(*base, base_data, &trees.tickets);
+                    depth += 1;
+                }
+                _ => {
+                    pack.add(ObjectType::Tree, &trees.tickets);
+                    depth = 0;
+                }
             }
             previous = Some((tickets_id, trees.tickets.clone()));
             set_entry(&mut trees.root, layout::TICKETS_DIR.as_bytes(), tickets_id)?;
@@ -402,6 +411,10 @@ fn hash(kind: &str, data: &[u8]) -> Oid {
 /// Commits per pack: bounds the memory a run holds (the pack is built
 /// compressed in memory: about 2 KB per commit) while keeping a run of
 /// up to this many commits in one pack.
+/// How many `tickets/` trees in a row a batch writes as deltas of the one
+/// before (git's own default depth is 50).
+const DELTA_DEPTH: usize = 32;
+
 const CHUNK: usize = 20_000;
 
 #[cfg(test)]

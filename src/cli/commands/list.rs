@@ -200,9 +200,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                 ctx.ui.status("No tickets match.");
                 return Ok(());
             }
-            let mut table = ctx.ui.table(&[
-                "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",
-            ]);
+            let mut table = Vec::with_capacity(rows.len());
             for t in &rows {
                 let status = ctx.ui.paint(render::status_style(t.category), &t.status);
                 let priority = match t.priority {
@@ -215,7 +213,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                     .clone()
                     .or_else(|| t.customer_email.clone())
                     .unwrap_or_else(|| "-".into());
-                table.add_row(vec![
+                table.push(vec![
                     ctx.ui.paint(Style::Yellow, t.id.as_str()),
                     status,
                     priority,
@@ -226,7 +224,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                     t.subject.clone(),
                 ]);
             }
-            ctx.ui.print_table(&table)?;
+            ctx.ui.print_rows(
+                &[
+                    "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",
+                ],
+                table,
+            )?;
         }
     }
     Ok(())
