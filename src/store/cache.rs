@@ -13,7 +13,12 @@
 //! skipped by the default listing) are kept apart in each shard, so a scan
 //! that does not want them never touches their bytes.
 //!
-//! File format (one file, read whole): a `tix-cache 3<TAB>salt` line, then
+//! A change alters one shard, so the shards changed since the cache file was
+//! written go to a small second file (`list.delta`, same format, read after
+//! the first and overriding its shards); once it holds more than
+//! `DELTA_MAX` shards the whole cache is written afresh.
+//!
+//! File format (each file read whole): a `tix-cache 3<TAB>salt` line, then
 //! per shard a `S<TAB>name<TAB>tree<TAB>hot<TAB>cold` line followed by `hot`
 //! then `cold` bytes of `blob<TAB>file<TAB>=payload` lines (`!` instead of
 //! `=payload` when the caller could not derive one; such lines are hot).
@@ -55,18 +60,63 @@ impl Item<'_> {
 }
 
 struct Loaded {
+    /// The base file's text, then the delta file's.
     text: String,
-    /// Shard name → (tree id, byte ranges of its hot and cold lines).
+    /// Shard name → (tree id, byte ranges of its hot and cold lines); a
+    /// shard in the delta file overrides the base file's.
     shards: HashMap<String, (Oid, Range<usize>, Range<usize>)>,
+    /// The shards the delta file holds.
+    in_delta: std::collections::HashSet<String>,
 }
 
+/// The file that holds the shards changed since the base file was written,
+/// so a change rewrites a few kilobytes instead of the whole cache.
+fn delta_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("delta")
+}
+
+/// Shards the delta file may hold before the next scan writes the base
+/// file afresh.
+const DELTA_MAX: usize = 64;
+
 fn load(path: &Path, salt: &str) -> Option<Loaded> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let first = text.find('\n')?;
-    if text[..first] != format!("{MAGIC}\t{salt}") {
+    use std::io::Read as _;
+    let mut base = std::fs::File::open(path).ok()?;
+    let delta = std::fs::File::open(delta_path(path)).ok();
+    let size = |f: &std::fs::File| f.metadata().map_or(0, |m| m.len() as usize);
+    let mut text = String::with_capacity(size(&base) + delta.as_ref().map_or(0, size));
+    base.read_to_string(&mut text).ok()?;
+    let mut shards = HashMap::new();
+    sections(&text, 0, salt, &mut shards)?;
+    let mut in_delta = std::collections::HashSet::new();
+    let base_len = text.len();
+    if let Some(mut delta) = delta
+        && delta.read_to_string(&mut text).is_ok()
+    {
+        let mut overlay = HashMap::new();
+        if sections(&text, base_len, salt, &mut overlay).is_some() {
+            in_delta = overlay.keys().cloned().collect();
+            shards.extend(overlay);
+        }
+    }
+    Some(Loaded {
+        text,
+        shards,
+        in_delta,
+    })
+}
+
+/// Reads the shard sections of one file that starts at `start` in `text`.
+fn sections(
+    text: &str,
+    start: usize,
+    salt: &str,
+    shards: &mut HashMap<String, (Oid, Range<usize>, Range<usize>)>,
+) -> Option<()> {
+    let first = start + text[start..].find('\n')?;
+    if text[start..first] != format!("{MAGIC}\t{salt}") {
         return None;
     }
-    let mut shards = HashMap::new();
     let mut at = first + 1;
     while at < text.len() {
         let end = at + text[at..].find('\n')?;
@@ -91,7 +141,7 @@ fn load(path: &Path, salt: &str) -> Option<Loaded> {
         at = cold.end;
         shards.insert(name.to_owned(), (Oid::from_str(tree).ok()?, hot, cold));
     }
-    Some(Loaded { text, shards })
+    Some(())
 }
 
 /// Splits one cached line into an item; `None` if it is not one.
@@ -201,11 +251,24 @@ pub(super) fn scan(
     // Pass 3: visit in tree order and build the new cache text.
     let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(_)));
     let dropped = old.as_ref().is_some_and(|o| o.shards.len() != shards.len());
-    // The new cache text is built only when it will be written.
+    // The new cache text is built only when it will be written: the shards
+    // changed since the base file was written go to the delta file while
+    // they are few, else the base file is written afresh.
     let rewrite = cache_path.is_some() && (changed || dropped);
+    let delta_shards: std::collections::HashSet<&str> = match &old {
+        Some(o) if !dropped => shards
+            .iter()
+            .filter(|s| matches!(s.2, Body::Files(_)) || o.in_delta.contains(&s.0))
+            .map(|s| s.0.as_str())
+            .collect(),
+        _ => Default::default(),
+    };
+    let as_delta = old.is_some() && !dropped && delta_shards.len() <= DELTA_MAX;
     let mut fresh = String::new();
     if rewrite {
-        fresh.reserve(old.as_ref().map_or(0, |o| o.text.len()) + 4096);
+        if !as_delta {
+            fresh.reserve(old.as_ref().map_or(0, |o| o.text.len()) + 4096);
+        }
         fresh.push_str(&format!("{MAGIC}\t{salt}\n"));
     }
     for (name, tree, body) in &shards {
@@ -235,7 +298,7 @@ pub(super) fn scan(
                 visit(item);
             }
         }
-        if rewrite {
+        if rewrite && (!as_delta || delta_shards.contains(name.as_str())) {
             fresh.push_str(&format!(
                 "S\t{name}\t{tree}\t{}\t{}\n",
                 hot.len(),
@@ -256,8 +319,14 @@ pub(super) fn scan(
     if let Some(path) = cache_path
         && rewrite
     {
-        // A failed write only costs speed next time.
-        let _ = save(path, &fresh);
+        // A failed write only costs speed next time. Every entry is keyed by
+        // tree and blob ids, so a delta file left over from before a base
+        // rewrite can only cost speed too.
+        if as_delta {
+            let _ = save(&delta_path(path), &fresh);
+        } else if save(path, &fresh).is_ok() {
+            let _ = std::fs::remove_file(delta_path(path));
+        }
     }
     Ok(())
 }

@@ -336,3 +336,28 @@ fn an_empty_desk_lists_nothing() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn a_change_rewrites_only_the_small_cache_delta_and_lists_stay_right() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..12).map(|i| env.new_ticket(&format!("T{i}"))).collect();
+    let cache = env.path(".git/tix/cache/list");
+    let delta = env.path(".git/tix/cache/list.delta");
+    env.ok(&["list"]);
+    let base = std::fs::read(&cache).unwrap();
+    assert!(!delta.exists());
+    env.ok(&["close", &ids[0], "--force", "--reason", "spam"]);
+    env.ok(&["note", &ids[1], "-m", "seen"]);
+    let listed = env.ok(&["list", "--all", "--format", "csv"]);
+    assert!(delta.exists(), "the change went to the delta file");
+    assert_eq!(
+        std::fs::read(&cache).unwrap(),
+        base,
+        "the base file is untouched"
+    );
+    assert!(listed.contains(",closed,"), "{listed}");
+    // Warm (base + delta) and cold reads agree.
+    let warm = env.ok(&["list", "--all", "--format", "csv"]);
+    std::fs::remove_dir_all(env.path(".git/tix/cache")).unwrap();
+    assert_eq!(env.ok(&["list", "--all", "--format", "csv"]), warm);
+}
