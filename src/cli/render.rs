@@ -5,6 +5,7 @@ use crate::lifecycle::{Category, Statuses};
 use crate::model::{EventKind, Role, Ticket, Timestamp};
 
 use super::ui::{Style, Ui};
+use crate::model::TicketId;
 
 /// Formats a time for people: `2025-03-03 14:02 UTC`.
 pub(crate) fn time(at: Timestamp) -> String {
@@ -183,4 +184,22 @@ pub(crate) fn sla(ui: &Ui, state: &crate::sla::SlaState, now: Timestamp) -> Stri
         out.push_str(&format!("  {:<13}{when}\n", i.metric.as_str()));
     }
     out
+}
+
+/// A ticket a batch left out, and why (`skipped` in JSON summaries).
+#[derive(serde::Serialize)]
+pub(crate) struct SkippedJson<'a> {
+    id: &'a str,
+    reason: &'a str,
+}
+
+/// The JSON rows of the tickets a batch skipped.
+pub(crate) fn skipped_json(skipped: &[(TicketId, String)]) -> Vec<SkippedJson<'_>> {
+    skipped
+        .iter()
+        .map(|(id, reason)| SkippedJson {
+            id: id.as_str(),
+            reason,
+        })
+        .collect()
 }

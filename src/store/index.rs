@@ -28,22 +28,29 @@ const REGULAR_FILE: u32 = 0o100644;
 /// or the path is in conflict.
 pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
     match fs::read(index_file) {
-        Ok(data) => {
-            let mut found = None;
-            for entry in Entries::new(&data)? {
-                let (name, range, stage) = entry?;
-                if name == path.as_bytes() {
-                    if stage != 0 {
-                        return None; // a conflict
-                    }
-                    found = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok();
-                }
-            }
-            Some(found)
-        }
+        Ok(data) => find_entry(&data, path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(None),
         Err(_) => None,
     }
+}
+
+/// Looks `path` up in index bytes: `Some(None)` when absent, `None` when
+/// the format is not handled or the path is in conflict. Entries are
+/// sorted by path, so the walk stops once it is past `path`.
+fn find_entry(data: &[u8], path: &str) -> Option<Option<Oid>> {
+    let mut found = None;
+    for entry in Entries::new(data)? {
+        let (name, range, stage) = entry?;
+        match name.cmp(path.as_bytes()) {
+            std::cmp::Ordering::Less => continue,
+            std::cmp::Ordering::Greater => break,
+            std::cmp::Ordering::Equal if stage != 0 => return None,
+            std::cmp::Ordering::Equal => {
+                found = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok();
+            }
+        }
+    }
+    Some(found)
 }
 
 /// Returns the stage-0 blob ids of every path in the index (one read, for
@@ -123,19 +130,7 @@ impl LockedIndex {
     /// Returns the stage-0 blob id recorded for `path`: `Some(None)` when
     /// the path is not in the index, `None` when it is in conflict.
     pub(super) fn entry_oid(&self, path: &str) -> Option<Option<Oid>> {
-        let mut found = None;
-        for entry in Entries::new(&self.data)? {
-            let (name, range, stage) = entry?;
-            match name.cmp(path.as_bytes()) {
-                std::cmp::Ordering::Less => continue,
-                std::cmp::Ordering::Greater => break,
-                std::cmp::Ordering::Equal if stage != 0 => return None,
-                std::cmp::Ordering::Equal => {
-                    found = Oid::from_bytes(&self.data[range.start + 40..range.start + 60]).ok();
-                }
-            }
-        }
-        Some(found)
+        find_entry(&self.data, path)
     }
 
     /// Writes the index with each `(path, blob, file)` entry set from the

@@ -5,6 +5,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::automation::{Phase, Progress, RunOptions, RunReport};
+use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
 
@@ -67,7 +68,7 @@ struct RunJson<'a> {
     changed: usize,
     rules: BTreeMap<&'a str, usize>,
     tickets: Vec<TicketJson<'a>>,
-    skipped: Vec<SkippedJson<'a>>,
+    skipped: Vec<render::SkippedJson<'a>>,
     errors: &'a [String],
     conflicts: Vec<ConflictJson<'a>>,
     limited: Vec<LimitedJson<'a>>,
@@ -80,12 +81,6 @@ struct TicketJson<'a> {
     rules: &'a [String],
     from: Option<&'a str>,
     to: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct SkippedJson<'a> {
-    id: &'a str,
-    reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -182,14 +177,7 @@ fn print_json(
                 to: p.status.as_ref().map(|s| s.1.as_str()),
             })
             .collect(),
-        skipped: report
-            .skipped
-            .iter()
-            .map(|(id, reason)| SkippedJson {
-                id: id.as_str(),
-                reason,
-            })
-            .collect(),
+        skipped: render::skipped_json(&report.skipped),
         errors: &report.errors,
         conflicts: report
             .conflicts

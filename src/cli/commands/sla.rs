@@ -205,7 +205,7 @@ struct CheckJson<'a> {
     new_breaches: Vec<AlertJson<'a>>,
     new_warnings: Vec<AlertJson<'a>>,
     breached: usize,
-    skipped: Vec<SkippedJson<'a>>,
+    skipped: Vec<render::SkippedJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -213,12 +213,6 @@ struct AlertJson<'a> {
     id: &'a str,
     metric: &'a str,
     due: String,
-}
-
-#[derive(Serialize)]
-struct SkippedJson<'a> {
-    id: &'a str,
-    reason: &'a str,
 }
 
 /// (metric, due) pairs to record.
@@ -312,14 +306,7 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
             new_breaches: alerts(|r| &r.breaches),
             new_warnings: alerts(|r| &r.warnings),
             breached: in_breach,
-            skipped: done
-                .skipped
-                .iter()
-                .map(|(id, reason)| SkippedJson {
-                    id: id.as_str(),
-                    reason,
-                })
-                .collect(),
+            skipped: render::skipped_json(&done.skipped),
         };
         ctx.ui.json(&json)?;
     } else {
