@@ -64,6 +64,13 @@ impl Ui {
         &mut self.out
     }
 
+    /// Returns a buffered writer for data, for output of many lines (stdout
+    /// is line-buffered: a listing of 20,000 rows would be 20,000 writes).
+    /// Flush it when done, so a write error is reported.
+    pub fn buffered(&mut self) -> io::BufWriter<&mut io::StdoutLock<'static>> {
+        io::BufWriter::with_capacity(1 << 16, &mut self.out)
+    }
+
     /// Writes one status line to stderr (progress, confirmations, warnings).
     pub fn status(&self, line: &str) {
         let _ = writeln!(io::stderr(), "{line}");
@@ -89,8 +96,10 @@ impl Ui {
 
     /// Writes a value as pretty JSON with a final newline.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut self.out, value).map_err(io::Error::from)?;
-        writeln!(self.out)
+        let mut out = self.buffered();
+        serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
+        writeln!(out)?;
+        out.flush()
     }
 
     /// Builds an empty table in the house style.
@@ -119,17 +128,20 @@ impl Ui {
             return self.print_table(&table);
         }
         let header: Vec<String> = header.iter().map(|h| self.paint(Style::Bold, h)).collect();
-        write_plain_rows(&mut self.out, &header, &rows)
+        let mut out = self.buffered();
+        write_plain_rows(&mut out, &header, &rows)?;
+        out.flush()
     }
 
     /// Prints a table, trimming the padding comfy-table leaves at line ends.
     pub fn print_table(&mut self, table: &Table) -> io::Result<()> {
+        let mut out = self.buffered();
         for line in table.lines() {
             // The borderless style pads every cell by one space on each side.
             let line = line.strip_prefix(' ').unwrap_or(&line);
-            writeln!(self.out, "{}", line.trim_end())?;
+            writeln!(out, "{}", line.trim_end())?;
         }
-        Ok(())
+        out.flush()
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a ticket is: the file format and what is derived from it.
 
 mod id;
+pub mod scan;
 mod ticket;
 mod time;
 

@@ -653,6 +653,15 @@ mod tests {
                 })
         }
 
+        /// The full parse with every body emptied.
+        fn without_bodies(text: &str) -> Option<Ticket> {
+            let mut ticket = Ticket::parse(text).ok()?;
+            for body in ticket.events.iter_mut().filter_map(|e| e.body.as_mut()) {
+                body.clear();
+            }
+            Some(ticket)
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -667,6 +676,44 @@ mod tests {
                 expected.status = Some(ticket.summary(&statuses).status);
                 prop_assert_eq!(&back, &expected);
                 prop_assert_eq!(back.to_toml(&statuses), text);
+            }
+
+            /// The quick reader of listings reads what tix writes and gets
+            /// what the full parse gets, bodies aside.
+            #[test]
+            fn quick_read_matches_the_full_parse(ticket in ticket()) {
+                let text = ticket.to_toml(&Statuses::builtin());
+                let quick = crate::model::scan::without_bodies(&text);
+                let floats = ticket.fields.values().any(|v| v.is_float());
+                prop_assert!(quick.is_some() || floats, "{}", text);
+                if let Some(quick) = quick {
+                    prop_assert_eq!(Some(quick), without_bodies(&text));
+                }
+            }
+
+            /// After any edit, the quick reader either leaves the file to the
+            /// full parse or agrees with it: it never accepts a file the
+            /// full parse refuses.
+            #[test]
+            fn quick_read_never_accepts_more_than_the_full_parse(
+                ticket in ticket(),
+                at in 0.0f64..1.0,
+                cut in 0usize..4,
+                insert in prop_oneof![
+                    Just(""), Just("\""), Just("'"), Just("\\"), Just("\n"), Just("\"\"\""),
+                    Just("'''"), Just("#"), Just(" "), Just(" = "), Just("["), Just("]"),
+                    Just("\r"), Just("\u{0}"), Just("x"), Just("1"), Just("."), Just(","),
+                    Just("[[event]]\n"), Just("\n[rating]\n"), Just("\nscore = 1\n"),
+                    Just("\nbody = \"\"\n"), Just("\\u00e9"), Just("\\x41"), Just("Z"),
+                ],
+            ) {
+                let text = ticket.to_toml(&Statuses::builtin());
+                let start = text.floor_char_boundary((at * text.len() as f64) as usize);
+                let end = text.floor_char_boundary((start + cut).min(text.len()));
+                let edited = format!("{}{insert}{}", &text[..start], &text[end..]);
+                if let Some(quick) = crate::model::scan::without_bodies(&edited) {
+                    prop_assert_eq!(Some(quick), without_bodies(&edited), "{}", edited);
+                }
             }
         }
     }

@@ -144,24 +144,28 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 /// Converts a TOML offset datetime field by field (no text round trip: this
 /// runs for every event of every ticket a listing parses).
-fn from_toml(datetime: &toml::value::Datetime) -> Option<Timestamp> {
+pub(super) fn from_toml(datetime: &toml::value::Datetime) -> Option<Timestamp> {
     let (date, time, offset) = (datetime.date?, datetime.time?, datetime.offset?);
-    let naive = NaiveDate::from_ymd_opt(
-        i32::from(date.year),
-        u32::from(date.month),
-        u32::from(date.day),
-    )?
-    .and_hms_opt(
-        u32::from(time.hour),
-        u32::from(time.minute),
-        u32::from(time.second.unwrap_or(0)),
+    let utc = from_utc_parts(
+        [date.year, u16::from(date.month), u16::from(date.day)],
+        [time.hour, time.minute, time.second.unwrap_or(0)],
     )?;
     let offset_secs = match offset {
         toml::value::Offset::Z => 0,
         toml::value::Offset::Custom { minutes } => i64::from(minutes) * 60,
     };
-    let utc = Utc.from_utc_datetime(&naive) - chrono::Duration::seconds(offset_secs);
-    Some(Timestamp(utc))
+    Some(Timestamp(utc.0 - chrono::Duration::seconds(offset_secs)))
+}
+
+/// The UTC time of a year, month and day and an hour, minute and second,
+/// if there is one.
+pub(super) fn from_utc_parts(
+    [year, month, day]: [u16; 3],
+    [hour, minute, second]: [u8; 3],
+) -> Option<Timestamp> {
+    let naive = NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), u32::from(day))?
+        .and_hms_opt(u32::from(hour), u32::from(minute), u32::from(second))?;
+    Some(Timestamp(Utc.from_utc_datetime(&naive)))
 }
 
 #[cfg(test)]

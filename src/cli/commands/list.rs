@@ -168,7 +168,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
             ctx.ui.json(&views)?;
         }
         Format::Csv => {
-            let out = ctx.ui.out();
+            let mut out = ctx.ui.buffered();
             writeln!(
                 out,
                 "id,status,category,priority,assignee,department,customer,email,tags,created,updated,subject"
@@ -194,6 +194,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
                 writeln!(out, "{}", line.join(","))?;
             }
+            out.flush()?;
         }
         _ => {
             if rows.is_empty() {

@@ -50,7 +50,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<(), CommandError> {
     match format {
         Format::Json => ctx.ui.json(&entries)?,
         Format::Csv => {
-            let out = ctx.ui.out();
+            let mut out = ctx.ui.buffered();
             writeln!(out, "commit,at,author,email,action,status,rule")?;
             for e in &entries {
                 let fields = [&e.commit, &e.at, &e.author, &e.email];
@@ -60,6 +60,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<(), CommandError> {
                 }
                 writeln!(out, "{}", row.join(","))?;
             }
+            out.flush()?;
         }
         _ => {
             let mut table = ctx
