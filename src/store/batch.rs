@@ -168,7 +168,7 @@ impl Store {
                 continue;
             }
             let mut report = BatchReport::default();
-            let index = super::index::all_entry_oids(&self.repo.path().join("index"));
+            let index = git::index_blobs(&self.repo).ok();
             let mut clean = Vec::with_capacity(items.len());
             for item in items.iter() {
                 let path = layout::ticket_path(&item.id);

@@ -2,6 +2,7 @@
 //! refreshing one path in the index and working tree, and the journal that
 //! lets the next writer finish a refresh that a killed process left undone.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -104,9 +105,88 @@ pub(super) fn index_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, E
     if let Some(oid) = super::index::entry_oid(&repo.path().join("index"), path) {
         return Ok(oid);
     }
-    let mut index = repo.index()?;
-    index.read(false)?;
-    Ok(index.get_path(Path::new(path), 0).map(|entry| entry.id))
+    let read = repo.index().and_then(|mut index| {
+        index.read(false)?;
+        Ok(index.get_path(Path::new(path), 0).map(|entry| entry.id))
+    });
+    match read {
+        Ok(oid) => Ok(oid),
+        // A format libgit2 cannot read (a split index): ask git.
+        Err(e) if e.code() != ErrorCode::Locked => index_blob_with_git(repo, path),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Looks `path` up in the index with `git ls-files --stage` (see
+/// [`staged_with_git`]).
+fn index_blob_with_git(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
+    Ok(staged_with_git(repo, &[path])?.remove(path))
+}
+
+/// The stage-0 blob ids of every path in the index, for batches: one read
+/// of the index file, through libgit2 or else git when the fast path does
+/// not know the format.
+pub(super) fn index_blobs(repo: &Repository) -> Result<HashMap<String, Oid>, Error> {
+    if let Some(entries) = super::index::all_entry_oids(&repo.path().join("index")) {
+        return Ok(entries);
+    }
+    let read = repo.index().and_then(|mut index| {
+        index.read(false)?;
+        Ok(index
+            .iter()
+            .filter(|e| (e.flags >> 12) & 3 == 0)
+            .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.id))
+            .collect())
+    });
+    match read {
+        Ok(entries) => Ok(entries),
+        Err(e) if e.code() != ErrorCode::Locked => staged_with_git(repo, &[]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The stage-0 blob ids of `paths` (all paths when empty) from
+/// `git ls-files --stage`, for index formats libgit2 cannot read (a split
+/// index). A path in conflict has no stage-0 entry and is left out, so it
+/// reads as changed.
+fn staged_with_git(repo: &Repository, paths: &[&str]) -> Result<HashMap<String, Oid>, Error> {
+    let root = repo.workdir().unwrap_or_else(|| repo.path());
+    let output = std::process::Command::new("git")
+        .current_dir(root)
+        .args([
+            "-c",
+            "core.quotePath=false",
+            "ls-files",
+            "--stage",
+            "-z",
+            "--",
+        ])
+        .args(paths)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io(Path::new("git"), e))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::GitCommand {
+            command: "ls-files",
+            reason: stderr.lines().next().unwrap_or_default().to_owned(),
+        });
+    }
+    // `<mode> <oid> <stage>\t<path>\0`
+    let mut staged = HashMap::new();
+    for record in output.stdout.split(|b| *b == 0) {
+        let record = String::from_utf8_lossy(record);
+        let Some((meta, path)) = record.split_once('\t') else {
+            continue;
+        };
+        let mut meta = meta.split(' ');
+        if let (Some(_), Some(oid), Some("0")) = (meta.next(), meta.next(), meta.next())
+            && let Ok(oid) = Oid::from_str(oid)
+        {
+            staged.insert(path.to_owned(), oid);
+        }
+    }
+    Ok(staged)
 }
 
 /// Refuses when the user changed `path` in the working tree or the index.

@@ -28,7 +28,10 @@ const REGULAR_FILE: u32 = 0o100644;
 /// or the path is in conflict.
 pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
     match fs::read(index_file) {
-        Ok(data) => find_entry(&data, path),
+        Ok(data) => {
+            entries_end(&data)?;
+            find_entry(&data, path)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(None),
         Err(_) => None,
     }
@@ -61,7 +64,8 @@ pub(super) fn all_entry_oids(index_file: &Path) -> Option<std::collections::Hash
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Default::default()),
         Err(_) => return None,
     };
-    let (entries, _) = walk(&data)?;
+    let (entries, end) = walk(&data)?;
+    kept_extensions(&data[end..data.len() - CHECKSUM])?;
     let mut out = std::collections::HashMap::with_capacity(entries.len());
     for (path, range, stage) in entries {
         if stage == 0 {
@@ -123,7 +127,7 @@ impl LockedIndex {
             committed: false,
         };
         this.data = fs::read(index_file).ok()?;
-        this.entries_end = Entries::new(&this.data)?.end()?;
+        this.entries_end = entries_end(&this.data)?;
         Some(this)
     }
 
@@ -320,6 +324,15 @@ impl<'a> Iterator for Entries<'a> {
         }
         Some(entry)
     }
+}
+
+/// Where the entries of a v2/v3 index end, if this module can edit it: a
+/// split index (`link`) or sparse index (`sdir`) holds only some entries
+/// in this file, so looking a path up in it would be wrong.
+fn entries_end(data: &[u8]) -> Option<usize> {
+    let end = Entries::new(data)?.end()?;
+    kept_extensions(&data[end..data.len() - CHECKSUM])?;
+    Some(end)
 }
 
 /// Every entry of a v2/v3 index, and where the entries end.
