@@ -6,10 +6,14 @@
 //! (or inserts) it with fresh stat data and blob id, drops the optional
 //! caches that the edit makes stale (cache-tree and friends; git rebuilds
 //! them) and rewrites the checksum. It follows git's locking protocol
-//! (`index.lock`). Formats it does not know (index v4, split or sparse
-//! indexes, unknown required extensions) return `None` so the caller falls
-//! back to libgit2. The format: git's Documentation/gitformat-index.txt.
+//! (`index.lock`). It reads versions 2 to 4 (v4, which `feature.manyFiles`
+//! turns on, stores each path against the previous one, so an edit writes
+//! every entry afresh). Formats it does not know (split or sparse indexes,
+//! unknown required extensions) return `None` so the caller falls back to
+//! libgit2, or to git where libgit2 cannot read them. The format: git's
+//! Documentation/gitformat-index.txt.
 
+use std::borrow::Cow;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -43,14 +47,12 @@ pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
 fn find_entry(data: &[u8], path: &str) -> Option<Option<Oid>> {
     let mut found = None;
     for entry in Entries::new(data)? {
-        let (name, range, stage) = entry?;
-        match name.cmp(path.as_bytes()) {
+        let entry = entry?;
+        match (*entry.name).cmp(path.as_bytes()) {
             std::cmp::Ordering::Less => continue,
             std::cmp::Ordering::Greater => break,
-            std::cmp::Ordering::Equal if stage != 0 => return None,
-            std::cmp::Ordering::Equal => {
-                found = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok();
-            }
+            std::cmp::Ordering::Equal if entry.stage != 0 => return None,
+            std::cmp::Ordering::Equal => found = entry.oid(data),
         }
     }
     Some(found)
@@ -67,10 +69,10 @@ pub(super) fn all_entry_oids(index_file: &Path) -> Option<std::collections::Hash
     let (entries, end) = walk(&data)?;
     kept_extensions(&data[end..data.len() - CHECKSUM])?;
     let mut out = std::collections::HashMap::with_capacity(entries.len());
-    for (path, range, stage) in entries {
-        if stage == 0 {
-            let oid = Oid::from_bytes(&data[range.start + 40..range.start + 60]).ok()?;
-            out.insert(String::from_utf8_lossy(path).into_owned(), oid);
+    for entry in entries {
+        if entry.stage == 0 {
+            let oid = entry.oid(&data)?;
+            out.insert(String::from_utf8_lossy(&entry.name).into_owned(), oid);
         }
     }
     Some(out)
@@ -147,27 +149,39 @@ impl LockedIndex {
         updates: &[(String, Oid, std::path::PathBuf)],
         skip_hash: bool,
     ) -> Option<()> {
+        let data = &self.data;
+        let v4 = data[4..8] == 4u32.to_be_bytes();
         let mut new_entries = Vec::with_capacity(updates.len());
         for (path, oid, file) in updates {
-            new_entries.push((
-                path.as_bytes(),
-                encode_entry(path, *oid, &fs::metadata(file).ok()?),
-            ));
+            let fixed = encode_fixed(path, *oid, &fs::metadata(file).ok()?);
+            let bytes = if v4 {
+                fixed
+            } else {
+                with_padded_path(fixed, path)
+            };
+            new_entries.push((path.as_bytes(), bytes));
         }
         new_entries.sort_by(|a, b| a.0.cmp(b.0));
         new_entries.dedup_by(|a, b| a.0 == b.0);
-        let data = &self.data;
+        let mut count = u32::from_be_bytes(data[8..12].try_into().ok()?) as usize;
+        let v4_entries;
         // Pieces of the new file, in order: slices of the old file and the
         // new entries.
         let mut pieces: Vec<&[u8]> = Vec::with_capacity(2 * new_entries.len() + 4);
         let mut copied_to = HEADER;
-        let mut count = u32::from_be_bytes(data[8..12].try_into().ok()?) as usize;
         let mut pending = new_entries.iter().peekable();
+        if v4 {
+            v4_entries = merge_v4(data, &new_entries, &mut count)?;
+            pieces.push(&v4_entries);
+            copied_to = self.entries_end;
+            pending = [].iter().peekable();
+        }
         for entry in Entries::new(data)? {
             let Some((new_path, _)) = pending.peek() else {
                 break;
             };
-            let (path, range, stage) = entry?;
+            let entry = entry?;
+            let (path, range, stage) = (&*entry.name, entry.range, entry.stage);
             if *new_path > path {
                 continue;
             }
@@ -248,16 +262,34 @@ fn private_dir(index_file: &Path) -> std::path::PathBuf {
     index_file.with_file_name(super::layout::PRIVATE_DIR)
 }
 
-/// One entry of the index file: its path, byte range and merge stage.
-type RawEntry<'a> = (&'a [u8], std::ops::Range<usize>, u16);
+/// One entry of the index file.
+struct RawEntry<'a> {
+    /// Its path (rebuilt from the previous one in a v4 index).
+    name: Cow<'a, [u8]>,
+    /// Its bytes in the file.
+    range: std::ops::Range<usize>,
+    /// Where its fixed-size fields end and its path begins.
+    fixed_end: usize,
+    /// Its merge stage (0 unless in conflict).
+    stage: u16,
+}
 
-/// The entries of a v2/v3 index, in file order, without allocating. Yields
-/// `None` (and stops) at bytes that are not a valid entry.
+impl RawEntry<'_> {
+    fn oid(&self, data: &[u8]) -> Option<Oid> {
+        Oid::from_bytes(data.get(self.range.start + 40..self.range.start + 60)?).ok()
+    }
+}
+
+/// The entries of a v2, v3 or v4 index, in file order (allocating only to
+/// rebuild v4's prefix-compressed paths). Yields `None` (and stops) at
+/// bytes that are not a valid entry.
 struct Entries<'a> {
     data: &'a [u8],
     at: usize,
     left: usize,
     limit: usize,
+    /// v4: the previous entry's path.
+    previous: Option<Vec<u8>>,
 }
 
 impl<'a> Entries<'a> {
@@ -267,7 +299,7 @@ impl<'a> Entries<'a> {
             return None;
         }
         let version = u32::from_be_bytes(data[4..8].try_into().ok()?);
-        if version != 2 && version != 3 {
+        if !(2..=4).contains(&version) {
             return None;
         }
         Some(Self {
@@ -275,6 +307,7 @@ impl<'a> Entries<'a> {
             at: HEADER,
             left: u32::from_be_bytes(data[8..12].try_into().ok()?) as usize,
             limit: data.len() - CHECKSUM,
+            previous: (version == 4).then(Vec::new),
         })
     }
 
@@ -290,6 +323,24 @@ impl<'a> Entries<'a> {
         let (data, at) = (self.data, self.at);
         let flags = u16::from_be_bytes(data.get(at + 60..at + 62)?.try_into().ok()?);
         let name_start = at + 62 + if flags & 0x4000 != 0 { 2 } else { 0 };
+        let stage = (flags >> 12) & 3;
+        if let Some(previous) = &mut self.previous {
+            // v4: how many bytes of the previous path to drop, then the
+            // rest of this one up to a NUL; no padding.
+            let (strip, used) = decode_varint(data.get(name_start..self.limit)?)?;
+            let suffix = name_start + used;
+            let len = data.get(suffix..self.limit)?.iter().position(|b| *b == 0)?;
+            let keep = previous.len().checked_sub(strip)?;
+            previous.truncate(keep);
+            previous.extend_from_slice(&data[suffix..suffix + len]);
+            self.at = suffix + len + 1;
+            return Some(RawEntry {
+                name: Cow::Owned(previous.clone()),
+                range: at..self.at,
+                fixed_end: name_start,
+                stage,
+            });
+        }
         let name_len = match usize::from(flags & 0x0fff) {
             0x0fff => data
                 .get(name_start..self.limit)?
@@ -302,11 +353,12 @@ impl<'a> Entries<'a> {
             return None;
         }
         self.at = end;
-        Some((
-            &data[name_start..name_start + name_len],
-            at..end,
-            (flags >> 12) & 3,
-        ))
+        Some(RawEntry {
+            name: Cow::Borrowed(&data[name_start..name_start + name_len]),
+            range: at..end,
+            fixed_end: name_start,
+            stage,
+        })
     }
 }
 
@@ -345,7 +397,9 @@ fn walk(data: &[u8]) -> Option<(Vec<RawEntry<'_>>, usize)> {
     Some((out, entries.at))
 }
 
-fn encode_entry(path: &str, oid: Oid, meta: &fs::Metadata) -> Vec<u8> {
+/// The fixed-size fields of an entry for `path` (stat data, mode, blob id,
+/// flags); its path follows in the version's own way.
+fn encode_fixed(path: &str, oid: Oid, meta: &fs::Metadata) -> Vec<u8> {
     use std::os::unix::fs::MetadataExt;
     let mut entry = Vec::with_capacity(64 + path.len() + 8);
     // The index stores 32-bit fields; git truncates the same way.
@@ -367,9 +421,83 @@ fn encode_entry(path: &str, oid: Oid, meta: &fs::Metadata) -> Vec<u8> {
     entry.extend_from_slice(oid.as_bytes());
     let flags = path.len().min(0x0fff) as u16;
     entry.extend_from_slice(&flags.to_be_bytes());
+    entry
+}
+
+/// A v2/v3 entry: the fixed fields, the path, and NULs to a multiple of 8.
+fn with_padded_path(mut entry: Vec<u8>, path: &str) -> Vec<u8> {
     entry.extend_from_slice(path.as_bytes());
     entry.resize((62 + path.len() + 8) & !7, 0);
     entry
+}
+
+/// The entries of a v4 index with `new_entries` (path, fixed fields) set.
+/// Each path is stored against the one before it, so every entry is
+/// written afresh. `None` for a path in conflict.
+fn merge_v4(data: &[u8], new_entries: &[(&[u8], Vec<u8>)], count: &mut usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() + 128 * new_entries.len());
+    let mut previous: Vec<u8> = Vec::new();
+    let mut push = |fixed: &[u8], path: &[u8]| {
+        out.extend_from_slice(fixed);
+        let common = previous
+            .iter()
+            .zip(path)
+            .take_while(|(a, b)| a == b)
+            .count();
+        encode_varint(previous.len() - common, &mut out);
+        out.extend_from_slice(&path[common..]);
+        out.push(0);
+        previous.truncate(common);
+        previous.extend_from_slice(&path[common..]);
+    };
+    let mut pending = new_entries.iter().peekable();
+    for entry in Entries::new(data)? {
+        let entry = entry?;
+        while let Some((path, fixed)) = pending.next_if(|(path, _)| *path < &*entry.name) {
+            push(fixed, path);
+            *count += 1;
+        }
+        match pending.next_if(|(path, _)| *path == &*entry.name) {
+            Some(_) if entry.stage != 0 => return None, // a conflict: leave it to git
+            Some((path, fixed)) => push(fixed, path),
+            None => push(&data[entry.range.start..entry.fixed_end], &entry.name),
+        }
+    }
+    for (path, fixed) in pending {
+        push(fixed, path);
+        *count += 1;
+    }
+    Some(out)
+}
+
+/// git's variable-length integer (varint.c): seven bits a byte, most
+/// significant first, each continuation adding one. Returns the value and
+/// the bytes read.
+fn decode_varint(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut iter = bytes.iter();
+    let mut byte = *iter.next()?;
+    let mut value = usize::from(byte & 0x7f);
+    let mut used = 1;
+    while byte & 0x80 != 0 {
+        byte = *iter.next()?;
+        value = value.checked_add(1)?.checked_mul(128)? | usize::from(byte & 0x7f);
+        used += 1;
+    }
+    Some((value, used))
+}
+
+fn encode_varint(mut value: usize, out: &mut Vec<u8>) {
+    let mut bytes = [0u8; 10];
+    let mut at = bytes.len() - 1;
+    bytes[at] = (value & 0x7f) as u8;
+    value >>= 7;
+    while value != 0 {
+        value -= 1;
+        at -= 1;
+        bytes[at] = 0x80 | (value & 0x7f) as u8;
+        value >>= 7;
+    }
+    out.extend_from_slice(&bytes[at..]);
 }
 
 /// Takes git's index lock (`index.lock`), waiting a little for another git.
@@ -414,11 +542,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn varints_are_gits() {
+        for (value, bytes) in [
+            (0, &[0x00][..]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x00]),
+            (16_511, &[0xff, 0x7f]),
+            (16_512, &[0x80, 0x80, 0x00]),
+        ] {
+            let mut out = Vec::new();
+            encode_varint(value, &mut out);
+            assert_eq!(out, bytes, "{value}");
+            assert_eq!(decode_varint(bytes), Some((value, bytes.len())));
+        }
+        for value in (0..100_000).step_by(7) {
+            let mut out = Vec::new();
+            encode_varint(value, &mut out);
+            assert_eq!(decode_varint(&out), Some((value, out.len())));
+        }
+    }
+
+    #[test]
     fn rejects_what_it_does_not_know() {
         assert!(walk(b"not an index at all, not at all").is_none());
-        let mut v4 = b"DIRC\0\0\0\x04\0\0\0\0".to_vec();
-        v4.extend_from_slice(&[0; 20]);
-        assert!(walk(&v4).is_none());
+        let mut v5 = b"DIRC\0\0\0\x05\0\0\0\0".to_vec();
+        v5.extend_from_slice(&[0; 20]);
+        assert!(walk(&v5).is_none());
         assert!(kept_extensions(b"link\0\0\0\0").is_none());
         assert_eq!(kept_extensions(b"TREE\0\0\0\x01x").unwrap(), b"");
     }

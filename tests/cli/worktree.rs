@@ -193,6 +193,38 @@ fn changes_work_with_a_split_index_and_still_see_hand_edits() {
 }
 
 #[test]
+fn changes_keep_an_index_of_version_4_whole() {
+    // `feature.manyFiles` makes git write index v4, whose paths are
+    // stored against the previous entry's: an edit must re-encode them.
+    let env = TestEnv::new();
+    let first = env.new_ticket("First");
+    env.git(&["update-index", "--index-version", "4"]);
+    let mut ids = vec![first.clone()];
+    for subject in ["Second", "Third", "Fourth"] {
+        ids.push(env.new_ticket(subject));
+    }
+    env.ok(&["note", &first, "-m", "noted"]);
+    for id in &ids[1..] {
+        env.ok(&["resolve", id]);
+    }
+    env.at("2099-01-01T00:00:00Z");
+    env.ok(&["autoclose"]);
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+    assert_eq!(env.git(&["diff", "--cached", "--stat"]), "");
+    let index = std::fs::read(env.path(".git/index")).unwrap();
+    assert_eq!(&index[4..8], &[0, 0, 0, 4], "still version 4");
+    let staged = env.git(&["ls-files", "--stage"]);
+    for id in &ids {
+        let blob = env.git(&["rev-parse", &format!("HEAD:{}", env.ticket_path(id))]);
+        assert!(
+            staged.contains(blob.trim()),
+            "{id} staged as committed:\n{staged}"
+        );
+    }
+    env.git(&["fsck", "--no-progress"]);
+}
+
+#[test]
 fn a_lock_file_left_by_git_refuses_the_change_before_it_commits() {
     let env = TestEnv::new();
     let id = env.new_ticket("Locked");

@@ -8,7 +8,7 @@ use crate::cli::{CommandError, Ctx};
 use crate::config::{Config, FieldDef};
 use crate::entry::ListEntry;
 use crate::lifecycle::{Category, Statuses};
-use crate::model::{Priority, Timestamp};
+use crate::model::{Priority, TicketId, Timestamp};
 use crate::view::TicketView;
 
 /// List tickets; by default every ticket that is not closed.
@@ -138,16 +138,18 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
         // Text search needs the conversation: load only the candidates.
         let needle = needle.to_lowercase();
         let mut kept = Vec::with_capacity(rows.len());
-        for row in rows {
-            let ticket = desk.load(&row.id)?;
-            let hit = ticket.subject.to_lowercase().contains(&needle)
-                || ticket.events.iter().any(|e| {
-                    e.body
-                        .as_deref()
-                        .is_some_and(|b| b.to_lowercase().contains(&needle))
-                });
-            if hit {
-                kept.push(row);
+        for chunk in rows.chunks(LOAD_CHUNK) {
+            let ids: Vec<TicketId> = chunk.iter().map(|r| r.id.clone()).collect();
+            for (row, (ticket, _)) in chunk.iter().zip(desk.load_many(&ids)?) {
+                let hit = ticket.subject.to_lowercase().contains(&needle)
+                    || ticket.events.iter().any(|e| {
+                        e.body
+                            .as_deref()
+                            .is_some_and(|b| b.to_lowercase().contains(&needle))
+                    });
+                if hit {
+                    kept.push(row.clone());
+                }
             }
         }
         rows = kept;
@@ -161,11 +163,17 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     }
     match format {
         Format::Json => {
-            let views = rows
-                .iter()
-                .map(|r| Ok(TicketView::of(&desk.load(&r.id)?, statuses)))
-                .collect::<Result<Vec<_>, crate::desk::Error>>()?;
-            ctx.ui.json(&views)?;
+            let views = Views {
+                desk: &desk,
+                ids: rows.iter().map(|r| r.id.clone()).collect(),
+                statuses,
+                error: std::cell::RefCell::new(None),
+            };
+            let written = ctx.ui.json(&views);
+            if let Some(error) = views.error.into_inner() {
+                return Err(error.into());
+            }
+            written?;
         }
         Format::Csv => {
             let mut out = ctx.ui.buffered();
@@ -420,4 +428,40 @@ fn sort(rows: &mut Vec<ListEntry>, key: SortKey) {
     order.sort_unstable_by(|&a, &b| compare(&rows[a], &rows[b]));
     let mut slots: Vec<Option<ListEntry>> = std::mem::take(rows).into_iter().map(Some).collect();
     *rows = order.into_iter().filter_map(|i| slots[i].take()).collect();
+}
+
+/// How many full tickets a listing loads at a time (in parallel), for
+/// `--search` and JSON: enough to keep every core busy, few enough that a
+/// listing of 20,000 tickets never holds them all.
+const LOAD_CHUNK: usize = 1024;
+
+/// The JSON list of full tickets, loaded a chunk at a time while it is
+/// written.
+struct Views<'a> {
+    desk: &'a crate::desk::Desk,
+    ids: Vec<TicketId>,
+    statuses: &'a Statuses,
+    /// Why loading stopped, for the error message.
+    error: std::cell::RefCell<Option<crate::desk::Error>>,
+}
+
+impl serde::Serialize for Views<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeSeq as _};
+        let mut seq = serializer.serialize_seq(Some(self.ids.len()))?;
+        for chunk in self.ids.chunks(LOAD_CHUNK) {
+            let loaded = match self.desk.load_many(chunk) {
+                Ok(loaded) => loaded,
+                Err(error) => {
+                    let message = error.to_string();
+                    *self.error.borrow_mut() = Some(error);
+                    return Err(S::Error::custom(message));
+                }
+            };
+            for (ticket, _) in loaded {
+                seq.serialize_element(&TicketView::of(&ticket, self.statuses))?;
+            }
+        }
+        seq.end()
+    }
 }
