@@ -30,6 +30,7 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
+use super::pack_reader::{self, PackSet};
 use super::{Error, RawTicket, git, layout};
 
 const MAGIC: &str = "tix-cache 3";
@@ -343,8 +344,10 @@ fn derive_all(
 
 /// Reads each `(path, blob)` as a ticket file and maps it with `f`, on
 /// every core, in order. Each text is dropped as soon as `f` is done with
-/// it, so memory holds the results, not the files. Each thread opens its
-/// own handle on the repository (libgit2 handles are not shared across
+/// it, so memory holds the results, not the files. Blobs are read straight
+/// from the pack files ([`PackSet`]), so the packs are not mapped into
+/// memory; what is not in a pack comes from libgit2, through a handle each
+/// thread opens when it first needs one (handles are not shared across
 /// threads).
 pub(super) fn map_blobs<T: Send>(
     repo: &Repository,
@@ -354,10 +357,18 @@ pub(super) fn map_blobs<T: Send>(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
+    // A few blobs are not worth reading the pack indexes for.
+    let packs = if items.len() < 256 {
+        PackSet::empty()
+    } else {
+        PackSet::open(repo.path())
+    };
     if items.len() < 64 || threads == 1 {
+        let mut reader = packs.reader();
+        let mut fallback = Fallback::Open(repo);
         return Ok(items
             .iter()
-            .map(|(path, blob)| f(read_raw(repo, path.clone(), *blob)))
+            .map(|(path, blob)| f(read_via(&mut reader, &mut fallback, path.clone(), *blob)))
             .collect());
     }
     let chunk = items.len().div_ceil(threads);
@@ -366,13 +377,15 @@ pub(super) fn map_blobs<T: Send>(
         let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
-                let git_dir = &git_dir;
-                scope.spawn(move || -> Result<Vec<T>, Error> {
-                    let repo = Repository::open(git_dir)?;
-                    Ok(part
-                        .iter()
-                        .map(|(path, blob)| f(read_raw(&repo, path.clone(), *blob)))
-                        .collect())
+                let (git_dir, packs) = (&git_dir, &packs);
+                scope.spawn(move || -> Vec<T> {
+                    let mut reader = packs.reader();
+                    let mut fallback = Fallback::Lazy(git_dir, None);
+                    part.iter()
+                        .map(|(path, blob)| {
+                            f(read_via(&mut reader, &mut fallback, path.clone(), *blob))
+                        })
+                        .collect()
                 })
             })
             .collect();
@@ -381,11 +394,51 @@ pub(super) fn map_blobs<T: Send>(
             // A panic in `f` is a bug; surface it rather than hide it.
             let part = handle
                 .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
             out.extend(part);
         }
         Ok(out)
     })
+}
+
+/// Where a thread reads the blobs that are not in a pack.
+enum Fallback<'a> {
+    /// The caller's handle.
+    Open(&'a Repository),
+    /// A handle of the thread's own, opened when first needed.
+    Lazy(&'a Path, Option<Repository>),
+}
+
+impl Fallback<'_> {
+    fn repo(&mut self) -> Result<&Repository, Error> {
+        match self {
+            Self::Open(repo) => Ok(repo),
+            Self::Lazy(_, Some(repo)) => Ok(repo),
+            Self::Lazy(git_dir, slot) => Ok(slot.insert(Repository::open(*git_dir)?)),
+        }
+    }
+}
+
+/// Reads one blob as a ticket file: from the packs, else through libgit2.
+fn read_via(
+    reader: &mut pack_reader::Reader<'_>,
+    fallback: &mut Fallback<'_>,
+    path: String,
+    blob: Oid,
+) -> RawTicket {
+    let bytes = match reader.blob(&blob) {
+        Some(bytes) => Ok(bytes),
+        None => fallback
+            .repo()
+            .and_then(|repo| Ok(repo.find_blob(blob)?.content().to_vec())),
+    };
+    let text = bytes.and_then(|b| String::from_utf8(b).map_err(|_| Error::NotText(path.clone())));
+    RawTicket {
+        id: layout::id_from_path(&path),
+        path,
+        blob,
+        text,
+    }
 }
 
 fn save(path: &Path, text: &str) -> Result<(), Error> {

@@ -14,6 +14,7 @@ mod index;
 pub mod layout;
 mod lock;
 mod pack;
+mod pack_reader;
 mod sync;
 
 use std::path::{Path, PathBuf};
