@@ -359,12 +359,12 @@ impl Engine<'_> {
         for rule in &plan.rules {
             message.push_str(&format!("Tix-Rule: {rule}\n"));
         }
-        let item = BatchItem {
-            id: current.id.clone(),
+        let item = BatchItem::new(
+            current.id.clone(),
             base,
-            content: current.to_toml(statuses),
+            &current.to_toml(statuses),
             message,
-        };
+        );
         self.changed.insert(
             current.id.clone(),
             Changed {
@@ -433,7 +433,7 @@ fn same_state(a: &Ticket, b: &Ticket, statuses: &Statuses) -> bool {
 }
 
 /// Tickets parsed at a time while evaluating rules.
-const EVAL_CHUNK: usize = 2000;
+const EVAL_CHUNK: usize = 500;
 
 #[cfg(test)]
 mod tests {

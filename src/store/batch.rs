@@ -12,7 +12,6 @@
 //! refresh.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
 
 use git2::{ObjectType, Oid, Repository};
 use sha1::{Digest, Sha1};
@@ -30,10 +29,26 @@ pub struct BatchItem {
     /// The blob the new content was derived from: the item is skipped when
     /// the ticket changed meanwhile.
     pub base: Oid,
-    /// The new file content.
-    pub content: String,
     /// The commit message.
     pub message: String,
+    /// The id of the new content's blob.
+    blob: Oid,
+    /// The new content as a pack entry, compressed: a run of 10,000 items
+    /// holds a third of their text.
+    entry: Vec<u8>,
+}
+
+impl BatchItem {
+    /// An item that writes `content` to the ticket's file.
+    pub fn new(id: TicketId, base: Oid, content: &str, message: String) -> Self {
+        Self {
+            id,
+            base,
+            message,
+            blob: hash("blob", content.as_bytes()),
+            entry: super::pack::entry(ObjectType::Blob, content.as_bytes()),
+        }
+    }
 }
 
 /// What a batch did.
@@ -222,60 +237,77 @@ impl Store {
         let mut trees = Trees::open(&self.repo, head.tree_id())?;
         let mut parent = head_id;
         let mut journal = Vec::with_capacity(items.len());
-        let mut pack = Pack::new();
+        let odb = self.repo.odb()?;
+        let mut pack = None;
         // The previous `tickets/` tree in the current pack: the next one is
         // written as a delta against it, and every `DELTA_DEPTH`-th in full,
         // so reading the newest (every later command does) applies a few
         // deltas, not a chain as long as the run.
         let mut previous: Option<(Oid, Vec<u8>)> = None;
         let mut depth = 0;
-        for item in items {
+        let io = |e: std::io::Error| Error::io(self.repo.path(), e);
+        for (n, item) in items.iter().enumerate() {
+            let open = match &mut pack {
+                Some(open) => open,
+                None => {
+                    // Five objects a commit: blob, three trees, commit.
+                    let count = 5 * (items.len() - n).min(CHUNK);
+                    let count = u32::try_from(count).map_err(|_| Error::Busy)?;
+                    previous = None; // bases must be in the same pack
+                    pack.insert(Pack::new(odb.packwriter()?, count).map_err(io)?)
+                }
+            };
             let path = layout::ticket_path(&item.id);
             // The new blob, and the three trees on its path with one id
             // replaced in place (names and order do not change).
-            let blob = hash("blob", item.content.as_bytes());
+            let blob = item.blob;
             let shard = trees.shard(&self.repo, item.id.shard())?;
             set_entry(shard, format!("{}.toml", item.id).as_bytes(), blob)?;
             let shard_id = hash("tree", shard);
-            pack.add(ObjectType::Blob, item.content.as_bytes());
-            pack.add(ObjectType::Tree, shard);
+            open.add_entry(&item.entry).map_err(io)?;
+            open.add(ObjectType::Tree, shard).map_err(io)?;
             set_entry(&mut trees.tickets, item.id.shard().as_bytes(), shard_id)?;
             let tickets_id = hash("tree", &trees.tickets);
             match &previous {
                 Some((base, base_data)) if depth < DELTA_DEPTH => {
-                    pack.add_delta(*base, base_data, &trees.tickets);
+                    open.add_delta(*base, base_data, &trees.tickets)
+                        .map_err(io)?;
                     depth += 1;
                 }
                 _ => {
-                    pack.add(ObjectType::Tree, &trees.tickets);
+                    open.add(ObjectType::Tree, &trees.tickets).map_err(io)?;
                     depth = 0;
                 }
             }
             previous = Some((tickets_id, trees.tickets.clone()));
             set_entry(&mut trees.root, layout::TICKETS_DIR.as_bytes(), tickets_id)?;
             let root_id = hash("tree", &trees.root);
-            pack.add(ObjectType::Tree, &trees.root);
+            open.add(ObjectType::Tree, &trees.root).map_err(io)?;
             // Byte for byte what git_commit_create writes.
             let commit = format!(
                 "tree {root_id}\nparent {parent}\nauthor {signature}\ncommitter {signature}\n\n{}",
                 item.message
             );
             parent = hash("commit", commit.as_bytes());
-            pack.add(ObjectType::Commit, commit.as_bytes());
+            open.add(ObjectType::Commit, commit.as_bytes())
+                .map_err(io)?;
             journal.push((path, Some(item.base)));
             report.committed.push(item.id.clone());
             progress(BatchProgress::Built(report.committed.len()));
-            if report.committed.len().is_multiple_of(CHUNK) {
-                // Bound memory: write what we have, start a new pack.
-                written.extend(self.write_pack(std::mem::replace(&mut pack, Pack::new()))?);
-                previous = None;
+            if report.committed.len().is_multiple_of(CHUNK)
+                && let Some(full) = pack.take()
+            {
+                // Bound the indexer's memory: finish this pack, start another.
+                written.push(write_pack(full)?);
             }
         }
         if report.committed.is_empty() {
             return Ok(true);
         }
         progress(BatchProgress::Writing);
-        written.extend(self.write_pack(pack)?);
+        if let Some(last) = pack.take() {
+            written.push(write_pack(last)?);
+        }
 
         // Publish: one compare-and-swap of the branch, then one refresh.
         let private = self.private_dir();
@@ -299,26 +331,6 @@ impl Store {
         git::refresh(&self.repo, &self.root, &paths)?;
         git::remove_journal(&private)?;
         Ok(true)
-    }
-
-    /// Stores a finished pack (and its index) in the object database;
-    /// returns its name (the hex checksum git names the files after).
-    fn write_pack(&self, pack: Pack) -> Result<Option<String>, Error> {
-        if pack.is_empty() {
-            return Ok(None);
-        }
-        let data = pack.finish();
-        let name: String = data[data.len().saturating_sub(20)..]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let odb = self.repo.odb()?;
-        let mut writer = odb.packwriter()?;
-        writer
-            .write_all(&data)
-            .map_err(|e| Error::io(self.repo.path(), e))?;
-        writer.commit()?;
-        Ok(Some(name))
     }
 
     /// Removes packs this process wrote for a batch that was never
@@ -408,14 +420,23 @@ fn hash(kind: &str, data: &[u8]) -> Oid {
     Oid::from_bytes(&hasher.finalize()).unwrap_or(Oid::ZERO_SHA1)
 }
 
-/// Commits per pack: bounds the memory a run holds (the pack is built
-/// compressed in memory: about 2 KB per commit) while keeping a run of
-/// up to this many commits in one pack.
+/// Commits per pack: bounds the memory libgit2's indexer holds for a pack
+/// while keeping a run of up to this many commits in one pack.
 /// How many `tickets/` trees in a row a batch writes as deltas of the one
 /// before (git's own default depth is 50).
 const DELTA_DEPTH: usize = 32;
 
 const CHUNK: usize = 20_000;
+
+/// Finishes a pack and puts it (and its index) in the object database;
+/// returns its name.
+fn write_pack(pack: Pack<git2::OdbPackwriter<'_>>) -> Result<String, Error> {
+    let (mut writer, name) = pack
+        .finish()
+        .map_err(|e| Error::io(std::path::Path::new("objects/pack"), e))?;
+    writer.commit()?;
+    Ok(name)
+}
 
 #[cfg(test)]
 mod tests {
@@ -452,12 +473,12 @@ mod tests {
 
     /// What an automation would write: the committed file plus a line.
     fn item(store: &Store, id: &TicketId) -> BatchItem {
-        BatchItem {
-            id: id.clone(),
-            base: store.ticket_blob(id).unwrap().unwrap(),
-            content: format!("{}# batch\n", store.read_ticket(id).unwrap()),
-            message: format!("{id}: batch\n"),
-        }
+        BatchItem::new(
+            id.clone(),
+            store.ticket_blob(id).unwrap().unwrap(),
+            &format!("{}# batch\n", store.read_ticket(id).unwrap()),
+            format!("{id}: batch\n"),
+        )
     }
 
     fn git(dir: &Path, args: &[&str]) -> String {

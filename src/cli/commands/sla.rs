@@ -434,12 +434,12 @@ fn record(
         e.until = Some(*due);
         ticket.push(e);
     }
-    let item = BatchItem {
-        id: ticket.id.clone(),
+    let item = BatchItem::new(
+        ticket.id.clone(),
         base,
-        content: ticket.to_toml(statuses),
-        message: commit_message(&ticket, &applied),
-    };
+        &ticket.to_toml(statuses),
+        commit_message(&ticket, &applied),
+    );
     Ok((
         item,
         Recorded {
