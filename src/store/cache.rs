@@ -31,7 +31,7 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use super::pack_reader::{self, PackSet};
-use super::{Error, RawTicket, git, layout};
+use super::{Error, RawTicket, layout};
 
 const MAGIC: &str = "tix-cache 3";
 
@@ -247,7 +247,16 @@ pub(super) fn scan(
     }
 
     // Pass 2: derive what the cache did not know, on every core.
-    let derived = derive_all(repo, &todo, how.derive)?;
+    let mut derived = derive_all(repo, &todo, how.derive)?;
+    // Each payload moves into the new cache text once; a blob listed twice
+    // (the same file under two names) is copied instead.
+    let twice: std::collections::HashSet<Oid> = {
+        let mut seen = std::collections::HashSet::with_capacity(todo.len());
+        todo.iter()
+            .filter(|(_, blob)| !seen.insert(*blob))
+            .map(|(_, blob)| *blob)
+            .collect()
+    };
 
     // Pass 3: visit in tree order and build the new cache text.
     let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(_)));
@@ -265,12 +274,21 @@ pub(super) fn scan(
         _ => Default::default(),
     };
     let as_delta = old.is_some() && !dropped && delta_shards.len() <= DELTA_MAX;
-    let mut fresh = String::new();
-    if rewrite {
-        if !as_delta {
-            fresh.reserve(old.as_ref().map_or(0, |o| o.text.len()) + 4096);
+    // Written as the scan goes (holding the text would double the memory of
+    // a first scan), and put in place only once the scan is complete.
+    let mut fresh = match cache_path {
+        Some(path) if rewrite => {
+            let target = if as_delta {
+                delta_path(path)
+            } else {
+                path.to_owned()
+            };
+            Writer::create(&target)
         }
-        fresh.push_str(&format!("{MAGIC}\t{salt}\n"));
+        _ => None,
+    };
+    if let Some(out) = &mut fresh {
+        out.push(&format!("{MAGIC}\t{salt}\n"));
     }
     for (name, tree, body) in &shards {
         let (hot, cold): (Cow<'_, str>, Cow<'_, str>) = match body {
@@ -280,7 +298,8 @@ pub(super) fn scan(
                 for (file, blob, known) in files {
                     let payload = match known {
                         Some(payload) => payload.clone(),
-                        None => derived.get(blob).cloned().flatten(),
+                        None if twice.contains(blob) => derived.get(blob).cloned().flatten(),
+                        None => derived.remove(blob).flatten(),
                     };
                     match payload.filter(|p| !p.contains('\n')) {
                         Some(p) if (how.cold)(&p) => {
@@ -299,14 +318,16 @@ pub(super) fn scan(
                 visit(item);
             }
         }
-        if rewrite && (!as_delta || delta_shards.contains(name.as_str())) {
-            fresh.push_str(&format!(
+        if let Some(out) = &mut fresh
+            && (!as_delta || delta_shards.contains(name.as_str()))
+        {
+            out.push(&format!(
                 "S\t{name}\t{tree}\t{}\t{}\n",
                 hot.len(),
                 cold.len()
             ));
-            fresh.push_str(&hot);
-            fresh.push_str(&cold);
+            out.push(&hot);
+            out.push(&cold);
         }
     }
     for (name, blob) in &stray {
@@ -317,19 +338,66 @@ pub(super) fn scan(
             payload: None,
         });
     }
-    if let Some(path) = cache_path
-        && rewrite
-    {
+    if let (Some(path), Some(out)) = (cache_path, fresh) {
         // A failed write only costs speed next time. Every entry is keyed by
         // tree and blob ids, so a delta file left over from before a base
         // rewrite can only cost speed too.
-        if as_delta {
-            let _ = save(&delta_path(path), &fresh);
-        } else if save(path, &fresh).is_ok() {
+        if out.finish() && !as_delta {
             let _ = std::fs::remove_file(delta_path(path));
         }
     }
     Ok(())
+}
+
+/// A cache file being written: a temporary file beside it, renamed into
+/// place by [`Writer::finish`]; dropped unfinished (the scan failed), it is
+/// removed. Write errors are remembered, not reported: the cache is only
+/// ever worth some speed.
+struct Writer {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    out: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl Writer {
+    fn create(path: &Path) -> Option<Self> {
+        let dir = path.parent()?;
+        std::fs::create_dir_all(dir).ok()?;
+        let name = path.file_name()?.to_string_lossy();
+        let tmp = dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
+        let file = std::fs::File::create(&tmp).ok()?;
+        Some(Self {
+            path: path.to_owned(),
+            tmp,
+            out: Some(std::io::BufWriter::with_capacity(1 << 16, file)),
+        })
+    }
+
+    fn push(&mut self, text: &str) {
+        use std::io::Write as _;
+        if let Some(out) = &mut self.out
+            && out.write_all(text.as_bytes()).is_err()
+        {
+            self.out = None;
+        }
+    }
+
+    /// Puts the file in place; tells whether it got there.
+    fn finish(mut self) -> bool {
+        use std::io::Write as _;
+        let written = self
+            .out
+            .take()
+            .is_some_and(|mut out| out.flush().is_ok() && out.into_inner().is_ok());
+        written && std::fs::rename(&self.tmp, &self.path).is_ok()
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // After a rename this finds nothing; otherwise it is a partial file.
+        let _ = std::fs::remove_file(&self.tmp);
+    }
 }
 
 /// Reads and derives `todo` in parallel.
@@ -439,13 +507,6 @@ fn read_via(
         blob,
         text,
     }
-}
-
-fn save(path: &Path, text: &str) -> Result<(), Error> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    git::write_atomic(path, text.as_bytes())
 }
 
 /// Reads one blob as a ticket file.

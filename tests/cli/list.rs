@@ -325,6 +325,24 @@ fn a_broken_ticket_file_is_named_and_hides_nothing() {
 }
 
 #[test]
+fn a_ticket_file_copied_under_another_name_is_named_and_the_original_listed() {
+    // Two files with the same blob: the cache must derive it once for both.
+    let f = fixture();
+    let original = f.env.read_ticket_file(&f.a);
+    f.env.commit_file("tickets/zz/zzzzzz.toml", &original);
+    let cold = f.env.tix(&["list", "--format", "csv"]);
+    let warm = f.env.tix(&["list", "--format", "csv"]);
+    for out in [&cold, &warm] {
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.matches(&f.a).count(), 1, "{stdout}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("tickets/zz/zzzzzz.toml"), "{stderr}");
+    }
+    assert_eq!(cold.stdout, warm.stdout);
+}
+
+#[test]
 fn an_empty_desk_lists_nothing() {
     let env = TestEnv::new();
     let out = env.tix(&["list"]);
