@@ -545,7 +545,7 @@ impl<'a> Reader<'a> {
 
     /// A custom field's value: a string, an integer or a boolean.
     fn field_value(&mut self) -> Option<toml::Value> {
-        match self.peek() {
+        match *self.bytes.get(self.at)? {
             b'"' | b'\'' => self.string().map(toml::Value::String),
             b't' if self.eat(b"true") => Some(toml::Value::Boolean(true)),
             b'f' if self.eat(b"false") => Some(toml::Value::Boolean(false)),
@@ -649,6 +649,27 @@ to = "open"
             let tail = bytes.len() - bytes.len() % 8;
             let expected = bytes.iter().position(|&c| special(c)).unwrap_or(bytes.len()).min(tail);
             proptest::prop_assert_eq!(plain_run(&bytes, quote), expected);
+        }
+    }
+
+    #[test]
+    fn a_file_that_ends_after_a_key_goes_to_the_full_parse() {
+        let head = "id = \"k3x9p2\"\nsubject = \"s\"\n";
+        for tail in [
+            "priority = ",
+            "tags = ",
+            "[customer]\nname = ",
+            "[fields]\nx = ",
+            "[fields]\nx = -",
+            "[rating]\nscore = ",
+            "[[event]]\nat = ",
+            "[[event]]\nbody = ",
+            "[[event]]\nbody = \"\"\"",
+            "[[event]]\nbody = \"\"\"\nabc\\",
+            "[fields]\nx",
+        ] {
+            let text = format!("{head}{tail}");
+            assert_eq!(without_bodies(&text), None, "{text}");
         }
     }
 

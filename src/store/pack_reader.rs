@@ -36,6 +36,9 @@ const BLOB: u8 = 3;
 const OFS_DELTA: u8 = 6;
 const REF_DELTA: u8 = 7;
 
+/// The most memory reserved up front from a size a pack entry states.
+const MAX_RESERVE: usize = 8 << 20;
+
 /// The longest delta chain followed (git writes at most 50 by default).
 const MAX_CHAIN: usize = 4096;
 
@@ -276,10 +279,12 @@ fn read_some(file: &File, buf: &mut [u8], offset: u64) -> Option<usize> {
 /// than deflate's worst case for `size` bytes, and reads on if that was
 /// not enough.
 fn inflate(file: &File, offset: u64, size: usize) -> Option<Vec<u8>> {
-    // One byte to spare: more output than `size` is a broken entry.
-    let mut out = Vec::with_capacity(size + 1);
+    // One byte to spare: more output than `size` is a broken entry. A size
+    // from a damaged pack can be anything: reserve at most a few megabytes
+    // up front and let the buffers grow with what the stream really holds.
+    let mut out = Vec::with_capacity(size.min(MAX_RESERVE) + 1);
     let mut inflater = flate2::Decompress::new(true);
-    let mut input = vec![0u8; size + size / 64 + 64];
+    let mut input = vec![0u8; (size + size / 64 + 64).min(MAX_RESERVE)];
     let mut at = offset;
     loop {
         let got = read_some(file, &mut input, at)?;
@@ -291,7 +296,13 @@ fn inflate(file: &File, offset: u64, size: usize) -> Option<Vec<u8>> {
             break;
         }
         let used = inflater.total_in() - before_in;
-        if (used == 0 && out.len() == before_out) || out.len() > size {
+        if out.len() > size {
+            return None;
+        }
+        if out.len() == out.capacity() {
+            // Room for the rest (a large object beyond the first reserve).
+            out.reserve((size + 1 - out.len()).min(MAX_RESERVE));
+        } else if used == 0 && out.len() == before_out {
             return None; // no progress: truncated or broken
         }
         at += used;
@@ -322,7 +333,7 @@ fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     if base_size != base.len() {
         return None;
     }
-    let mut out = Vec::with_capacity(result_size);
+    let mut out = Vec::with_capacity(result_size.min(MAX_RESERVE));
     while at < delta.len() {
         let op = delta[at];
         at += 1;
@@ -512,6 +523,31 @@ mod tests {
             PackSet::open(&root.join(".git")).reader().blob(&loose),
             None
         );
+    }
+
+    #[test]
+    fn reads_a_blob_larger_than_the_first_reserve() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q"]);
+        let big: String = (0..MAX_RESERVE / 8 + 1000)
+            .map(|i| format!("{:07}\n", i % 9_999_991))
+            .collect();
+        std::fs::write(root.join("big.txt"), &big).unwrap();
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-qm", "big"]);
+        git(root, &["gc", "-q"]);
+        let repo = git2::Repository::open(root).unwrap();
+        let id = repo
+            .head()
+            .unwrap()
+            .peel_to_tree()
+            .unwrap()
+            .get_name("big.txt")
+            .unwrap()
+            .id();
+        let set = PackSet::open(&root.join(".git"));
+        assert_eq!(set.reader().blob(&id).as_deref(), Some(big.as_bytes()));
     }
 
     #[test]

@@ -343,6 +343,21 @@ fn a_ticket_file_copied_under_another_name_is_named_and_the_original_listed() {
 }
 
 #[test]
+fn a_ticket_file_cut_short_after_a_key_is_named_and_lists_go_on() {
+    let f = fixture();
+    let path = f.env.ticket_path(&f.a);
+    let text = f.env.read_ticket_file(&f.a);
+    f.env.commit_file(&path, &format!("{text}[fields]\nx = "));
+    for format in ["table", "json"] {
+        let out = f.env.tix(&["list", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&path), "{stderr}");
+        crate::common::assert_no_panic(&stderr);
+    }
+}
+
+#[test]
 fn an_empty_desk_lists_nothing() {
     let env = TestEnv::new();
     let out = env.tix(&["list"]);
