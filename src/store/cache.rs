@@ -200,6 +200,15 @@ pub(super) fn scan(
         Files(Vec<(String, Oid, Option<Option<String>>)>),
     }
     let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
+    // Without a cache every shard tree is read: straight from the packs, as
+    // the blobs are (libgit2 would keep the pages of their delta chains
+    // mapped).
+    let tree_packs = if old.is_none() {
+        PackSet::open(repo.path())
+    } else {
+        PackSet::empty()
+    };
+    let mut trees = tree_packs.reader();
     let mut stray = Vec::new();
     let mut todo: Vec<(String, Oid)> = Vec::new();
     for shard_entry in tickets.iter() {
@@ -227,18 +236,14 @@ pub(super) fn scan(
                         }
                     }
                 }
-                let tree = shard_entry.to_object(repo)?.peel_to_tree()?;
-                let mut files = Vec::with_capacity(tree.len());
-                for file in tree.iter() {
-                    let file_name = file.name().unwrap_or_default().to_owned();
-                    let known = by_blob.get(&file.id()).map(|p| p.map(str::to_owned));
+                let entries = shard_files(repo, &mut trees, shard_entry.id())?;
+                let mut files = Vec::with_capacity(entries.len());
+                for (file_name, id) in entries {
+                    let known = by_blob.get(&id).map(|p| p.map(str::to_owned));
                     if known.is_none() {
-                        todo.push((
-                            format!("{}/{name}/{file_name}", layout::TICKETS_DIR),
-                            file.id(),
-                        ));
+                        todo.push((format!("{}/{name}/{file_name}", layout::TICKETS_DIR), id));
                     }
-                    files.push((file_name, file.id(), known));
+                    files.push((file_name, id, known));
                 }
                 Body::Files(files)
             }
@@ -400,6 +405,38 @@ impl Drop for Writer {
     }
 }
 
+/// The entries (name, id) of a shard tree, from the packs when it is
+/// there, else through libgit2. A name that is not UTF-8 reads as empty, as
+/// libgit2's `name()` gives it.
+fn shard_files(
+    repo: &Repository,
+    packs: &mut pack_reader::Reader<'_>,
+    tree: Oid,
+) -> Result<Vec<(String, Oid)>, Error> {
+    if let Some(entries) = packs.tree(&tree).and_then(|raw| parse_tree(&raw)) {
+        return Ok(entries);
+    }
+    let tree = repo.find_tree(tree)?;
+    Ok(tree
+        .iter()
+        .map(|e| (e.name().unwrap_or_default().to_owned(), e.id()))
+        .collect())
+}
+
+/// Splits a raw tree object: `<mode> <name>\0<20-byte id>` per entry.
+fn parse_tree(mut raw: &[u8]) -> Option<Vec<(String, Oid)>> {
+    let mut entries = Vec::new();
+    while !raw.is_empty() {
+        let space = raw.iter().position(|b| *b == b' ')?;
+        let nul = space + raw[space..].iter().position(|b| *b == 0)?;
+        let name = String::from_utf8(raw[space + 1..nul].to_vec()).unwrap_or_default();
+        let id = Oid::from_bytes(raw.get(nul + 1..nul + 21)?).ok()?;
+        entries.push((name, id));
+        raw = &raw[nul + 21..];
+    }
+    Some(entries)
+}
+
 /// Reads and derives `todo` in parallel.
 fn derive_all(
     repo: &Repository,
@@ -519,5 +556,35 @@ pub(super) fn read_raw(repo: &Repository, path: String, blob: Oid) -> RawTicket 
         path,
         blob,
         text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_trees_split_as_libgit2_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let blob = repo.blob(b"x").unwrap();
+        let mut sub = repo.treebuilder(None).unwrap();
+        sub.insert("inner.toml", blob, 0o100644).unwrap();
+        let sub = sub.write().unwrap();
+        let mut builder = repo.treebuilder(None).unwrap();
+        builder.insert("a.toml", blob, 0o100644).unwrap();
+        builder.insert("run.sh", blob, 0o100755).unwrap();
+        builder.insert("link", blob, 0o120000).unwrap();
+        builder.insert("zz", sub, 0o040000).unwrap();
+        builder.insert("é.toml", blob, 0o100644).unwrap();
+        let tree = repo.find_tree(builder.write().unwrap()).unwrap();
+        let odb = repo.odb().unwrap();
+        let raw = odb.read(tree.id()).unwrap();
+        let expected: Vec<(String, Oid)> = tree
+            .iter()
+            .map(|e| (e.name().unwrap().to_owned(), e.id()))
+            .collect();
+        assert_eq!(parse_tree(raw.data()), Some(expected));
+        assert_eq!(parse_tree(&raw.data()[..raw.len() - 1]), None, "cut short");
     }
 }

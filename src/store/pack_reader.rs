@@ -32,6 +32,7 @@ struct Pack {
 }
 
 /// Object types in a pack.
+const TREE: u8 = 2;
 const BLOB: u8 = 3;
 const OFS_DELTA: u8 = 6;
 const REF_DELTA: u8 = 7;
@@ -154,9 +155,18 @@ impl Reader<'_> {
     /// The content of blob `oid`, or `None` when it is not in a pack this
     /// reader can read (the caller then asks libgit2).
     pub(super) fn blob(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+        self.typed(oid, BLOB)
+    }
+
+    /// The raw content of tree `oid` (see [`Self::blob`]).
+    pub(super) fn tree(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+        self.typed(oid, TREE)
+    }
+
+    fn typed(&mut self, oid: &Oid, want: u8) -> Option<Vec<u8>> {
         let (pack, offset) = self.set.find(oid)?;
         let (kind, data) = self.object(pack, offset)?;
-        (kind == BLOB).then(|| Rc::try_unwrap(data).unwrap_or_else(|rc| (*rc).clone()))
+        (kind == want).then(|| Rc::try_unwrap(data).unwrap_or_else(|rc| (*rc).clone()))
     }
 
     /// An object's type and content, resolving deltas: the chain is
