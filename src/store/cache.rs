@@ -24,6 +24,7 @@
 //! `=payload` when the caller could not derive one; such lines are hot).
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
@@ -181,6 +182,7 @@ pub(super) struct Scan<'a> {
 /// derived on every core.
 pub(super) fn scan(
     repo: &Repository,
+    packs: &OnceCell<PackSet>,
     tickets: Option<Tree<'_>>,
     cache_path: Option<&Path>,
     how: &Scan<'_>,
@@ -203,10 +205,11 @@ pub(super) fn scan(
     // Without a cache every shard tree is read: straight from the packs, as
     // the blobs are (libgit2 would keep the pages of their delta chains
     // mapped).
+    let empty = PackSet::empty();
     let tree_packs = if old.is_none() {
-        PackSet::open(repo.path())
+        packs.get_or_init(|| PackSet::open(repo.path()))
     } else {
-        PackSet::empty()
+        &empty
     };
     let mut trees = tree_packs.reader();
     let mut stray = Vec::new();
@@ -252,7 +255,7 @@ pub(super) fn scan(
     }
 
     // Pass 2: derive what the cache did not know, on every core.
-    let mut derived = derive_all(repo, &todo, how.derive)?;
+    let mut derived = derive_all(repo, packs, &todo, how.derive)?;
     // Each payload moves into the new cache text once; a blob listed twice
     // (the same file under two names) is copied instead.
     let twice: std::collections::HashSet<Oid> = {
@@ -413,8 +416,8 @@ fn shard_files(
     packs: &mut pack_reader::Reader<'_>,
     tree: Oid,
 ) -> Result<Vec<(String, Oid)>, Error> {
-    if let Some(entries) = packs.tree(&tree).and_then(|raw| parse_tree(&raw)) {
-        return Ok(entries);
+    if let Some(entries) = packs.tree_entries(&tree) {
+        return Ok(entries.into_iter().map(|e| (e.name, e.id)).collect());
     }
     let tree = repo.find_tree(tree)?;
     Ok(tree
@@ -423,27 +426,14 @@ fn shard_files(
         .collect())
 }
 
-/// Splits a raw tree object: `<mode> <name>\0<20-byte id>` per entry.
-fn parse_tree(mut raw: &[u8]) -> Option<Vec<(String, Oid)>> {
-    let mut entries = Vec::new();
-    while !raw.is_empty() {
-        let space = raw.iter().position(|b| *b == b' ')?;
-        let nul = space + raw[space..].iter().position(|b| *b == 0)?;
-        let name = String::from_utf8(raw[space + 1..nul].to_vec()).unwrap_or_default();
-        let id = Oid::from_bytes(raw.get(nul + 1..nul + 21)?).ok()?;
-        entries.push((name, id));
-        raw = &raw[nul + 21..];
-    }
-    Some(entries)
-}
-
 /// Reads and derives `todo` in parallel.
 fn derive_all(
     repo: &Repository,
+    packs: &OnceCell<PackSet>,
     todo: &[(String, Oid)],
     derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
 ) -> Result<HashMap<Oid, Option<String>>, Error> {
-    let derived = map_blobs(repo, todo, derive)?;
+    let derived = map_blobs(repo, packs, todo, derive)?;
     Ok(todo.iter().map(|(_, blob)| *blob).zip(derived).collect())
 }
 
@@ -456,6 +446,7 @@ fn derive_all(
 /// threads).
 pub(super) fn map_blobs<T: Send>(
     repo: &Repository,
+    packs: &OnceCell<PackSet>,
     items: &[(String, Oid)],
     f: &(dyn Fn(RawTicket) -> T + Sync),
 ) -> Result<Vec<T>, Error> {
@@ -463,10 +454,11 @@ pub(super) fn map_blobs<T: Send>(
         .map_or(1, |n| n.get())
         .min(8);
     // A few blobs are not worth reading the pack indexes for.
+    let empty = PackSet::empty();
     let packs = if items.len() < 256 {
-        PackSet::empty()
+        &empty
     } else {
-        PackSet::open(repo.path())
+        packs.get_or_init(|| PackSet::open(repo.path()))
     };
     if items.len() < 64 || threads == 1 {
         let mut reader = packs.reader();
@@ -482,7 +474,7 @@ pub(super) fn map_blobs<T: Send>(
         let handles: Vec<_> = items
             .chunks(chunk)
             .map(|part| {
-                let (git_dir, packs) = (&git_dir, &packs);
+                let git_dir = &git_dir;
                 scope.spawn(move || -> Vec<T> {
                     let mut reader = packs.reader();
                     let mut fallback = Fallback::Lazy(git_dir, None);
@@ -584,7 +576,16 @@ mod tests {
             .iter()
             .map(|e| (e.name().unwrap().to_owned(), e.id()))
             .collect();
-        assert_eq!(parse_tree(raw.data()), Some(expected));
-        assert_eq!(parse_tree(&raw.data()[..raw.len() - 1]), None, "cut short");
+        let parsed = pack_reader::parse_tree(raw.data()).unwrap();
+        let names: Vec<(String, Oid)> = parsed.iter().map(|e| (e.name.clone(), e.id)).collect();
+        assert_eq!(names, expected);
+        let blobs: Vec<bool> = parsed.iter().map(pack_reader::TreeEntry::is_blob).collect();
+        let kinds: Vec<bool> = tree
+            .iter()
+            .map(|e| e.kind() == Some(ObjectType::Blob))
+            .collect();
+        assert_eq!(blobs, kinds);
+        let cut = &raw.data()[..raw.len() - 1];
+        assert!(pack_reader::parse_tree(cut).is_none(), "cut short");
     }
 }

@@ -653,7 +653,15 @@ fn commit_info(commit: &Commit<'_>) -> CommitInfo {
 pub(super) struct Snapshot<'r> {
     repo: &'r Repository,
     tickets: Option<Tree<'r>>,
-    shards: std::collections::HashMap<String, Option<Tree<'r>>>,
+    shards: std::collections::HashMap<String, Option<Shard<'r>>>,
+    /// Where shard trees are read for many tickets (see `pack_reader`).
+    packs: Option<super::pack_reader::Reader<'r>>,
+}
+
+/// A shard tree, through libgit2 or as read from a pack.
+enum Shard<'r> {
+    Git(Tree<'r>),
+    Read(Vec<super::pack_reader::TreeEntry>),
 }
 
 impl<'r> Snapshot<'r> {
@@ -669,7 +677,15 @@ impl<'r> Snapshot<'r> {
             repo,
             tickets,
             shards: std::collections::HashMap::new(),
+            packs: None,
         })
+    }
+
+    /// Reads shard trees from the packs of `packs` where it can, for a
+    /// snapshot that looks up many tickets.
+    pub(super) fn with_packs(mut self, packs: &'r super::pack_reader::PackSet) -> Self {
+        self.packs = Some(packs.reader());
+        self
     }
 
     /// Returns the blob id of a ticket's file, if present.
@@ -682,7 +698,14 @@ impl<'r> Snapshot<'r> {
             None => {
                 let tree = match tickets.get_name(id.shard()) {
                     Some(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                        Some(self.repo.find_tree(entry.id())?)
+                        let read = self
+                            .packs
+                            .as_mut()
+                            .and_then(|packs| packs.tree_entries(&entry.id()));
+                        Some(match read {
+                            Some(entries) => Shard::Read(entries),
+                            None => Shard::Git(self.repo.find_tree(entry.id())?),
+                        })
                     }
                     _ => None,
                 };
@@ -690,10 +713,17 @@ impl<'r> Snapshot<'r> {
             }
         };
         let file = format!("{id}.toml");
-        Ok(shard
-            .as_ref()
-            .and_then(|tree| tree.get_name(&file))
-            .filter(|e| e.kind() == Some(ObjectType::Blob))
-            .map(|e| e.id()))
+        Ok(match shard {
+            None => None,
+            Some(Shard::Git(tree)) => tree
+                .get_name(&file)
+                .filter(|e| e.kind() == Some(ObjectType::Blob))
+                .map(|e| e.id()),
+            Some(Shard::Read(entries)) => entries
+                .iter()
+                .find(|e| e.name == file)
+                .filter(|e| e.is_blob())
+                .map(|e| e.id),
+        })
     }
 }

@@ -188,6 +188,8 @@ pub struct Write {
 pub struct Store {
     repo: Repository,
     root: PathBuf,
+    /// The pack indexes, read on the first bulk read (see `pack_reader`).
+    packs: std::cell::OnceCell<pack_reader::PackSet>,
 }
 
 impl std::fmt::Debug for Store {
@@ -205,7 +207,11 @@ impl Store {
             .workdir()
             .ok_or_else(|| Error::NotADesk(start.to_owned()))?
             .to_owned();
-        let store = Self { repo, root };
+        let store = Self {
+            repo,
+            root,
+            packs: std::cell::OnceCell::new(),
+        };
         if store.read_file(layout::CONFIG_FILE)?.is_none()
             && !store.root.join(layout::CONFIG_FILE).exists()
         {
@@ -244,7 +250,11 @@ impl Store {
             .workdir()
             .ok_or_else(|| Error::NotADesk(dir.to_owned()))?
             .to_owned();
-        let store = Self { repo, root };
+        let store = Self {
+            repo,
+            root,
+            packs: std::cell::OnceCell::new(),
+        };
         if store.read_file(layout::CONFIG_FILE)?.is_some() {
             return Err(Error::AlreadyADesk(store.root.clone()));
         }
@@ -467,7 +477,15 @@ impl Store {
         let Some(tree) = git::head_tree(&self.repo)? else {
             return Ok(ids.iter().map(|_| None).collect());
         };
-        let mut snapshot = git::Snapshot::new(&self.repo, &tree)?;
+        // Many tickets: their shard trees come straight from the packs.
+        let empty = pack_reader::PackSet::empty();
+        let packs = if ids.len() >= 256 {
+            self.packs
+                .get_or_init(|| pack_reader::PackSet::open(self.repo.path()))
+        } else {
+            &empty
+        };
+        let mut snapshot = git::Snapshot::new(&self.repo, &tree)?.with_packs(packs);
         let mut found = Vec::with_capacity(ids.len());
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
@@ -477,7 +495,7 @@ impl Store {
                 items.push((layout::ticket_path(id), blob));
             }
         }
-        let mut mapped = cache::map_blobs(&self.repo, &items, f)?.into_iter();
+        let mut mapped = cache::map_blobs(&self.repo, &self.packs, &items, f)?.into_iter();
         Ok(found
             .into_iter()
             .map(|present| if present { mapped.next() } else { None })
@@ -494,7 +512,7 @@ impl Store {
             cold: &|_| false,
             skip_cold: false,
         };
-        cache::scan(&self.repo, tickets, None, &how, &mut |item| {
+        cache::scan(&self.repo, &self.packs, tickets, None, &how, &mut |item| {
             out.push(self.read_blob(item.path(), item.blob));
         })?;
         Ok(out)
@@ -526,7 +544,14 @@ impl Store {
             cold,
             skip_cold,
         };
-        cache::scan(&self.repo, self.tickets_tree()?, Some(&path), &how, visit)
+        cache::scan(
+            &self.repo,
+            &self.packs,
+            self.tickets_tree()?,
+            Some(&path),
+            &how,
+            visit,
+        )
     }
 
     fn tickets_tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {

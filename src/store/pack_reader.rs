@@ -158,9 +158,9 @@ impl Reader<'_> {
         self.typed(oid, BLOB)
     }
 
-    /// The raw content of tree `oid` (see [`Self::blob`]).
-    pub(super) fn tree(&mut self, oid: &Oid) -> Option<Vec<u8>> {
-        self.typed(oid, TREE)
+    /// The entries of tree `oid` (see [`Self::blob`]).
+    pub(super) fn tree_entries(&mut self, oid: &Oid) -> Option<Vec<TreeEntry>> {
+        parse_tree(&self.typed(oid, TREE)?)
     }
 
     fn typed(&mut self, oid: &Oid, want: u8) -> Option<Vec<u8>> {
@@ -206,6 +206,37 @@ impl Reader<'_> {
         }
         Some((kind, data))
     }
+}
+
+/// One entry of a tree object.
+pub(super) struct TreeEntry {
+    /// Its name (empty when not UTF-8, as libgit2's `name()` gives it).
+    pub(super) name: String,
+    pub(super) id: Oid,
+    mode: u32,
+}
+
+impl TreeEntry {
+    /// Tells whether the entry is a file (or symbolic link), as libgit2's
+    /// `kind()` tells a blob: not a directory and not a submodule.
+    pub(super) fn is_blob(&self) -> bool {
+        !matches!(self.mode & 0o170000, 0o040000 | 0o160000)
+    }
+}
+
+/// Splits a raw tree object: `<mode> <name>\0<20-byte id>` per entry.
+pub(super) fn parse_tree(mut raw: &[u8]) -> Option<Vec<TreeEntry>> {
+    let mut entries = Vec::new();
+    while !raw.is_empty() {
+        let space = raw.iter().position(|b| *b == b' ')?;
+        let mode = u32::from_str_radix(std::str::from_utf8(&raw[..space]).ok()?, 8).ok()?;
+        let nul = space + raw[space..].iter().position(|b| *b == 0)?;
+        let name = String::from_utf8(raw[space + 1..nul].to_vec()).unwrap_or_default();
+        let id = Oid::from_bytes(raw.get(nul + 1..nul + 21)?).ok()?;
+        entries.push(TreeEntry { name, id, mode });
+        raw = &raw[nul + 21..];
+    }
+    Some(entries)
 }
 
 /// What an object in a pack is stored against.
