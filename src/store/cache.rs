@@ -372,6 +372,7 @@ impl Writer {
         let dir = path.parent()?;
         std::fs::create_dir_all(dir).ok()?;
         let name = path.file_name()?.to_string_lossy();
+        remove_stale_temporaries(dir);
         let tmp = dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
         let file = std::fs::File::create(&tmp).ok()?;
         Some(Self {
@@ -398,6 +399,26 @@ impl Writer {
             .take()
             .is_some_and(|mut out| out.flush().is_ok() && out.into_inner().is_ok());
         written && std::fs::rename(&self.tmp, &self.path).is_ok()
+    }
+}
+
+/// Removes temporary cache files a killed tix left (older than an hour:
+/// no scan takes that long, so none is being written).
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > hour));
+        if name.starts_with('.') && name.contains(".tix-") && name.ends_with(".tmp") && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

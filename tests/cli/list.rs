@@ -358,6 +358,30 @@ fn a_ticket_file_cut_short_after_a_key_is_named_and_lists_go_on() {
 }
 
 #[test]
+fn a_cache_temporary_left_by_a_killed_tix_is_removed_once_stale() {
+    let f = fixture();
+    f.env.ok(&["list"]);
+    let dir = f.env.path(".git/tix/cache");
+    let stale = dir.join(".list.tix-999999.tmp");
+    let fresh = dir.join(".list.tix-999998.tmp");
+    for file in [&stale, &fresh] {
+        std::fs::write(file, "partial").unwrap();
+    }
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    // The next cache write clears what no live scan can be writing.
+    std::fs::remove_file(dir.join("list")).unwrap();
+    f.env.ok(&["list"]);
+    assert!(!stale.exists(), "an hour-old temporary is removed");
+    assert!(fresh.exists(), "a recent one may belong to a running scan");
+}
+
+#[test]
 fn an_empty_desk_lists_nothing() {
     let env = TestEnv::new();
     let out = env.tix(&["list"]);
