@@ -205,13 +205,8 @@ pub(super) fn scan(
     // Without a cache every shard tree is read: straight from the packs, as
     // the blobs are (libgit2 would keep the pages of their delta chains
     // mapped).
-    let empty = PackSet::empty();
-    let tree_packs = if old.is_none() {
-        packs.get_or_init(|| PackSet::open(repo.path()))
-    } else {
-        &empty
-    };
-    let mut trees = tree_packs.reader();
+    let reading = if old.is_none() { tickets.len() } else { 0 };
+    let mut trees = pack_reader::for_reading(packs, repo.path(), reading).reader();
     let mut stray = Vec::new();
     let mut todo: Vec<(String, Oid)> = Vec::new();
     for shard_entry in tickets.iter() {
@@ -474,13 +469,7 @@ pub(super) fn map_blobs<T: Send>(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    // A few blobs are not worth reading the pack indexes for.
-    let empty = PackSet::empty();
-    let packs = if items.len() < 256 {
-        &empty
-    } else {
-        packs.get_or_init(|| PackSet::open(repo.path()))
-    };
+    let packs = pack_reader::for_reading(packs, repo.path(), items.len());
     if items.len() < 64 || threads == 1 {
         let mut reader = packs.reader();
         let mut fallback = Fallback::Open(repo);

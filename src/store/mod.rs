@@ -478,13 +478,7 @@ impl Store {
             return Ok(ids.iter().map(|_| None).collect());
         };
         // Many tickets: their shard trees come straight from the packs.
-        let empty = pack_reader::PackSet::empty();
-        let packs = if ids.len() >= 256 {
-            self.packs
-                .get_or_init(|| pack_reader::PackSet::open(self.repo.path()))
-        } else {
-            &empty
-        };
+        let packs = pack_reader::for_reading(&self.packs, self.repo.path(), ids.len());
         let mut snapshot = git::Snapshot::new(&self.repo, &tree)?.with_packs(packs);
         let mut found = Vec::with_capacity(ids.len());
         let mut items = Vec::with_capacity(ids.len());

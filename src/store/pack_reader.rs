@@ -10,6 +10,7 @@
 //! leaves to libgit2 by returning `None`. The formats: git's
 //! Documentation/gitformat-pack.txt.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
@@ -29,6 +30,26 @@ struct Pack {
     /// The whole `.idx` file (version 2).
     idx: Vec<u8>,
     count: usize,
+}
+
+/// No packs: every read goes to libgit2.
+static NONE: PackSet = PackSet { packs: Vec::new() };
+
+/// Fewer objects than this are not worth reading the pack indexes for.
+const BULK: usize = 256;
+
+/// The packs to read `count` objects from: those of `git_dir`, read into
+/// `cell` the first time a command reads in bulk; none for a few objects.
+pub(super) fn for_reading<'a>(
+    cell: &'a OnceCell<PackSet>,
+    git_dir: &Path,
+    count: usize,
+) -> &'a PackSet {
+    if count < BULK {
+        &NONE
+    } else {
+        cell.get_or_init(|| PackSet::open(git_dir))
+    }
 }
 
 /// Object types in a pack.
@@ -64,11 +85,6 @@ impl PackSet {
             }
         }
         Self { packs }
-    }
-
-    /// No packs: every read goes to libgit2.
-    pub(super) fn empty() -> Self {
-        Self { packs: Vec::new() }
     }
 
     /// A reader with its own cache of delta bases.
