@@ -12,13 +12,13 @@
 //! refresh.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
 
 use git2::{ObjectType, Oid, Repository};
-use sha1::{Digest, Sha1};
 
 use super::lock::GitLockClaim;
 use super::pack::Pack;
-use super::{Error, Signature, Store, git, layout};
+use super::{Error, Signature, Store, git, layout, pack_reader};
 use crate::model::TicketId;
 
 /// One ticket rewrite in a batch.
@@ -45,7 +45,7 @@ impl BatchItem {
             id,
             base,
             message,
-            blob: hash("blob", content.as_bytes()),
+            blob: super::pack::object_id(ObjectType::Blob, content.as_bytes()),
             entry: super::pack::entry(ObjectType::Blob, content.as_bytes()),
         }
     }
@@ -166,13 +166,18 @@ impl Store {
                 return Ok(BatchReport::default());
             };
             let head_tree = head.tree()?;
-            let mut snapshot = git::Snapshot::new(&self.repo, &head_tree)?;
+            // Shard trees from the packs: libgit2 would keep them cached.
+            let packs = pack_reader::for_reading(&self.packs, self.repo.path(), items.len());
+            let mut snapshot = git::Snapshot::new(&self.repo, &head_tree)?.with_packs(packs);
             let mut stale = Vec::new();
             for item in items.iter() {
                 if snapshot.blob(&item.id)? != Some(item.base) {
                     stale.push(item.id.clone());
                 }
             }
+            // Its trees are not needed again: do not hold them while the
+            // pack is written.
+            drop(snapshot);
             if !stale.is_empty() {
                 let gone: HashSet<&TicketId> = stale.iter().collect();
                 items.retain(|item| !gone.contains(&item.id));
@@ -183,10 +188,15 @@ impl Store {
                 continue;
             }
             let mut report = BatchReport::default();
-            let index = git::index_blobs(&self.repo).ok();
+            let paths: Vec<String> = items
+                .iter()
+                .map(|item| layout::ticket_path(&item.id))
+                .collect();
+            let wanted: Vec<&str> = paths.iter().map(String::as_str).collect();
+            let index = git::index_blobs(&self.repo, &wanted).ok();
+            drop(wanted);
             let mut clean = Vec::with_capacity(items.len());
-            for item in items.iter() {
-                let path = layout::ticket_path(&item.id);
+            for (item, path) in items.iter().zip(paths) {
                 let staged = |index: &Option<HashMap<String, Oid>>| match index {
                     Some(entries) => Ok(entries.get(&path).copied()),
                     None => git::index_blob(&self.repo, &path),
@@ -196,6 +206,8 @@ impl Store {
                     Err(err) => report.skipped.push((item.id.clone(), err.to_string())),
                 }
             }
+            // The index is rewritten below: do not hold two copies' worth.
+            drop(index);
             if dry_run {
                 report.committed = clean.iter().map(|item| item.id.clone()).collect();
                 return Ok(report);
@@ -234,10 +246,11 @@ impl Store {
         written: &mut Vec<String>,
     ) -> Result<bool, Error> {
         let head_id = head.id();
-        let mut trees = Trees::open(&self.repo, head.tree_id())?;
+        let packs = pack_reader::for_reading(&self.packs, self.repo.path(), items.len());
+        let mut trees = Trees::open(&self.repo, packs.reader(), head.tree_id())?;
         let mut parent = head_id;
         let mut journal = Vec::with_capacity(items.len());
-        let odb = self.repo.odb()?;
+        let pack_dir = self.repo.commondir().join("objects").join("pack");
         let mut pack = None;
         // The previous `tickets/` tree in the current pack: the next one is
         // written as a delta against it, and every `DELTA_DEPTH`-th in full,
@@ -252,44 +265,50 @@ impl Store {
                 None => {
                     // Five objects a commit: blob, three trees, commit.
                     let count = 5 * (items.len() - n).min(CHUNK);
-                    let count = u32::try_from(count).map_err(|_| Error::Busy)?;
                     previous = None; // bases must be in the same pack
-                    pack.insert(Pack::new(odb.packwriter()?, count).map_err(io)?)
+                    pack.insert(start_pack(&pack_dir, count)?)
                 }
             };
             let path = layout::ticket_path(&item.id);
             // The new blob, and the three trees on its path with one id
             // replaced in place (names and order do not change).
             let blob = item.blob;
-            let shard = trees.shard(&self.repo, item.id.shard())?;
+            let shard = trees.shard(item.id.shard())?;
             set_entry(shard, format!("{}.toml", item.id).as_bytes(), blob)?;
-            let shard_id = hash("tree", shard);
-            open.add_entry(&item.entry).map_err(io)?;
-            open.add(ObjectType::Tree, shard).map_err(io)?;
+            open.pack.add_entry(blob, &item.entry).map_err(io)?;
+            let shard_id = open.pack.add(ObjectType::Tree, shard).map_err(io)?;
             set_entry(&mut trees.tickets, item.id.shard().as_bytes(), shard_id)?;
-            let tickets_id = hash("tree", &trees.tickets);
-            match &previous {
+            let tickets_id = match &previous {
                 Some((base, base_data)) if depth < DELTA_DEPTH => {
-                    open.add_delta(*base, base_data, &trees.tickets)
-                        .map_err(io)?;
                     depth += 1;
+                    open.pack
+                        .add_delta(ObjectType::Tree, *base, base_data, &trees.tickets)
+                        .map_err(io)?
                 }
                 _ => {
-                    open.add(ObjectType::Tree, &trees.tickets).map_err(io)?;
                     depth = 0;
+                    open.pack
+                        .add(ObjectType::Tree, &trees.tickets)
+                        .map_err(io)?
                 }
+            };
+            match &mut previous {
+                Some((base, base_data)) => {
+                    *base = tickets_id;
+                    base_data.clone_from(&trees.tickets);
+                }
+                None => previous = Some((tickets_id, trees.tickets.clone())),
             }
-            previous = Some((tickets_id, trees.tickets.clone()));
             set_entry(&mut trees.root, layout::TICKETS_DIR.as_bytes(), tickets_id)?;
-            let root_id = hash("tree", &trees.root);
-            open.add(ObjectType::Tree, &trees.root).map_err(io)?;
+            let root_id = open.pack.add(ObjectType::Tree, &trees.root).map_err(io)?;
             // Byte for byte what git_commit_create writes.
             let commit = format!(
                 "tree {root_id}\nparent {parent}\nauthor {signature}\ncommitter {signature}\n\n{}",
                 item.message
             );
-            parent = hash("commit", commit.as_bytes());
-            open.add(ObjectType::Commit, commit.as_bytes())
+            parent = open
+                .pack
+                .add(ObjectType::Commit, commit.as_bytes())
                 .map_err(io)?;
             journal.push((path, Some(item.base)));
             report.committed.push(item.id.clone());
@@ -297,8 +316,8 @@ impl Store {
             if report.committed.len().is_multiple_of(CHUNK)
                 && let Some(full) = pack.take()
             {
-                // Bound the indexer's memory: finish this pack, start another.
-                written.push(write_pack(full)?);
+                // Bound the index's memory: finish this pack, start another.
+                written.push(full.finish()?);
             }
         }
         if report.committed.is_empty() {
@@ -306,8 +325,11 @@ impl Store {
         }
         progress(BatchProgress::Writing);
         if let Some(last) = pack.take() {
-            written.push(write_pack(last)?);
+            written.push(last.finish()?);
         }
+        // The trees are in the pack: free them before the refresh reads the
+        // index.
+        drop((trees, previous));
 
         // Publish: one compare-and-swap of the branch, then one refresh.
         let private = self.private_dir();
@@ -327,8 +349,12 @@ impl Store {
                 Err(err.into())
             };
         }
-        let paths: Vec<String> = journal.into_iter().map(|(path, _)| path).collect();
-        git::refresh(&self.repo, &self.root, &paths)?;
+        // The new files come from the items, not from the new pack.
+        let files = journal
+            .into_iter()
+            .zip(items)
+            .map(|((path, _), item)| Ok((path, item.blob, inflate(&item.entry)?)));
+        git::refresh_files(&self.repo, &self.root, files)?;
         git::remove_journal(&private)?;
         Ok(true)
     }
@@ -347,32 +373,44 @@ impl Store {
 }
 
 /// The raw trees on the paths a batch changes: the root, `tickets/` and
-/// the shards touched so far, edited in place.
-struct Trees {
+/// the shards touched so far, edited in place. Shards are read from the
+/// packs when they are there (libgit2 would keep each cached).
+struct Trees<'a> {
+    repo: &'a Repository,
+    packs: pack_reader::Reader<'a>,
     root: Vec<u8>,
     tickets: Vec<u8>,
     shards: HashMap<String, Vec<u8>>,
 }
 
-impl Trees {
-    fn open(repo: &Repository, root: Oid) -> Result<Self, Error> {
+impl<'a> Trees<'a> {
+    fn open(
+        repo: &'a Repository,
+        packs: pack_reader::Reader<'a>,
+        root: Oid,
+    ) -> Result<Self, Error> {
         let odb = repo.odb()?;
         let root = odb.read(root)?.data().to_vec();
         let tickets_id = entry_id(&root, layout::TICKETS_DIR.as_bytes())
             .ok_or_else(|| missing(layout::TICKETS_DIR))?;
         let tickets = odb.read(tickets_id)?.data().to_vec();
         Ok(Self {
+            repo,
+            packs,
             root,
             tickets,
             shards: HashMap::new(),
         })
     }
 
-    fn shard(&mut self, repo: &Repository, name: &str) -> Result<&mut Vec<u8>, Error> {
+    fn shard(&mut self, name: &str) -> Result<&mut Vec<u8>, Error> {
         if !self.shards.contains_key(name) {
             let id = entry_id(&self.tickets, name.as_bytes()).ok_or_else(|| missing(name))?;
-            self.shards
-                .insert(name.to_owned(), repo.odb()?.read(id)?.data().to_vec());
+            let tree = match self.packs.tree(&id) {
+                Some(tree) => tree,
+                None => self.repo.odb()?.read(id)?.data().to_vec(),
+            };
+            self.shards.insert(name.to_owned(), tree);
         }
         self.shards.get_mut(name).ok_or_else(|| missing(name))
     }
@@ -411,15 +449,6 @@ fn set_entry(data: &mut [u8], name: &[u8], id: Oid) -> Result<(), Error> {
     Ok(())
 }
 
-/// The git object id of `data` as an object of `kind`.
-fn hash(kind: &str, data: &[u8]) -> Oid {
-    let mut hasher = Sha1::new();
-    hasher.update(format!("{kind} {}\0", data.len()).as_bytes());
-    hasher.update(data);
-    // A SHA-1 digest is always 20 bytes.
-    Oid::from_bytes(&hasher.finalize()).unwrap_or(Oid::ZERO_SHA1)
-}
-
 /// Commits per pack: bounds the memory libgit2's indexer holds for a pack
 /// while keeping a run of up to this many commits in one pack.
 /// How many `tickets/` trees in a row a batch writes as deltas of the one
@@ -428,14 +457,84 @@ const DELTA_DEPTH: usize = 32;
 
 const CHUNK: usize = 20_000;
 
-/// Finishes a pack and puts it (and its index) in the object database;
-/// returns its name.
-fn write_pack(pack: Pack<git2::OdbPackwriter<'_>>) -> Result<String, Error> {
-    let (mut writer, name) = pack
-        .finish()
-        .map_err(|e| Error::io(std::path::Path::new("objects/pack"), e))?;
-    writer.commit()?;
-    Ok(name)
+/// A pack being written to a temporary file in `objects/pack/`; the file
+/// is removed if the pack is dropped unfinished.
+struct OpenPack {
+    pack: Pack<std::io::BufWriter<tempfile::NamedTempFile>>,
+    dir: std::path::PathBuf,
+}
+
+/// Starts a pack of `count` objects in `dir`.
+fn start_pack(dir: &std::path::Path, count: usize) -> Result<OpenPack, Error> {
+    let count = u32::try_from(count).map_err(|_| Error::Busy)?;
+    let io = |e| Error::io(dir, e);
+    let file = tempfile::Builder::new()
+        .prefix("tmp_pack_")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    let pack = Pack::new(std::io::BufWriter::with_capacity(1 << 16, file), count).map_err(io)?;
+    Ok(OpenPack {
+        pack,
+        dir: dir.to_owned(),
+    })
+}
+
+impl OpenPack {
+    /// Puts the pack and then its index in place (git reads a pack once
+    /// its index is there); returns its name.
+    fn finish(self) -> Result<String, Error> {
+        let Self { pack, dir } = self;
+        let io = |e| Error::io(&dir, e);
+        let finished = pack.finish().map_err(io)?;
+        let pack_file = finished.out.into_inner().map_err(|e| io(e.into_error()))?;
+        let base = dir.join(format!("pack-{}", finished.name));
+        // Pack files are never written again; git makes them read-only.
+        read_only(pack_file.as_file()).map_err(io)?;
+        let pack_path = base.with_extension("pack");
+        pack_file.persist(&pack_path).map_err(|e| io(e.error))?;
+        let indexed = (|| {
+            let mut index_file = tempfile::Builder::new()
+                .prefix("tmp_idx_")
+                .tempfile_in(&dir)?;
+            index_file.write_all(&finished.index)?;
+            read_only(index_file.as_file())?;
+            index_file.persist(base.with_extension("idx"))?;
+            Ok(())
+        })();
+        if let Err(e) = indexed {
+            // A pack without its index is invisible to git: do not leave it.
+            let _ = std::fs::remove_file(&pack_path);
+            return Err(io(e));
+        }
+        Ok(finished.name)
+    }
+}
+
+/// Makes a pack file read-only for everyone, as git does (the temporary
+/// file was private to its owner).
+fn read_only(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    let permissions = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o444)
+    };
+    #[cfg(not(unix))]
+    let permissions = {
+        let mut permissions = file.metadata()?.permissions();
+        permissions.set_readonly(true);
+        permissions
+    };
+    file.set_permissions(permissions)
+}
+
+/// The content of an item's pack entry.
+fn inflate(entry: &[u8]) -> Result<Vec<u8>, Error> {
+    super::pack::inflate_entry(entry).ok_or_else(|| {
+        Error::io(
+            std::path::Path::new("objects/pack"),
+            std::io::Error::other("a batch item's content does not inflate"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! refreshing one path in the index and working tree, and the journal that
 //! lets the next writer finish a refresh that a killed process left undone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -123,11 +123,15 @@ fn index_blob_with_git(repo: &Repository, path: &str) -> Result<Option<Oid>, Err
     Ok(staged_with_git(repo, &[path])?.remove(path))
 }
 
-/// The stage-0 blob ids of every path in the index, for batches: one read
-/// of the index file, through libgit2 or else git when the fast path does
-/// not know the format.
-pub(super) fn index_blobs(repo: &Repository) -> Result<HashMap<String, Oid>, Error> {
-    if let Some(entries) = super::index::all_entry_oids(&repo.path().join("index")) {
+/// The stage-0 blob ids of those `paths` that are in the index, for
+/// batches: one read of the index file, through libgit2 or else git when the
+/// fast path does not know the format.
+pub(super) fn index_blobs(
+    repo: &Repository,
+    paths: &[&str],
+) -> Result<HashMap<String, Oid>, Error> {
+    let wanted: HashSet<&str> = paths.iter().copied().collect();
+    if let Some(entries) = super::index::entry_oids(&repo.path().join("index"), &wanted) {
         return Ok(entries);
     }
     let read = repo.index().and_then(|mut index| {
@@ -135,12 +139,19 @@ pub(super) fn index_blobs(repo: &Repository) -> Result<HashMap<String, Oid>, Err
         Ok(index
             .iter()
             .filter(|e| (e.flags >> 12) & 3 == 0)
-            .map(|e| (String::from_utf8_lossy(&e.path).into_owned(), e.id))
+            .filter_map(|e| {
+                let path = String::from_utf8(e.path).ok()?;
+                wanted.contains(path.as_str()).then_some((path, e.id))
+            })
             .collect())
     });
     match read {
         Ok(entries) => Ok(entries),
-        Err(e) if e.code() != ErrorCode::Locked => staged_with_git(repo, &[]),
+        Err(e) if e.code() != ErrorCode::Locked => {
+            let mut staged = staged_with_git(repo, &[])?;
+            staged.retain(|path, _| wanted.contains(path.as_str()));
+            Ok(staged)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -292,7 +303,11 @@ pub(super) fn recover(
         Some(tree) => Some(Snapshot::new(repo, tree)?),
         None => None,
     };
-    let index = super::index::all_entry_oids(&repo.path().join("index"));
+    let paths: HashSet<&str> = text
+        .lines()
+        .filter_map(|line| Some(line.split_once('\t')?.1))
+        .collect();
+    let index = super::index::entry_oids(&repo.path().join("index"), &paths);
     for line in text.lines() {
         let Some((old, path)) = line.split_once('\t') else {
             continue;
@@ -460,28 +475,57 @@ pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Resul
         Some(tree) => Some(Snapshot::new(repo, tree)?),
         None => None,
     };
-    let index_file = repo.path().join("index");
-    let mut fast = Vec::new();
-    let mut removed = Vec::new();
-    for path in paths {
-        let full = root.join(path);
+    let files = paths.iter().map(|path| {
         let head = match (super::layout::id_from_path(path), &mut snapshot, &tree) {
             (Some(id), Some(snapshot), _) => snapshot.blob(&id)?,
             (None, _, Some(tree)) => blob_in(tree, path)?,
             _ => None,
         };
-        match head {
-            Some(oid) => {
-                let blob = repo.find_blob(oid)?;
+        let content = match head {
+            Some(oid) => Some((oid, repo.find_blob(oid)?.content().to_vec())),
+            None => None,
+        };
+        Ok((path.clone(), content))
+    });
+    refresh_to(repo, root, files)
+}
+
+/// Brings the working-tree files and index entries of paths just committed
+/// to their new content, `(path, blob, content)`, without reading it back
+/// from git.
+pub(super) fn refresh_files(
+    repo: &Repository,
+    root: &Path,
+    files: impl Iterator<Item = Result<(String, Oid, Vec<u8>), Error>>,
+) -> Result<(), Error> {
+    refresh_to(
+        repo,
+        root,
+        files.map(|file| file.map(|(path, blob, content)| (path, Some((blob, content))))),
+    )
+}
+
+/// Writes each path's content (removes the file when there is none) and
+/// brings the index entries along.
+fn refresh_to(
+    repo: &Repository,
+    root: &Path,
+    files: impl Iterator<Item = Result<(String, Option<(Oid, Vec<u8>)>), Error>>,
+) -> Result<(), Error> {
+    let index_file = repo.path().join("index");
+    let tmp_dir = repo.path().join(super::layout::PRIVATE_DIR).join("tmp");
+    let mut fast = Vec::new();
+    let mut removed = Vec::new();
+    for file in files {
+        let (path, content) = file?;
+        let full = root.join(&path);
+        match content {
+            Some((oid, content)) => {
                 if let Some(dir) = full.parent() {
                     fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 }
-                write_atomic_via(
-                    &full,
-                    blob.content(),
-                    &repo.path().join(super::layout::PRIVATE_DIR).join("tmp"),
-                )?;
-                fast.push((path.clone(), oid, full));
+                write_atomic_via(&full, &content, &tmp_dir)?;
+                fast.push((path, oid, full));
             }
             None => {
                 if let Err(e) = fs::remove_file(&full)
@@ -503,7 +547,7 @@ pub(super) fn refresh(repo: &Repository, root: &Path, paths: &[String]) -> Resul
     let paths: Vec<&String> = fast
         .iter()
         .map(|(path, _, _)| path)
-        .chain(removed)
+        .chain(&removed)
         .collect();
     match refresh_with_libgit2(repo, &paths) {
         Err(Error::Git(e)) if e.code() != ErrorCode::Locked => refresh_with_git(root, &paths),

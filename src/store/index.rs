@@ -14,6 +14,7 @@
 //! Documentation/gitformat-index.txt.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -58,23 +59,29 @@ fn find_entry(data: &[u8], path: &str) -> Option<Option<Oid>> {
     Some(found)
 }
 
-/// Returns the stage-0 blob ids of every path in the index (one read, for
-/// batches); `None` when the format is not handled.
-pub(super) fn all_entry_oids(index_file: &Path) -> Option<std::collections::HashMap<String, Oid>> {
+/// Returns the stage-0 blob ids of the `wanted` paths that are in the index
+/// (one read, for batches); `None` when the format is not handled.
+pub(super) fn entry_oids(
+    index_file: &Path,
+    wanted: &HashSet<&str>,
+) -> Option<HashMap<String, Oid>> {
     let data = match fs::read(index_file) {
         Ok(data) => data,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Default::default()),
         Err(_) => return None,
     };
-    let (entries, end) = walk(&data)?;
-    kept_extensions(&data[end..data.len() - CHECKSUM])?;
-    let mut out = std::collections::HashMap::with_capacity(entries.len());
-    for entry in entries {
-        if entry.stage == 0 {
-            let oid = entry.oid(&data)?;
-            out.insert(String::from_utf8_lossy(&entry.name).into_owned(), oid);
+    let mut entries = Entries::new(&data)?;
+    let mut out = HashMap::with_capacity(wanted.len());
+    for entry in entries.by_ref() {
+        let entry = entry?;
+        if entry.stage == 0
+            && let Ok(name) = std::str::from_utf8(&entry.name)
+            && wanted.contains(name)
+        {
+            out.insert(name.to_owned(), entry.oid(&data)?);
         }
     }
+    kept_extensions(&data[entries.at..data.len() - CHECKSUM])?;
     Some(out)
 }
 
@@ -387,16 +394,6 @@ fn entries_end(data: &[u8]) -> Option<usize> {
     Some(end)
 }
 
-/// Every entry of a v2/v3 index, and where the entries end.
-fn walk(data: &[u8]) -> Option<(Vec<RawEntry<'_>>, usize)> {
-    let mut entries = Entries::new(data)?;
-    let mut out = Vec::with_capacity(entries.left);
-    for entry in entries.by_ref() {
-        out.push(entry?);
-    }
-    Some((out, entries.at))
-}
-
 /// The fixed-size fields of an entry for `path` (stat data, mode, blob id,
 /// flags); its path follows in the version's own way.
 fn encode_fixed(path: &str, oid: Oid, meta: &fs::Metadata) -> Vec<u8> {
@@ -564,10 +561,14 @@ mod tests {
 
     #[test]
     fn rejects_what_it_does_not_know() {
-        assert!(walk(b"not an index at all, not at all").is_none());
+        assert!(Entries::new(b"not an index at all, not at all").is_none());
         let mut v5 = b"DIRC\0\0\0\x05\0\0\0\0".to_vec();
         v5.extend_from_slice(&[0; 20]);
-        assert!(walk(&v5).is_none());
+        assert!(Entries::new(&v5).is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("index");
+        fs::write(&file, &v5).unwrap();
+        assert!(entry_oids(&file, &HashSet::from(["a"])).is_none());
         assert!(kept_extensions(b"link\0\0\0\0").is_none());
         assert_eq!(kept_extensions(b"TREE\0\0\0\x01x").unwrap(), b"");
     }

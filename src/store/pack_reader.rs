@@ -174,6 +174,11 @@ impl Reader<'_> {
         self.typed(oid, BLOB)
     }
 
+    /// The raw content of tree `oid` (see [`Self::blob`]).
+    pub(super) fn tree(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+        self.typed(oid, TREE)
+    }
+
     /// The entries of tree `oid` (see [`Self::blob`]).
     pub(super) fn tree_entries(&mut self, oid: &Oid) -> Option<Vec<TreeEntry>> {
         parse_tree(&self.typed(oid, TREE)?)
