@@ -179,18 +179,19 @@ impl Desk {
             conflicts: Vec::new(),
         };
 
-        // Evaluate in chunks so a run over 100,000 tickets never holds them
-        // all parsed at once; keep only what will be committed.
+        // Tickets are evaluated as they are parsed, so a run over 100,000
+        // tickets holds a few of them at a time; only what will be
+        // committed is kept.
         progress.start(Phase::Loading, ids.len());
         let mut items = Vec::new();
         let mut loaded = 0;
-        for chunk in ids.chunks(EVAL_CHUNK) {
-            for (ticket, base) in self.load_many(chunk)? {
-                items.extend(engine.evaluate(ticket, base));
+        self.for_each_parsed_here(&ids, &mut |ticket, base| {
+            items.extend(engine.evaluate(ticket, base));
+            loaded += 1;
+            if loaded % PROGRESS_STEP == 0 || loaded == ids.len() {
+                progress.advance(loaded);
             }
-            loaded += chunk.len();
-            progress.advance(loaded);
-        }
+        })?;
         progress.start(Phase::Committing, items.len());
         let sig = Signature {
             name: identity.name.clone(),
@@ -255,8 +256,9 @@ struct Changed {
     notify: bool,
     /// How many events the run appended to its log.
     recorded: usize,
-    /// The changed ticket, kept for the hooks.
-    ticket: Option<Ticket>,
+    /// The changed ticket, kept for the hooks (boxed: a run keeps one of
+    /// these per changed ticket, mostly without it).
+    ticket: Option<Box<Ticket>>,
 }
 
 /// The state of one run.
@@ -371,7 +373,7 @@ impl Engine<'_> {
                 plan,
                 notify,
                 recorded,
-                ticket: self.keep_tickets.then_some(current),
+                ticket: self.keep_tickets.then(|| Box::new(current)),
             },
         );
         Some(item)
@@ -432,8 +434,8 @@ fn same_state(a: &Ticket, b: &Ticket, statuses: &Statuses) -> bool {
     x.status == y.status && x.postponed_until == y.postponed_until && fields(a) == fields(b)
 }
 
-/// Tickets parsed at a time while evaluating rules.
-const EVAL_CHUNK: usize = 500;
+/// How often the progress bar moves while tickets are evaluated.
+const PROGRESS_STEP: usize = 256;
 
 #[cfg(test)]
 mod tests {

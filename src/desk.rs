@@ -197,14 +197,84 @@ impl Desk {
     /// Loads several tickets from one snapshot, parsing on every core;
     /// each comes with the blob id it was read from.
     pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<Loaded>, Error> {
-        let parsed = self.store.map_tickets(ids, &|raw: RawTicket| {
-            let text = raw.text?;
-            parse_ticket(&raw.path, &text, raw.id.as_ref()).map(|t| (t, raw.blob))
+        self.load_many_with(ids, &|ticket, blob| (ticket, blob))
+    }
+
+    /// [`Desk::load_many`], keeping of each ticket only what `keep` makes
+    /// of it (and of its blob id), on the thread that parsed it: a command
+    /// that shows a part of many tickets never holds them whole.
+    pub fn load_many_with<T: Send>(
+        &self,
+        ids: &[TicketId],
+        keep: &(dyn Fn(Ticket, git2::Oid) -> T + Sync),
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::with_capacity(ids.len());
+        self.for_each_loaded(ids, keep, &mut |kept| out.push(kept))?;
+        Ok(out)
+    }
+
+    /// [`Desk::load_many_with`], handing each kept result to `sink` in
+    /// order as it comes, so memory holds a few tickets at a time however
+    /// many `ids` there are. Stops at the first ticket that is missing or
+    /// does not parse, and returns its error.
+    pub fn for_each_loaded<T: Send>(
+        &self,
+        ids: &[TicketId],
+        keep: &(dyn Fn(Ticket, git2::Oid) -> T + Sync),
+        sink: &mut dyn FnMut(T),
+    ) -> Result<(), Error> {
+        self.for_each_raw(
+            ids,
+            &|raw| parse_raw(raw).map(|(ticket, blob)| keep(ticket, blob)),
+            &mut |kept| {
+                sink(kept);
+                Ok(())
+            },
+        )
+    }
+
+    /// [`Desk::for_each_loaded`] with each ticket parsed on the calling
+    /// thread (the files are still read on every core), for a caller that
+    /// keeps a little of each ticket: each is then freed by the thread that
+    /// built it, whose allocator reuses that memory at once. Freed by
+    /// another thread, it lingers, and a run over 10,000 tickets held twice
+    /// the memory it needed.
+    pub fn for_each_parsed_here(
+        &self,
+        ids: &[TicketId],
+        sink: &mut dyn FnMut(Ticket, git2::Oid),
+    ) -> Result<(), Error> {
+        self.for_each_raw(ids, &|raw| Ok(raw), &mut |raw| {
+            let (ticket, blob) = parse_raw(raw)?;
+            sink(ticket, blob);
+            Ok(())
+        })
+    }
+
+    /// Reads the tickets `ids` with `read` on every core and hands each
+    /// result to `sink`, in order, until one fails.
+    fn for_each_raw<T: Send>(
+        &self,
+        ids: &[TicketId],
+        read: &(dyn Fn(RawTicket) -> Result<T, Error> + Sync),
+        sink: &mut dyn FnMut(T) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut failed = None;
+        let mut at = 0;
+        self.store.for_each_ticket(ids, read, &mut |loaded| {
+            let id = &ids[at];
+            at += 1;
+            if failed.is_some() {
+                return;
+            }
+            let done = match loaded {
+                Some(Ok(kept)) => sink(kept),
+                Some(Err(error)) => Err(error),
+                None => Err(store::Error::NotFound(id.to_string()).into()),
+            };
+            failed = done.err();
         })?;
-        ids.iter()
-            .zip(parsed)
-            .map(|(id, loaded)| loaded.ok_or_else(|| store::Error::NotFound(id.to_string()))?)
-            .collect()
+        failed.map_or(Ok(()), Err)
     }
 
     /// Loads every ticket; files that fail are returned as problems.
@@ -525,6 +595,12 @@ pub fn load_config(store: &Store) -> Result<Config, Error> {
 /// Reads files named by `tix.toml` from the committed tree.
 pub fn committed_files(store: &Store) -> impl Fn(&str) -> Result<Option<String>, String> + '_ {
     |path| store.read_file(path).map_err(|e| e.to_string())
+}
+
+/// Parses a ticket file read from `HEAD`, with its blob id.
+fn parse_raw(raw: RawTicket) -> Result<Loaded, Error> {
+    let text = raw.text?;
+    parse_ticket(&raw.path, &text, raw.id.as_ref()).map(|ticket| (ticket, raw.blob))
 }
 
 /// Parses a ticket file and checks its id against the path.

@@ -198,8 +198,12 @@ pub(super) fn scan(
     // Pass 1: per shard, reuse the cached body or list its files, noting
     // which blobs need deriving.
     enum Body<'a> {
-        Cached { hot: &'a str, cold: &'a str },
-        Files(Vec<(String, Oid, Option<Option<String>>)>),
+        Cached {
+            hot: &'a str,
+            cold: &'a str,
+        },
+        /// The shard's files, and where its blobs to derive end in `todo`.
+        Files(Vec<(String, Oid, Option<Option<String>>)>, usize),
     }
     let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
     // Without a cache every shard tree is read: straight from the packs, as
@@ -243,14 +247,17 @@ pub(super) fn scan(
                     }
                     files.push((file_name, id, known));
                 }
-                Body::Files(files)
+                Body::Files(files, todo.len())
             }
         };
         shards.push((name, shard_entry.id(), body));
     }
 
-    // Pass 2: derive what the cache did not know, on every core.
-    let mut derived = derive_all(repo, packs, &todo, how.derive)?;
+    // Pass 2, run ahead of pass 3 a block at a time: derive what the cache
+    // did not know, on every core. A block's payloads are dropped once
+    // written, so a first scan never holds all of them.
+    let mut derived: HashMap<Oid, Option<String>> = HashMap::new();
+    let mut derived_upto = 0;
     // Each payload moves into the new cache text once; a blob listed twice
     // (the same file under two names) is copied instead.
     let twice: std::collections::HashSet<Oid> = {
@@ -262,7 +269,7 @@ pub(super) fn scan(
     };
 
     // Pass 3: visit in tree order and build the new cache text.
-    let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(_)));
+    let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(..)));
     let dropped = old.as_ref().is_some_and(|o| o.shards.len() != shards.len());
     // The new cache text is built only when it will be written: the shards
     // changed since the base file was written go to the delta file while
@@ -271,7 +278,7 @@ pub(super) fn scan(
     let delta_shards: std::collections::HashSet<&str> = match &old {
         Some(o) if !dropped => shards
             .iter()
-            .filter(|s| matches!(s.2, Body::Files(_)) || o.in_delta.contains(&s.0))
+            .filter(|s| matches!(s.2, Body::Files(..)) || o.in_delta.contains(&s.0))
             .map(|s| s.0.as_str())
             .collect(),
         _ => Default::default(),
@@ -296,7 +303,17 @@ pub(super) fn scan(
     for (name, tree, body) in &shards {
         let (hot, cold): (Cow<'_, str>, Cow<'_, str>) = match body {
             Body::Cached { hot, cold } => (Cow::Borrowed(hot), Cow::Borrowed(cold)),
-            Body::Files(files) => {
+            Body::Files(files, todo_end) => {
+                if *todo_end > derived_upto {
+                    let end = (derived_upto + DERIVE_BLOCK).max(*todo_end).min(todo.len());
+                    derived.extend(derive_all(
+                        repo,
+                        packs,
+                        &todo[derived_upto..end],
+                        how.derive,
+                    )?);
+                    derived_upto = end;
+                }
                 let (mut hot, mut cold) = (String::new(), String::new());
                 for (file, blob, known) in files {
                     let payload = match known {
@@ -351,6 +368,9 @@ pub(super) fn scan(
     }
     Ok(())
 }
+
+/// Ticket files a first scan reads and derives at a time.
+const DERIVE_BLOCK: usize = 8192;
 
 /// A cache file being written: a temporary file beside it, renamed into
 /// place by [`Writer::finish`]; dropped unfinished (the scan failed), it is
@@ -454,59 +474,90 @@ fn derive_all(
 }
 
 /// Reads each `(path, blob)` as a ticket file and maps it with `f`, on
-/// every core, in order. Each text is dropped as soon as `f` is done with
-/// it, so memory holds the results, not the files. Blobs are read straight
-/// from the pack files ([`PackSet`]), so the packs are not mapped into
-/// memory; what is not in a pack comes from libgit2, through a handle each
-/// thread opens when it first needs one (handles are not shared across
-/// threads).
+/// every core, in order (see [`for_each_blob`]).
 pub(super) fn map_blobs<T: Send>(
     repo: &Repository,
     packs: &OnceCell<PackSet>,
     items: &[(String, Oid)],
     f: &(dyn Fn(RawTicket) -> T + Sync),
 ) -> Result<Vec<T>, Error> {
+    let mut out = Vec::with_capacity(items.len());
+    for_each_blob(repo, packs, items, f, &mut |mapped| out.push(mapped))?;
+    Ok(out)
+}
+
+/// Reads each `(path, blob)` as a ticket file, maps it with `f` on every
+/// core, and hands the results to `sink` in order. Each text is dropped as
+/// soon as `f` is done with it, and the threads work a block ahead of
+/// `sink` at most, so memory holds a few blocks of results, however many
+/// the items. The threads live for the whole call: a thread that ends
+/// leaves the allocator holding what it had used. Blobs are read straight
+/// from the pack files ([`PackSet`]), so the packs are not mapped into
+/// memory; what is not in a pack comes from libgit2, through a handle each
+/// thread opens when it first needs one (handles are not shared across
+/// threads).
+pub(super) fn for_each_blob<T: Send>(
+    repo: &Repository,
+    packs: &OnceCell<PackSet>,
+    items: &[(String, Oid)],
+    f: &(dyn Fn(RawTicket) -> T + Sync),
+    sink: &mut dyn FnMut(T),
+) -> Result<(), Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     let packs = pack_reader::for_reading(packs, repo.path(), items.len());
-    if items.len() < 64 || threads == 1 {
+    if items.len() < 2 * BLOCK || threads == 1 {
         let mut reader = packs.reader();
         let mut fallback = Fallback::Open(repo);
-        return Ok(items
-            .iter()
-            .map(|(path, blob)| f(read_via(&mut reader, &mut fallback, path.clone(), *blob)))
-            .collect());
+        for (path, blob) in items {
+            sink(f(read_via(&mut reader, &mut fallback, path.clone(), *blob)));
+        }
+        return Ok(());
     }
-    let chunk = items.len().div_ceil(threads);
+    let blocks: Vec<&[(String, Oid)]> = items.chunks(BLOCK).collect();
     let git_dir = repo.path().to_owned();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                let git_dir = &git_dir;
-                scope.spawn(move || -> Vec<T> {
+        // Thread `t` maps blocks t, t + threads, ... and hands each over
+        // its own channel, so the blocks arrive in order.
+        let receivers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<T>>(1);
+                let (blocks, git_dir) = (&blocks, &git_dir);
+                scope.spawn(move || {
                     let mut reader = packs.reader();
                     let mut fallback = Fallback::Lazy(git_dir, None);
-                    part.iter()
-                        .map(|(path, blob)| {
-                            f(read_via(&mut reader, &mut fallback, path.clone(), *blob))
-                        })
-                        .collect()
-                })
+                    for block in blocks.iter().skip(t).step_by(threads) {
+                        let mapped = block
+                            .iter()
+                            .map(|(path, blob)| {
+                                f(read_via(&mut reader, &mut fallback, path.clone(), *blob))
+                            })
+                            .collect();
+                        if sender.send(mapped).is_err() {
+                            return; // the caller stopped
+                        }
+                    }
+                });
+                receiver
             })
             .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for handle in handles {
-            // A panic in `f` is a bug; surface it rather than hide it.
-            let part = handle
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e));
-            out.extend(part);
+        for n in 0..blocks.len() {
+            // A thread that panicked drops its sender: stop here, and the
+            // scope passes the panic on (a panic in `f` is a bug).
+            let Ok(mapped) = receivers[n % threads].recv() else {
+                break;
+            };
+            for item in mapped {
+                sink(item);
+            }
         }
-        Ok(out)
-    })
+    });
+    Ok(())
 }
+
+/// Ticket files one thread reads and maps before handing them over.
+const BLOCK: usize = 32;
 
 /// Where a thread reads the blobs that are not in a pack.
 enum Fallback<'a> {

@@ -474,12 +474,28 @@ impl Store {
         ids: &[TicketId],
         f: &(dyn Fn(RawTicket) -> T + Sync),
     ) -> Result<Vec<Option<T>>, Error> {
+        let mut out = Vec::with_capacity(ids.len());
+        self.for_each_ticket(ids, f, &mut |mapped| out.push(mapped))?;
+        Ok(out)
+    }
+
+    /// [`Store::map_tickets`], handing each result (`None` for an id not in
+    /// `HEAD`) to `sink` in order as it comes, so memory holds a few of them
+    /// at a time.
+    pub fn for_each_ticket<T: Send>(
+        &self,
+        ids: &[TicketId],
+        f: &(dyn Fn(RawTicket) -> T + Sync),
+        sink: &mut dyn FnMut(Option<T>),
+    ) -> Result<(), Error> {
         let Some(tree) = git::head_tree(&self.repo)? else {
-            return Ok(ids.iter().map(|_| None).collect());
+            ids.iter().for_each(|_| sink(None));
+            return Ok(());
         };
         // Many tickets: their shard trees come straight from the packs.
         let packs = pack_reader::for_reading(&self.packs, self.repo.path(), ids.len());
         let mut snapshot = git::Snapshot::new(&self.repo, &tree)?.with_packs(packs);
+        // Where each id's blob is among the items read (`None`: absent).
         let mut found = Vec::with_capacity(ids.len());
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
@@ -489,11 +505,20 @@ impl Store {
                 items.push((layout::ticket_path(id), blob));
             }
         }
-        let mut mapped = cache::map_blobs(&self.repo, &self.packs, &items, f)?.into_iter();
-        Ok(found
-            .into_iter()
-            .map(|present| if present { mapped.next() } else { None })
-            .collect())
+        drop(snapshot);
+        let mut found = found.into_iter().peekable();
+        let absent = |found: &mut std::iter::Peekable<_>, sink: &mut dyn FnMut(Option<T>)| {
+            while found.next_if(|present: &bool| !present).is_some() {
+                sink(None);
+            }
+        };
+        cache::for_each_blob(&self.repo, &self.packs, &items, f, &mut |mapped| {
+            absent(&mut found, sink);
+            found.next();
+            sink(Some(mapped));
+        })?;
+        absent(&mut found, sink);
+        Ok(())
     }
 
     /// Reads every file under `tickets/` in `HEAD` (except the keep file).

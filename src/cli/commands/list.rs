@@ -136,23 +136,19 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
         .collect();
     if let Some(needle) = &args.search {
         // Text search needs the conversation: load only the candidates.
+        // Each ticket is searched on the thread that parsed it.
         let needle = needle.to_lowercase();
-        let mut kept = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(LOAD_CHUNK) {
-            let ids: Vec<TicketId> = chunk.iter().map(|r| r.id.clone()).collect();
-            for (row, (ticket, _)) in chunk.iter().zip(desk.load_many(&ids)?) {
-                let hit = ticket.subject.to_lowercase().contains(&needle)
-                    || ticket.events.iter().any(|e| {
-                        e.body
-                            .as_deref()
-                            .is_some_and(|b| b.to_lowercase().contains(&needle))
-                    });
-                if hit {
-                    kept.push(row.clone());
-                }
-            }
-        }
-        rows = kept;
+        let ids: Vec<TicketId> = rows.iter().map(|r| r.id.clone()).collect();
+        let hits = desk.load_many_with(&ids, &|ticket, _| {
+            ticket.subject.to_lowercase().contains(&needle)
+                || ticket.events.iter().any(|e| {
+                    e.body
+                        .as_deref()
+                        .is_some_and(|b| b.to_lowercase().contains(&needle))
+                })
+        })?;
+        let mut hits = hits.into_iter();
+        rows.retain(|_| hits.next().unwrap_or(false));
     }
     sort(&mut rows, args.sort);
     if args.reverse {
@@ -452,13 +448,8 @@ fn sort(rows: &mut Vec<ListEntry>, key: SortKey) {
         .collect();
 }
 
-/// How many full tickets a listing loads at a time (in parallel), for
-/// `--search` and JSON: enough to keep every core busy, few enough that a
-/// listing of 20,000 tickets never holds them all.
-const LOAD_CHUNK: usize = 1024;
-
-/// The JSON list of full tickets, loaded a chunk at a time while it is
-/// written.
+/// The JSON list of full tickets, loaded (on every core) as it is written,
+/// so a listing of 20,000 tickets holds a few of them at a time.
 struct Views<'a> {
     desk: &'a crate::desk::Desk,
     ids: Vec<TicketId>,
@@ -471,19 +462,20 @@ impl serde::Serialize for Views<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{Error as _, SerializeSeq as _};
         let mut seq = serializer.serialize_seq(Some(self.ids.len()))?;
-        for chunk in self.ids.chunks(LOAD_CHUNK) {
-            let loaded = match self.desk.load_many(chunk) {
-                Ok(loaded) => loaded,
-                Err(error) => {
-                    let message = error.to_string();
-                    *self.error.borrow_mut() = Some(error);
-                    return Err(S::Error::custom(message));
+        let mut written = Ok(());
+        let loaded = self
+            .desk
+            .for_each_loaded(&self.ids, &|ticket, _| ticket, &mut |ticket| {
+                if written.is_ok() {
+                    written = seq.serialize_element(&TicketView::of(&ticket, self.statuses));
                 }
-            };
-            for (ticket, _) in loaded {
-                seq.serialize_element(&TicketView::of(&ticket, self.statuses))?;
-            }
+            });
+        if let Err(error) = loaded {
+            let message = error.to_string();
+            *self.error.borrow_mut() = Some(error);
+            return Err(S::Error::custom(message));
         }
+        written?;
         seq.end()
     }
 }
