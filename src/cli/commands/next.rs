@@ -54,7 +54,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NextArgs) -> Result<(), CommandError> {
     let statuses = &desk.config().statuses;
     let ticket = if args.take {
         let agent = ctx.agent(Some(&desk))?;
-        match desk.change(&top.ticket.id, &Change::Take, &agent, ctx.now()?) {
+        match desk.change(&top.id, &Change::Take, &agent, ctx.now()?) {
             Ok((ticket, applied)) => {
                 for failure in desk.run_hooks(&ticket, &applied) {
                     ctx.ui.status(&format!("warning: {failure}"));
@@ -66,13 +66,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NextArgs) -> Result<(), CommandError> {
             // refusal (no commit).
             Err(desk::Error::Change(ChangeError::NoChange(_))) => {
                 ctx.ui
-                    .status(&format!("{} is already yours and open.", top.ticket.id));
-                top.ticket
+                    .status(&format!("{} is already yours and open.", top.id));
+                desk.load(&top.id)?
             }
             Err(err) => return Err(err.into()),
         }
     } else {
-        top.ticket
+        desk.load(&top.id)?
     };
     if format == Format::Json {
         return Ok(ctx.ui.json(&TicketView::of(&ticket, statuses))?);

@@ -10,7 +10,7 @@ use crate::cli::ui::{Format, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::Desk;
 use crate::lifecycle::Category;
-use crate::model::{Ticket, TicketId, Timestamp};
+use crate::model::{Priority, TicketId, Timestamp};
 use crate::sla::{self, QueueKey};
 
 /// The To Solve list: tickets that need an agent, most urgent first.
@@ -70,12 +70,18 @@ impl Departments {
     }
 }
 
-/// One queued ticket.
+/// One queued ticket: what the queue shows of it (a long queue never holds
+/// the tickets whole).
 pub(crate) struct Queued {
-    pub(crate) ticket: Ticket,
-    pub(crate) key: QueueKey,
-    pub(crate) breached: bool,
-    pub(crate) due: Option<Timestamp>,
+    pub(crate) id: TicketId,
+    subject: String,
+    status: String,
+    priority: Priority,
+    assignee: Option<String>,
+    department: Option<String>,
+    key: QueueKey,
+    breached: bool,
+    due: Option<Timestamp>,
 }
 
 #[derive(Serialize)]
@@ -83,7 +89,7 @@ struct QueuedJson<'a> {
     rank: usize,
     id: &'a str,
     subject: &'a str,
-    status: String,
+    status: &'a str,
     priority: &'static str,
     assignee: Option<&'a str>,
     department: Option<&'a str>,
@@ -169,37 +175,39 @@ pub(crate) fn build(
         candidates.truncate(limit);
     }
     let ids: Vec<TicketId> = candidates.into_iter().map(|(_, id)| id).collect();
-    let tickets = desk.load_many(&ids)?;
-    let mut queue: Vec<Queued> = tickets
-        .into_iter()
-        .map(|(t, _)| t)
-        .filter(|t| {
-            let summary = t.summary(statuses);
+    let policies = &desk.config().policies;
+    let mut queue: Vec<Queued> = desk
+        .load_many_with(&ids, &|ticket, _| {
+            let summary = ticket.summary(statuses);
             let wanted = wanted(summary.category, summary.postponed_until);
-            let mine = t.assignee.as_deref().is_none_or(|a| a == me);
-            wanted && mine && departments.admit(t.department.as_ref())
-        })
-        .map(|ticket| {
-            let state = desk.sla(&ticket, now);
-            let key = sla::queue_key(&ticket, state.as_ref());
-            let breached = key.breached();
-            let due = key.due();
-            Queued {
-                ticket,
-                key,
-                breached,
-                due,
+            let mine = ticket.assignee.as_deref().is_none_or(|a| a == me);
+            if !(wanted && mine && departments.admit(ticket.department.as_ref())) {
+                return None;
             }
-        })
+            let state = sla::evaluate(&ticket, statuses, policies, now);
+            let key = sla::queue_key(&ticket, state.as_ref());
+            Some(Queued {
+                breached: key.breached(),
+                due: key.due(),
+                key,
+                id: ticket.id,
+                subject: ticket.subject,
+                status: summary.status,
+                priority: ticket.priority,
+                assignee: ticket.assignee,
+                department: ticket.department,
+            })
+        })?
+        .into_iter()
+        .flatten()
         .collect();
     queue.sort_by(|a, b| a.key.cmp(&b.key));
     Ok((me, queue))
 }
 
 /// Writes the queue as a table or JSON.
-pub(crate) fn print(ctx: &mut Ctx, desk: &Desk, queue: &[Queued]) -> Result<(), CommandError> {
+pub(crate) fn print(ctx: &mut Ctx, queue: &[Queued]) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
-    let statuses = &desk.config().statuses;
     let now = ctx.now()?;
     if format == Format::Json {
         let json: Vec<QueuedJson<'_>> = queue
@@ -207,12 +215,12 @@ pub(crate) fn print(ctx: &mut Ctx, desk: &Desk, queue: &[Queued]) -> Result<(), 
             .enumerate()
             .map(|(i, q)| QueuedJson {
                 rank: i + 1,
-                id: q.ticket.id.as_str(),
-                subject: &q.ticket.subject,
-                status: q.ticket.summary(statuses).status,
-                priority: q.ticket.priority.as_str(),
-                assignee: q.ticket.assignee.as_deref(),
-                department: q.ticket.department.as_deref(),
+                id: q.id.as_str(),
+                subject: &q.subject,
+                status: &q.status,
+                priority: q.priority.as_str(),
+                assignee: q.assignee.as_deref(),
+                department: q.department.as_deref(),
                 breached: q.breached,
                 due: q.due.map(|d| d.to_rfc3339()),
             })
@@ -238,12 +246,12 @@ pub(crate) fn print(ctx: &mut Ctx, desk: &Desk, queue: &[Queued]) -> Result<(), 
         };
         table.add_row(vec![
             (i + 1).to_string(),
-            ctx.ui.paint(Style::Yellow, q.ticket.id.as_str()),
-            q.ticket.summary(statuses).status,
-            q.ticket.priority.to_string(),
+            ctx.ui.paint(Style::Yellow, q.id.as_str()),
+            q.status.clone(),
+            q.priority.to_string(),
             due,
-            q.ticket.assignee.clone().unwrap_or_else(|| "-".into()),
-            q.ticket.subject.clone(),
+            q.assignee.clone().unwrap_or_else(|| "-".into()),
+            q.subject.clone(),
         ]);
     }
     ctx.ui.print_table(&table)?;
@@ -253,5 +261,5 @@ pub(crate) fn print(ctx: &mut Ctx, desk: &Desk, queue: &[Queued]) -> Result<(), 
 pub(crate) fn run(ctx: &mut Ctx, args: &QueueArgs) -> Result<(), CommandError> {
     let desk = ctx.desk()?;
     let (_, queue) = build(ctx, &desk, &args.scope, args.limit)?;
-    print(ctx, &desk, &queue)
+    print(ctx, &queue)
 }
