@@ -649,4 +649,55 @@ mod tests {
         let cut = &raw.data()[..raw.len() - 1];
         assert!(pack_reader::parse_tree(cut).is_none(), "cut short");
     }
+
+    /// Many blocks across the threads, half of them from a pack and half
+    /// loose: every result arrives once, in order.
+    #[test]
+    fn blobs_stream_in_order_from_packs_and_loose_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let write = |range: std::ops::Range<usize>| -> Vec<(String, Oid)> {
+            range
+                .map(|i| {
+                    let blob = repo.blob(format!("file {i}\n").as_bytes()).unwrap();
+                    (format!("tickets/{i:05}.toml"), blob)
+                })
+                .collect()
+        };
+        let mut items = write(0..300);
+        // Nothing refers to the blobs: pack them by id.
+        let pack = std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(["pack-objects", "-q", ".git/objects/pack/pack"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                let ids: String = items.iter().map(|(_, id)| format!("{id}\n")).collect();
+                child.stdin.take().unwrap().write_all(ids.as_bytes())?;
+                child.wait()
+            })
+            .unwrap();
+        assert!(pack.success());
+        items.extend(write(300..700));
+        let packs = OnceCell::new();
+        let mut seen = Vec::new();
+        for_each_blob(
+            &repo,
+            &packs,
+            &items,
+            &|raw| (raw.path, raw.text.unwrap()),
+            &mut |item| seen.push(item),
+        )
+        .unwrap();
+        let expected: Vec<(String, String)> = (0..700)
+            .map(|i| (format!("tickets/{i:05}.toml"), format!("file {i}\n")))
+            .collect();
+        assert_eq!(seen, expected);
+        assert!(
+            packs.get().is_some_and(|set| set.reader().blob(&items[0].1).is_some()),
+            "the first blobs come from the pack"
+        );
+    }
 }
