@@ -191,6 +191,7 @@ impl Desk {
             if loaded % PROGRESS_STEP == 0 || loaded == ids.len() {
                 progress.advance(loaded);
             }
+            std::ops::ControlFlow::Continue(())
         })?;
         progress.start(Phase::Committing, items.len());
         let sig = Signature {

@@ -4,6 +4,7 @@
 //! applies changes through [`crate::change`] and writes the commit message
 //! with the trailers scripts rely on (docs/storage.md).
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
@@ -194,6 +195,12 @@ impl Desk {
         parse_ticket(&layout::ticket_path(id), &text, Some(id))
     }
 
+    /// Loads a ticket as it was in blob `blob` (read earlier from `HEAD`),
+    /// whatever `HEAD` holds now.
+    pub fn load_blob(&self, id: &TicketId, blob: git2::Oid) -> Result<Ticket, Error> {
+        parse_raw(self.store.read_blob(layout::ticket_path(id), blob)).map(|(ticket, _)| ticket)
+    }
+
     /// Loads several tickets from one snapshot, parsing on every core;
     /// each comes with the blob id it was read from.
     pub fn load_many(&self, ids: &[TicketId]) -> Result<Vec<Loaded>, Error> {
@@ -209,27 +216,28 @@ impl Desk {
         keep: &(dyn Fn(Ticket, git2::Oid) -> T + Sync),
     ) -> Result<Vec<T>, Error> {
         let mut out = Vec::with_capacity(ids.len());
-        self.for_each_loaded(ids, keep, &mut |kept| out.push(kept))?;
+        self.for_each_loaded(ids, keep, &mut |kept| {
+            out.push(kept);
+            ControlFlow::Continue(())
+        })?;
         Ok(out)
     }
 
     /// [`Desk::load_many_with`], handing each kept result to `sink` in
     /// order as it comes, so memory holds a few tickets at a time however
-    /// many `ids` there are. Stops at the first ticket that is missing or
-    /// does not parse, and returns its error.
+    /// many `ids` there are. Stops reading when `sink` breaks, or at the
+    /// first ticket that is missing or does not parse, and returns its
+    /// error.
     pub fn for_each_loaded<T: Send>(
         &self,
         ids: &[TicketId],
         keep: &(dyn Fn(Ticket, git2::Oid) -> T + Sync),
-        sink: &mut dyn FnMut(T),
+        sink: &mut dyn FnMut(T) -> ControlFlow<()>,
     ) -> Result<(), Error> {
         self.for_each_raw(
             ids,
             &|raw| parse_raw(raw).map(|(ticket, blob)| keep(ticket, blob)),
-            &mut |kept| {
-                sink(kept);
-                Ok(())
-            },
+            &mut |kept| Ok(sink(kept)),
         )
     }
 
@@ -242,37 +250,36 @@ impl Desk {
     pub fn for_each_parsed_here(
         &self,
         ids: &[TicketId],
-        sink: &mut dyn FnMut(Ticket, git2::Oid),
+        sink: &mut dyn FnMut(Ticket, git2::Oid) -> ControlFlow<()>,
     ) -> Result<(), Error> {
         self.for_each_raw(ids, &|raw| Ok(raw), &mut |raw| {
             let (ticket, blob) = parse_raw(raw)?;
-            sink(ticket, blob);
-            Ok(())
+            Ok(sink(ticket, blob))
         })
     }
 
     /// Reads the tickets `ids` with `read` on every core and hands each
-    /// result to `sink`, in order, until one fails.
+    /// result to `sink`, in order, until `sink` breaks or one fails.
     fn for_each_raw<T: Send>(
         &self,
         ids: &[TicketId],
         read: &(dyn Fn(RawTicket) -> Result<T, Error> + Sync),
-        sink: &mut dyn FnMut(T) -> Result<(), Error>,
+        sink: &mut dyn FnMut(T) -> Result<ControlFlow<()>, Error>,
     ) -> Result<(), Error> {
         let mut failed = None;
         let mut at = 0;
         self.store.for_each_ticket(ids, read, &mut |loaded| {
             let id = &ids[at];
             at += 1;
-            if failed.is_some() {
-                return;
-            }
             let done = match loaded {
                 Some(Ok(kept)) => sink(kept),
                 Some(Err(error)) => Err(error),
                 None => Err(store::Error::NotFound(id.to_string()).into()),
             };
-            failed = done.err();
+            done.unwrap_or_else(|error| {
+                failed = Some(error);
+                ControlFlow::Break(())
+            })
         })?;
         failed.map_or(Ok(()), Err)
     }

@@ -449,12 +449,12 @@ fn set_entry(data: &mut [u8], name: &[u8], id: Oid) -> Result<(), Error> {
     Ok(())
 }
 
-/// Commits per pack: bounds the memory libgit2's indexer holds for a pack
-/// while keeping a run of up to this many commits in one pack.
 /// How many `tickets/` trees in a row a batch writes as deltas of the one
 /// before (git's own default depth is 50).
 const DELTA_DEPTH: usize = 32;
 
+/// Commits per pack: bounds a pack's size and the index entries held for
+/// it, while keeping a run of up to this many commits in one pack.
 const CHUNK: usize = 20_000;
 
 /// A pack being written to a temporary file in `objects/pack/`; the file
@@ -468,6 +468,7 @@ struct OpenPack {
 fn start_pack(dir: &std::path::Path, count: usize) -> Result<OpenPack, Error> {
     let count = u32::try_from(count).map_err(|_| Error::Busy)?;
     let io = |e| Error::io(dir, e);
+    std::fs::create_dir_all(dir).map_err(io)?;
     let file = tempfile::Builder::new()
         .prefix("tmp_pack_")
         .tempfile_in(dir)
@@ -481,7 +482,8 @@ fn start_pack(dir: &std::path::Path, count: usize) -> Result<OpenPack, Error> {
 
 impl OpenPack {
     /// Puts the pack and then its index in place (git reads a pack once
-    /// its index is there); returns its name.
+    /// its index is there); returns its name. Both are on disk before the
+    /// branch can point into them, as git makes sure of its own packs.
     fn finish(self) -> Result<String, Error> {
         let Self { pack, dir } = self;
         let io = |e| Error::io(&dir, e);
@@ -489,7 +491,8 @@ impl OpenPack {
         let pack_file = finished.out.into_inner().map_err(|e| io(e.into_error()))?;
         let base = dir.join(format!("pack-{}", finished.name));
         // Pack files are never written again; git makes them read-only.
-        read_only(pack_file.as_file()).map_err(io)?;
+        pack_file.as_file().sync_all().map_err(io)?;
+        read_only(pack_file.as_file(), &dir).map_err(io)?;
         let pack_path = base.with_extension("pack");
         pack_file.persist(&pack_path).map_err(|e| io(e.error))?;
         let indexed = (|| {
@@ -497,7 +500,8 @@ impl OpenPack {
                 .prefix("tmp_idx_")
                 .tempfile_in(&dir)?;
             index_file.write_all(&finished.index)?;
-            read_only(index_file.as_file())?;
+            index_file.as_file().sync_all()?;
+            read_only(index_file.as_file(), &dir)?;
             index_file.persist(base.with_extension("idx"))?;
             Ok(())
         })();
@@ -510,23 +514,25 @@ impl OpenPack {
     }
 }
 
-/// Makes a pack file read-only for everyone, as git does (the temporary
-/// file was private to its owner).
-fn read_only(file: &std::fs::File) -> std::io::Result<()> {
+/// Makes a pack file read-only, and readable by those who may read the
+/// pack directory, as git's packs are (the temporary file was private to
+/// its owner).
+fn read_only(file: &std::fs::File, dir: &std::path::Path) -> std::io::Result<()> {
     #[cfg(unix)]
     let permissions = {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::Permissions::from_mode(0o444)
+        let dir_mode = std::fs::metadata(dir)?.permissions().mode();
+        std::fs::Permissions::from_mode(0o444 & dir_mode)
     };
     #[cfg(not(unix))]
     let permissions = {
+        let _ = dir;
         let mut permissions = file.metadata()?.permissions();
         permissions.set_readonly(true);
         permissions
     };
     file.set_permissions(permissions)
 }
-
 /// The content of an item's pack entry.
 fn inflate(entry: &[u8]) -> Result<Vec<u8>, Error> {
     super::pack::inflate_entry(entry).ok_or_else(|| {

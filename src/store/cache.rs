@@ -26,6 +26,7 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::ops::Range;
 use std::path::Path;
 
@@ -482,15 +483,18 @@ pub(super) fn map_blobs<T: Send>(
     f: &(dyn Fn(RawTicket) -> T + Sync),
 ) -> Result<Vec<T>, Error> {
     let mut out = Vec::with_capacity(items.len());
-    for_each_blob(repo, packs, items, f, &mut |mapped| out.push(mapped))?;
+    for_each_blob(repo, packs, items, f, &mut |mapped| {
+        out.push(mapped);
+        ControlFlow::Continue(())
+    })?;
     Ok(out)
 }
 
 /// Reads each `(path, blob)` as a ticket file, maps it with `f` on every
-/// core, and hands the results to `sink` in order. Each text is dropped as
-/// soon as `f` is done with it, and the threads work a block ahead of
-/// `sink` at most, so memory holds a few blocks of results, however many
-/// the items. The threads live for the whole call: a thread that ends
+/// core, and hands the results to `sink` in order, until `sink` breaks.
+/// Each text is dropped as soon as `f` is done with it, and each thread
+/// works at most two blocks ahead of `sink`, so memory holds a few blocks
+/// of results, however many the items. The threads live for the whole call: a thread that ends
 /// leaves the allocator holding what it had used. Blobs are read straight
 /// from the pack files ([`PackSet`]), so the packs are not mapped into
 /// memory; what is not in a pack comes from libgit2, through a handle each
@@ -501,7 +505,7 @@ pub(super) fn for_each_blob<T: Send>(
     packs: &OnceCell<PackSet>,
     items: &[(String, Oid)],
     f: &(dyn Fn(RawTicket) -> T + Sync),
-    sink: &mut dyn FnMut(T),
+    sink: &mut dyn FnMut(T) -> ControlFlow<()>,
 ) -> Result<(), Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -511,7 +515,10 @@ pub(super) fn for_each_blob<T: Send>(
         let mut reader = packs.reader();
         let mut fallback = Fallback::Open(repo);
         for (path, blob) in items {
-            sink(f(read_via(&mut reader, &mut fallback, path.clone(), *blob)));
+            let mapped = f(read_via(&mut reader, &mut fallback, path.clone(), *blob));
+            if sink(mapped).is_break() {
+                break;
+            }
         }
         return Ok(());
     }
@@ -520,11 +527,11 @@ pub(super) fn for_each_blob<T: Send>(
     std::thread::scope(|scope| {
         // Thread `t` maps blocks t, t + threads, ... and hands each over
         // its own channel, so the blocks arrive in order.
-        let receivers: Vec<_> = (0..threads)
+        let (mut handles, receivers): (Vec<_>, Vec<_>) = (0..threads)
             .map(|t| {
                 let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<T>>(1);
                 let (blocks, git_dir) = (&blocks, &git_dir);
-                scope.spawn(move || {
+                let handle = scope.spawn(move || {
                     let mut reader = packs.reader();
                     let mut fallback = Fallback::Lazy(git_dir, None);
                     for block in blocks.iter().skip(t).step_by(threads) {
@@ -539,19 +546,25 @@ pub(super) fn for_each_blob<T: Send>(
                         }
                     }
                 });
-                receiver
+                (Some(handle), receiver)
             })
-            .collect();
-        for n in 0..blocks.len() {
-            // A thread that panicked drops its sender: stop here, and the
-            // scope passes the panic on (a panic in `f` is a bug).
+            .unzip();
+        'blocks: for n in 0..blocks.len() {
             let Ok(mapped) = receivers[n % threads].recv() else {
+                // The thread panicked (a bug in `f`): pass its panic on.
+                if let Some(Err(panic)) = handles[n % threads].take().map(|h| h.join()) {
+                    std::panic::resume_unwind(panic);
+                }
                 break;
             };
             for item in mapped {
-                sink(item);
+                if sink(item).is_break() {
+                    // Dropping the receivers stops the threads.
+                    break 'blocks;
+                }
             }
         }
+        drop(receivers);
     });
     Ok(())
 }
@@ -688,7 +701,10 @@ mod tests {
             &packs,
             &items,
             &|raw| (raw.path, raw.text.unwrap()),
-            &mut |item| seen.push(item),
+            &mut |item| {
+                seen.push(item);
+                ControlFlow::Continue(())
+            },
         )
         .unwrap();
         let expected: Vec<(String, String)> = (0..700)
@@ -696,7 +712,9 @@ mod tests {
             .collect();
         assert_eq!(seen, expected);
         assert!(
-            packs.get().is_some_and(|set| set.reader().blob(&items[0].1).is_some()),
+            packs
+                .get()
+                .is_some_and(|set| set.reader().blob(&items[0].1).is_some()),
             "the first blobs come from the pack"
         );
     }

@@ -475,21 +475,29 @@ impl Store {
         f: &(dyn Fn(RawTicket) -> T + Sync),
     ) -> Result<Vec<Option<T>>, Error> {
         let mut out = Vec::with_capacity(ids.len());
-        self.for_each_ticket(ids, f, &mut |mapped| out.push(mapped))?;
+        self.for_each_ticket(ids, f, &mut |mapped| {
+            out.push(mapped);
+            std::ops::ControlFlow::Continue(())
+        })?;
         Ok(out)
     }
 
     /// [`Store::map_tickets`], handing each result (`None` for an id not in
     /// `HEAD`) to `sink` in order as it comes, so memory holds a few of them
-    /// at a time.
+    /// at a time; stops reading when `sink` breaks.
     pub fn for_each_ticket<T: Send>(
         &self,
         ids: &[TicketId],
         f: &(dyn Fn(RawTicket) -> T + Sync),
-        sink: &mut dyn FnMut(Option<T>),
+        sink: &mut dyn FnMut(Option<T>) -> std::ops::ControlFlow<()>,
     ) -> Result<(), Error> {
+        use std::ops::ControlFlow;
         let Some(tree) = git::head_tree(&self.repo)? else {
-            ids.iter().for_each(|_| sink(None));
+            for _ in ids {
+                if sink(None).is_break() {
+                    break;
+                }
+            }
             return Ok(());
         };
         // Many tickets: their shard trees come straight from the packs.
@@ -506,18 +514,27 @@ impl Store {
             }
         }
         drop(snapshot);
+        // Each id absent from `HEAD` gets `None`, in its place.
         let mut found = found.into_iter().peekable();
-        let absent = |found: &mut std::iter::Peekable<_>, sink: &mut dyn FnMut(Option<T>)| {
+        let absent = |found: &mut std::iter::Peekable<_>, sink: &mut dyn FnMut(Option<T>) -> _| {
             while found.next_if(|present: &bool| !present).is_some() {
-                sink(None);
+                sink(None)?;
             }
+            ControlFlow::Continue(())
         };
+        let mut stopped = false;
         cache::for_each_blob(&self.repo, &self.packs, &items, f, &mut |mapped| {
-            absent(&mut found, sink);
-            found.next();
-            sink(Some(mapped));
+            let mut flow = absent(&mut found, sink);
+            if flow.is_continue() {
+                found.next();
+                flow = sink(Some(mapped));
+            }
+            stopped = flow.is_break();
+            flow
         })?;
-        absent(&mut found, sink);
+        if !stopped {
+            let _ = absent(&mut found, sink);
+        }
         Ok(())
     }
 

@@ -120,7 +120,13 @@ impl<W: Write> Pack<W> {
         let checksum = std::mem::take(&mut self.hasher).finalize();
         self.out.write_all(&checksum)?;
         let name = checksum.iter().map(|b| format!("{b:02x}")).collect();
-        let index = index_v2(&mut self.objects, &checksum);
+        self.objects
+            .sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+        if self.objects.windows(2).any(|pair| pair[0].id == pair[1].id) {
+            // git refuses such a pack; a batch never writes an object twice.
+            return Err(io::Error::other("an object is twice in the pack"));
+        }
+        let index = index_v2(&self.objects, &checksum);
         Ok(Finished {
             out: self.out,
             name,
@@ -180,10 +186,9 @@ pub(super) fn object_id(kind: ObjectType, data: &[u8]) -> Oid {
 }
 
 /// A pack index, version 2 (gitformat-pack.txt): a fan-out table of the
-/// first id bytes, the sorted ids, their CRC-32s and offsets (those past
+/// first id bytes, the ids (sorted), their CRC-32s and offsets (those past
 /// 2 GiB in a table of their own), the pack's checksum, and the index's.
-fn index_v2(objects: &mut [Indexed], pack_checksum: &[u8]) -> Vec<u8> {
-    objects.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+fn index_v2(objects: &[Indexed], pack_checksum: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1032 + objects.len() * 28 + 40);
     out.extend_from_slice(b"\xfftOc");
     out.extend_from_slice(&2u32.to_be_bytes());
@@ -516,6 +521,14 @@ mod tests {
     }
 
     #[test]
+    fn a_pack_refuses_an_object_twice() {
+        let mut pack = Pack::new(Vec::new(), 2).unwrap();
+        pack.add(ObjectType::Blob, b"same").unwrap();
+        pack.add(ObjectType::Blob, b"same").unwrap();
+        assert!(pack.finish().is_err());
+    }
+
+    #[test]
     fn entries_inflate_back_to_their_data() {
         for size in [0usize, 1, 15, 16, 2047, 70_000] {
             let data: Vec<u8> = (0..size).map(|i| (i % 199) as u8).collect();
@@ -530,25 +543,25 @@ mod tests {
     #[test]
     fn offsets_past_2_gib_go_to_the_large_offset_table() {
         let id = |b: u8| Oid::from_bytes(&[b; 20]).unwrap();
-        let mut objects = vec![
-            Indexed {
-                id: id(9),
-                offset: 0x1_2345_6789,
-                crc: 7,
-            },
+        let objects = [
             Indexed {
                 id: id(1),
                 offset: 12,
                 crc: 5,
             },
+            Indexed {
+                id: id(9),
+                offset: 0x1_2345_6789,
+                crc: 7,
+            },
         ];
-        let index = index_v2(&mut objects, &[0; 20]);
+        let index = index_v2(&objects, &[0; 20]);
         let word = |at: usize| u32::from_be_bytes(index[at..at + 4].try_into().unwrap());
         let table = 8 + 1024;
         assert_eq!(word(table - 4), 2, "two objects in the fan-out");
         assert_eq!(word(8 + 4), 1, "one id starts with byte 1");
         let crcs = table + 40;
-        assert_eq!((word(crcs), word(crcs + 4)), (5, 7), "sorted by id");
+        assert_eq!((word(crcs), word(crcs + 4)), (5, 7));
         let offsets = crcs + 8;
         assert_eq!(word(offsets), 12);
         assert_eq!(word(offsets + 4), 0x8000_0000, "first large offset");

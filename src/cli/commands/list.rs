@@ -466,8 +466,12 @@ impl serde::Serialize for Views<'_> {
         let loaded = self
             .desk
             .for_each_loaded(&self.ids, &|ticket, _| ticket, &mut |ticket| {
+                written = seq.serialize_element(&TicketView::of(&ticket, self.statuses));
+                // A failed write (a closed pipe) stops the reading too.
                 if written.is_ok() {
-                    written = seq.serialize_element(&TicketView::of(&ticket, self.statuses));
+                    std::ops::ControlFlow::Continue(())
+                } else {
+                    std::ops::ControlFlow::Break(())
                 }
             });
         if let Err(error) = loaded {

@@ -67,12 +67,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NextArgs) -> Result<(), CommandError> {
             Err(desk::Error::Change(ChangeError::NoChange(_))) => {
                 ctx.ui
                     .status(&format!("{} is already yours and open.", top.id));
-                desk.load(&top.id)?
+                desk.load_blob(&top.id, top.blob)?
             }
             Err(err) => return Err(err.into()),
         }
     } else {
-        desk.load(&top.id)?
+        desk.load_blob(&top.id, top.blob)?
     };
     if format == Format::Json {
         return Ok(ctx.ui.json(&TicketView::of(&ticket, statuses))?);

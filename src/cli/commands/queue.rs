@@ -74,6 +74,8 @@ impl Departments {
 /// the tickets whole).
 pub(crate) struct Queued {
     pub(crate) id: TicketId,
+    /// The blob the ticket was ranked from.
+    pub(crate) blob: git2::Oid,
     subject: String,
     status: String,
     priority: Priority,
@@ -177,7 +179,7 @@ pub(crate) fn build(
     let ids: Vec<TicketId> = candidates.into_iter().map(|(_, id)| id).collect();
     let policies = &desk.config().policies;
     let mut queue: Vec<Queued> = desk
-        .load_many_with(&ids, &|ticket, _| {
+        .load_many_with(&ids, &|ticket, blob| {
             let summary = ticket.summary(statuses);
             let wanted = wanted(summary.category, summary.postponed_until);
             let mine = ticket.assignee.as_deref().is_none_or(|a| a == me);
@@ -191,6 +193,7 @@ pub(crate) fn build(
                 due: key.due(),
                 key,
                 id: ticket.id,
+                blob,
                 subject: ticket.subject,
                 status: summary.status,
                 priority: ticket.priority,
