@@ -717,5 +717,17 @@ mod tests {
                 .is_some_and(|set| set.reader().blob(&items[0].1).is_some()),
             "the first blobs come from the pack"
         );
+        // A sink that breaks gets nothing more.
+        let mut taken = 0;
+        for_each_blob(&repo, &packs, &items, &|raw| raw.path, &mut |_| {
+            taken += 1;
+            if taken == 40 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+        assert_eq!(taken, 40);
     }
 }
