@@ -441,11 +441,23 @@ fn sort(rows: &mut Vec<ListEntry>, key: SortKey) {
         (Some(ka), Some(kb)) => ka.cmp(kb).then_with(|| rows[*a].id.cmp(&rows[*b].id)),
         _ => compare(&rows[*a], &rows[*b]),
     });
-    let mut slots: Vec<Option<ListEntry>> = std::mem::take(rows).into_iter().map(Some).collect();
-    *rows = order
-        .into_iter()
-        .filter_map(|(_, i)| slots[i].take())
-        .collect();
+    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    permute(rows, order);
+}
+
+/// Puts `rows[order[k]]` at `k` for every `k`, in place (a copy of 100,000
+/// rows would hold them twice), following each cycle of the permutation.
+fn permute<T>(rows: &mut [T], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        let mut at = start;
+        while order[at] != start && order[at] != at {
+            let from = order[at];
+            rows.swap(at, from);
+            order[at] = at;
+            at = from;
+        }
+        order[at] = at;
+    }
 }
 
 /// The JSON list of full tickets, loaded (on every core) as it is written,
@@ -481,5 +493,26 @@ impl serde::Serialize for Views<'_> {
         }
         written?;
         seq.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn rows_are_permuted_in_place_as_ordered() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for len in [0usize, 1, 2, 3, 5, 8, 100, 1000] {
+            for _ in 0..20 {
+                let mut order: Vec<usize> = (0..len).collect();
+                rng.shuffle(&mut order);
+                let rows: Vec<String> = (0..len).map(|i| format!("row {i}")).collect();
+                let expected: Vec<String> = order.iter().map(|&i| rows[i].clone()).collect();
+                let mut permuted = rows.clone();
+                permute(&mut permuted, order);
+                assert_eq!(permuted, expected);
+            }
+        }
     }
 }
