@@ -405,7 +405,7 @@ fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
         && before(t.updated, filter.updated_before)
 }
 
-fn sort(rows: &mut Vec<ListEntry>, key: SortKey) {
+fn sort(rows: &mut [ListEntry], key: SortKey) {
     use std::cmp::Ordering;
     let category_rank = |row: &ListEntry| row.category.map_or(usize::MAX, |c| c as usize);
     let compare = |a: &ListEntry, b: &ListEntry| -> Ordering {
