@@ -333,8 +333,19 @@ impl Desk {
         // a scan that does not want them never reads them.
         let cold = |payload: &str| ListEntry::peek_category(payload) == Some(Category::Closed);
         let skip_cold = !keep(Some(Category::Closed));
-        self.store
-            .scan(&salt, &derive, &cold, skip_cold, &mut |item| {
+        // Room for every entry at once: doubling a vector of 100,000 entries
+        // would hold one and a half copies of it for a moment.
+        let expected = std::cell::Cell::new(0);
+        self.store.scan(
+            &salt,
+            &derive,
+            &cold,
+            skip_cold,
+            &|n| expected.set(n),
+            &mut |item| {
+                if entries.capacity() < expected.get() {
+                    entries.reserve_exact(expected.take());
+                }
                 if let Some(payload) = item.payload {
                     if !keep(ListEntry::peek_category(payload)) {
                         return;
@@ -353,7 +364,8 @@ impl Desk {
                     }
                     Err(problem) => problems.push(problem),
                 }
-            })?;
+            },
+        )?;
         Ok((entries, problems))
     }
 

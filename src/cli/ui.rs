@@ -78,20 +78,12 @@ impl Ui {
 
     /// Wraps text in an ANSI style when colour is on.
     pub fn paint(&self, style: Style, text: &str) -> String {
-        if !self.color || text.is_empty() {
-            return text.to_owned();
-        }
-        let code = match style {
-            Style::Bold => "1",
-            Style::Dim => "2",
-            Style::Red => "31",
-            Style::Green => "32",
-            Style::Yellow => "33",
-            Style::Blue => "34",
-            Style::Magenta => "35",
-            Style::Cyan => "36",
-        };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        self.painter().paint(style, text)
+    }
+
+    /// What [`Ui::paint`] does, without holding on to the `Ui`.
+    pub fn painter(&self) -> Painter {
+        Painter { color: self.color }
     }
 
     /// Writes a value as pretty JSON with a final newline.
@@ -119,17 +111,25 @@ impl Ui {
     /// Prints rows under a header: through comfy-table on a terminal, as
     /// the same plain columns written row by row otherwise (see
     /// [`write_plain_rows`]).
-    pub fn print_rows(&mut self, header: &[&str], rows: Vec<Vec<String>>) -> io::Result<()> {
+    /// Row `i` of `count` is `row(i)`, made when it is needed: off a
+    /// terminal, once to measure the columns and once to write it, so a
+    /// listing of 100,000 rows never holds all its cells.
+    pub fn print_rows(
+        &mut self,
+        header: &[&str],
+        count: usize,
+        row: &dyn Fn(usize) -> Vec<String>,
+    ) -> io::Result<()> {
         if io::stdout().is_terminal() {
             let mut table = self.table(header);
-            for row in rows {
-                table.add_row(row);
+            for i in 0..count {
+                table.add_row(row(i));
             }
             return self.print_table(&table);
         }
         let header: Vec<String> = header.iter().map(|h| self.paint(Style::Bold, h)).collect();
         let mut out = self.buffered();
-        write_plain_rows(&mut out, &header, &rows)?;
+        write_plain_rows(&mut out, &header, count, row)?;
         out.flush()
     }
 
@@ -154,17 +154,19 @@ impl Ui {
 fn write_plain_rows(
     out: &mut impl Write,
     header: &[String],
-    rows: &[Vec<String>],
+    count: usize,
+    row: &dyn Fn(usize) -> Vec<String>,
 ) -> io::Result<()> {
     use unicode_width::UnicodeWidthStr;
     let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+    for i in 0..count {
+        for (width, cell) in widths.iter_mut().zip(&row(i)) {
             *width = (*width).max(cell.width());
         }
     }
     let mut line = String::new();
-    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+    let rows = (0..count).map(|i| std::borrow::Cow::Owned(row(i)));
+    for row in std::iter::once(std::borrow::Cow::Borrowed(header)).chain(rows) {
         line.clear();
         for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
             if i > 0 {
@@ -176,6 +178,32 @@ fn write_plain_rows(
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// Paints text in a style when colour is on (see [`Ui::paint`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    /// `text` in `style`, or as it is without colour.
+    pub fn paint(self, style: Style, text: &str) -> String {
+        if !self.color || text.is_empty() {
+            return text.to_owned();
+        }
+        let code = match style {
+            Style::Bold => "1",
+            Style::Dim => "2",
+            Style::Red => "31",
+            Style::Green => "32",
+            Style::Yellow => "33",
+            Style::Blue => "34",
+            Style::Magenta => "35",
+            Style::Cyan => "36",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
 }
 
 /// Text styles.
@@ -251,7 +279,7 @@ mod tests {
         }
         let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
         let mut out = Vec::new();
-        write_plain_rows(&mut out, &header, &rows).unwrap();
+        write_plain_rows(&mut out, &header, rows.len(), &|i| rows[i].clone()).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 }

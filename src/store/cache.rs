@@ -175,6 +175,9 @@ pub(super) struct Scan<'a> {
     pub(super) cold: &'a dyn Fn(&str) -> bool,
     /// Leaves cold payloads out of the visit.
     pub(super) skip_cold: bool,
+    /// Told, before the first visit, how many items the scan visits at
+    /// most (so a caller can make room for them at once).
+    pub(super) expect: &'a dyn Fn(usize),
 }
 
 /// Scans every ticket file in `tickets`, reusing cached payloads, and hands
@@ -270,6 +273,15 @@ pub(super) fn scan(
     };
 
     // Pass 3: visit in tree order and build the new cache text.
+    let lines = |text: &str| text.bytes().filter(|b| *b == b'\n').count();
+    let visits: usize = shards
+        .iter()
+        .map(|(_, _, body)| match body {
+            Body::Cached { hot, cold } => lines(hot) + if how.skip_cold { 0 } else { lines(cold) },
+            Body::Files(files, _) => files.len(),
+        })
+        .sum();
+    (how.expect)(visits + stray.len());
     let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(..)));
     let dropped = old.as_ref().is_some_and(|o| o.shards.len() != shards.len());
     // The new cache text is built only when it will be written: the shards

@@ -547,6 +547,7 @@ impl Store {
             derive: &|_| None,
             cold: &|_| false,
             skip_cold: false,
+            expect: &|_| {},
         };
         cache::scan(&self.repo, &self.packs, tickets, None, &how, &mut |item| {
             out.push(self.read_blob(item.path(), item.blob));
@@ -564,13 +565,15 @@ impl Store {
     /// (see `cache.rs`). `salt` names what the payloads depend on besides
     /// the file (format version, config): a different salt discards the
     /// cache. Payloads that `cold` accepts are kept apart in the cache and,
-    /// with `skip_cold`, not visited (nor read).
+    /// with `skip_cold`, not visited (nor read). Before the first visit,
+    /// `expect` is told how many files the scan visits at most.
     pub fn scan(
         &self,
         salt: &str,
         derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
         cold: &dyn Fn(&str) -> bool,
         skip_cold: bool,
+        expect: &dyn Fn(usize),
         visit: &mut dyn FnMut(Item<'_>),
     ) -> Result<(), Error> {
         let path = self.private_dir().join("cache").join("list");
@@ -579,6 +582,7 @@ impl Store {
             derive,
             cold,
             skip_cold,
+            expect,
         };
         cache::scan(
             &self.repo,

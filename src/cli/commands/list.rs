@@ -205,35 +205,35 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                 ctx.ui.status("No tickets match.");
                 return Ok(());
             }
-            let mut table = Vec::with_capacity(rows.len());
-            for t in &rows {
-                let status = ctx.ui.paint(render::status_style(t.category), &t.status);
+            // Each row's cells are made when they are written (twice off a
+            // terminal: to measure the columns, then to write them), so a
+            // listing of 100,000 rows never holds all its cells.
+            let painter = ctx.ui.painter();
+            let cells = |i: usize| -> Vec<String> {
+                let t = &rows[i];
                 let priority = match t.priority {
-                    Priority::Urgent => ctx.ui.paint(Style::Red, "urgent"),
-                    Priority::High => ctx.ui.paint(Style::Yellow, "high"),
+                    Priority::Urgent => painter.paint(Style::Red, "urgent"),
+                    Priority::High => painter.paint(Style::Yellow, "high"),
                     p => p.to_string(),
                 };
-                let customer = t
-                    .customer_name
-                    .clone()
-                    .or_else(|| t.customer_email.clone())
-                    .unwrap_or_else(|| "-".into());
-                table.push(vec![
-                    ctx.ui.paint(Style::Yellow, t.id.as_str()),
-                    status,
+                let customer = t.customer_name.as_ref().or(t.customer_email.as_ref());
+                vec![
+                    painter.paint(Style::Yellow, t.id.as_str()),
+                    painter.paint(render::status_style(t.category), &t.status),
                     priority,
                     t.assignee.clone().unwrap_or_else(|| "-".into()),
-                    customer,
+                    customer.cloned().unwrap_or_else(|| "-".into()),
                     render::age(t.created, now),
                     render::age(t.updated, now),
                     t.subject.clone(),
-                ]);
-            }
+                ]
+            };
             ctx.ui.print_rows(
                 &[
                     "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",
                 ],
-                table,
+                rows.len(),
+                &cells,
             )?;
         }
     }
