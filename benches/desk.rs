@@ -358,10 +358,13 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         .collect();
     row("tix list --limit 50 (warm)", warm);
 
-    // Repository growth per change after gc.
-    run(dir, "git", &["gc", "-q", "--prune=now"]);
+    // Repository growth per change after gc. One packing thread: git's
+    // threaded delta search finds different deltas from run to run, which
+    // moved the figure by tens of kilobytes.
+    let gc = ["-c", "pack.threads=1", "gc", "-q", "--prune=now"];
+    run(dir, "git", &gc);
     let before = pack_size(dir);
-    let changes = 50;
+    let changes = 200;
     for id in active.iter().skip(runs).take(changes) {
         run(
             dir,
@@ -374,7 +377,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
             ],
         );
     }
-    run(dir, "git", &["gc", "-q", "--prune=now"]);
+    run(dir, "git", &gc);
     let after = pack_size(dir);
     println!(
         "\nRepository growth after `git gc`: {:.2} KiB per change ({changes} notes; pack {:.1} -> {:.1} MiB)",
