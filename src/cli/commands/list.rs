@@ -159,17 +159,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     }
     match format {
         Format::Json => {
-            let views = Views {
-                desk: &desk,
-                ids: rows.iter().map(|r| r.id.clone()).collect(),
-                statuses,
-                error: std::cell::RefCell::new(None),
-            };
-            let written = ctx.ui.json(&views);
-            if let Some(error) = views.error.into_inner() {
-                return Err(error.into());
-            }
-            written?;
+            // The tickets are loaded whole: the rows are not needed again.
+            let ids: Vec<TicketId> = rows.into_iter().map(|r| r.id).collect();
+            write_json(ctx, &desk, &ids, statuses)?;
         }
         Format::Csv => {
             let mut out = ctx.ui.buffered();
@@ -460,45 +452,88 @@ fn permute<T>(rows: &mut [T], mut order: Vec<usize>) {
     }
 }
 
-/// The JSON list of full tickets, loaded (on every core) as it is written,
-/// so a listing of 20,000 tickets holds a few of them at a time.
-struct Views<'a> {
-    desk: &'a crate::desk::Desk,
-    ids: Vec<TicketId>,
-    statuses: &'a Statuses,
-    /// Why loading stopped, for the error message.
-    error: std::cell::RefCell<Option<crate::desk::Error>>,
+/// Writes the full tickets `ids` as the JSON array `Ui::json` writes
+/// (pretty, one trailing newline). Each ticket is loaded, viewed and
+/// serialized on the thread that parsed it, in order, so a listing of
+/// 100,000 tickets holds a few of them at a time, and each is freed by the
+/// thread that built it.
+fn write_json(
+    ctx: &mut Ctx,
+    desk: &crate::desk::Desk,
+    ids: &[TicketId],
+    statuses: &Statuses,
+) -> Result<(), CommandError> {
+    let mut out = ctx.ui.buffered();
+    if ids.is_empty() {
+        writeln!(out, "[]")?;
+        out.flush()?;
+        return Ok(());
+    }
+    let element = |ticket: crate::model::Ticket, _| {
+        serde_json::to_string_pretty(&TicketView::of(&ticket, statuses)).map(|text| nested(&text))
+    };
+    let mut written = out.write_all(b"[\n");
+    let mut first = true;
+    let loaded = desk.for_each_loaded(ids, &element, &mut |text| {
+        let text = match text {
+            Ok(text) => text,
+            Err(error) => {
+                written = Err(error.into());
+                return std::ops::ControlFlow::Break(());
+            }
+        };
+        if written.is_ok() && !std::mem::take(&mut first) {
+            written = out.write_all(b",\n");
+        }
+        if written.is_ok() {
+            written = out.write_all(text.as_bytes());
+        }
+        // A failed write (a closed pipe) stops the reading too.
+        if written.is_ok() {
+            std::ops::ControlFlow::Continue(())
+        } else {
+            std::ops::ControlFlow::Break(())
+        }
+    });
+    loaded?;
+    written?;
+    out.write_all(b"\n]\n")?;
+    out.flush()?;
+    Ok(())
 }
 
-impl serde::Serialize for Views<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error as _, SerializeSeq as _};
-        let mut seq = serializer.serialize_seq(Some(self.ids.len()))?;
-        let mut written = Ok(());
-        let loaded = self
-            .desk
-            .for_each_loaded(&self.ids, &|ticket, _| ticket, &mut |ticket| {
-                written = seq.serialize_element(&TicketView::of(&ticket, self.statuses));
-                // A failed write (a closed pipe) stops the reading too.
-                if written.is_ok() {
-                    std::ops::ControlFlow::Continue(())
-                } else {
-                    std::ops::ControlFlow::Break(())
-                }
-            });
-        if let Err(error) = loaded {
-            let message = error.to_string();
-            *self.error.borrow_mut() = Some(error);
-            return Err(S::Error::custom(message));
+/// A pretty JSON value as an element of a pretty array: every line indented
+/// two spaces (JSON strings hold no raw line breaks).
+fn nested(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
         }
-        written?;
-        seq.end()
+        out.push_str("  ");
+        out.push_str(line);
     }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::{nested, permute};
+
+    /// Elements written one by one read as serde_json's pretty array.
+    #[test]
+    fn nested_elements_make_the_pretty_array() {
+        let values = vec![
+            serde_json::json!({"id": "k3x9p2", "tags": ["a", "b"], "text": "two\nlines", "empty": {}}),
+            serde_json::json!({"id": "b2", "events": [{"at": 1}], "none": null}),
+        ];
+        let expected = serde_json::to_string_pretty(&values).unwrap();
+        let elements: Vec<String> = values
+            .iter()
+            .map(|v| nested(&serde_json::to_string_pretty(v).unwrap()))
+            .collect();
+        assert_eq!(format!("[\n{}\n]", elements.join(",\n")), expected);
+    }
 
     #[test]
     fn rows_are_permuted_in_place_as_ordered() {
