@@ -447,26 +447,15 @@ impl Desk {
         sla::evaluate(ticket, &self.config.statuses, &self.config.policies, now)
     }
 
-    /// Loads every ticket in an active category (new, open, waiting, on
-    /// hold), with the blob each was read from; broken files are problems.
-    pub fn active_tickets(&self) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
-        self.active_tickets_where(&|_| true)
-    }
-
-    /// Loads the tickets in an active category whose list entry `wanted`
-    /// accepts: the entries come from the cache, so only the tickets a
-    /// command needs whole are read and parsed.
-    pub fn active_tickets_where(
-        &self,
-        wanted: &dyn Fn(&ListEntry) -> bool,
-    ) -> Result<(Vec<Loaded>, Vec<Problem>), Error> {
+    /// The ids of every ticket in an active category (new, open, waiting,
+    /// on hold), from the cached entries, sorted; broken files are
+    /// problems. Load them with [`Desk::for_each_loaded`] or
+    /// [`Desk::for_each_parsed_here`], so they are never all held whole.
+    pub fn active_ids(&self) -> Result<(Vec<TicketId>, Vec<Problem>), Error> {
         let (entries, problems) = self.entries(&|c| c.is_some_and(Category::is_active))?;
-        let ids: Vec<TicketId> = entries
-            .into_iter()
-            .filter(|e| wanted(e))
-            .map(|e| e.id)
-            .collect();
-        Ok((self.load_many(&ids)?, problems))
+        let mut ids: Vec<TicketId> = entries.into_iter().map(|e| e.id).collect();
+        ids.sort();
+        Ok((ids, problems))
     }
 
     /// Runs the hooks a committed change raises (from the events it

@@ -88,13 +88,13 @@ impl Store {
     /// `progress` is called with the number of commits built so far.
     pub fn commit_batch(
         &self,
-        items: &[BatchItem],
+        items: Vec<BatchItem>,
         sig: &Signature,
         progress: &mut dyn FnMut(usize),
     ) -> Result<BatchReport, Error> {
         let mut changed = Vec::new();
         let mut report = self.write_batch(
-            items.to_vec(),
+            items,
             sig,
             false,
             &mut |step| {
@@ -681,7 +681,7 @@ mod tests {
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, format!("{text}# hand\n")).unwrap();
         git(dir.path(), &["commit", "-q", "-m", "by hand", "--", &path]);
-        let report = store.commit_batch(&items, &sig(), &mut |_| {}).unwrap();
+        let report = store.commit_batch(items, &sig(), &mut |_| {}).unwrap();
         assert_eq!(report.committed, [ids[1].clone()]);
         assert_eq!(report.skipped.len(), 1);
         assert_eq!(report.skipped[0].0, ids[0]);

@@ -3,19 +3,20 @@
 //! `crate::sla`; this file only loads, records and renders.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::change::{Applied, Change};
 use crate::cli::render;
-use crate::cli::ui::{Format, Style};
+use crate::cli::ui::{Format, Painter, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::config::HookEvent;
 use crate::desk::{Desk, commit_message};
 use crate::hooks;
-use crate::model::{Event, EventKind, Role, Ticket, Timestamp, parse_duration_secs};
-use crate::sla::{Instance, SlaState, Status};
+use crate::model::{Event, EventKind, Role, Ticket, TicketId, Timestamp, parse_duration_secs};
+use crate::sla::{self, Instance, SlaState, Status};
 use crate::store::{BatchItem, Signature};
 
 /// Show SLA targets: deadline, time left or overdue, per ticket.
@@ -75,8 +76,13 @@ pub(crate) struct TicketSla<'a> {
 impl<'a> TicketSla<'a> {
     /// The JSON object of one ticket's state.
     pub(crate) fn of(ticket: &'a Ticket, state: &'a SlaState) -> Self {
+        Self::for_id(&ticket.id, state)
+    }
+
+    /// [`TicketSla::of`] the ticket `id`.
+    fn for_id(id: &'a TicketId, state: &'a SlaState) -> Self {
         Self {
-            id: ticket.id.as_str(),
+            id: id.as_str(),
             policy: &state.policy,
             targets: state.current().into_iter().map(target_json).collect(),
         }
@@ -113,60 +119,68 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
         })?),
         None => None,
     };
-    let tickets: Vec<Ticket> = match &args.id {
-        Some(prefix) => vec![desk.load(&desk.resolve(prefix)?)?],
-        None => desk
-            .active_tickets()?
-            .0
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect(),
+    let ids = match &args.id {
+        Some(prefix) => vec![desk.resolve(prefix)?],
+        None => desk.active_ids()?.0,
     };
-    let mut rows: Vec<(Ticket, SlaState)> = tickets
-        .into_iter()
-        .filter_map(|t| desk.sla(&t, now).map(|s| (t, s)))
-        .filter(|(_, s)| !args.breached || s.current().iter().any(|i| i.status == Status::Breached))
-        .filter(|(_, s)| {
-            within.is_none_or(|w| {
+    let shown = |s: &SlaState| {
+        (!args.breached || s.current().iter().any(|i| i.status == Status::Breached))
+            && within.is_none_or(|w| {
                 s.current().iter().any(|i| {
                     i.status == Status::Active && i.due.is_some_and(|d| d <= now.plus_seconds(w))
                 })
             })
-        })
+    };
+    // Each ticket is reduced to its state on the thread that parsed it.
+    let config = desk.config();
+    let mut rows: Vec<(TicketId, SlaState)> = desk
+        .load_many_with(&ids, &|ticket, _| {
+            sla::evaluate(&ticket, &config.statuses, &config.policies, now)
+                .filter(|s| shown(s))
+                .map(|s| (ticket.id, s))
+        })?
+        .into_iter()
+        .flatten()
         .collect();
-    rows.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
     if format == Format::Json {
-        let json: Vec<TicketSla<'_>> = rows.iter().map(|(t, s)| TicketSla::of(t, s)).collect();
+        let json: Vec<TicketSla<'_>> = rows.iter().map(|(id, s)| TicketSla::for_id(id, s)).collect();
         return Ok(ctx.ui.json(&json)?);
     }
     if rows.is_empty() {
         ctx.ui.status("No tickets match.");
         return Ok(());
     }
-    let mut table = ctx
-        .ui
-        .table(&["ID", "POLICY", "TARGET", "STATUS", "DUE", "LEFT"]);
-    for (ticket, state) in &rows {
-        for instance in state.current() {
-            let (status, left) = describe(ctx, instance, now);
-            table.add_row(vec![
-                ctx.ui.paint(Style::Yellow, ticket.id.as_str()),
-                state.policy.clone(),
-                instance.metric.as_str().to_owned(),
-                status,
-                instance
-                    .due
-                    .map_or_else(|| "paused".to_owned(), render::time),
-                left,
-            ]);
-        }
-    }
-    ctx.ui.print_table(&table)?;
+    // One line per target, its cells made as it is written.
+    let lines: Vec<(&TicketId, &SlaState, &Instance)> = rows
+        .iter()
+        .flat_map(|(id, state)| state.current().into_iter().map(move |i| (id, state, i)))
+        .collect();
+    let painter = ctx.ui.painter();
+    let cells = |n: usize| {
+        let (id, state, instance) = lines[n];
+        let (status, left) = describe(painter, instance, now);
+        vec![
+            painter.paint(Style::Yellow, id.as_str()),
+            state.policy.clone(),
+            instance.metric.as_str().to_owned(),
+            status,
+            instance
+                .due
+                .map_or_else(|| "paused".to_owned(), render::time),
+            left,
+        ]
+    };
+    ctx.ui.print_rows(
+        &["ID", "POLICY", "TARGET", "STATUS", "DUE", "LEFT"],
+        lines.len(),
+        &cells,
+    )?;
     Ok(())
 }
 
 /// Status text and time left (or overdue) for people.
-fn describe(ctx: &Ctx, i: &Instance, now: Timestamp) -> (String, String) {
+fn describe(painter: Painter, i: &Instance, now: Timestamp) -> (String, String) {
     let status = match i.status {
         Status::Active => "active",
         Status::Achieved => "achieved",
@@ -189,7 +203,7 @@ fn describe(ctx: &Ctx, i: &Instance, now: Timestamp) -> (String, String) {
         }
         _ => "-".to_owned(),
     };
-    (ctx.ui.paint(style, status), left)
+    (painter.paint(style, status), left)
 }
 
 fn span(secs: i64) -> String {
@@ -220,7 +234,11 @@ type Alerts = Vec<(String, Timestamp)>;
 
 /// A ticket with what this run recorded in it: breaches and warnings.
 struct Recorded {
-    ticket: Ticket,
+    id: TicketId,
+    subject: String,
+    /// The ticket as recorded, kept for the hooks (none without hooks: a
+    /// check can record 20,000 tickets).
+    ticket: Option<Box<Ticket>>,
     breaches: Alerts,
     warnings: Alerts,
 }
@@ -230,7 +248,7 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
     let now = ctx.now()?;
-    let (tickets, problems) = desk.active_tickets()?;
+    let (ids, problems) = desk.active_ids()?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
@@ -238,9 +256,12 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
     let mut batch = Vec::new();
     let mut fresh = Vec::new();
     let mut in_breach = 0;
-    for (ticket, base) in tickets {
+    let mut failed = None;
+    // Each ticket is checked as it is parsed and dropped after, unless
+    // hooks need it.
+    desk.for_each_parsed_here(&ids, &mut |ticket, base| {
         let Some(state) = desk.sla(&ticket, now) else {
-            continue;
+            return ControlFlow::Continue(());
         };
         if state.breached() {
             in_breach += 1;
@@ -260,42 +281,43 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
             .filter_map(pair)
             .collect();
         if breaches.is_empty() && warnings.is_empty() {
-            continue;
+            return ControlFlow::Continue(());
         }
-        let (item, done) = record(
-            &desk,
-            ticket,
-            base,
-            breaches,
-            warnings,
-            &identity.email,
-            now,
-        )?;
-        fresh.push(done);
-        batch.push(item);
+        match record(&desk, ticket, base, breaches, warnings, &identity.email, now) {
+            Ok((item, done)) => {
+                fresh.push(done);
+                batch.push(item);
+                ControlFlow::Continue(())
+            }
+            Err(error) => {
+                failed = Some(error);
+                ControlFlow::Break(())
+            }
+        }
+    })?;
+    if let Some(error) = failed {
+        return Err(error);
     }
     let sig = Signature {
         name: identity.name.clone(),
         email: identity.email.clone(),
         time: now,
     };
-    let done = desk.store().commit_batch(&batch, &sig, &mut |_| {})?;
+    let done = desk.store().commit_batch(batch, &sig, &mut |_| {})?;
     for (id, reason) in &done.skipped {
         ctx.ui.status(&format!(
             "warning: skipped {id}: {reason}; it is checked again on the next run"
         ));
     }
-    let fresh: Vec<&Recorded> = fresh
-        .iter()
-        .filter(|r| done.committed.contains(&r.ticket.id))
-        .collect();
+    let committed: std::collections::HashSet<&TicketId> = done.committed.iter().collect();
+    let fresh: Vec<&Recorded> = fresh.iter().filter(|r| committed.contains(&r.id)).collect();
     if format == Format::Json {
         let alerts = |pick: fn(&Recorded) -> &Alerts| -> Vec<AlertJson<'_>> {
             fresh
                 .iter()
                 .flat_map(|r| {
                     pick(r).iter().map(|(metric, due)| AlertJson {
-                        id: r.ticket.id.as_str(),
+                        id: r.id.as_str(),
                         metric,
                         due: due.to_rfc3339(),
                     })
@@ -320,9 +342,9 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
                 writeln!(
                     out,
                     "{}  {what} {}  {}",
-                    r.ticket.id,
+                    r.id,
                     metrics.join(", "),
-                    r.ticket.subject
+                    r.subject
                 )?;
             }
         }
@@ -334,12 +356,15 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         ("sla-warning", HookEvent::SlaWarning),
     ];
     for r in &fresh {
+        let Some(ticket) = &r.ticket else {
+            continue;
+        };
         // One event per alert was recorded; the commit's other events
         // (`changed`) go with its first alert run, so a hook listening to
         // them runs once for the commit.
         let recorded = r.breaches.len() + r.warnings.len();
-        let start = r.ticket.events.len().saturating_sub(recorded);
-        let mut rest: Vec<HookEvent> = hooks::events_for(&r.ticket.events[start..])
+        let start = ticket.events.len().saturating_sub(recorded);
+        let mut rest: Vec<HookEvent> = hooks::events_for(&ticket.events[start..])
             .into_iter()
             .filter(|e| !matches!(e, HookEvent::SlaBreach | HookEvent::SlaWarning))
             .collect();
@@ -361,7 +386,7 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
                 ];
                 let mut events = vec![event];
                 events.append(&mut rest);
-                for failure in desk.run_hooks_for(&r.ticket, &applied, &events, &env) {
+                for failure in desk.run_hooks_for(ticket, &applied, &events, &env) {
                     ctx.ui.status(&format!("warning: {failure}"));
                 }
             }
@@ -440,10 +465,13 @@ fn record(
         &ticket.to_toml(statuses),
         commit_message(&ticket, &applied),
     );
+    let keep = !desk.config().hooks.is_empty();
     Ok((
         item,
         Recorded {
-            ticket,
+            id: ticket.id.clone(),
+            subject: ticket.subject.clone(),
+            ticket: keep.then(|| Box::new(ticket)),
             breaches,
             warnings,
         },
