@@ -284,19 +284,6 @@ impl Desk {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Loads every ticket; files that fail are returned as problems.
-    pub fn load_all(&self) -> Result<(Vec<Ticket>, Vec<Problem>), Error> {
-        let mut tickets = Vec::new();
-        let mut problems = Vec::new();
-        for raw in self.store.read_all()? {
-            match load_raw(&raw) {
-                Ok(ticket) => tickets.push(ticket),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        Ok((tickets, problems))
-    }
-
     /// Summarises the tickets whose category `keep` accepts, through the
     /// store's cache, so only tickets whose files changed since the last
     /// run are parsed. Broken files come back as problems.

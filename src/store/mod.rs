@@ -538,9 +538,15 @@ impl Store {
         Ok(())
     }
 
-    /// Reads every file under `tickets/` in `HEAD` (except the keep file).
-    pub fn read_all(&self) -> Result<Vec<RawTicket>, Error> {
-        let mut out = Vec::new();
+    /// Reads every file under `tickets/` in `HEAD` (except the keep file),
+    /// maps each with `f` on every core and hands the results to `sink` in
+    /// tree order, until it breaks; memory holds a few files at a time.
+    pub fn for_each_file<T: Send>(
+        &self,
+        f: &(dyn Fn(RawTicket) -> T + Sync),
+        sink: &mut dyn FnMut(T) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), Error> {
+        let mut files = Vec::new();
         let tickets = self.tickets_tree()?;
         let how = cache::Scan {
             salt: "",
@@ -550,9 +556,9 @@ impl Store {
             expect: &|_| {},
         };
         cache::scan(&self.repo, &self.packs, tickets, None, &how, &mut |item| {
-            out.push(self.read_blob(item.path(), item.blob));
+            files.push((item.path(), item.blob));
         })?;
-        Ok(out)
+        cache::for_each_blob(&self.repo, &self.packs, &files, f, sink)
     }
 
     /// Reads one blob as a ticket file.

@@ -110,6 +110,40 @@ fn a_ticket_in_the_wrong_shard_is_reported() {
 }
 
 #[test]
+fn two_files_with_one_id_are_reported_in_order() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Copied by hand");
+    let text = env.read_ticket_file(&id);
+    let shard = if id.starts_with("zz") { "yy" } else { "zz" };
+    // The copy sits in the wrong shard and claims the same id; many other
+    // files around it keep the reading threads busy.
+    for i in 0..80 {
+        env.new_ticket(&format!("Filler {i}"));
+    }
+    let copy = format!("tickets/{shard}/{id}.toml");
+    env.commit_file(&copy, &text);
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    let lines: Vec<&str> = report.lines().collect();
+    let (first, second) = if copy < env.ticket_path(&id) {
+        (copy.clone(), env.ticket_path(&id))
+    } else {
+        (env.ticket_path(&id), copy.clone())
+    };
+    assert_eq!(lines.len(), 2, "{report}");
+    assert!(
+        lines[0].starts_with(&copy) && lines[0].contains("belongs in"),
+        "{report}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{second}:2"))
+            && lines[1].contains(&format!("id '{id}' is also used by {first}")),
+        "{report}"
+    );
+}
+
+#[test]
 fn an_unknown_status_in_the_event_log_is_reported() {
     let env = TestEnv::new();
     let id = env.new_ticket("Frozen");

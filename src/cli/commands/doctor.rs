@@ -95,119 +95,41 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
             );
         }
     }
+    // Each file is checked on the thread that read it; only the ids are
+    // compared here, so the desk is never held in memory.
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut count = 0;
-    for raw in store.read_all()? {
+    let mut fatal = None;
+    store.for_each_file(&|raw| check_file(raw, &config, config_ok), &mut |checked| {
         count += 1;
-        let path = raw.path.clone();
-        let text = match &raw.text {
-            Ok(text) => text.clone(),
-            Err(err) => {
-                problems.push(Problem {
-                    path,
-                    line: None,
-                    message: err.to_string(),
-                });
-                continue;
-            }
-        };
-        let Some(id) = raw.id.clone() else {
-            problems.push(Problem {
-                path,
-                line: None,
-                message: "not a ticket file name (expected tickets/<ab>/<id>.toml)".into(),
-            });
-            continue;
-        };
-        let ticket = match desk::parse_ticket(&path, &text, None) {
-            Ok(ticket) => ticket,
-            Err(desk::Error::Parse { error, .. }) => {
-                problems.push(Problem {
-                    path,
-                    line: error.line,
-                    message: error.message,
-                });
-                continue;
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let line_of = |key: &str| {
-            text.lines()
-                .position(|l| l.trim_start().starts_with(key))
-                .map(|i| i + 1)
-        };
-        if ticket.id != id {
-            problems.push(Problem {
-                path: path.clone(),
-                line: line_of("id"),
-                message: format!("id '{}' does not match the file name", ticket.id),
-            });
-        } else if path != layout::ticket_path(&id) {
-            problems.push(Problem {
-                path: path.clone(),
-                line: None,
-                message: format!("ticket {id} belongs in {}", layout::ticket_path(&id)),
-            });
-        }
-        if let Some(other) = seen.insert(ticket.id.to_string(), path.clone()) {
-            problems.push(Problem {
-                path: path.clone(),
-                line: line_of("id"),
-                message: format!("id '{}' is also used by {other}", ticket.id),
-            });
-        }
-        for event in ticket.events.iter().filter(|_| config_ok) {
-            if event.sets_status()
-                && let Some(to) = &event.to
-                && config.statuses.get(to).is_none()
-            {
-                let line = text
-                    .find(&format!("to = \"{to}\""))
-                    .map(|o| text[..o].lines().count() + 1);
-                problems.push(Problem {
-                    path: path.clone(),
-                    line,
-                    message: format!("status '{to}' is not defined in tix.toml"),
-                });
-            }
-        }
-        if config_ok && !config.fields.is_empty() {
-            for (name, value) in &ticket.fields {
-                let message = match config.field(name) {
-                    None => Some(format!(
-                        "field '{name}' is not in the ticket form of tix.toml"
-                    )),
-                    Some(def) => def.check_value(value).err(),
-                };
-                if let Some(message) = message {
-                    problems.push(Problem {
-                        path: path.clone(),
-                        line: line_of(name),
-                        message,
-                    });
+        let mut found = checked.problems;
+        let flow = match checked.outcome {
+            Outcome::Checked {
+                id,
+                id_line,
+                dup_at,
+            } => {
+                if let Some(other) = seen.insert(id.clone(), checked.path.clone()) {
+                    let clash = Problem {
+                        path: checked.path,
+                        line: id_line,
+                        message: format!("id '{id}' is also used by {other}"),
+                    };
+                    found.insert(dup_at, clash);
                 }
+                std::ops::ControlFlow::Continue(())
             }
-        }
-        if ticket.events.is_empty() {
-            problems.push(Problem {
-                path: path.clone(),
-                line: None,
-                message: "the ticket has no [[event]] log".into(),
-            });
-        }
-        let summary = ticket.summary(&config.statuses);
-        if let Some(written) = &ticket.status
-            && written != &summary.status
-        {
-            problems.push(Problem {
-                path: path.clone(),
-                line: line_of("status"),
-                message: format!(
-                    "status line says '{written}' but the event log says '{}'",
-                    summary.status
-                ),
-            });
-        }
+            Outcome::Skipped => std::ops::ControlFlow::Continue(()),
+            Outcome::Failed(error) => {
+                fatal = Some(error);
+                std::ops::ControlFlow::Break(())
+            }
+        };
+        problems.append(&mut found);
+        flow
+    })?;
+    if let Some(error) = fatal {
+        return Err(error.into());
     }
     for path in &repaired {
         ctx.ui.status(&format!(
@@ -247,5 +169,156 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
             "{} problem(s) found",
             problems.len()
         )))
+    }
+}
+
+/// What the check of one ticket file found.
+struct Checked {
+    path: String,
+    problems: Vec<Problem>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// A ticket with this id (at this line), to compare with the others;
+    /// a clash is reported before the file's problems from `dup_at` on.
+    Checked {
+        id: String,
+        id_line: Option<usize>,
+        dup_at: usize,
+    },
+    /// Not a ticket: its problems say why.
+    Skipped,
+    /// The check itself failed.
+    Failed(desk::Error),
+}
+
+/// Checks one ticket file: that it parses, that its id matches its path,
+/// that its statuses and fields are the desk's, and that its status line
+/// agrees with its log (the checks that need tix.toml only with `config_ok`).
+fn check_file(raw: crate::store::RawTicket, config: &Config, config_ok: bool) -> Checked {
+    let mut problems = Vec::new();
+    let path = raw.path.clone();
+    let skipped = |problems, path| Checked {
+        path,
+        problems,
+        outcome: Outcome::Skipped,
+    };
+    let text = match &raw.text {
+        Ok(text) => text.clone(),
+        Err(err) => {
+            problems.push(Problem {
+                path: path.clone(),
+                line: None,
+                message: err.to_string(),
+            });
+            return skipped(problems, path);
+        }
+    };
+    let Some(id) = raw.id.clone() else {
+        problems.push(Problem {
+            path: path.clone(),
+            line: None,
+            message: "not a ticket file name (expected tickets/<ab>/<id>.toml)".into(),
+        });
+        return skipped(problems, path);
+    };
+    let ticket = match desk::parse_ticket(&path, &text, None) {
+        Ok(ticket) => ticket,
+        Err(desk::Error::Parse { error, .. }) => {
+            problems.push(Problem {
+                path: path.clone(),
+                line: error.line,
+                message: error.message,
+            });
+            return skipped(problems, path);
+        }
+        Err(err) => {
+            return Checked {
+                path,
+                problems,
+                outcome: Outcome::Failed(err),
+            };
+        }
+    };
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map(|i| i + 1)
+    };
+    if ticket.id != id {
+        problems.push(Problem {
+            path: path.clone(),
+            line: line_of("id"),
+            message: format!("id '{}' does not match the file name", ticket.id),
+        });
+    } else if path != layout::ticket_path(&id) {
+        problems.push(Problem {
+            path: path.clone(),
+            line: None,
+            message: format!("ticket {id} belongs in {}", layout::ticket_path(&id)),
+        });
+    }
+    let dup_at = problems.len();
+    for event in ticket.events.iter().filter(|_| config_ok) {
+        if event.sets_status()
+            && let Some(to) = &event.to
+            && config.statuses.get(to).is_none()
+        {
+            let line = text
+                .find(&format!("to = \"{to}\""))
+                .map(|o| text[..o].lines().count() + 1);
+            problems.push(Problem {
+                path: path.clone(),
+                line,
+                message: format!("status '{to}' is not defined in tix.toml"),
+            });
+        }
+    }
+    if config_ok && !config.fields.is_empty() {
+        for (name, value) in &ticket.fields {
+            let message = match config.field(name) {
+                None => Some(format!(
+                    "field '{name}' is not in the ticket form of tix.toml"
+                )),
+                Some(def) => def.check_value(value).err(),
+            };
+            if let Some(message) = message {
+                problems.push(Problem {
+                    path: path.clone(),
+                    line: line_of(name),
+                    message,
+                });
+            }
+        }
+    }
+    if ticket.events.is_empty() {
+        problems.push(Problem {
+            path: path.clone(),
+            line: None,
+            message: "the ticket has no [[event]] log".into(),
+        });
+    }
+    let summary = ticket.summary(&config.statuses);
+    if let Some(written) = &ticket.status
+        && written != &summary.status
+    {
+        problems.push(Problem {
+            path: path.clone(),
+            line: line_of("status"),
+            message: format!(
+                "status line says '{written}' but the event log says '{}'",
+                summary.status
+            ),
+        });
+    }
+    Checked {
+        outcome: Outcome::Checked {
+            id: ticket.id.to_string(),
+            id_line: line_of("id"),
+            dup_at,
+        },
+        path,
+        problems,
     }
 }

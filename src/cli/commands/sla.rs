@@ -144,7 +144,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     if format == Format::Json {
-        let json: Vec<TicketSla<'_>> = rows.iter().map(|(id, s)| TicketSla::for_id(id, s)).collect();
+        let json: Vec<TicketSla<'_>> = rows
+            .iter()
+            .map(|(id, s)| TicketSla::for_id(id, s))
+            .collect();
         return Ok(ctx.ui.json(&json)?);
     }
     if rows.is_empty() {
@@ -283,7 +286,15 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         if breaches.is_empty() && warnings.is_empty() {
             return ControlFlow::Continue(());
         }
-        match record(&desk, ticket, base, breaches, warnings, &identity.email, now) {
+        match record(
+            &desk,
+            ticket,
+            base,
+            breaches,
+            warnings,
+            &identity.email,
+            now,
+        ) {
             Ok((item, done)) => {
                 fresh.push(done);
                 batch.push(item);
