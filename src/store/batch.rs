@@ -18,7 +18,8 @@ use git2::{ObjectType, Oid, Repository};
 
 use super::lock::GitLockClaim;
 use super::pack::Pack;
-use super::{Error, Signature, Store, git, layout, pack_reader};
+use super::pack_reader::{self, entry_id, entry_offset};
+use super::{Error, Signature, Store, git, layout};
 use crate::model::TicketId;
 
 /// One ticket rewrite in a batch.
@@ -418,29 +419,6 @@ impl<'a> Trees<'a> {
 
 fn missing(name: &str) -> Error {
     Error::NotFound(format!("{name} in the tree of HEAD"))
-}
-
-/// Finds entry `name` in a raw tree object (`<mode> <name>\0<20-byte id>`
-/// repeated) and returns the offset of its id.
-fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while at < data.len() {
-        let space = at + data[at..].iter().position(|b| *b == b' ')?;
-        let nul = space + data[space..].iter().position(|b| *b == 0)?;
-        if nul + 21 > data.len() {
-            return None;
-        }
-        if &data[space + 1..nul] == name {
-            return Some(nul + 1);
-        }
-        at = nul + 21;
-    }
-    None
-}
-
-fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
-    let at = entry_offset(data, name)?;
-    Oid::from_bytes(&data[at..at + 20]).ok()
 }
 
 fn set_entry(data: &mut [u8], name: &[u8], id: Oid) -> Result<(), Error> {

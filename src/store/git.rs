@@ -632,23 +632,54 @@ pub(super) fn write_atomic_via(path: &Path, content: &[u8], tmp_dir: &Path) -> R
 
 /// Lists the commits that changed `path`, newest first (merges only when
 /// they differ from every parent, as `git log -- path` does).
-pub(super) fn log_path(repo: &Repository, path: &str) -> Result<Vec<CommitInfo>, Error> {
+pub(super) fn log_path(
+    repo: &Repository,
+    packs: &super::pack_reader::PackSet,
+    path: &str,
+) -> Result<Vec<CommitInfo>, Error> {
     let mut walk = repo.revwalk()?;
     if head_commit(repo)?.is_none() {
         return Ok(Vec::new());
     }
     walk.push_head()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    // The blob at `path` in each root tree, found once per tree: a commit's
+    // parent is usually the commit walked just before. Trees are read from
+    // the packs (libgit2 would keep every page it read mapped).
+    let mut reader = packs.reader();
+    let odb = repo.odb()?;
+    let mut found: HashMap<Oid, Option<Oid>> = HashMap::new();
+    let mut blob_at = |root: Oid| -> Result<Option<Oid>, Error> {
+        if let Some(blob) = found.get(&root) {
+            return Ok(*blob);
+        }
+        // Each name down `path` must be a directory but the last, a file.
+        let mut at = Some((true, root));
+        for name in path.split('/') {
+            let Some((true, tree)) = at else {
+                at = None;
+                break;
+            };
+            let raw = match reader.tree(&tree) {
+                Some(raw) => raw,
+                None => odb.read(tree)?.data().to_vec(),
+            };
+            at = super::pack_reader::entry_kind_id(&raw, name.as_bytes());
+        }
+        let blob = at.and_then(|(dir, id)| (!dir).then_some(id));
+        found.insert(root, blob);
+        Ok(blob)
+    };
     let mut out = Vec::new();
     for oid in walk {
         let commit = repo.find_commit(oid?)?;
-        let mine = blob_in(&commit.tree()?, path)?;
+        let mine = blob_at(commit.tree_id())?;
         let parents: Vec<Option<Oid>> = commit
-            .parents()
+            .parent_ids()
             .map(|p| {
-                p.tree()
+                repo.find_commit(p)
                     .map_err(Error::from)
-                    .and_then(|t| blob_in(&t, path))
+                    .and_then(|p| blob_at(p.tree_id()))
             })
             .collect::<Result<_, _>>()?;
         let changed = if parents.is_empty() {

@@ -466,25 +466,10 @@ impl Store {
             .ok_or_else(|| Error::NotFound(id.to_string()))
     }
 
-    /// Reads the tickets `ids` from one snapshot of `HEAD` and maps each
-    /// file with `f` on every core, in order, without holding all the texts
-    /// at once. `None` for an id that is not there.
-    pub fn map_tickets<T: Send>(
-        &self,
-        ids: &[TicketId],
-        f: &(dyn Fn(RawTicket) -> T + Sync),
-    ) -> Result<Vec<Option<T>>, Error> {
-        let mut out = Vec::with_capacity(ids.len());
-        self.for_each_ticket(ids, f, &mut |mapped| {
-            out.push(mapped);
-            std::ops::ControlFlow::Continue(())
-        })?;
-        Ok(out)
-    }
-
-    /// [`Store::map_tickets`], handing each result (`None` for an id not in
-    /// `HEAD`) to `sink` in order as it comes, so memory holds a few of them
-    /// at a time; stops reading when `sink` breaks.
+    /// Reads the tickets `ids` from one snapshot of `HEAD`, maps each file
+    /// with `f` on every core, and hands each result (`None` for an id not
+    /// in `HEAD`) to `sink` in order as it comes, so memory holds a few of
+    /// them at a time; stops reading when `sink` breaks.
     pub fn for_each_ticket<T: Send>(
         &self,
         ids: &[TicketId],
@@ -684,7 +669,8 @@ impl Store {
 
     /// Lists the commits that changed a ticket, newest first.
     pub fn log(&self, id: &TicketId) -> Result<Vec<CommitInfo>, Error> {
-        git::log_path(&self.repo, &layout::ticket_path(id))
+        let packs = pack_reader::for_reading(&self.packs, self.repo.path(), usize::MAX);
+        git::log_path(&self.repo, packs, &layout::ticket_path(id))
     }
 
     /// Reads git's configured identity (`user.name`, `user.email`).

@@ -229,6 +229,42 @@ impl Reader<'_> {
     }
 }
 
+/// Finds entry `name` in a raw tree object (`<mode> <name>\0<20-byte id>`
+/// repeated): its mode, and the offset of its id.
+fn find_entry<'a>(data: &'a [u8], name: &[u8]) -> Option<(&'a [u8], usize)> {
+    let mut at = 0;
+    while at < data.len() {
+        let space = at + data[at..].iter().position(|b| *b == b' ')?;
+        let nul = space + data[space..].iter().position(|b| *b == 0)?;
+        if nul + 21 > data.len() {
+            return None;
+        }
+        if &data[space + 1..nul] == name {
+            return Some((&data[at..space], nul + 1));
+        }
+        at = nul + 21;
+    }
+    None
+}
+
+/// The offset of the id of entry `name` in a raw tree object.
+pub(super) fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> {
+    find_entry(data, name).map(|(_, at)| at)
+}
+
+/// The id of entry `name` in a raw tree object.
+pub(super) fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
+    let at = entry_offset(data, name)?;
+    Oid::from_bytes(&data[at..at + 20]).ok()
+}
+
+/// The id of entry `name` in a raw tree object, and whether it is a
+/// directory (mode 40000).
+pub(super) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(bool, Oid)> {
+    let (mode, at) = find_entry(data, name)?;
+    Some((mode == b"40000", Oid::from_bytes(&data[at..at + 20]).ok()?))
+}
+
 /// One entry of a tree object.
 pub(super) struct TreeEntry {
     /// Its name (empty when not UTF-8, as libgit2's `name()` gives it).
