@@ -364,8 +364,9 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     let gc = ["-c", "pack.threads=1", "gc", "-q", "--prune=now"];
     run(dir, "git", &gc);
     let before = pack_size(dir);
-    let changes = 200;
-    for id in active.iter().skip(runs).take(changes) {
+    let noted: Vec<_> = active.iter().skip(runs).take(200).collect();
+    let changes = noted.len().max(1);
+    for id in noted {
         run(
             dir,
             TIX,

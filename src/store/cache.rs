@@ -654,6 +654,9 @@ mod tests {
         builder.insert("run.sh", blob, 0o100755).unwrap();
         builder.insert("link", blob, 0o120000).unwrap();
         builder.insert("zz", sub, 0o040000).unwrap();
+        builder
+            .insert("module", Oid::from_bytes(&[7; 20]).unwrap(), 0o160000)
+            .unwrap();
         builder.insert("é.toml", blob, 0o100644).unwrap();
         let tree = repo.find_tree(builder.write().unwrap()).unwrap();
         let odb = repo.odb().unwrap();
@@ -671,6 +674,17 @@ mod tests {
             .map(|e| e.kind() == Some(ObjectType::Blob))
             .collect();
         assert_eq!(blobs, kinds);
+        for entry in tree.iter() {
+            let name = entry.name_bytes();
+            let found = pack_reader::entry_kind_id(raw.data(), name);
+            assert_eq!(
+                found,
+                Some((entry.kind().unwrap(), entry.id())),
+                "{:?}",
+                entry.name()
+            );
+        }
+        assert_eq!(pack_reader::entry_kind_id(raw.data(), b"absent"), None);
         let cut = &raw.data()[..raw.len() - 1];
         assert!(pack_reader::parse_tree(cut).is_none(), "cut short");
     }

@@ -654,9 +654,9 @@ pub(super) fn log_path(
             return Ok(*blob);
         }
         // Each name down `path` must be a directory but the last, a file.
-        let mut at = Some((true, root));
+        let mut at = Some((ObjectType::Tree, root));
         for name in path.split('/') {
-            let Some((true, tree)) = at else {
+            let Some((ObjectType::Tree, tree)) = at else {
                 at = None;
                 break;
             };
@@ -666,7 +666,11 @@ pub(super) fn log_path(
             };
             at = super::pack_reader::entry_kind_id(&raw, name.as_bytes());
         }
-        let blob = at.and_then(|(dir, id)| (!dir).then_some(id));
+        let blob = at.and_then(|(kind, id)| (kind == ObjectType::Blob).then_some(id));
+        // Bounded: the trees looked up again are those of recent commits.
+        if found.len() >= 4096 {
+            found.clear();
+        }
         found.insert(root, blob);
         Ok(blob)
     };

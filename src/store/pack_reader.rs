@@ -17,7 +17,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::rc::Rc;
 
-use git2::Oid;
+use git2::{ObjectType, Oid};
 
 /// The packs of a repository, with their indexes in memory; shared by the
 /// threads of a scan, each reading through its own [`Reader`].
@@ -258,11 +258,17 @@ pub(super) fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
     Oid::from_bytes(&data[at..at + 20]).ok()
 }
 
-/// The id of entry `name` in a raw tree object, and whether it is a
-/// directory (mode 40000).
-pub(super) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(bool, Oid)> {
+/// The kind and id of entry `name` in a raw tree object, read from its
+/// mode as libgit2 does: a directory, a submodule, else a file.
+pub(super) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid)> {
     let (mode, at) = find_entry(data, name)?;
-    Some((mode == b"40000", Oid::from_bytes(&data[at..at + 20]).ok()?))
+    let mode = u32::from_str_radix(std::str::from_utf8(mode).ok()?, 8).ok()?;
+    let kind = match mode & 0o170_000 {
+        0o040_000 => ObjectType::Tree,
+        0o160_000 => ObjectType::Commit,
+        _ => ObjectType::Blob,
+    };
+    Some((kind, Oid::from_bytes(&data[at..at + 20]).ok()?))
 }
 
 /// One entry of a tree object.

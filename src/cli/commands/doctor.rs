@@ -204,8 +204,8 @@ fn check_file(raw: crate::store::RawTicket, config: &Config, config_ok: bool) ->
         problems,
         outcome: Outcome::Skipped,
     };
-    let text = match &raw.text {
-        Ok(text) => text.clone(),
+    let text = match raw.text {
+        Ok(text) => text,
         Err(err) => {
             problems.push(Problem {
                 path: path.clone(),
