@@ -407,15 +407,7 @@ fn refresh_written(
     content: &[u8],
     index: Option<LockedIndex>,
 ) -> Result<(), Error> {
-    let full = root.join(path);
-    if let Some(dir) = full.parent() {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    write_atomic_via(
-        &full,
-        content,
-        &repo.path().join(super::layout::PRIVATE_DIR).join("tmp"),
-    )?;
+    let full = write_worktree_file(repo, root, path, content)?;
     if let Some(index) = index
         && index
             .commit(&[(path.to_owned(), blob, full)], skip_hash(repo))
@@ -513,21 +505,17 @@ fn refresh_to(
     files: impl Iterator<Item = Result<(String, Option<(Oid, Vec<u8>)>), Error>>,
 ) -> Result<(), Error> {
     let index_file = repo.path().join("index");
-    let tmp_dir = repo.path().join(super::layout::PRIVATE_DIR).join("tmp");
     let mut fast = Vec::new();
     let mut removed = Vec::new();
     for file in files {
         let (path, content) = file?;
-        let full = root.join(&path);
         match content {
             Some((oid, content)) => {
-                if let Some(dir) = full.parent() {
-                    fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-                }
-                write_atomic_via(&full, &content, &tmp_dir)?;
+                let full = write_worktree_file(repo, root, &path, &content)?;
                 fast.push((path, oid, full));
             }
             None => {
+                let full = root.join(&path);
                 if let Err(e) = fs::remove_file(&full)
                     && e.kind() != std::io::ErrorKind::NotFound
                 {
@@ -603,6 +591,23 @@ fn write_index(index: &mut git2::Index) -> Result<(), Error> {
         }
     }
     Err(last.map_or_else(|| Error::Busy, Error::from))
+}
+
+/// Writes `content` to the working-tree file at `path` (making its
+/// directory), staged under `.git/`; returns the file's full path.
+fn write_worktree_file(
+    repo: &Repository,
+    root: &Path,
+    path: &str,
+    content: &[u8],
+) -> Result<std::path::PathBuf, Error> {
+    let full = root.join(path);
+    if let Some(dir) = full.parent() {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let tmp_dir = repo.path().join(super::layout::PRIVATE_DIR).join("tmp");
+    write_atomic_via(&full, content, &tmp_dir)?;
+    Ok(full)
 }
 
 /// Writes a file so that readers see either the old or the new content.

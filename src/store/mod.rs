@@ -488,7 +488,7 @@ impl Store {
         // Many tickets: their shard trees come straight from the packs.
         let packs = pack_reader::for_reading(&self.packs, self.repo.path(), ids.len());
         let mut snapshot = git::Snapshot::new(&self.repo, &tree)?.with_packs(packs);
-        // Where each id's blob is among the items read (`None`: absent).
+        // Whether each id is in `HEAD` (then its file is among the items).
         let mut found = Vec::with_capacity(ids.len());
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {

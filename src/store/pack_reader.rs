@@ -232,17 +232,11 @@ impl Reader<'_> {
 /// Finds entry `name` in a raw tree object (`<mode> <name>\0<20-byte id>`
 /// repeated): its mode, and the offset of its id.
 fn find_entry<'a>(data: &'a [u8], name: &[u8]) -> Option<(&'a [u8], usize)> {
-    let mut at = 0;
-    while at < data.len() {
-        let space = at + data[at..].iter().position(|b| *b == b' ')?;
-        let nul = space + data[space..].iter().position(|b| *b == 0)?;
-        if nul + 21 > data.len() {
-            return None;
+    for entry in raw_entries(data) {
+        let entry = entry?;
+        if entry.name == name {
+            return Some((entry.mode, entry.id_at));
         }
-        if &data[space + 1..nul] == name {
-            return Some((&data[at..space], nul + 1));
-        }
-        at = nul + 21;
     }
     None
 }
@@ -288,18 +282,51 @@ impl TreeEntry {
 }
 
 /// Splits a raw tree object: `<mode> <name>\0<20-byte id>` per entry.
-pub(super) fn parse_tree(mut raw: &[u8]) -> Option<Vec<TreeEntry>> {
-    let mut entries = Vec::new();
-    while !raw.is_empty() {
-        let space = raw.iter().position(|b| *b == b' ')?;
-        let mode = u32::from_str_radix(std::str::from_utf8(&raw[..space]).ok()?, 8).ok()?;
-        let nul = space + raw[space..].iter().position(|b| *b == 0)?;
-        let name = String::from_utf8(raw[space + 1..nul].to_vec()).unwrap_or_default();
-        let id = Oid::from_bytes(raw.get(nul + 1..nul + 21)?).ok()?;
-        entries.push(TreeEntry { name, id, mode });
-        raw = &raw[nul + 21..];
-    }
-    Some(entries)
+pub(super) fn parse_tree(raw: &[u8]) -> Option<Vec<TreeEntry>> {
+    raw_entries(raw)
+        .map(|entry| {
+            let entry = entry?;
+            let mode = u32::from_str_radix(std::str::from_utf8(entry.mode).ok()?, 8).ok()?;
+            let name = String::from_utf8(entry.name.to_vec()).unwrap_or_default();
+            let id = Oid::from_bytes(&raw[entry.id_at..entry.id_at + 20]).ok()?;
+            Some(TreeEntry { name, id, mode })
+        })
+        .collect()
+}
+
+/// One entry of a raw tree object, borrowed from it.
+struct RawEntry<'a> {
+    mode: &'a [u8],
+    name: &'a [u8],
+    /// Where its 20-byte id starts in the tree.
+    id_at: usize,
+}
+
+/// The entries of a raw tree object (`<mode> <name>\0<20-byte id>` each),
+/// without allocating; yields `None`, and stops, at bytes that are not an
+/// entry.
+fn raw_entries(data: &[u8]) -> impl Iterator<Item = Option<RawEntry<'_>>> {
+    let mut at = 0;
+    let mut broken = false;
+    std::iter::from_fn(move || {
+        if broken || at >= data.len() {
+            return None;
+        }
+        let entry = (|| {
+            let space = at + data[at..].iter().position(|b| *b == b' ')?;
+            let nul = space + data[space..].iter().position(|b| *b == 0)?;
+            (nul + 21 <= data.len()).then(|| RawEntry {
+                mode: &data[at..space],
+                name: &data[space + 1..nul],
+                id_at: nul + 1,
+            })
+        })();
+        match &entry {
+            Some(found) => at = found.id_at + 20,
+            None => broken = true,
+        }
+        Some(entry)
+    })
 }
 
 /// What an object in a pack is stored against.
