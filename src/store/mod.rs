@@ -620,7 +620,7 @@ impl Store {
         self.check_state()?;
         // git's index, read once and locked until the change is in it; when
         // its format needs libgit2 or git, `None` and those do the work.
-        let mut index = index::LockedIndex::open(&self.repo.path().join("index"));
+        let mut index = index::LockedIndex::open(&self.repo.path().join("index"), &[&path]);
         const ATTEMPTS: u32 = 20;
         for _ in 0..ATTEMPTS {
             let head = git::head_commit(&self.repo)?;
