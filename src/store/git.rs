@@ -426,6 +426,25 @@ pub(super) fn skip_hash(repo: &Repository) -> bool {
         .unwrap_or(false)
 }
 
+/// The `(major, minor)` version of the git on PATH, if it runs.
+pub(super) fn installed_version() -> Option<(u32, u32)> {
+    let output = std::process::Command::new("git")
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    parse_version(std::str::from_utf8(&output.stdout).ok()?)
+}
+
+/// Reads `git version 2.47.3` (or `git version 2.39.5.windows.1`).
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let mut numbers = text.strip_prefix("git version ")?.trim().split('.');
+    let major = numbers.next()?.parse().ok()?;
+    let minor = numbers.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 /// Commits several files at once (used by `tix init`).
 pub(super) fn commit_files(
     repo: &Repository,
@@ -809,5 +828,19 @@ impl<'r> Snapshot<'r> {
                 .filter(|e| e.is_blob())
                 .map(|e| e.id),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_gits_version_line() {
+        assert_eq!(parse_version("git version 2.47.3\n"), Some((2, 47)));
+        assert_eq!(parse_version("git version 2.39.5.windows.1"), Some((2, 39)));
+        assert_eq!(parse_version("git version 3.0"), Some((3, 0)));
+        assert_eq!(parse_version("hub version 2.14"), None);
+        assert_eq!(parse_version("git version x.y"), None);
     }
 }

@@ -38,6 +38,24 @@ fn init_makes_a_repository_with_config_attributes_tickets_and_one_commit() {
 }
 
 #[test]
+fn init_turns_off_the_index_checksum_unless_the_user_chose() {
+    // As git's `feature.manyFiles` does (the git here is 2.40 or later):
+    // a change then does not hash the whole index.
+    let env = TestEnv::empty();
+    env.ok(&["init"]);
+    assert_eq!(env.git(&["config", "index.skipHash"]), "true\n");
+    env.new_ticket("First");
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+    env.git(&["fsck", "--no-dangling"]);
+
+    let env = TestEnv::empty();
+    env.git(&["init", "-q"]);
+    env.git(&["config", "index.skipHash", "false"]);
+    env.ok(&["init"]);
+    assert_eq!(env.git(&["config", "index.skipHash"]), "false\n");
+}
+
+#[test]
 fn init_with_a_directory_creates_it() {
     let env = TestEnv::empty();
     env.ok_in(env.home(), &["init", "support/desk"]);

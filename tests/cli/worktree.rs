@@ -167,7 +167,17 @@ fn changes_work_with_a_split_index_and_still_see_hand_edits() {
     // only some entries: tix must neither misread it nor refuse to work.
     let env = TestEnv::new();
     let id = env.new_ticket("Split");
+    // git itself misreads a split index without checksums, which `tix
+    // init` turns off: `tix doctor` says so.
     env.git(&["config", "core.splitIndex", "true"]);
+    let doctor = env.tix(&["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains("index.skipHash and core.splitIndex"),
+        "{report}"
+    );
+    env.git(&["config", "index.skipHash", "false"]);
     env.git(&["update-index", "--split-index"]);
     let before = env.commits();
     env.ok(&["note", &id, "-m", "one"]);

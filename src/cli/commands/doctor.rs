@@ -50,6 +50,15 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
                 .into(),
         })
         .collect();
+    if store.index_settings_clash()? {
+        problems.push(Problem {
+            path: ".git/config".into(),
+            line: None,
+            message: "index.skipHash and core.splitIndex are both on, and git misreads \
+                      such an index; turn one off (git config index.skipHash false)"
+                .into(),
+        });
+    }
     let config_problem = |p: ConfigProblem, prefix: &str| Problem {
         path: layout::CONFIG_FILE.into(),
         line: p.line,

@@ -13,7 +13,9 @@ use crate::store::{self, Store};
 /// other files are left alone, a committed .gitattributes keeps its lines).
 /// Without DIR the desk is the current directory (or -C). Refused inside
 /// another desk; inside another repository the desk gets its own
-/// repository, as `git init` does.
+/// repository, as `git init` does. It registers tix's merge driver in the
+/// repository's config and, with git 2.40 or later, sets index.skipHash
+/// unless a config sets it (see docs/storage.md).
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     /// Where to make the desk.
@@ -32,7 +34,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
         // A clone is a desk already, but git does not copy the driver's
         // registration: make it, then refuse.
         Err(desk::Error::Store(store::Error::AlreadyADesk(root))) => {
-            Store::discover(&root)?.ensure_merge_driver()?;
+            let store = Store::discover(&root)?;
+            store.ensure_merge_driver()?;
+            store.prefer_unhashed_index()?;
             return Err(CommandError::user(format!(
                 "{} is already a tix desk; the tix merge driver is registered in its git config",
                 root.display().to_string().trim_end_matches('/')
@@ -49,6 +53,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
         ));
     }
     desk.store().ensure_merge_driver()?;
+    desk.store().prefer_unhashed_index()?;
     let root = desk.store().root().display().to_string();
     writeln!(
         ctx.ui.out(),
