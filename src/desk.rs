@@ -291,6 +291,28 @@ impl Desk {
         &self,
         keep: &dyn Fn(Option<Category>) -> bool,
     ) -> Result<(Vec<ListEntry>, Vec<Problem>), Error> {
+        let mut entries = Vec::new();
+        // Room for every entry at once: doubling a vector of 100,000 entries
+        // would hold one and a half copies of it for a moment.
+        let expected = std::cell::Cell::new(0);
+        let problems = self.for_each_entry(keep, &|n| expected.set(n), &mut |entry| {
+            if entries.capacity() < expected.get() {
+                entries.reserve_exact(expected.take());
+            }
+            entries.push(entry);
+        })?;
+        Ok((entries, problems))
+    }
+
+    /// [`Self::entries`], handing each entry to `sink` as it is read (in
+    /// path order). `expect` hears first how many tickets the scan visits
+    /// (`keep` may drop some). Returns the broken files.
+    pub fn for_each_entry(
+        &self,
+        keep: &dyn Fn(Option<Category>) -> bool,
+        expect: &dyn Fn(usize),
+        sink: &mut dyn FnMut(ListEntry),
+    ) -> Result<Vec<Problem>, Error> {
         let config = self
             .store
             .blob_id(layout::CONFIG_FILE)?
@@ -310,7 +332,6 @@ impl Desk {
             env!("CARGO_PKG_VERSION")
         );
         let desk_config = &self.config;
-        let mut entries = Vec::new();
         let mut problems = Vec::new();
         let derive = |raw: RawTicket| {
             let ticket = load_summary(&raw).ok()?;
@@ -320,25 +341,14 @@ impl Desk {
         // a scan that does not want them never reads them.
         let cold = |payload: &str| ListEntry::peek_category(payload) == Some(Category::Closed);
         let skip_cold = !keep(Some(Category::Closed));
-        // Room for every entry at once: doubling a vector of 100,000 entries
-        // would hold one and a half copies of it for a moment.
-        let expected = std::cell::Cell::new(0);
-        self.store.scan(
-            &salt,
-            &derive,
-            &cold,
-            skip_cold,
-            &|n| expected.set(n),
-            &mut |item| {
-                if entries.capacity() < expected.get() {
-                    entries.reserve_exact(expected.take());
-                }
+        self.store
+            .scan(&salt, &derive, &cold, skip_cold, expect, &mut |item| {
                 if let Some(payload) = item.payload {
                     if !keep(ListEntry::peek_category(payload)) {
                         return;
                     }
                     if let Some(entry) = ListEntry::decode(payload) {
-                        entries.push(entry);
+                        sink(entry);
                         return;
                     }
                 }
@@ -346,14 +356,13 @@ impl Desk {
                     Ok(ticket) => {
                         let entry = entry_of(desk_config, &ticket);
                         if keep(entry.category) {
-                            entries.push(entry);
+                            sink(entry);
                         }
                     }
                     Err(problem) => problems.push(problem),
                 }
-            },
-        )?;
-        Ok((entries, problems))
+            })?;
+        Ok(problems)
     }
 
     /// Creates a ticket; returns it with its new id.

@@ -241,6 +241,17 @@ fn sort_reverse_and_limit() {
     assert_eq!(f.ids(&["--limit", "2"]), f.want("ec"));
     assert_eq!(f.ids(&["--sort", "priority", "--limit", "1"]), f.want("a"));
     assert_eq!(f.ids(&["--limit", "0"]), f.want(""));
+    // A JSON listing sorts apart from the table (it keeps less of each
+    // row): both give the same order.
+    for sort in ["subject", "status", "priority", "updated"] {
+        let table = f.env.ok(&["list", "--all", "--sort", sort]);
+        let table: Vec<String> = table
+            .lines()
+            .skip(1)
+            .map(|line| line.split_whitespace().next().unwrap().to_owned())
+            .collect();
+        assert_eq!(f.ids(&["--all", "--sort", sort]), table, "{sort}");
+    }
     f.env.fail(&["list", "--sort", "nonsense"], 2);
     f.env.fail(&["list", "--limit", "-1"], 2);
 }

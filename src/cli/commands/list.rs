@@ -123,44 +123,38 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
             || filter.categories.contains(&Category::Closed)
             || !args.status.is_empty()
     };
-    let (entries, problems) = desk.entries(&keep)?;
+    // A JSON listing prints whole tickets, loaded again: of each entry it
+    // keeps only what sorting needs, so 100,000 of them stay small.
+    let json = format == Format::Json;
+    let mut rows: Vec<ListEntry> = Vec::new();
+    let mut ranked: Vec<Ranked> = Vec::new();
+    // Room for every row at once: doubling a vector of 100,000 entries
+    // would hold one and a half copies of it for a moment.
+    let expected = std::cell::Cell::new(0);
+    let problems = desk.for_each_entry(&keep, &|n| expected.set(n), &mut |entry| {
+        if !matches(&entry, args, &filter) {
+            return;
+        }
+        if json {
+            ranked.push(Ranked::of(entry, args.sort));
+        } else {
+            if rows.capacity() < expected.get() {
+                rows.reserve_exact(expected.take());
+            }
+            rows.push(entry);
+        }
+    })?;
     for problem in &problems {
         ctx.ui.status(&format!("warning: skipped {problem}"));
     }
     if !problems.is_empty() {
         ctx.ui.status("hint: `tix doctor` checks every ticket file");
     }
-    let mut rows: Vec<ListEntry> = entries
-        .into_iter()
-        .filter(|e| matches(e, args, &filter))
-        .collect();
-    if let Some(needle) = &args.search {
-        // Text search needs the conversation: load only the candidates.
-        // Each ticket is searched on the thread that parsed it.
-        let needle = needle.to_lowercase();
-        let ids: Vec<TicketId> = rows.iter().map(|r| r.id.clone()).collect();
-        let hits = desk.load_many_with(&ids, &|ticket, _| {
-            ticket.subject.to_lowercase().contains(&needle)
-                || ticket.events.iter().any(|e| {
-                    e.body
-                        .as_deref()
-                        .is_some_and(|b| b.to_lowercase().contains(&needle))
-                })
-        })?;
-        let mut hits = hits.into_iter();
-        rows.retain(|_| hits.next().unwrap_or(false));
-    }
-    sort(&mut rows, args.sort);
-    if args.reverse {
-        rows.reverse();
-    }
-    if let Some(limit) = args.limit {
-        rows.truncate(limit);
-    }
+    arrange(&desk, args, &mut rows)?;
+    arrange(&desk, args, &mut ranked)?;
     match format {
         Format::Json => {
-            // The tickets are loaded whole: the rows are not needed again.
-            let ids: Vec<TicketId> = rows.into_iter().map(|r| r.id).collect();
+            let ids: Vec<TicketId> = ranked.into_iter().map(|r| r.id).collect();
             write_json(ctx, &desk, &ids, statuses)?;
         }
         Format::Csv => {
@@ -397,30 +391,137 @@ fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
         && before(t.updated, filter.updated_before)
 }
 
-fn sort(rows: &mut [ListEntry], key: SortKey) {
+/// Keeps the rows `--search` finds, then sorts, reverses and limits them.
+fn arrange<T: Row>(
+    desk: &crate::desk::Desk,
+    args: &ListArgs,
+    rows: &mut Vec<T>,
+) -> Result<(), CommandError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if let Some(needle) = &args.search {
+        // Text search needs the conversation: load only the candidates.
+        // Each ticket is searched on the thread that parsed it.
+        let needle = needle.to_lowercase();
+        let ids: Vec<TicketId> = rows.iter().map(|r| r.sort_fields().id.clone()).collect();
+        let hits = desk.load_many_with(&ids, &|ticket, _| {
+            ticket.subject.to_lowercase().contains(&needle)
+                || ticket.events.iter().any(|e| {
+                    e.body
+                        .as_deref()
+                        .is_some_and(|b| b.to_lowercase().contains(&needle))
+                })
+        })?;
+        let mut hits = hits.into_iter();
+        rows.retain(|_| hits.next().unwrap_or(false));
+    }
+    sort(rows, args.sort);
+    if args.reverse {
+        rows.reverse();
+    }
+    if let Some(limit) = args.limit {
+        rows.truncate(limit);
+    }
+    Ok(())
+}
+
+/// What ordering a row needs.
+struct SortFields<'a> {
+    id: &'a TicketId,
+    subject: &'a str,
+    updated: Option<Timestamp>,
+    created: Option<Timestamp>,
+    priority: Priority,
+    category: Option<Category>,
+}
+
+/// A row of the listing, as sorting sees it.
+trait Row {
+    fn sort_fields(&self) -> SortFields<'_>;
+}
+
+impl Row for ListEntry {
+    fn sort_fields(&self) -> SortFields<'_> {
+        SortFields {
+            id: &self.id,
+            subject: &self.subject,
+            updated: self.updated,
+            created: self.created,
+            priority: self.priority,
+            category: self.category,
+        }
+    }
+}
+
+/// An entry of a JSON listing, reduced to what sorting needs (a tenth of
+/// a [`ListEntry`]).
+struct Ranked {
+    id: TicketId,
+    /// Kept only to sort by subject.
+    subject: Box<str>,
+    updated: Option<Timestamp>,
+    created: Option<Timestamp>,
+    priority: Priority,
+    category: Option<Category>,
+}
+
+impl Ranked {
+    fn of(entry: ListEntry, key: SortKey) -> Self {
+        Self {
+            subject: if key == SortKey::Subject {
+                entry.subject.into()
+            } else {
+                Box::default()
+            },
+            id: entry.id,
+            updated: entry.updated,
+            created: entry.created,
+            priority: entry.priority,
+            category: entry.category,
+        }
+    }
+}
+
+impl Row for Ranked {
+    fn sort_fields(&self) -> SortFields<'_> {
+        SortFields {
+            id: &self.id,
+            subject: &self.subject,
+            updated: self.updated,
+            created: self.created,
+            priority: self.priority,
+            category: self.category,
+        }
+    }
+}
+
+fn sort<T: Row>(rows: &mut [T], key: SortKey) {
     use std::cmp::Ordering;
-    let category_rank = |row: &ListEntry| row.category.map_or(usize::MAX, |c| c as usize);
-    let compare = |a: &ListEntry, b: &ListEntry| -> Ordering {
+    let category_rank = |row: &SortFields| row.category.map_or(usize::MAX, |c| c as usize);
+    let compare = |a: &T, b: &T| -> Ordering {
+        let (a, b) = (a.sort_fields(), b.sort_fields());
         match key {
             SortKey::Updated => b.updated.cmp(&a.updated),
             SortKey::Created => a.created.cmp(&b.created),
             SortKey::Priority => b.priority.cmp(&a.priority).then(a.created.cmp(&b.created)),
-            SortKey::Status => category_rank(a).cmp(&category_rank(b)),
+            SortKey::Status => category_rank(&a).cmp(&category_rank(&b)),
             SortKey::Id => Ordering::Equal,
-            SortKey::Subject => a.subject.cmp(&b.subject),
+            SortKey::Subject => a.subject.cmp(b.subject),
         }
-        .then(a.id.cmp(&b.id))
+        .then(a.id.cmp(b.id))
     };
     // Entries are large: sort their positions, by a key kept beside each
     // position for the time orders (30,000 rows would otherwise be read
     // from all over memory at every comparison), then move each row once.
     let time = |at: Option<Timestamp>| at.map_or(i64::MIN, |t| t.unix());
-    let key = |row: &ListEntry| -> Option<(i64, i64)> {
+    let key = |row: &T| -> Option<(i64, i64)> {
+        let row = row.sort_fields();
         match key {
             SortKey::Updated => Some((-time(row.updated).saturating_add(1), 0)),
             SortKey::Created => Some((time(row.created), 0)),
             SortKey::Priority => Some((-(row.priority as i64), time(row.created))),
-            SortKey::Status => Some((category_rank(row) as i64, 0)),
+            SortKey::Status => Some((category_rank(&row) as i64, 0)),
             SortKey::Id | SortKey::Subject => None,
         }
     };
@@ -430,7 +531,9 @@ fn sort(rows: &mut [ListEntry], key: SortKey) {
         .map(|(i, row)| (key(row), i))
         .collect();
     order.sort_unstable_by(|(ka, a), (kb, b)| match (ka, kb) {
-        (Some(ka), Some(kb)) => ka.cmp(kb).then_with(|| rows[*a].id.cmp(&rows[*b].id)),
+        (Some(ka), Some(kb)) => ka
+            .cmp(kb)
+            .then_with(|| rows[*a].sort_fields().id.cmp(rows[*b].sort_fields().id)),
         _ => compare(&rows[*a], &rows[*b]),
     });
     let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
