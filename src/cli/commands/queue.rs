@@ -234,12 +234,11 @@ pub(crate) fn print(ctx: &mut Ctx, queue: &[Queued]) -> Result<(), CommandError>
         ctx.ui.status("Nothing to solve.");
         return Ok(());
     }
-    let mut table = ctx
-        .ui
-        .table(&["#", "ID", "STATUS", "PRI", "DUE", "ASSIGNEE", "SUBJECT"]);
-    for (i, q) in queue.iter().enumerate() {
+    let painter = ctx.ui.painter();
+    let cells = |i: usize| -> Vec<String> {
+        let q = &queue[i];
         let due = match q.due {
-            Some(due) if q.breached => ctx.ui.paint(
+            Some(due) if q.breached => painter.paint(
                 Style::Red,
                 &format!("{} overdue", render::age(Some(due), now)),
             ),
@@ -247,17 +246,21 @@ pub(crate) fn print(ctx: &mut Ctx, queue: &[Queued]) -> Result<(), CommandError>
             Some(due) => format!("in {}", render::age(Some(now), due)),
             None => "-".to_owned(),
         };
-        table.add_row(vec![
+        vec![
             (i + 1).to_string(),
-            ctx.ui.paint(Style::Yellow, q.id.as_str()),
+            painter.paint(Style::Yellow, q.id.as_str()),
             q.status.clone(),
             q.priority.to_string(),
             due,
             q.assignee.clone().unwrap_or_else(|| "-".into()),
             q.subject.clone(),
-        ]);
-    }
-    ctx.ui.print_table(&table)?;
+        ]
+    };
+    ctx.ui.print_rows(
+        &["#", "ID", "STATUS", "PRI", "DUE", "ASSIGNEE", "SUBJECT"],
+        queue.len(),
+        &cells,
+    )?;
     Ok(())
 }
 
