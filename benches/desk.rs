@@ -261,12 +261,15 @@ fn paragraph(rng: &mut fastrand::Rng) -> String {
 
 /// Times one command: wall seconds and peak memory in KiB (when
 /// /usr/bin/time is available).
-fn measure(dir: &Path, args: &[&str]) -> (f64, Option<u64>) {
-    measure_at(dir, args, None)
+/// Times one run of tix (as a user runs it); with `memory`, runs it under
+/// `/usr/bin/time` to read its peak memory too (the wrapper adds about a
+/// millisecond, so such runs are not timed in [`sample`]).
+fn measure(dir: &Path, args: &[&str], memory: bool) -> (f64, Option<u64>) {
+    measure_at(dir, args, None, memory)
 }
 
-fn measure_at(dir: &Path, args: &[&str], now: Option<&str>) -> (f64, Option<u64>) {
-    let timer = Path::new("/usr/bin/time").exists();
+fn measure_at(dir: &Path, args: &[&str], now: Option<&str>, memory: bool) -> (f64, Option<u64>) {
+    let timer = memory && Path::new("/usr/bin/time").exists();
     let mut cmd = if timer {
         let mut cmd = Command::new("/usr/bin/time");
         cmd.arg("-f").arg("%M").arg(TIX);
@@ -298,14 +301,23 @@ fn measure_at(dir: &Path, args: &[&str], now: Option<&str>) -> (f64, Option<u64>
     (secs, rss)
 }
 
+/// `runs` timed runs of `one(i, false)`, then one more, `one(runs, true)`,
+/// for the peak memory.
+fn sample(
+    runs: usize,
+    mut one: impl FnMut(usize, bool) -> (f64, Option<u64>),
+) -> (Vec<f64>, Option<u64>) {
+    let times = (0..runs).map(|i| one(i, false).0).collect();
+    (times, one(runs, true).1)
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
-fn row(name: &str, samples: Vec<(f64, Option<u64>)>) {
-    let peak = samples.iter().filter_map(|s| s.1).max();
-    let times: Vec<f64> = samples.iter().map(|s| s.0 * 1000.0).collect();
+fn row(name: &str, (times, peak): (Vec<f64>, Option<u64>)) {
+    let times: Vec<f64> = times.iter().map(|s| s * 1000.0).collect();
     let (min, max) = times
         .iter()
         .fold((f64::MAX, 0f64), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
@@ -323,50 +335,45 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     println!("\n### {size} tickets ({} active)\n", active.len());
     println!("| command | median | range | peak memory |");
     println!("|---|---|---|---|");
-    let new: Vec<_> = (0..runs)
-        .map(|i| measure(dir, &["new", &format!("Bench ticket {i}"), "-m", "Body"]))
-        .collect();
+    let new = sample(runs, |i, memory| {
+        measure(
+            dir,
+            &["new", &format!("Bench ticket {i}"), "-m", "Body"],
+            memory,
+        )
+    });
     row("tix new", new);
-    let resolve: Vec<_> = active
-        .iter()
-        .take(runs)
-        .map(|id| measure(dir, &["resolve", id.as_str()]))
-        .collect();
+    // Each sample resolves another ticket: runs + 1 of them per row.
+    let resolve = sample(runs, |i, memory| {
+        measure(dir, &["resolve", active[i].as_str()], memory)
+    });
     row("tix resolve (status change)", resolve);
     // `tix init` turns git's index checksum off (with git 2.40 or later);
     // the same change with it on, as in a desk made some other way.
     run(dir, "git", &["config", "index.skipHash", "false"]);
-    let hashed: Vec<_> = active
-        .iter()
-        .skip(runs)
-        .take(runs)
-        .map(|id| measure(dir, &["resolve", id.as_str()]))
-        .collect();
+    let hashed = sample(runs, |i, memory| {
+        measure(dir, &["resolve", active[runs + 1 + i].as_str()], memory)
+    });
     run(dir, "git", &["config", "index.skipHash", "true"]);
     row("tix resolve, index.skipHash off", hashed);
-    let show: Vec<_> = active
-        .iter()
-        .take(runs)
-        .map(|id| measure(dir, &["show", id.as_str()]))
-        .collect();
+    let show = sample(runs, |i, memory| {
+        measure(dir, &["show", active[i].as_str()], memory)
+    });
     row("tix show", show);
-    let queue: Vec<_> = (0..runs)
-        .map(|_| measure(dir, &["queue", "--limit", "20"]))
-        .collect();
+    let queue = sample(runs, |_, memory| {
+        measure(dir, &["queue", "--limit", "20"], memory)
+    });
     row("tix queue --limit 20", queue);
-    let list: Vec<_> = (0..runs.min(3)).map(|_| measure(dir, &["list"])).collect();
+    let list = sample(runs.min(3), |_, memory| measure(dir, &["list"], memory));
     row("tix list (active)", list);
-
-    let cold: Vec<_> = (0..runs.min(3))
-        .map(|_| {
-            let _ = std::fs::remove_dir_all(dir.join(".git/tix/cache"));
-            measure(dir, &["list"])
-        })
-        .collect();
+    let cold = sample(runs.min(3), |_, memory| {
+        let _ = std::fs::remove_dir_all(dir.join(".git/tix/cache"));
+        measure(dir, &["list"], memory)
+    });
     row("tix list (active, cold cache)", cold);
-    let warm: Vec<_> = (0..runs)
-        .map(|_| measure(dir, &["list", "--limit", "50"]))
-        .collect();
+    let warm = sample(runs, |_, memory| {
+        measure(dir, &["list", "--limit", "50"], memory)
+    });
     row("tix list --limit 50 (warm)", warm);
 
     // Repository growth per change after gc. One packing thread: git's
@@ -375,7 +382,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     let gc = ["-c", "pack.threads=1", "gc", "-q", "--prune=now"];
     run(dir, "git", &gc);
     let before = pack_size(dir);
-    let noted: Vec<_> = active.iter().skip(runs).take(200).collect();
+    let noted: Vec<_> = active.iter().skip(2 * runs + 2).take(200).collect();
     let changes = noted.len().max(1);
     for id in noted {
         run(
@@ -413,7 +420,7 @@ fn autoclose(dir: &Path) {
             - 1
     };
     let resolved = count_resolved();
-    let (secs, rss) = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"));
+    let (secs, rss) = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"), true);
     assert_eq!(count_resolved(), 0, "one run closes every resolved ticket");
     let peak = rss.map_or_else(
         || "n/a".to_owned(),
@@ -423,7 +430,7 @@ fn autoclose(dir: &Path) {
         "\n`tix autoclose` closing {resolved} resolved tickets: {secs:.2} s, {:.0} commits/s, peak {peak}",
         resolved as f64 / secs
     );
-    let again = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"));
+    let again = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"), true);
     println!("second run (nothing to do): {:.2} s", again.0);
 }
 
