@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use git2::build::TreeUpdateBuilder;
-use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Sort, Tree};
+use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Tree};
 
 use super::index::LockedIndex;
 use super::lock::GitLockClaim;
@@ -654,75 +654,7 @@ pub(super) fn write_atomic_via(path: &Path, content: &[u8], tmp_dir: &Path) -> R
     })
 }
 
-/// Lists the commits that changed `path`, newest first (merges only when
-/// they differ from every parent, as `git log -- path` does).
-pub(super) fn log_path(
-    repo: &Repository,
-    packs: &super::pack_reader::PackSet,
-    path: &str,
-) -> Result<Vec<CommitInfo>, Error> {
-    let mut walk = repo.revwalk()?;
-    if head_commit(repo)?.is_none() {
-        return Ok(Vec::new());
-    }
-    walk.push_head()?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
-    // The blob at `path` in each root tree, found once per tree: a commit's
-    // parent is usually the commit walked just before. Trees are read from
-    // the packs (libgit2 would keep every page it read mapped).
-    let mut reader = packs.reader();
-    let odb = repo.odb()?;
-    let mut found: HashMap<Oid, Option<Oid>> = HashMap::new();
-    let mut blob_at = |root: Oid| -> Result<Option<Oid>, Error> {
-        if let Some(blob) = found.get(&root) {
-            return Ok(*blob);
-        }
-        // Each name down `path` must be a directory but the last, a file.
-        let mut at = Some((ObjectType::Tree, root));
-        for name in path.split('/') {
-            let Some((ObjectType::Tree, tree)) = at else {
-                at = None;
-                break;
-            };
-            let raw = match reader.tree(&tree) {
-                Some(raw) => raw,
-                None => odb.read(tree)?.data().to_vec(),
-            };
-            at = super::pack_reader::entry_kind_id(&raw, name.as_bytes());
-        }
-        let blob = at.and_then(|(kind, id)| (kind == ObjectType::Blob).then_some(id));
-        // Bounded: the trees looked up again are those of recent commits.
-        if found.len() >= 4096 {
-            found.clear();
-        }
-        found.insert(root, blob);
-        Ok(blob)
-    };
-    let mut out = Vec::new();
-    for oid in walk {
-        let commit = repo.find_commit(oid?)?;
-        let mine = blob_at(commit.tree_id())?;
-        let parents: Vec<Option<Oid>> = commit
-            .parent_ids()
-            .map(|p| {
-                repo.find_commit(p)
-                    .map_err(Error::from)
-                    .and_then(|p| blob_at(p.tree_id()))
-            })
-            .collect::<Result<_, _>>()?;
-        let changed = if parents.is_empty() {
-            mine.is_some()
-        } else {
-            parents.iter().all(|p| *p != mine)
-        };
-        if changed {
-            out.push(commit_info(&commit));
-        }
-    }
-    Ok(out)
-}
-
-fn commit_info(commit: &Commit<'_>) -> CommitInfo {
+pub(super) fn commit_info(commit: &Commit<'_>) -> CommitInfo {
     let message = commit.message().unwrap_or_default();
     let trailer = |key: &str| -> Option<String> {
         let trailers = git2::message_trailers_strs(message).ok()?;

@@ -10,6 +10,7 @@
 mod batch;
 mod cache;
 mod git;
+mod history;
 mod index;
 pub mod layout;
 mod lock;
@@ -670,7 +671,7 @@ impl Store {
     /// Lists the commits that changed a ticket, newest first.
     pub fn log(&self, id: &TicketId) -> Result<Vec<CommitInfo>, Error> {
         let packs = pack_reader::for_reading(&self.packs, self.repo.path(), usize::MAX);
-        git::log_path(&self.repo, packs, &layout::ticket_path(id))
+        history::log_path(&self.repo, packs, &layout::ticket_path(id))
     }
 
     /// Reads git's configured identity (`user.name`, `user.email`).

@@ -53,6 +53,7 @@ pub(super) fn for_reading<'a>(
 }
 
 /// Object types in a pack.
+const COMMIT: u8 = 1;
 const TREE: u8 = 2;
 const BLOB: u8 = 3;
 const OFS_DELTA: u8 = 6;
@@ -177,6 +178,11 @@ impl Reader<'_> {
     /// The raw content of tree `oid` (see [`Self::blob`]).
     pub(super) fn tree(&mut self, oid: &Oid) -> Option<Vec<u8>> {
         self.typed(oid, TREE)
+    }
+
+    /// The raw content of commit `oid` (see [`Self::blob`]).
+    pub(super) fn commit(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+        self.typed(oid, COMMIT)
     }
 
     /// The entries of tree `oid` (see [`Self::blob`]).
