@@ -259,8 +259,6 @@ fn paragraph(rng: &mut fastrand::Rng) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Times one command: wall seconds and peak memory in KiB (when
-/// /usr/bin/time is available).
 /// Times one run of tix (as a user runs it); with `memory`, runs it under
 /// `/usr/bin/time` to read its peak memory too (the wrapper adds about a
 /// millisecond, so such runs are not timed in [`sample`]).
@@ -343,21 +341,37 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         )
     });
     row("tix new", new);
-    // Each sample resolves another ticket: runs + 1 of them per row.
-    let resolve = sample(runs, |i, memory| {
+    // Each sample resolves another ticket: changes + 1 of them per row, for
+    // two rows (fewer samples on a desk with few active tickets).
+    assert!(
+        active.len() >= 4,
+        "the bench needs 4 active tickets or more: use --tickets 50 or more"
+    );
+    let changes = runs.min(active.len() / 2 - 1);
+    let resolve = sample(changes, |i, memory| {
         measure(dir, &["resolve", active[i].as_str()], memory)
     });
     row("tix resolve (status change)", resolve);
     // `tix init` turns git's index checksum off (with git 2.40 or later);
     // the same change with it on, as in a desk made some other way.
+    let skip_hash = Command::new("git")
+        .args(["config", "--local", "index.skipHash"])
+        .current_dir(dir)
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
     run(dir, "git", &["config", "index.skipHash", "false"]);
-    let hashed = sample(runs, |i, memory| {
-        measure(dir, &["resolve", active[runs + 1 + i].as_str()], memory)
+    let hashed = sample(changes, |i, memory| {
+        measure(dir, &["resolve", active[changes + 1 + i].as_str()], memory)
     });
-    run(dir, "git", &["config", "index.skipHash", "true"]);
+    match &skip_hash {
+        Some(value) => run(dir, "git", &["config", "index.skipHash", value]),
+        None => run(dir, "git", &["config", "--unset", "index.skipHash"]),
+    };
     row("tix resolve, index.skipHash off", hashed);
     let show = sample(runs, |i, memory| {
-        measure(dir, &["show", active[i].as_str()], memory)
+        measure(dir, &["show", active[i % active.len()].as_str()], memory)
     });
     row("tix show", show);
     let queue = sample(runs, |_, memory| {
@@ -382,7 +396,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     let gc = ["-c", "pack.threads=1", "gc", "-q", "--prune=now"];
     run(dir, "git", &gc);
     let before = pack_size(dir);
-    let noted: Vec<_> = active.iter().skip(2 * runs + 2).take(200).collect();
+    let noted: Vec<_> = active.iter().skip(2 * changes + 2).take(200).collect();
     let changes = noted.len().max(1);
     for id in noted {
         run(

@@ -109,20 +109,26 @@ impl Ui {
     }
 
     /// Prints rows under a header in plain columns (see [`write_rows`]).
-    /// On a terminal the last column is cut to fit the window, so a row
-    /// is always one line. Row `i` of `count` is `row(i)`, made when it is
-    /// needed: once to measure the columns and once to write it, so a
-    /// listing of 100,000 rows never holds all its cells.
+    /// On a terminal, with `cut_last` (a free-text last column, such as a
+    /// subject), that column is cut to fit the window, so a row is always
+    /// one line. Row `i` of `count` is `row(i)`, made when it is needed:
+    /// once to measure the columns and once to write it, so a listing of
+    /// 100,000 rows never holds all its cells.
     pub fn print_rows(
         &mut self,
         header: &[&str],
         count: usize,
+        cut_last: bool,
         row: &dyn Fn(usize) -> Vec<String>,
     ) -> io::Result<()> {
-        let fit = if io::stdout().is_terminal() {
-            Table::new().width().map(usize::from).filter(|w| *w > 0)
-        } else {
-            None
+        let terminal = io::stdout().is_terminal();
+        let fit = terminal
+            .then(|| Table::new().width())
+            .flatten()
+            .map(usize::from);
+        let fit = Fit {
+            terminal,
+            width: fit.filter(|w| *w > 0 && cut_last),
         };
         let header: Vec<String> = header.iter().map(|h| self.paint(Style::Bold, h)).collect();
         let mut out = self.buffered();
@@ -142,12 +148,22 @@ impl Ui {
     }
 }
 
+/// Where rows are written (see [`write_rows`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Fit {
+    /// To a terminal: control characters in cells (other than colour
+    /// codes) are shown as `�`, so a ticket's text cannot drive it.
+    terminal: bool,
+    /// Cut the last column so that lines fit in this many columns.
+    width: Option<usize>,
+}
+
 /// Writes `header` and `rows` as the house table looks when stdout is not
 /// a terminal (no wrapping: each column as wide as its widest cell, two
-/// spaces between columns, no trailing blanks), one row at a time. With
-/// `fit`, the last column is cut (ending in `…`) so that lines fit in that
-/// many columns, when the other columns leave it room for a few
-/// characters. Colour codes take no room.
+/// spaces between columns, no trailing blanks), one row at a time. With a
+/// `fit` width, the last column is cut (ending in `…`) so that lines fit,
+/// when the other columns leave it room for a few characters. Colour
+/// codes take no room.
 ///
 /// comfy-table spends a few microseconds on every cell and holds every
 /// cell until it prints: a listing of 100,000 rows took 0.75 s and 380 MB
@@ -158,39 +174,46 @@ fn write_rows(
     header: &[String],
     count: usize,
     row: &dyn Fn(usize) -> Vec<String>,
-    fit: Option<usize>,
+    fit: Fit,
 ) -> io::Result<()> {
     /// The narrowest the last column is cut to.
     const NARROWEST: usize = 8;
+    let shown = |cells: Vec<String>| -> Vec<String> {
+        if fit.terminal {
+            cells.into_iter().map(|cell| terminal_safe(&cell)).collect()
+        } else {
+            cells
+        }
+    };
     let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
     for i in 0..count {
-        for (width, cell) in widths.iter_mut().zip(&row(i)) {
+        for (width, cell) in widths.iter_mut().zip(&shown(row(i))) {
             *width = (*width).max(display_width(cell));
         }
     }
-    let last = widths.len().saturating_sub(1);
     let mut cut = usize::MAX;
-    if let Some(fit) = fit {
-        let others: usize = widths[..last].iter().map(|w| w + 2).sum();
-        if others + widths[last] > fit {
+    if let (Some(fit), Some((last, others))) = (fit.width, widths.split_last_mut()) {
+        let others: usize = others.iter().map(|w| w + 2).sum();
+        if others + *last > fit {
             cut = fit.saturating_sub(others).max(NARROWEST);
-            widths[last] = widths[last].min(cut);
+            *last = (*last).min(cut);
         }
     }
+    let last = widths.len().saturating_sub(1);
     let mut line = String::new();
-    let rows = (0..count).map(|i| std::borrow::Cow::Owned(row(i)));
+    let rows = (0..count).map(|i| std::borrow::Cow::Owned(shown(row(i))));
     for row in std::iter::once(std::borrow::Cow::Borrowed(header)).chain(rows) {
         line.clear();
         for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
             if i > 0 {
                 line.push_str("  ");
             }
-            let shown = display_width(cell);
-            if i == last && shown > cut {
+            let cell_width = display_width(cell);
+            if i == last && cell_width > cut {
                 push_cut(&mut line, cell, cut);
             } else {
                 line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', width.saturating_sub(shown)));
+                line.extend(std::iter::repeat_n(' ', width.saturating_sub(cell_width)));
             }
         }
         writeln!(out, "{}", line.trim_end())?;
@@ -198,16 +221,44 @@ fn write_rows(
     Ok(())
 }
 
+/// The length of the colour code (`ESC [ digits and ; m`) `text` starts
+/// with, if it starts with one.
+fn colour_code(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix("\x1b[")?;
+    let body = rest.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+    (rest.as_bytes()[body] == b'm').then_some(2 + body + 1)
+}
+
+/// `text` with every control character but colour codes shown as `�`.
+fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if let Some(len) = colour_code(&text[at..]) {
+            out.push_str(&text[at..at + len]);
+            at += len;
+            continue;
+        }
+        out.push(if c.is_control() { '\u{fffd}' } else { c });
+        at += c.len_utf8();
+    }
+    out
+}
+
 /// The columns `text` takes on a terminal: its colour codes take none.
 fn display_width(text: &str) -> usize {
-    use unicode_width::UnicodeWidthStr;
+    use unicode_width::UnicodeWidthChar;
     let mut width = 0;
-    let mut rest = text;
-    while let Some(at) = rest.find('\x1b') {
-        width += rest[..at].width();
-        rest = rest[at..].split_once('m').map_or("", |(_, after)| after);
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if let Some(len) = colour_code(&text[at..]) {
+            at += len;
+            continue;
+        }
+        width += c.width().unwrap_or(0);
+        at += c.len_utf8();
     }
-    width + rest.width()
+    width
 }
 
 /// Appends the start of `text` that fits in `width - 1` columns, then `…`
@@ -215,11 +266,13 @@ fn display_width(text: &str) -> usize {
 fn push_cut(line: &mut String, text: &str, width: usize) {
     use unicode_width::UnicodeWidthChar;
     let mut used = 0;
-    let mut in_code = false;
-    for c in text.chars() {
-        if in_code || c == '\x1b' {
-            in_code = c != 'm';
-            line.push(c);
+    let mut at = 0;
+    let mut coloured = false;
+    while let Some(c) = text[at..].chars().next() {
+        if let Some(len) = colour_code(&text[at..]) {
+            line.push_str(&text[at..at + len]);
+            coloured = true;
+            at += len;
             continue;
         }
         used += c.width().unwrap_or(0);
@@ -227,9 +280,10 @@ fn push_cut(line: &mut String, text: &str, width: usize) {
             break;
         }
         line.push(c);
+        at += c.len_utf8();
     }
     line.push('…');
-    if text.contains('\x1b') {
+    if coloured {
         line.push_str("\x1b[0m");
     }
 }
@@ -333,7 +387,14 @@ mod tests {
         }
         let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
         let mut out = Vec::new();
-        write_rows(&mut out, &header, rows.len(), &|i| rows[i].clone(), None).unwrap();
+        write_rows(
+            &mut out,
+            &header,
+            rows.len(),
+            &|i| rows[i].clone(),
+            Fit::default(),
+        )
+        .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), expected);
         // Wide enough: fitting changes nothing.
         let mut fitted = Vec::new();
@@ -342,7 +403,10 @@ mod tests {
             &header,
             rows.len(),
             &|i| rows[i].clone(),
-            Some(80),
+            Fit {
+                terminal: true,
+                width: Some(80),
+            },
         )
         .unwrap();
         assert_eq!(String::from_utf8(fitted).unwrap(), expected);
@@ -373,7 +437,10 @@ mod tests {
             &header,
             rows.len(),
             &|i| rows[i].clone(),
-            Some(30),
+            Fit {
+                terminal: true,
+                width: Some(30),
+            },
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -391,5 +458,35 @@ mod tests {
         assert!(lines[2].ends_with("…\x1b[0m"), "{:?}", lines[2]);
         assert_eq!(lines[3], "b2      open     Short");
         assert_eq!(display_width("\x1b[1mID\x1b[0m 漢"), 5);
+    }
+
+    /// A ticket's own control characters are no colour codes: on a
+    /// terminal they are shown as `�` and take their room.
+    #[test]
+    fn control_characters_in_cells_cannot_drive_the_terminal() {
+        let header: Vec<String> = ["ID", "SUBJECT"].map(String::from).to_vec();
+        let rows = [vec![
+            "a".to_owned(),
+            "Esc\x1b inside \x1b]0;title\x07 and more words".to_owned(),
+        ]];
+        let fit = Fit {
+            terminal: true,
+            width: Some(24),
+        };
+        let mut out = Vec::new();
+        write_rows(&mut out, &header, 1, &|i| rows[i].clone(), fit).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        let line = text.lines().nth(1).unwrap();
+        assert_eq!(line, "a   Esc� inside �]0;tit…");
+        assert_eq!(display_width(line), 24);
+        // Off a terminal the bytes are the ticket's own.
+        let mut out = Vec::new();
+        write_rows(&mut out, &header, 1, &|i| rows[i].clone(), Fit::default()).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("Esc\x1b inside"));
+        // A header alone, or nothing at all, is no problem.
+        let mut out = Vec::new();
+        write_rows(&mut out, &[], 0, &|_| Vec::new(), fit).unwrap();
+        assert_eq!(out, b"\n");
     }
 }

@@ -54,13 +54,27 @@ impl BatchItem {
 }
 
 /// Bytes kept in the process's spool file: an unlinked temporary file
-/// that items are appended to, so a run that records 20,000 changes holds
-/// their 40 MB in the page cache (which the kernel can write out and
-/// reclaim) instead of the heap. Kept in memory when there is no spool.
+/// (in `$TMPDIR`, readable by its owner only) that items are appended to,
+/// so a run that records 20,000 changes holds their 40 MB in the page
+/// cache, which the kernel can write out and reclaim, instead of the heap
+/// (on a tmpfs `$TMPDIR` they are in memory still, but swappable). Kept
+/// on the heap when there is no spool.
 #[derive(Clone, Debug)]
 enum Spooled {
     Held(Vec<u8>),
-    At { offset: u64, len: usize },
+    /// Where in the spool, and the CRC-32 of the bytes, checked when they
+    /// are read back.
+    At {
+        offset: u64,
+        len: usize,
+        crc: u32,
+    },
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = flate2::Crc::new();
+    crc.update(bytes);
+    crc.sum()
 }
 
 /// The spool file and how much of it is taken.
@@ -96,6 +110,7 @@ impl Spooled {
             Ok(()) => Self::At {
                 offset,
                 len: bytes.len(),
+                crc: crc32(&bytes),
             },
             Err(_) => Self::Held(bytes),
         }
@@ -105,13 +120,16 @@ impl Spooled {
         use std::os::unix::fs::FileExt;
         match self {
             Self::Held(bytes) => Ok(bytes.into()),
-            Self::At { offset, len } => {
+            Self::At { offset, len, crc } => {
                 let spool = spool().ok_or_else(|| spool_error("it is gone"))?;
                 let mut bytes = vec![0; *len];
                 spool
                     .file
                     .read_exact_at(&mut bytes, *offset)
                     .map_err(|e| spool_error(&e.to_string()))?;
+                if crc32(&bytes) != *crc {
+                    return Err(spool_error("it reads back other bytes"));
+                }
                 Ok(bytes.into())
             }
         }

@@ -22,7 +22,7 @@
 //! pages and blocks) takes about 6 ms, a quarter of a change. So the old
 //! file is kept under a second name (`.git/tix/index-old`) when the new one
 //! goes in place, and the next rewrite deletes it on another thread while
-//! it reads and writes. Both happen under `index.lock`.
+//! it edits and writes. Both happen under `index.lock`.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
@@ -160,10 +160,16 @@ impl LockedIndex {
         };
         slots.close(entries_end);
         let replaced = replaced_path(index_file);
+        // Without a thread the rename frees the old file itself.
         let discarding = replaced
             .symlink_metadata()
             .is_ok()
-            .then(|| std::thread::spawn(move || drop(fs::remove_file(replaced))));
+            .then(|| {
+                std::thread::Builder::new()
+                    .spawn(move || drop(fs::remove_file(replaced)))
+                    .ok()
+            })
+            .flatten();
         Some(Self {
             index_file: index_file.to_owned(),
             lock_path,

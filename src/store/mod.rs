@@ -686,17 +686,17 @@ impl Store {
     }
 
     /// Sets `index.skipHash` in the repository's own config, as git's
-    /// `feature.manyFiles` does, unless some config sets it already or the
-    /// git on PATH is older than 2.40 (whose `git fsck` calls such an index
-    /// corrupt). Without the checksum a change does not hash the whole
-    /// index: at 100,000 tickets that is a fifth of its time. Returns
-    /// whether it set it.
+    /// `feature.manyFiles` does, unless a config says anything about either
+    /// already, the repository has a split index (git mishandles the two
+    /// together, see [`Self::index_settings_clash`]), or the git on PATH is
+    /// older than 2.40 (whose `git fsck` calls such an index corrupt).
+    /// Without the checksum a change does not hash the whole index: at
+    /// 100,000 tickets that is a fifth of its time. Returns whether it set
+    /// it.
     pub fn prefer_unhashed_index(&self) -> Result<bool, Error> {
         let config = self.repo.config()?;
-        // git mishandles the two together (see `index_settings_clash`).
-        if config.get_bool("index.skipHash").is_ok()
-            || config.get_bool("core.splitIndex").unwrap_or(false)
-        {
+        let chosen = |key| config.get_entry(key).is_ok();
+        if chosen("index.skipHash") || chosen("feature.manyFiles") || self.index_is_split()? {
             return Ok(false);
         }
         let reads_it = git::installed_version().is_some_and(|version| version >= (2, 40));
@@ -706,13 +706,41 @@ impl Store {
         Ok(reads_it)
     }
 
-    /// Whether git's config turns on both `index.skipHash` and
-    /// `core.splitIndex`: git then names the shared index after a zero
-    /// checksum and misreads it (seen with git 2.47).
+    /// Whether git writes the index without a checksum (`index.skipHash`,
+    /// which `feature.manyFiles` implies) while the index is split
+    /// (`core.splitIndex`, or a shared index file left by `git
+    /// update-index --split-index`): git then names the shared index after
+    /// a zero checksum and misreads it (seen with git 2.47).
     pub fn index_settings_clash(&self) -> Result<bool, Error> {
         let config = self.repo.config()?;
-        let on = |key| config.get_bool(key).unwrap_or(false);
-        Ok(on("index.skipHash") && on("core.splitIndex"))
+        let skip_hash = config
+            .get_bool("index.skipHash")
+            .or_else(|_| config.get_bool("feature.manyFiles"))
+            .unwrap_or(false);
+        Ok(skip_hash && self.index_is_split()?)
+    }
+
+    /// Whether the index is split, or git is set to split it.
+    fn index_is_split(&self) -> Result<bool, Error> {
+        if self
+            .repo
+            .config()?
+            .get_bool("core.splitIndex")
+            .unwrap_or(false)
+        {
+            return Ok(true);
+        }
+        let git_dir = self.repo.path();
+        let shared = std::fs::read_dir(git_dir)
+            .map_err(|e| Error::io(git_dir, e))?
+            .filter_map(Result::ok)
+            .any(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("sharedindex.")
+            });
+        Ok(shared)
     }
 
     /// Sets a key in the repository's own git config.

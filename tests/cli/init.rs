@@ -42,17 +42,28 @@ fn init_turns_off_the_index_checksum_unless_the_user_chose() {
     // As git's `feature.manyFiles` does (the git here is 2.40 or later):
     // a change then does not hash the whole index.
     let env = TestEnv::empty();
-    env.ok(&["init"]);
+    let out = env.tix(&["init"]);
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("set index.skipHash") && said.contains("undoes it"), "{said}");
     assert_eq!(env.git(&["config", "index.skipHash"]), "true\n");
     env.new_ticket("First");
     assert_eq!(env.git(&["status", "--porcelain"]), "");
     env.git(&["fsck", "--no-dangling"]);
 
-    let env = TestEnv::empty();
-    env.git(&["init", "-q"]);
-    env.git(&["config", "index.skipHash", "false"]);
-    env.ok(&["init"]);
-    assert_eq!(env.git(&["config", "index.skipHash"]), "false\n");
+    for (key, value) in [("index.skipHash", "false"), ("feature.manyFiles", "true")] {
+        let env = TestEnv::empty();
+        env.git(&["init", "-q"]);
+        env.git(&["config", key, value]);
+        env.ok(&["init"]);
+        assert_eq!(env.git(&["config", key]), format!("{value}\n"));
+        let all = env.git(&["config", "--local", "--list"]);
+        assert_eq!(
+            all.matches("skiphash").count(),
+            usize::from(key == "index.skipHash"),
+            "{all}"
+        );
+    }
 }
 
 #[test]

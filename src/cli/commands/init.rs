@@ -36,9 +36,14 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
         Err(desk::Error::Store(store::Error::AlreadyADesk(root))) => {
             let store = Store::discover(&root)?;
             store.ensure_merge_driver()?;
-            store.prefer_unhashed_index()?;
+            let skip_hash = if store.prefer_unhashed_index()? {
+                " (and index.skipHash set, see docs/storage.md)"
+            } else {
+                ""
+            };
             return Err(CommandError::user(format!(
-                "{} is already a tix desk; the tix merge driver is registered in its git config",
+                "{} is already a tix desk; the tix merge driver is registered in its git \
+                 config{skip_hash}",
                 root.display().to_string().trim_end_matches('/')
             )));
         }
@@ -53,7 +58,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
         ));
     }
     desk.store().ensure_merge_driver()?;
-    desk.store().prefer_unhashed_index()?;
+    if desk.store().prefer_unhashed_index()? {
+        ctx.ui.status(SKIP_HASH_NOTE);
+    }
     let root = desk.store().root().display().to_string();
     writeln!(
         ctx.ui.out(),
@@ -62,3 +69,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     )?;
     Ok(())
 }
+
+/// What `tix init` says when it turns git's index checksum off.
+const SKIP_HASH_NOTE: &str = "Note: set index.skipHash in the repository's git config, as git's \
+     feature.manyFiles does, so changes skip hashing git's index. Tools built on libgit2 \
+     before 1.8 cannot read such an index; `git config index.skipHash false` undoes it.";

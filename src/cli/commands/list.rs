@@ -219,6 +219,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                     "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",
                 ],
                 rows.len(),
+                true,
                 &cells,
             )?;
         }

@@ -259,6 +259,7 @@ pub(crate) fn print(ctx: &mut Ctx, queue: &[Queued]) -> Result<(), CommandError>
     ctx.ui.print_rows(
         &["#", "ID", "STATUS", "PRI", "DUE", "ASSIGNEE", "SUBJECT"],
         queue.len(),
+        true,
         &cells,
     )?;
     Ok(())

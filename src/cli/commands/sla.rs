@@ -177,6 +177,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
     ctx.ui.print_rows(
         &["ID", "POLICY", "TARGET", "STATUS", "DUE", "LEFT"],
         lines.len(),
+        false,
         &cells,
     )?;
     Ok(())
