@@ -45,7 +45,10 @@ fn init_turns_off_the_index_checksum_unless_the_user_chose() {
     let out = env.tix(&["init"]);
     assert!(out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("set index.skipHash") && said.contains("undoes it"), "{said}");
+    assert!(
+        said.contains("set index.skipHash") && said.contains("undoes it"),
+        "{said}"
+    );
     assert_eq!(env.git(&["config", "index.skipHash"]), "true\n");
     env.new_ticket("First");
     assert_eq!(env.git(&["status", "--porcelain"]), "");
