@@ -123,41 +123,23 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
             || filter.categories.contains(&Category::Closed)
             || !args.status.is_empty()
     };
-    // A JSON listing prints whole tickets, loaded again: of each entry it
-    // keeps only what sorting needs, so 100,000 of them stay small.
-    let json = format == Format::Json;
-    let mut rows: Vec<ListEntry> = Vec::new();
-    let mut ranked: Vec<Ranked> = Vec::new();
-    // Room for every row at once: doubling a vector of 100,000 entries
-    // would hold one and a half copies of it for a moment.
-    let expected = std::cell::Cell::new(0);
-    let problems = desk.for_each_entry(&keep, &|n| expected.set(n), &mut |entry| {
-        if !matches(&entry, args, &filter) {
-            return;
-        }
-        if json {
-            ranked.push(Ranked::of(entry, args.sort));
-        } else {
-            if rows.capacity() < expected.get() {
-                rows.reserve_exact(expected.take());
-            }
-            rows.push(entry);
-        }
-    })?;
-    for problem in &problems {
-        ctx.ui.status(&format!("warning: skipped {problem}"));
-    }
-    if !problems.is_empty() {
-        ctx.ui.status("hint: `tix doctor` checks every ticket file");
-    }
-    arrange(&desk, args, &mut rows)?;
-    arrange(&desk, args, &mut ranked)?;
+    // Each format keeps of an entry only what it prints and sorts by: a
+    // JSON listing prints whole tickets, loaded again, and a table a few
+    // columns, so 100,000 rows stay small.
+    let select = Select {
+        desk: &desk,
+        keep: &keep,
+        args,
+        filter: &filter,
+    };
     match format {
         Format::Json => {
+            let ranked = select.rows(ctx, |e| Ranked::of(e, args.sort))?;
             let ids: Vec<TicketId> = ranked.into_iter().map(|r| r.id).collect();
             write_json(ctx, &desk, &ids, statuses)?;
         }
         Format::Csv => {
+            let rows = select.rows(ctx, |e| e)?;
             let mut out = ctx.ui.buffered();
             writeln!(
                 out,
@@ -187,6 +169,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
             out.flush()?;
         }
         _ => {
+            let rows = select.rows(ctx, Shown::of)?;
             if rows.is_empty() {
                 ctx.ui.status("No tickets match.");
                 return Ok(());
@@ -202,16 +185,15 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                     Priority::High => painter.paint(Style::Yellow, "high"),
                     p => p.to_string(),
                 };
-                let customer = t.customer_name.as_ref().or(t.customer_email.as_ref());
                 vec![
                     painter.paint(Style::Yellow, t.id.as_str()),
                     painter.paint(render::status_style(t.category), &t.status),
                     priority,
-                    t.assignee.clone().unwrap_or_else(|| "-".into()),
-                    customer.cloned().unwrap_or_else(|| "-".into()),
+                    t.assignee.as_deref().unwrap_or("-").to_owned(),
+                    t.customer.as_deref().unwrap_or("-").to_owned(),
                     render::age(t.created, now),
                     render::age(t.updated, now),
-                    t.subject.clone(),
+                    t.subject.to_string(),
                 ]
             };
             ctx.ui.print_rows(
@@ -390,6 +372,92 @@ fn matches(t: &ListEntry, args: &ListArgs, filter: &Filter) -> bool {
         && before(t.created, filter.created_before)
         && after(t.updated, filter.updated_after)
         && before(t.updated, filter.updated_before)
+}
+
+/// What selects the rows of a listing.
+struct Select<'a> {
+    desk: &'a crate::desk::Desk,
+    keep: &'a dyn Fn(Option<Category>) -> bool,
+    args: &'a ListArgs,
+    filter: &'a Filter,
+}
+
+impl Select<'_> {
+    /// The entries that match, each made into a row by `make` as it is
+    /// read, arranged (see [`arrange`]); broken files are warned about.
+    fn rows<T: Row>(
+        &self,
+        ctx: &mut Ctx,
+        make: impl Fn(ListEntry) -> T,
+    ) -> Result<Vec<T>, CommandError> {
+        let mut rows = Vec::new();
+        // Room for every row at once: doubling a vector of 100,000 entries
+        // would hold one and a half copies of it for a moment.
+        let expected = std::cell::Cell::new(0);
+        let problems = self
+            .desk
+            .for_each_entry(self.keep, &|n| expected.set(n), &mut |entry| {
+                if !matches(&entry, self.args, self.filter) {
+                    return;
+                }
+                if rows.capacity() < expected.get() {
+                    rows.reserve_exact(expected.take());
+                }
+                rows.push(make(entry));
+            })?;
+        for problem in &problems {
+            ctx.ui.status(&format!("warning: skipped {problem}"));
+        }
+        if !problems.is_empty() {
+            ctx.ui.status("hint: `tix doctor` checks every ticket file");
+        }
+        arrange(self.desk, self.args, &mut rows)?;
+        Ok(rows)
+    }
+}
+
+/// A row of a table listing: its columns and sort fields (a third of a
+/// [`ListEntry`]).
+struct Shown {
+    id: TicketId,
+    subject: Box<str>,
+    status: Box<str>,
+    category: Option<Category>,
+    priority: Priority,
+    assignee: Option<Box<str>>,
+    /// The customer's name, or else address.
+    customer: Option<Box<str>>,
+    created: Option<Timestamp>,
+    updated: Option<Timestamp>,
+}
+
+impl Shown {
+    fn of(entry: ListEntry) -> Self {
+        Self {
+            id: entry.id,
+            subject: entry.subject.into(),
+            status: entry.status.into(),
+            category: entry.category,
+            priority: entry.priority,
+            assignee: entry.assignee.map(Into::into),
+            customer: entry.customer_name.or(entry.customer_email).map(Into::into),
+            created: entry.created,
+            updated: entry.updated,
+        }
+    }
+}
+
+impl Row for Shown {
+    fn sort_fields(&self) -> SortFields<'_> {
+        SortFields {
+            id: &self.id,
+            subject: &self.subject,
+            updated: self.updated,
+            created: self.created,
+            priority: self.priority,
+            category: self.category,
+        }
+    }
 }
 
 /// Keeps the rows `--search` finds, then sorts, reverses and limits them.
