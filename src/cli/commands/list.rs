@@ -134,7 +134,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     };
     match format {
         Format::Json => {
-            let ranked = select.rows(ctx, |e| Ranked::of(e, args.sort))?;
+            let ranked = select.rows(ctx, |e| Ranked::of(e, args.sort == SortKey::Subject))?;
             let ids: Vec<TicketId> = ranked.into_iter().map(|r| r.id).collect();
             write_json(ctx, &desk, &ids, statuses)?;
         }
@@ -179,21 +179,21 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
             // listing of 100,000 rows never holds all its cells.
             let painter = ctx.ui.painter();
             let cells = |i: usize| -> Vec<String> {
-                let t = &rows[i];
-                let priority = match t.priority {
+                let (t, r) = (&rows[i], &rows[i].ranked);
+                let priority = match r.priority {
                     Priority::Urgent => painter.paint(Style::Red, "urgent"),
                     Priority::High => painter.paint(Style::Yellow, "high"),
                     p => p.to_string(),
                 };
                 vec![
-                    painter.paint(Style::Yellow, t.id.as_str()),
-                    painter.paint(render::status_style(t.category), &t.status),
+                    painter.paint(Style::Yellow, r.id.as_str()),
+                    painter.paint(render::status_style(r.category), &t.status),
                     priority,
                     t.assignee.as_deref().unwrap_or("-").to_owned(),
                     t.customer.as_deref().unwrap_or("-").to_owned(),
-                    render::age(t.created, now),
-                    render::age(t.updated, now),
-                    t.subject.to_string(),
+                    render::age(r.created, now),
+                    render::age(r.updated, now),
+                    r.subject.to_string(),
                 ]
             };
             ctx.ui.print_rows(
@@ -416,47 +416,32 @@ impl Select<'_> {
     }
 }
 
-/// A row of a table listing: its columns and sort fields (a third of a
-/// [`ListEntry`]).
+/// A row of a table listing: its columns (a third of a [`ListEntry`]).
 struct Shown {
-    id: TicketId,
-    subject: Box<str>,
+    /// The id, subject and times, which sorting uses too.
+    ranked: Ranked,
     status: Box<str>,
-    category: Option<Category>,
-    priority: Priority,
     assignee: Option<Box<str>>,
     /// The customer's name, or else address.
     customer: Option<Box<str>>,
-    created: Option<Timestamp>,
-    updated: Option<Timestamp>,
 }
 
 impl Shown {
-    fn of(entry: ListEntry) -> Self {
+    fn of(mut entry: ListEntry) -> Self {
         Self {
-            id: entry.id,
-            subject: entry.subject.into(),
-            status: entry.status.into(),
-            category: entry.category,
-            priority: entry.priority,
-            assignee: entry.assignee.map(Into::into),
-            customer: entry.customer_name.or(entry.customer_email).map(Into::into),
-            created: entry.created,
-            updated: entry.updated,
+            status: std::mem::take(&mut entry.status).into(),
+            assignee: entry.assignee.take().map(Into::into),
+            customer: (entry.customer_name.take())
+                .or(entry.customer_email.take())
+                .map(Into::into),
+            ranked: Ranked::of(entry, true),
         }
     }
 }
 
 impl Row for Shown {
     fn sort_fields(&self) -> SortFields<'_> {
-        SortFields {
-            id: &self.id,
-            subject: &self.subject,
-            updated: self.updated,
-            created: self.created,
-            priority: self.priority,
-            category: self.category,
-        }
+        self.ranked.sort_fields()
     }
 }
 
@@ -523,11 +508,11 @@ impl Row for ListEntry {
     }
 }
 
-/// An entry of a JSON listing, reduced to what sorting needs (a tenth of
-/// a [`ListEntry`]).
+/// An entry reduced to what sorting needs (a tenth of a [`ListEntry`]):
+/// a JSON listing's row, which then loads the ticket whole.
 struct Ranked {
     id: TicketId,
-    /// Kept only to sort by subject.
+    /// Kept only where it is sorted by or shown.
     subject: Box<str>,
     updated: Option<Timestamp>,
     created: Option<Timestamp>,
@@ -536,9 +521,9 @@ struct Ranked {
 }
 
 impl Ranked {
-    fn of(entry: ListEntry, key: SortKey) -> Self {
+    fn of(entry: ListEntry, keep_subject: bool) -> Self {
         Self {
-            subject: if key == SortKey::Subject {
+            subject: if keep_subject {
                 entry.subject.into()
             } else {
                 Box::default()
