@@ -25,6 +25,22 @@ pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
 }
 
 /// Picks the colour of a status by its category.
+/// A ticket's text for a table cell: control characters (escape codes
+/// among them) and the bidirectional overrides shown as `�`, so the text
+/// a customer wrote cannot restyle or reorder the terminal's lines.
+pub(crate) fn cell(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 pub(crate) fn status_style(category: Option<Category>) -> Style {
     match category {
         Some(Category::New) => Style::Magenta,
@@ -202,4 +218,17 @@ pub(crate) fn skipped_json(skipped: &[(TicketId, String)]) -> Vec<SkippedJson<'_
             reason,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cells_show_control_characters_as_replacements() {
+        assert_eq!(
+            super::cell("Hidden \x1b[8m secret\x07"),
+            "Hidden �[8m secret�"
+        );
+        assert_eq!(super::cell("abc\u{202e}def"), "abc�def");
+        assert_eq!(super::cell("Zoë 漢字"), "Zoë 漢字");
+    }
 }

@@ -9,7 +9,7 @@
 //! reachable from `HEAD`, taking the newest ready commit first from a
 //! binary heap that breaks ties the way libgit2's `git_pqueue` does.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use git2::{ObjectType, Oid, Repository};
 
@@ -92,19 +92,15 @@ struct Node {
 }
 
 impl Graph {
-    /// Reads every commit reachable from `head` (the parents of the
-    /// commits `.git/shallow` lists are not there, as for git).
+    /// Reads every commit reachable from `head`, with the parents that
+    /// grafts and a shallow clone's boundary give (see [`grafts`]).
     fn read(
         repo: &Repository,
         reader: &mut pack_reader::Reader<'_>,
         odb: &git2::Odb<'_>,
         head: Oid,
     ) -> Result<Self, Error> {
-        let shallow: HashSet<Oid> = std::fs::read_to_string(repo.path().join("shallow"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| Oid::from_str(line.trim()).ok())
-            .collect();
+        let grafts = grafts(repo);
         let mut ids = vec![head];
         let mut index: HashMap<Oid, usize> = HashMap::from([(head, 0)]);
         // Filled in as each commit is read; the parents as ids until all
@@ -118,10 +114,12 @@ impl Graph {
                 None => odb.read(id)?.data().to_vec(),
             };
             let mut parsed = parse_commit(&raw).ok_or_else(|| {
-                Error::NotFound(format!("a readable commit {id} in the history of HEAD"))
+                Error::Git(git2::Error::from_str(&format!(
+                    "commit {id} in the history of HEAD is malformed"
+                )))
             })?;
-            if shallow.contains(&id) {
-                parsed.parents.clear();
+            if let Some(parents) = grafts.get(&id) {
+                parsed.parents.clone_from(parents);
             }
             for parent in &parsed.parents {
                 index.entry(*parent).or_insert_with(|| {
@@ -176,6 +174,31 @@ impl Graph {
         }
         order
     }
+}
+
+/// The parents libgit2 puts in place of a commit's own (repository.c,
+/// `load_grafts`): `info/grafts` in the common directory (`<commit>
+/// <parent>...` a line), and no parents for the commits a shallow clone's
+/// `shallow` file lists.
+fn grafts(repo: &Repository) -> HashMap<Oid, Vec<Oid>> {
+    let ids = |line: &str| -> Option<Vec<Oid>> {
+        line.split_whitespace()
+            .map(|hex| Oid::from_str(hex).ok())
+            .collect()
+    };
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    let mut grafts = HashMap::new();
+    for line in read(repo.commondir().join("info").join("grafts")).lines() {
+        if let Some((commit, parents)) = ids(line).as_deref().and_then(<[Oid]>::split_first) {
+            grafts.insert(*commit, parents.to_vec());
+        }
+    }
+    for line in read(repo.path().join("shallow")).lines() {
+        if let Ok(commit) = Oid::from_str(line.trim()) {
+            grafts.insert(commit, Vec::new());
+        }
+    }
+    grafts
 }
 
 /// libgit2's `git_pqueue` (pqueue.c) with `git_commit_list_time_cmp`,
@@ -255,32 +278,65 @@ struct Parsed {
     time: i64,
 }
 
-/// Reads the header of a raw commit object: `tree`, `parent` lines and
-/// the committer's time (`committer Name <email> 1700000000 +0000`).
+/// Reads the header of a raw commit object as libgit2 does
+/// (`git_commit__parse_ext`, `git_signature__parse`): a `tree` line, the
+/// `parent` lines, an `author` line, then the first `committer` line,
+/// whose time starts two bytes after the address's `>` (none there:
+/// time 0). `None` where libgit2 refuses the commit.
 fn parse_commit(raw: &[u8]) -> Option<Parsed> {
-    let mut tree = None;
+    let mut lines = raw.split(|b| *b == b'\n');
+    let hex_id = |hex: &[u8]| -> Option<Oid> {
+        (hex.len() == 40).then(|| Oid::from_str(std::str::from_utf8(hex).ok()?).ok())?
+    };
+    let tree = hex_id(lines.next()?.strip_prefix(b"tree ")?)?;
     let mut parents = Vec::new();
-    let mut time = 0;
-    for line in raw.split(|b| *b == b'\n') {
-        if line.is_empty() {
-            break; // the message follows
-        }
-        let line = std::str::from_utf8(line).ok();
-        let Some(line) = line else { continue };
-        if let Some(hex) = line.strip_prefix("tree ") {
-            tree = Oid::from_str(hex).ok();
-        } else if let Some(hex) = line.strip_prefix("parent ") {
-            parents.push(Oid::from_str(hex).ok()?);
-        } else if let Some(who) = line.strip_prefix("committer ") {
-            let after = &who[who.rfind('>')? + 1..];
-            time = after.split_whitespace().next()?.parse().ok()?;
-        }
+    let mut line = lines.next()?;
+    while let Some(hex) = line.strip_prefix(b"parent ") {
+        parents.push(hex_id(hex)?);
+        line = lines.next()?;
     }
+    line.strip_prefix(b"author ")?;
+    let who = lines.next()?.strip_prefix(b"committer ")?;
+    let email_start = who.iter().rposition(|b| *b == b'<')?;
+    let email_end = who.iter().rposition(|b| *b == b'>')?;
+    if email_end <= email_start {
+        return None;
+    }
+    let time = match who.get(email_end + 2..) {
+        Some(rest) if !rest.is_empty() => leading_integer(rest)?,
+        _ => 0,
+    };
     Some(Parsed {
-        tree: tree?,
+        tree,
         parents,
         time,
     })
+}
+
+/// The integer `text` starts with, after white space (`git__strntol64`):
+/// `None` without digits or when it overflows.
+fn leading_integer(text: &[u8]) -> Option<i64> {
+    let text = text.trim_ascii_start();
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, text),
+    };
+    let end = digits
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for digit in &digits[..end] {
+        let digit = i64::from(digit - b'0');
+        value = value
+            .checked_mul(10)?
+            .checked_add(if negative { -digit } else { digit })?;
+    }
+    Some(value)
 }
 
 #[cfg(test)]
@@ -365,5 +421,66 @@ mod tests {
         assert_eq!(parsed.parents.len(), 2);
         assert_eq!(parsed.time, 1_700_000_000);
         assert!(parse_commit(b"parent nothex\n").is_none());
+        // The committer's time as libgit2 reads it.
+        let time = |committer: &[u8]| {
+            let mut raw =
+                b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a> 5 +0000\n".to_vec();
+            raw.extend_from_slice(committer);
+            raw.extend_from_slice(b"\ncommitter Second <s> 9 +0000\n\nmessage\n");
+            parse_commit(&raw).map(|parsed| parsed.time)
+        };
+        assert_eq!(time(b"committer Andr\xe9 <a> 300 +0000"), Some(300));
+        assert_eq!(time(b"committer C <a>3000 +0000"), Some(0)); // one byte skipped
+        assert_eq!(time(b"committer C <a>"), Some(0));
+        assert_eq!(time(b"committer C <a> "), Some(0));
+        assert_eq!(time(b"committer C <a> 300x"), Some(300));
+        assert_eq!(time(b"committer C <a> \t-42 +0100"), Some(-42));
+        assert_eq!(time(b"committer C <a> x"), None);
+        assert_eq!(time(b"committer C <a> 99999999999999999999"), None);
+        assert_eq!(time(b"committer C a> 1"), None);
+        // The author comes right after the parents; ids are whole.
+        let tree = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n";
+        assert!(parse_commit(&[&tree[..], b"committer C <c> 1\n"].concat()).is_none());
+        assert!(parse_commit(b"tree 4b825dc6\nauthor A <a> 1\ncommitter C <c> 1\n").is_none());
+    }
+
+    /// `info/grafts` and `shallow` give commits other parents, as for
+    /// libgit2.
+    #[test]
+    fn grafts_and_the_shallow_boundary_replace_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let tree = repo.treebuilder(None).unwrap().write().unwrap();
+        let tree = repo.find_tree(tree).unwrap();
+        let sig = git2::Signature::new("t", "t@t", &git2::Time::new(1, 0)).unwrap();
+        let mut chain: Vec<Oid> = Vec::new();
+        for n in 0..5 {
+            let parents: Vec<git2::Commit<'_>> = chain
+                .last()
+                .map(|p| repo.find_commit(*p).unwrap())
+                .into_iter()
+                .collect();
+            let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            chain.push(
+                repo.commit(None, &sig, &sig, &n.to_string(), &tree, &refs)
+                    .unwrap(),
+            );
+        }
+        std::fs::create_dir_all(repo.path().join("info")).unwrap();
+        let grafts = format!("{} {}\n", chain[4], chain[1]);
+        std::fs::write(repo.path().join("info/grafts"), grafts).unwrap();
+        std::fs::write(repo.path().join("shallow"), format!("{}\n", chain[1])).unwrap();
+        let repo = Repository::open(dir.path()).unwrap();
+        let packs = PackSet::open(repo.path());
+        let odb = repo.odb().unwrap();
+        let graph = Graph::read(&repo, &mut packs.reader(), &odb, chain[4]).unwrap();
+        let ours: Vec<Oid> = graph.date_order().iter().map(|at| graph.ids[*at]).collect();
+        assert_eq!(ours, vec![chain[4], chain[1]]);
+        let mut walk = repo.revwalk().unwrap();
+        walk.push(chain[4]).unwrap();
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+            .unwrap();
+        let libgit2: Vec<Oid> = walk.map(Result::unwrap).collect();
+        assert_eq!(ours, libgit2);
     }
 }

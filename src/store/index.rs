@@ -87,6 +87,32 @@ pub(super) fn entry_oids(
     Some(out)
 }
 
+/// Whether the index in `index_file` is split: it has git's `link`
+/// extension, which names the shared index holding most entries. `false`
+/// when it is absent or not an index this module reads.
+pub(super) fn is_split(index_file: &Path) -> bool {
+    let Ok(file) = fs::File::open(index_file) else {
+        return false;
+    };
+    let Some(mut walk) = Walk::new(&file, BUFFER) else {
+        return false;
+    };
+    while walk.next().is_some() {}
+    let Some(mut at) = walk.end() else {
+        return false;
+    };
+    while at + 8 <= walk.limit {
+        let Some(head) = walk.reader.bytes(at, 8) else {
+            return false;
+        };
+        if &head[..4] == b"link" {
+            return true;
+        }
+        at += 8 + u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
+    }
+    false
+}
+
 /// Sets each `(path, blob, file)` entry, with the stat data of `file`,
 /// in one rewrite of the index (inserting paths that are absent). Returns
 /// `None` when the index must be updated another way.

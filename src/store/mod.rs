@@ -706,11 +706,22 @@ impl Store {
         Ok(reads_it)
     }
 
+    /// Where git's index is, for messages: relative to the desk's root
+    /// when it is inside it.
+    pub fn index_file_shown(&self) -> String {
+        let index = self.repo.path().join("index");
+        index
+            .strip_prefix(&self.root)
+            .unwrap_or(&index)
+            .display()
+            .to_string()
+    }
+
     /// Whether git writes the index without a checksum (`index.skipHash`,
     /// which `feature.manyFiles` implies) while the index is split
-    /// (`core.splitIndex`, or a shared index file left by `git
-    /// update-index --split-index`): git then names the shared index after
-    /// a zero checksum and misreads it (seen with git 2.47).
+    /// (`core.splitIndex`, or an index that `git update-index
+    /// --split-index` split): git then names the shared index after a zero
+    /// checksum and misreads it (seen with git 2.47).
     pub fn index_settings_clash(&self) -> Result<bool, Error> {
         let config = self.repo.config()?;
         let skip_hash = config
@@ -722,25 +733,12 @@ impl Store {
 
     /// Whether the index is split, or git is set to split it.
     fn index_is_split(&self) -> Result<bool, Error> {
-        if self
+        let configured = self
             .repo
             .config()?
             .get_bool("core.splitIndex")
-            .unwrap_or(false)
-        {
-            return Ok(true);
-        }
-        let git_dir = self.repo.path();
-        let shared = std::fs::read_dir(git_dir)
-            .map_err(|e| Error::io(git_dir, e))?
-            .filter_map(Result::ok)
-            .any(|entry| {
-                entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("sharedindex.")
-            });
-        Ok(shared)
+            .unwrap_or(false);
+        Ok(configured || index::is_split(&self.repo.path().join("index")))
     }
 
     /// Sets a key in the repository's own git config.

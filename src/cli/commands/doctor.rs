@@ -52,10 +52,11 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
         .collect();
     if store.index_settings_clash()? {
         problems.push(Problem {
-            path: ".git/config".into(),
+            path: store.index_file_shown(),
             line: None,
-            message: "index.skipHash and core.splitIndex are both on, and git misreads \
-                      such an index; turn one off (git config index.skipHash false)"
+            message: "git writes this index split and without its checksum \
+                      (index.skipHash, or feature.manyFiles), and misreads such an index; \
+                      turn one off (git config index.skipHash false)"
                 .into(),
         });
     }

@@ -71,6 +71,6 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
 }
 
 /// What `tix init` says when it turns git's index checksum off.
-const SKIP_HASH_NOTE: &str = "Note: set index.skipHash in the repository's git config, as git's \
+const SKIP_HASH_NOTE: &str = "Note: tix set index.skipHash in the repository's git config, as git's \
      feature.manyFiles does, so changes skip hashing git's index. Tools built on libgit2 \
      before 1.8 cannot read such an index; `git config index.skipHash false` undoes it.";

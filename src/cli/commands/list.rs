@@ -187,13 +187,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
                 };
                 vec![
                     painter.paint(Style::Yellow, r.id.as_str()),
-                    painter.paint(render::status_style(r.category), &t.status),
+                    painter.paint(render::status_style(r.category), &render::cell(&t.status)),
                     priority,
-                    t.assignee.as_deref().unwrap_or("-").to_owned(),
-                    t.customer.as_deref().unwrap_or("-").to_owned(),
+                    render::cell(t.assignee.as_deref().unwrap_or("-")),
+                    render::cell(t.customer.as_deref().unwrap_or("-")),
                     render::age(r.created, now),
                     render::age(r.updated, now),
-                    r.subject.to_string(),
+                    render::cell(&r.subject),
                 ]
             };
             ctx.ui.print_rows(

@@ -249,11 +249,11 @@ pub(crate) fn print(ctx: &mut Ctx, queue: &[Queued]) -> Result<(), CommandError>
         vec![
             (i + 1).to_string(),
             painter.paint(Style::Yellow, q.id.as_str()),
-            q.status.clone(),
+            render::cell(&q.status),
             q.priority.to_string(),
             due,
-            q.assignee.clone().unwrap_or_else(|| "-".into()),
-            q.subject.clone(),
+            render::cell(q.assignee.as_deref().unwrap_or("-")),
+            render::cell(&q.subject),
         ]
     };
     ctx.ui.print_rows(
