@@ -291,23 +291,36 @@ impl Desk {
         &self,
         keep: &dyn Fn(Option<Category>) -> bool,
     ) -> Result<(Vec<ListEntry>, Vec<Problem>), Error> {
-        let mut entries = Vec::new();
+        self.entries_as(keep, Some)
+    }
+
+    /// [`Self::entries`], each entry made into what `make` returns as it is
+    /// read (in path order; `None` drops it), so that a caller keeping a
+    /// part of each never holds them all whole.
+    pub fn entries_as<T>(
+        &self,
+        keep: &dyn Fn(Option<Category>) -> bool,
+        mut make: impl FnMut(ListEntry) -> Option<T>,
+    ) -> Result<(Vec<T>, Vec<Problem>), Error> {
+        let mut made = Vec::new();
         // Room for every entry at once: doubling a vector of 100,000 entries
         // would hold one and a half copies of it for a moment.
         let expected = std::cell::Cell::new(0);
         let problems = self.for_each_entry(keep, &|n| expected.set(n), &mut |entry| {
-            if entries.capacity() < expected.get() {
-                entries.reserve_exact(expected.take());
+            if let Some(item) = make(entry) {
+                if made.capacity() < expected.get() {
+                    made.reserve_exact(expected.take());
+                }
+                made.push(item);
             }
-            entries.push(entry);
         })?;
-        Ok((entries, problems))
+        Ok((made, problems))
     }
 
-    /// [`Self::entries`], handing each entry to `sink` as it is read (in
-    /// path order). `expect` hears first how many tickets the scan visits
-    /// (`keep` may drop some). Returns the broken files.
-    pub fn for_each_entry(
+    /// Hands each entry [`Self::entries`] would return to `sink` as it is
+    /// read. `expect` hears first how many tickets the scan visits (`keep`
+    /// may drop some). Returns the broken files.
+    fn for_each_entry(
         &self,
         keep: &dyn Fn(Option<Category>) -> bool,
         expect: &dyn Fn(usize),

@@ -98,19 +98,14 @@ pub(super) fn is_split(index_file: &Path) -> bool {
         return false;
     };
     while walk.next().is_some() {}
-    let Some(mut at) = walk.end() else {
+    let Some(end) = walk.end() else {
         return false;
     };
-    while at + 8 <= walk.limit {
-        let Some(head) = walk.reader.bytes(at, 8) else {
-            return false;
-        };
-        if &head[..4] == b"link" {
-            return true;
-        }
-        at += 8 + u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
-    }
-    false
+    let limit = walk.limit;
+    walk.reader.bytes(end, limit - end).is_some_and(|data| {
+        extensions(data)
+            .any(|extension| extension.is_some_and(|(signature, _)| signature == b"link"))
+    })
 }
 
 /// Sets each `(path, blob, file)` entry, with the stat data of `file`,
@@ -801,20 +796,37 @@ fn lock_index(lock_path: &Path) -> Option<fs::File> {
 /// Keeps the extensions that stay valid when one entry changes (resolve
 /// undo) and drops the optional caches that would go stale; refuses
 /// required extensions it does not know (split or sparse index).
-fn kept_extensions(mut data: &[u8]) -> Option<Vec<u8>> {
+fn kept_extensions(data: &[u8]) -> Option<Vec<u8>> {
     let mut kept = Vec::new();
-    while !data.is_empty() {
-        let signature = data.get(..4)?;
-        let size = u32::from_be_bytes(data.get(4..8)?.try_into().ok()?) as usize;
-        let whole = data.get(..8 + size)?;
-        match signature {
-            b"REUC" => kept.extend_from_slice(whole),
-            sig if sig[0].is_ascii_uppercase() => {} // optional cache: drop
+    for extension in extensions(data) {
+        match extension? {
+            (b"REUC", whole) => kept.extend_from_slice(whole),
+            (signature, _) if signature[0].is_ascii_uppercase() => {} // optional cache: drop
             _ => return None,
         }
-        data = &data[8 + size..];
     }
     Some(kept)
+}
+
+/// The extensions in `data` (the bytes between the entries and the
+/// checksum): each one's signature and whole bytes, header included.
+/// Yields `None` (and stops) at bytes that are not an extension.
+fn extensions(mut data: &[u8]) -> impl Iterator<Item = Option<(&[u8], &[u8])>> {
+    std::iter::from_fn(move || {
+        if data.is_empty() {
+            return None;
+        }
+        let extension = (|| {
+            let size = u32::from_be_bytes(data.get(4..8)?.try_into().ok()?) as usize;
+            let whole = data.get(..8usize.checked_add(size)?)?;
+            Some((&whole[..4], whole))
+        })();
+        match extension {
+            Some((_, whole)) => data = &data[whole.len()..],
+            None => data = &[],
+        }
+        Some(extension)
+    })
 }
 
 #[cfg(test)]

@@ -390,21 +390,9 @@ impl Select<'_> {
         ctx: &mut Ctx,
         make: impl Fn(ListEntry) -> T,
     ) -> Result<Vec<T>, CommandError> {
-        let mut rows = Vec::new();
-        // Room for every row at once: doubling a vector of 100,000 entries
-        // would hold one and a half copies of it for a moment.
-        let expected = std::cell::Cell::new(0);
-        let problems = self
-            .desk
-            .for_each_entry(self.keep, &|n| expected.set(n), &mut |entry| {
-                if !matches(&entry, self.args, self.filter) {
-                    return;
-                }
-                if rows.capacity() < expected.get() {
-                    rows.reserve_exact(expected.take());
-                }
-                rows.push(make(entry));
-            })?;
+        let (mut rows, problems) = self.desk.entries_as(self.keep, |entry| {
+            matches(&entry, self.args, self.filter).then(|| make(entry))
+        })?;
         for problem in &problems {
             ctx.ui.status(&format!("warning: skipped {problem}"));
         }
