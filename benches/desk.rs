@@ -13,8 +13,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use git2::{FileMode, Repository};
-use tix::change::{self, Actor, Change, NewTicket};
-use tix::lifecycle::Statuses;
+use tix::domain::change::{self, Actor, Change, NewTicket};
+use tix::domain::lifecycle::Statuses;
 use tix::model::{Customer, Priority, Role, TicketId, Timestamp};
 
 const TIX: &str = env!("CARGO_BIN_EXE_tix");

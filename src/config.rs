@@ -18,11 +18,11 @@ use toml::de::{DeTable, DeValue};
 
 use reader::{Element, Reader};
 
-use crate::calendar::{self, Calendar, Hours};
-use crate::lifecycle::{Category, StatusDef, Statuses};
+use crate::domain::calendar::{self, Calendar, Hours};
+use crate::domain::lifecycle::{Category, StatusDef, Statuses};
+use crate::domain::rules::{OneOrMany, Rule};
+use crate::domain::sla::{Match, Policy, Targets, WarnBefore};
 use crate::model::{Priority, line_at};
-use crate::rules::{OneOrMany, Rule};
-use crate::sla::{Match, Policy, Targets, WarnBefore};
 
 mod reader;
 
@@ -758,7 +758,7 @@ impl Config {
                 let never = match (from, statuses.category(target)) {
                     (_, None) => Some(format!("lists unknown next status '{target}'")),
                     _ if target == id => Some("lists itself in next".to_owned()),
-                    (Some(from), Some(to)) => crate::lifecycle::status_limit(from, to)
+                    (Some(from), Some(to)) => crate::domain::lifecycle::status_limit(from, to)
                         .err()
                         .map(|why| format!("can never move to '{target}': {why}")),
                     (None, Some(_)) => None,
@@ -922,7 +922,7 @@ impl Config {
                 );
             }
             for tag in &set.add_tags {
-                if let Err(err) = crate::change::check_tag(tag) {
+                if let Err(err) = crate::domain::change::check_tag(tag) {
                     problem(format!("{label}: add_tags: {err}"), span.clone());
                 }
             }
@@ -1063,7 +1063,8 @@ impl Config {
         }
         let (valid, spans): (Vec<Rule>, Vec<_>) = checked.into_iter().unzip();
         let lines: Vec<usize> = spans.iter().map(|s| line_at(text, s.start)).collect();
-        for (i, message) in crate::rules::check_together(&valid, &statuses, &agents, &lines) {
+        for (i, message) in crate::domain::rules::check_together(&valid, &statuses, &agents, &lines)
+        {
             problem(message, spans[i].clone());
         }
 

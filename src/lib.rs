@@ -1,32 +1,25 @@
 //! tix: a helpdesk ticket tool for the command line, stored in git.
 //!
 //! Each ticket is one TOML file under `tickets/`, and every change of a ticket
-//! is one git commit. The crate is split so that the domain (what a ticket is
-//! and how it may change) never touches git, the clock or the terminal:
+//! is one git commit. The crate is layered so that arrows point one way
+//! (docs/architecture.md):
 //!
-//! - [`model`]: the ticket file, its event log and what is derived from it;
-//! - [`lifecycle`]: statuses, categories and the transition table;
-//! - [`change`]: applies one agent or customer action to a ticket;
-//! - [`config`]: the desk's `tix.toml`;
-//! - [`view`]: the JSON shape of a ticket that scripts rely on;
+//! - [`cli`]: the command line; each command parses, makes one call into
+//!   [`desk`] and renders the result;
+//! - [`desk`]: the use cases (open, change, list, queue, SLA check,
+//!   automation, doctor, sync), each in one place, taking plain requests;
+//! - [`domain`]: the helpdesk's rules, pure: lifecycle, changes, routing,
+//!   automation rules, calendars, SLA, the three-way merge;
+//! - [`config`]: the desk's `tix.toml`, read section by section;
 //! - [`store`]: the only module that touches git and the file system;
-//! - [`desk`]: ties a store, its config and the domain together;
-//! - [`cli`]: the command line, one file per subcommand.
+//! - [`model`]: the ticket file, its event log and what is derived from it.
+//!
+//! `cli` calls `desk`; `desk` calls `domain`, `config` and `store`; all of
+//! them may use `model`. Nothing calls upwards.
 
-pub mod automation;
-pub mod calendar;
-pub mod change;
 pub mod cli;
-pub mod clock;
 pub mod config;
 pub mod desk;
-pub mod entry;
-pub mod hooks;
-pub mod lifecycle;
-pub mod merge;
+pub mod domain;
 pub mod model;
-pub mod routing;
-pub mod rules;
-pub mod sla;
 pub mod store;
-pub mod view;

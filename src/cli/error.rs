@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use crate::change::ChangeError;
 use crate::desk;
+use crate::domain::change::ChangeError;
 use crate::store;
 
 /// How a command failed, which decides the exit code.

@@ -1,6 +1,7 @@
 //! The command line: parses arguments, runs one subcommand, maps errors to
 //! exit codes. Each subcommand lives in `commands/<name>.rs`.
 
+pub mod clock;
 mod commands;
 pub mod error;
 mod render;
@@ -180,7 +181,7 @@ impl Ctx {
 
     /// Returns the current time (`TIX_NOW` or the clock).
     pub fn now(&self) -> Result<Timestamp, CommandError> {
-        crate::clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))
+        crate::cli::clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))
     }
 
     /// Returns the acting agent: `--as`, `TIX_AGENT`, then git's identity.

@@ -1,7 +1,7 @@
 //! Human-readable rendering of tickets: the `show` page and list rows.
 
 use crate::config::FieldDef;
-use crate::lifecycle::{Category, Statuses};
+use crate::domain::lifecycle::{Category, Statuses};
 use crate::model::{EventKind, Role, Ticket, Timestamp};
 
 use super::ui::{Style, Ui};
@@ -134,7 +134,7 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
                 .unwrap_or(name);
             out.push_str(&format!(
                 "  {label}: {}\n",
-                crate::change::field_text(value)
+                crate::domain::change::field_text(value)
             ));
         }
     }
@@ -178,8 +178,8 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
 }
 
 /// Renders the SLA block of `tix show`.
-pub(crate) fn sla(ui: &Ui, state: &crate::sla::SlaState, now: Timestamp) -> String {
-    use crate::sla::Status;
+pub(crate) fn sla(ui: &Ui, state: &crate::domain::sla::SlaState, now: Timestamp) -> String {
+    use crate::domain::sla::Status;
     let mut out = format!(
         "\n{}\n",
         ui.paint(Style::Dim, &format!("SLA ({})", state.policy))

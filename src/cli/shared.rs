@@ -4,9 +4,9 @@ use std::io::Write;
 
 use super::ui::Format;
 use super::{CommandError, Ctx};
-use crate::change::Change;
 use crate::desk::Desk;
-use crate::view::TicketView;
+use crate::domain::change::Change;
+use crate::domain::view::TicketView;
 
 /// Applies `change` to the ticket `prefix` names, in one commit, and reports
 /// the result (a line, or the ticket as JSON).

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::{TicketId, Timestamp};
-use crate::lifecycle::{Category, Statuses, is_reopen};
+use crate::domain::lifecycle::{Category, Statuses, is_reopen};
 
 /// How urgent a ticket is.
 #[derive(

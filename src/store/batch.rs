@@ -622,8 +622,8 @@ mod tests {
     use std::process::Command;
 
     use super::*;
-    use crate::change::NewTicket;
     use crate::desk::{Agent, Desk};
+    use crate::domain::change::NewTicket;
     use crate::model::Timestamp;
 
     fn now() -> Timestamp {

@@ -1,6 +1,6 @@
 //! Documentation that must match the code.
 
-use tix::lifecycle::{Category, Move, Outcome, outcome};
+use tix::domain::lifecycle::{Category, Move, Outcome, outcome};
 
 fn cell(mv: Move, category: Category) -> String {
     match outcome(mv, category) {

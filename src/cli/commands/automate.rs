@@ -4,10 +4,10 @@ use std::io::{IsTerminal, Write};
 use clap::Args;
 use serde::Serialize;
 
-use crate::automation::{Phase, Progress, RunOptions, RunReport};
 use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::automate::{Phase, Progress, RunOptions, RunReport};
 
 /// Run every [[automation]] rule of tix.toml (for cron or a systemd timer).
 ///

@@ -1,9 +1,9 @@
 use clap::Args;
 
-use crate::change::{Change, Edit};
 use crate::cli::commands::new::{once_each, parse_field};
 use crate::cli::shared::change_ticket;
 use crate::cli::{CommandError, Ctx};
+use crate::domain::change::{Change, Edit};
 use crate::model::{Customer, Priority};
 
 /// Change a ticket's subject, priority, tags, custom fields or customer.

@@ -6,10 +6,10 @@ use crate::cli::render;
 use crate::cli::ui::{Format, Style, csv_field};
 use crate::cli::{CommandError, Ctx};
 use crate::config::{Config, FieldDef};
-use crate::entry::ListEntry;
-use crate::lifecycle::{Category, Statuses};
+use crate::domain::entry::ListEntry;
+use crate::domain::lifecycle::{Category, Statuses};
+use crate::domain::view::TicketView;
 use crate::model::{Priority, TicketId, Timestamp};
-use crate::view::TicketView;
 
 /// List tickets; by default every ticket that is not closed.
 ///

@@ -9,8 +9,8 @@ use clap::Args;
 use crate::cli::{CommandError, Ctx};
 use crate::config::Identity;
 use crate::desk;
-use crate::lifecycle::Statuses;
-use crate::merge;
+use crate::domain::lifecycle::Statuses;
+use crate::domain::merge;
 use crate::model::Ticket;
 use crate::store::Store;
 

@@ -2,12 +2,12 @@ use std::io::Write;
 
 use clap::Args;
 
-use crate::change::{Applied, NewTicket};
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx, read_message};
+use crate::domain::change::{Applied, NewTicket};
+use crate::domain::routing::Explicit;
+use crate::domain::view::TicketView;
 use crate::model::{Customer, Priority};
-use crate::routing::Explicit;
-use crate::view::TicketView;
 
 /// Create a ticket.
 ///

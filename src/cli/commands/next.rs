@@ -5,13 +5,13 @@ use std::io::Write;
 
 use clap::Args;
 
-use crate::change::{Change, ChangeError};
 use crate::cli::commands::queue::{self, Scope};
 use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
 use crate::desk;
-use crate::view::TicketView;
+use crate::domain::change::{Change, ChangeError};
+use crate::domain::view::TicketView;
 
 /// Show the top ticket of your To Solve queue; --take makes it yours.
 ///

@@ -1,8 +1,8 @@
 use clap::Args;
 
-use crate::change::Change;
 use crate::cli::shared::change_ticket;
 use crate::cli::{CommandError, Ctx};
+use crate::domain::change::Change;
 
 /// Take a ticket up: new, answered or postponed -> open.
 #[derive(Debug, Args)]

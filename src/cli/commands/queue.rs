@@ -1,6 +1,6 @@
 //! `tix queue`: the To Solve list. Chooses the candidates (category,
 //! assignee, departments) and renders them; the order is
-//! `crate::sla::queue_key`.
+//! `crate::domain::sla::queue_key`.
 
 use clap::Args;
 use serde::Serialize;
@@ -9,9 +9,9 @@ use crate::cli::render;
 use crate::cli::ui::{Format, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::Desk;
-use crate::lifecycle::Category;
+use crate::domain::lifecycle::Category;
+use crate::domain::sla::{self, QueueKey};
 use crate::model::{Priority, TicketId, Timestamp};
-use crate::sla::{self, QueueKey};
 
 /// The To Solve list: tickets that need an agent, most urgent first.
 ///

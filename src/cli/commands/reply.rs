@@ -1,8 +1,8 @@
 use clap::Args;
 
-use crate::change::Change;
 use crate::cli::shared::change_ticket;
 use crate::cli::{CommandError, Ctx, read_message};
+use crate::domain::change::Change;
 
 /// Reply publicly to the customer, or record the customer's reply.
 ///

@@ -9,7 +9,7 @@ use crate::cli::commands::sla::TicketSla;
 use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
-use crate::view::TicketView;
+use crate::domain::view::TicketView;
 
 /// Show a ticket: header, customer, fields, the whole conversation and the
 /// SLA state.

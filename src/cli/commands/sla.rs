@@ -1,6 +1,6 @@
 //! `tix sla` and `tix sla check`: show SLA targets, and record and alert
 //! new breaches for cron. The clocks themselves are computed in
-//! `crate::sla`; this file only loads, records and renders.
+//! `crate::domain::sla`; this file only loads, records and renders.
 
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -8,15 +8,15 @@ use std::ops::ControlFlow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::change::{Applied, Change};
 use crate::cli::render;
 use crate::cli::ui::{Format, Painter, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::config::HookEvent;
+use crate::desk::hooks;
 use crate::desk::{Desk, commit_message};
-use crate::hooks;
+use crate::domain::change::{Applied, Change};
+use crate::domain::sla::{self, Instance, SlaState, Status};
 use crate::model::{Event, EventKind, Role, Ticket, TicketId, Timestamp, parse_duration_secs};
-use crate::sla::{self, Instance, SlaState, Status};
 use crate::store::{BatchItem, Signature};
 
 /// Show SLA targets: deadline, time left or overdue, per ticket.
@@ -446,7 +446,7 @@ fn record(
     now: Timestamp,
 ) -> Result<(BatchItem, Recorded), CommandError> {
     let statuses = &desk.config().statuses;
-    let actor = crate::change::Actor {
+    let actor = crate::domain::change::Actor {
         id: actor_id,
         role: Role::System,
         now,
@@ -461,7 +461,7 @@ fn record(
         let change = Change::SlaBreach {
             breaches: breaches.clone(),
         };
-        applied = crate::change::apply(&mut ticket, &change, &actor)?;
+        applied = crate::domain::change::apply(&mut ticket, &change, &actor)?;
     }
     // A warning is an `sla` event like a breach, with `to = "warning"`.
     for (metric, due) in &warnings {

@@ -15,15 +15,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::change::{Actor, Applied, ChangeError};
 use crate::config::HookEvent;
+use crate::desk::hooks;
 use crate::desk::{Desk, Error, commit_message};
-use crate::entry::ListEntry;
-use crate::hooks;
-use crate::lifecycle::{Category, Statuses};
+use crate::domain::change::{Actor, Applied, ChangeError};
+use crate::domain::entry::ListEntry;
+use crate::domain::lifecycle::{Category, Statuses};
+use crate::domain::routing;
+use crate::domain::rules::{AssignTo, Rule};
 use crate::model::{Role, Ticket, TicketId, Timestamp};
-use crate::routing;
-use crate::rules::{AssignTo, Rule};
 use crate::store::{BatchItem, BatchProgress, Signature};
 
 /// What to run.
@@ -296,7 +296,7 @@ impl Engine<'_> {
             ));
             return None;
         }
-        let calendar = crate::sla::calendar_for(&ticket, &config.policies);
+        let calendar = crate::domain::sla::calendar_for(&ticket, &config.policies);
         let now = self.actor.now;
         // Every rule sees the ticket as it was before the run.
         let matching: Vec<usize> = (0..self.rules.len())
@@ -441,8 +441,8 @@ const PROGRESS_STEP: usize = 256;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::NewTicket;
     use crate::desk::Agent;
+    use crate::domain::change::NewTicket;
 
     fn rule(text: &str) -> Rule {
         toml::from_str(text).unwrap()

@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::calendar::Calendar;
-use crate::change::{self, Actor, Applied, Change, ChangeError, Edit};
 use crate::config::{AgentDef, Assignment};
-use crate::entry::ListEntry;
-use crate::lifecycle::{self, Category, Statuses};
+use crate::domain::calendar::Calendar;
+use crate::domain::change::{self, Actor, Applied, Change, ChangeError, Edit};
+use crate::domain::entry::ListEntry;
+use crate::domain::lifecycle::{self, Category, Statuses};
 use crate::model::{EventKind, Priority, Role, Ticket, Timestamp, parse_duration_secs};
 
 /// One value or a list of values in the config (`category = "solved"` or
@@ -903,7 +903,7 @@ pub fn anchor_time(ticket: &Ticket, statuses: &Statuses, anchor: Anchor) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::NewTicket;
+    use crate::domain::change::NewTicket;
     use crate::model::Customer;
 
     fn at(text: &str) -> Timestamp {
@@ -1099,7 +1099,7 @@ mod tests {
             "name = \"b\"\nwhen = { category = \"solved\", idle_since = { anchor = \"category_entered\", min = \"8h\", clock = \"business\" } }\ndo = { set_status = \"closed\" }\n",
         )
         .unwrap();
-        let day = vec![crate::calendar::Hours::parse("09:00-17:00").unwrap()];
+        let day = vec![crate::domain::calendar::Hours::parse("09:00-17:00").unwrap()];
         let week = [
             day.clone(),
             day.clone(),

@@ -1,25 +1,27 @@
 //! A desk: the store, its configuration and the domain rules together.
 //!
 //! Commands call this module; it reads and writes tickets through the store,
-//! applies changes through [`crate::change`] and writes the commit message
+//! applies changes through [`crate::domain::change`] and writes the commit message
 //! with the trailers scripts rely on (docs/storage.md).
+
+pub mod automate;
+pub mod hooks;
 
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use crate::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
 use crate::config::Assignment;
 use crate::config::{self, Config, ConfigError, HookEvent};
-use crate::entry::ListEntry;
-use crate::hooks;
-use crate::lifecycle::Category;
+use crate::domain::change::{self, Actor, Applied, Change, ChangeError, NewTicket};
+use crate::domain::entry::ListEntry;
+use crate::domain::lifecycle::Category;
+use crate::domain::routing::{self, Explicit};
+use crate::domain::sla;
+use crate::domain::view::TicketView;
 use crate::model::{ParseError, Role, Ticket, TicketId, Timestamp};
-use crate::routing::{self, Explicit};
-use crate::sla;
 use crate::store::{
     self, CommitInfo, InitFile, RawTicket, Signature, Store, UpdateError, Write, layout,
 };
-use crate::view::TicketView;
 
 /// What can go wrong at the desk level.
 #[derive(Debug, thiserror::Error)]
@@ -591,8 +593,8 @@ pub fn entry_of(config: &Config, ticket: &Ticket) -> ListEntry {
     if entry.category.is_some_and(Category::is_active)
         && let Some(last) = ticket.events.iter().map(|e| e.at).max()
     {
-        let state = crate::sla::evaluate(ticket, &config.statuses, &config.policies, last);
-        let (due, waiting) = crate::sla::queue_parts(ticket, state.as_ref());
+        let state = crate::domain::sla::evaluate(ticket, &config.statuses, &config.policies, last);
+        let (due, waiting) = crate::domain::sla::queue_parts(ticket, state.as_ref());
         entry.queue_due = due;
         entry.waiting_since = waiting;
     }

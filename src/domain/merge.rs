@@ -30,7 +30,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::lifecycle::{self, Category, Move, Outcome, Statuses};
+use crate::domain::lifecycle::{self, Category, Move, Outcome, Statuses};
 use crate::model::{Event, EventKind, Rating, Role, Ticket, TicketId, Timestamp};
 
 /// Why two versions of one ticket cannot be merged.
@@ -634,8 +634,8 @@ fn keep_customer_messages_visible(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{self, Actor, Change, Edit, NewTicket};
-    use crate::lifecycle::Statuses;
+    use crate::domain::change::{self, Actor, Change, Edit, NewTicket};
+    use crate::domain::lifecycle::Statuses;
     use crate::model::{Priority, Role};
 
     const SYSTEM: &str = "tix-automation@localhost";

@@ -1,12 +1,12 @@
 //! Applies one action (reply, resolve, assign, edit, ...) to a ticket.
 //!
 //! Every action appends events to the log and updates the header fields it
-//! owns. Status moves go through [`crate::lifecycle`], so a refused move never
+//! owns. Status moves go through [`crate::domain::lifecycle`], so a refused move never
 //! touches the ticket. Pure: time and actor come in through [`Actor`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::lifecycle::{self, Category, Move, Outcome, Statuses, TransitionError};
+use crate::domain::lifecycle::{self, Category, Move, Outcome, Statuses, TransitionError};
 use crate::model::{Customer, Event, EventKind, Priority, Role, Ticket, TicketId, Timestamp};
 
 /// Who acts, and when.

@@ -5,7 +5,7 @@
 //! the store's cache can keep one per ticket blob (see `store/cache.rs`):
 //! listing 100,000 tickets then reads one file instead of parsing 100,000.
 
-use crate::lifecycle::{Category, Statuses};
+use crate::domain::lifecycle::{Category, Statuses};
 use crate::model::{EventKind, Priority, Ticket, TicketId, Timestamp};
 
 /// What a listing needs to know about a ticket.
@@ -76,7 +76,7 @@ impl ListEntry {
             fields: ticket
                 .fields
                 .iter()
-                .map(|(k, v)| (k.clone(), crate::change::field_text(v)))
+                .map(|(k, v)| (k.clone(), crate::domain::change::field_text(v)))
                 .collect(),
             created: s.created,
             updated: s.updated,

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
-use crate::change::Applied;
 use crate::config::{Hook, HookEvent};
+use crate::domain::change::Applied;
 use crate::model::{Event, EventKind, Role, Ticket};
 
 /// The hook events a change raises, most specific first, derived from the

@@ -8,9 +8,9 @@
 //! A rule sees what earlier rules did (their tags and priority). Keywords
 //! match whole words in any case; a domain matches its subdomains too.
 
-use crate::change::NewTicket;
 use crate::config::{Assignment, Config, RouteWhen};
-use crate::entry::ListEntry;
+use crate::domain::change::NewTicket;
+use crate::domain::entry::ListEntry;
 
 /// What the command line set explicitly (routing must not override it).
 #[derive(Clone, Copy, Debug, Default)]
@@ -180,7 +180,7 @@ pub fn pick_agent_by(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lifecycle::Category;
+    use crate::domain::lifecycle::Category;
     use crate::model::{Customer, Priority, Timestamp};
 
     const CONFIG: &str = r#"

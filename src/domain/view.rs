@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::lifecycle::Statuses;
+use crate::domain::lifecycle::Statuses;
 use crate::model::{Event, EventKind, Role, Ticket};
 
 /// A ticket as scripts see it.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::calendar::Calendar;
-use crate::lifecycle::{Category, Statuses};
+use crate::domain::calendar::Calendar;
+use crate::domain::lifecycle::{Category, Statuses};
 use crate::model::{EventKind, Priority, Role, Ticket, TicketId, Timestamp};
 
 /// A promise measured per ticket.
@@ -102,7 +102,7 @@ impl Match {
                 ticket
                     .fields
                     .get(k)
-                    .is_some_and(|value| &crate::change::field_text(value) == v)
+                    .is_some_and(|value| &crate::domain::change::field_text(value) == v)
             })
     }
 }
@@ -605,7 +605,7 @@ pub fn queue_key(ticket: &Ticket, sla: Option<&SlaState>) -> QueueKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::change::{self, Actor, Change, NewTicket};
+    use crate::domain::change::{self, Actor, Change, NewTicket};
     use crate::model::Customer;
 
     fn at(text: &str) -> Timestamp {
@@ -909,8 +909,8 @@ mod tests {
 
     /// São Paulo, Monday to Friday 09:00–17:00 (UTC-3).
     fn office() -> Calendar {
-        let day = vec![crate::calendar::Hours::parse("09:00-17:00").unwrap()];
-        let mut week: [Vec<crate::calendar::Hours>; 7] = Default::default();
+        let day = vec![crate::domain::calendar::Hours::parse("09:00-17:00").unwrap()];
+        let mut week: [Vec<crate::domain::calendar::Hours>; 7] = Default::default();
         week[..5].fill(day);
         Calendar::new("America/Sao_Paulo", week, BTreeMap::new()).unwrap()
     }
