@@ -2,9 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::desk;
-use crate::domain::change::ChangeError;
-use crate::store;
+use crate::desk::{self, ErrorKind};
 
 /// How a command failed, which decides the exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,41 +109,31 @@ impl From<std::io::Error> for CommandError {
     }
 }
 
-impl From<store::Error> for CommandError {
-    fn from(err: store::Error) -> Self {
-        let kind = match &err {
-            store::Error::Busy
-            | store::Error::Contended(_)
-            | store::Error::AutomationBusy
-            | store::Error::GitLocked(_) => Kind::Contended,
-            store::Error::Git(_) | store::Error::GitCommand { .. } | store::Error::Io { .. } => {
-                Kind::Internal
+impl From<desk::Error> for CommandError {
+    fn from(err: desk::Error) -> Self {
+        let hint = match &err {
+            desk::Error::Config(_) => {
+                Some("fix tix.toml and commit it; `tix doctor` lists every problem")
             }
-            _ => Kind::User,
+            desk::Error::Parse { .. } => {
+                Some("fix the file by hand and commit it; `tix doctor` checks the desk")
+            }
+            _ => None,
         };
-        Self {
+        let kind = match err.kind() {
+            ErrorKind::Refused => Kind::User,
+            ErrorKind::Request => Kind::Usage,
+            ErrorKind::Busy => Kind::Contended,
+            ErrorKind::Internal => Kind::Internal,
+        };
+        let error = Self {
             kind,
             message: err.to_string(),
             hints: Vec::new(),
-        }
-    }
-}
-
-impl From<ChangeError> for CommandError {
-    fn from(err: ChangeError) -> Self {
-        Self::user(err.to_string())
-    }
-}
-
-impl From<desk::Error> for CommandError {
-    fn from(err: desk::Error) -> Self {
-        match err {
-            desk::Error::Store(e) => e.into(),
-            desk::Error::Change(e) => e.into(),
-            desk::Error::Config(e) => Self::user(e.to_string())
-                .hint("fix tix.toml and commit it; `tix doctor` lists every problem"),
-            e @ desk::Error::Parse { .. } => Self::user(e.to_string())
-                .hint("fix the file by hand and commit it; `tix doctor` checks the desk"),
+        };
+        match hint {
+            Some(hint) => error.hint(hint),
+            None => error,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The command line: parses arguments, runs one subcommand, maps errors to
 //! exit codes. Each subcommand lives in `commands/<name>.rs`.
 
+mod apply;
+mod args;
+mod automation;
 pub mod clock;
 mod commands;
 pub mod error;
 mod render;
-mod shared;
 pub mod ui;
 
 use std::ffi::OsString;
@@ -15,9 +17,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::desk::{Agent, Desk};
+use crate::desk::{Agent, Desk, Problem};
 use crate::model::Timestamp;
-use crate::store::Store;
+use args::parse_field;
 pub use error::{CommandError, Kind};
 use ui::{ColorChoice, Format, Ui};
 
@@ -162,58 +164,34 @@ impl Ctx {
         }
     }
 
-    /// Opens the desk around the start directory, registering the merge
-    /// driver in a clone that lacks it (git does not copy config on clone).
+    /// Opens the desk around the start directory.
     pub fn desk(&self) -> Result<Desk, CommandError> {
-        let desk = Desk::open(&self.start_dir()?)?;
-        desk.store().ensure_merge_driver()?;
-        Ok(desk)
-    }
-
-    /// Opens the desk's store without reading `tix.toml`, for commands that
-    /// must work while it is broken (`tix sync` pulls the fix); registers
-    /// the merge driver as [`Self::desk`] does.
-    pub fn store(&self) -> Result<Store, CommandError> {
-        let store = Store::discover(&self.start_dir()?)?;
-        store.ensure_merge_driver()?;
-        Ok(store)
+        Ok(Desk::open(&self.start_dir()?)?)
     }
 
     /// Returns the current time (`TIX_NOW` or the clock).
     pub fn now(&self) -> Result<Timestamp, CommandError> {
-        crate::cli::clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))
+        clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))
+    }
+
+    /// The agent named on the command line or in the environment: `--as`,
+    /// else `TIX_AGENT`.
+    pub fn explicit_agent(&self) -> Option<String> {
+        self.as_agent
+            .clone()
+            .or_else(|| std::env::var("TIX_AGENT").ok())
     }
 
     /// Returns the acting agent: `--as`, `TIX_AGENT`, then git's identity.
-    pub fn agent(&self, desk: Option<&Desk>) -> Result<Agent, CommandError> {
-        self.agent_in(desk.map(Desk::store))
+    pub fn agent(&self, desk: &Desk) -> Result<Agent, CommandError> {
+        Ok(desk.agent(self.explicit_agent().as_deref())?)
     }
 
-    /// [`Self::agent`], with git's identity read from `store`'s config.
-    pub fn agent_in(&self, store: Option<&Store>) -> Result<Agent, CommandError> {
-        let explicit = self
-            .as_agent
-            .clone()
-            .or_else(|| std::env::var("TIX_AGENT").ok());
-        if let Some(text) = explicit.filter(|t| !t.trim().is_empty()) {
-            return Agent::parse(&text).ok_or_else(|| {
-                CommandError::usage(format!("'{text}' is not an agent: use 'Name <email>'"))
-            });
+    /// Warns about ticket files a command skipped because they do not load.
+    pub fn warn_problems(&self, problems: &[Problem]) {
+        for problem in problems {
+            self.ui.status(&format!("warning: skipped {problem}"));
         }
-        let from_git = match store {
-            Some(store) => store.git_identity(),
-            None => git2::Config::open_default().ok().and_then(|config| {
-                let name = config.get_string("user.name").ok()?;
-                Some((name, config.get_string("user.email").unwrap_or_default()))
-            }),
-        };
-        from_git
-            .map(|(name, email)| Agent {
-                name: if name.is_empty() { email.clone() } else { name },
-                email,
-            })
-            .filter(|agent| !agent.name.is_empty())
-            .ok_or_else(|| crate::store::Error::NoIdentity.into())
     }
 
     /// Returns the output format, checking the command supports it.

@@ -1,6 +1,6 @@
 //! Human-readable rendering of tickets: the `show` page and list rows.
 
-use crate::config::FieldDef;
+use crate::domain::fields::FieldDef;
 use crate::domain::lifecycle::{Category, Statuses};
 use crate::model::{EventKind, Role, Ticket, Timestamp};
 

@@ -299,6 +299,53 @@ pub enum Style {
     Cyan,
 }
 
+/// Writes a JSON array element by element, as [`Ui::json`] would write the
+/// whole array (pretty, one trailing newline), so a listing of 100,000
+/// tickets never holds them all.
+pub struct JsonArray<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> JsonArray<W> {
+    /// Starts the array.
+    pub fn new(out: W) -> Self {
+        Self { out, first: true }
+    }
+
+    /// Writes one element, given as pretty JSON text.
+    pub fn push(&mut self, pretty: &str) -> io::Result<()> {
+        let lead: &[u8] = if std::mem::take(&mut self.first) {
+            b"[\n"
+        } else {
+            b",\n"
+        };
+        self.out.write_all(lead)?;
+        self.out.write_all(nested(pretty).as_bytes())
+    }
+
+    /// Ends the array and flushes.
+    pub fn finish(mut self) -> io::Result<()> {
+        let end: &[u8] = if self.first { b"[]\n" } else { b"\n]\n" };
+        self.out.write_all(end)?;
+        self.out.flush()
+    }
+}
+
+/// A pretty JSON value as an element of a pretty array: every line indented
+/// two spaces (JSON strings hold no raw line breaks).
+fn nested(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str("  ");
+        out.push_str(line);
+    }
+    out
+}
+
 /// Quotes one CSV field (RFC 4180).
 pub fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
@@ -311,6 +358,21 @@ pub fn csv_field(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Elements written one by one read as serde_json's pretty array.
+    #[test]
+    fn nested_elements_make_the_pretty_array() {
+        let values = vec![
+            serde_json::json!({"id": "k3x9p2", "tags": ["a", "b"], "text": "two\nlines", "empty": {}}),
+            serde_json::json!({"id": "b2", "events": [{"at": 1}], "none": null}),
+        ];
+        let expected = serde_json::to_string_pretty(&values).unwrap();
+        let elements: Vec<String> = values
+            .iter()
+            .map(|v| nested(&serde_json::to_string_pretty(v).unwrap()))
+            .collect();
+        assert_eq!(format!("[\n{}\n]", elements.join(",\n")), expected);
+    }
 
     /// The plain writer prints what comfy-table prints off a terminal.
     #[test]

@@ -15,9 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::config::HookEvent;
-use crate::desk::hooks;
-use crate::desk::{Desk, Error, commit_message};
+use super::change::commit_message;
+use super::{Desk, Error, ParseOn, Version};
 use crate::domain::change::{Actor, Applied, ChangeError};
 use crate::domain::entry::ListEntry;
 use crate::domain::lifecycle::{Category, Statuses};
@@ -137,7 +136,8 @@ impl Desk {
         let pool = rules
             .iter()
             .any(|r| matches!(r.actions.assign_to(), Some(AssignTo::Pool(_))));
-        let (mut entries, problems) = self.entries(&|c| pool || c != Some(Category::Closed))?;
+        let (mut entries, problems) =
+            self.entries(&|c| pool || c != Some(Category::Closed), Some)?;
         report
             .errors
             .extend(problems.iter().map(|p| format!("skipped {p}")));
@@ -185,8 +185,9 @@ impl Desk {
         progress.start(Phase::Loading, ids.len());
         let mut items = Vec::new();
         let mut loaded = 0;
-        self.for_each_parsed_here(&ids, &mut |ticket, base| {
-            items.extend(engine.evaluate(ticket, base));
+        let keep = |ticket, version| (ticket, version);
+        self.read(&ids, ParseOn::Caller, &keep, &mut |(ticket, version)| {
+            items.extend(engine.evaluate(ticket, version));
             loaded += 1;
             if loaded % PROGRESS_STEP == 0 || loaded == ids.len() {
                 progress.advance(loaded);
@@ -221,15 +222,13 @@ impl Desk {
                     status: change.plan.status.clone(),
                     recorded: change.recorded,
                 };
-                let mut events = Vec::new();
-                if change.notify {
-                    events.push(HookEvent::Notify);
-                }
-                events.extend(hooks::recorded_events(ticket, &applied));
                 let env = [("TIX_RULES", change.plan.rules.join(","))];
-                report
-                    .hook_failures
-                    .extend(self.run_hooks_for(ticket, &applied, &events, &env));
+                report.hook_failures.extend(self.run_hooks_for_change(
+                    ticket,
+                    &applied,
+                    change.notify,
+                    &env,
+                ));
             }
             report.planned.push(change.plan);
         }
@@ -285,7 +284,7 @@ struct Engine<'d> {
 impl Engine<'_> {
     /// Evaluates the rules for one ticket; returns its commit when the
     /// matching rules change it.
-    fn evaluate(&mut self, ticket: Ticket, base: git2::Oid) -> Option<BatchItem> {
+    fn evaluate(&mut self, ticket: Ticket, base: Version) -> Option<BatchItem> {
         let statuses = self.statuses;
         let config = self.desk.config();
         let summary = ticket.summary(statuses);
@@ -364,7 +363,7 @@ impl Engine<'_> {
         }
         let item = BatchItem::new(
             current.id.clone(),
-            base,
+            base.0,
             &current.to_toml(statuses),
             message,
         );
@@ -388,7 +387,7 @@ impl Engine<'_> {
             if let Some(old) = self.changed.remove(id) {
                 self.unfire(&old.plan.rules);
             }
-            match self.desk.load_many(std::slice::from_ref(id)) {
+            match self.desk.read_all(std::slice::from_ref(id), &|t, v| (t, v)) {
                 Ok(loaded) => {
                     for (ticket, base) in loaded {
                         if ticket.summary(self.statuses).category != Some(Category::Closed) {
@@ -419,7 +418,7 @@ impl Engine<'_> {
             return None;
         };
         let department = ticket.department.as_deref()?;
-        routing::pick_agent_by(self.desk.config(), department, mode, &self.entries)
+        routing::pick_agent_by(&self.desk.config().agents, department, mode, &self.entries)
     }
 }
 
@@ -442,7 +441,7 @@ const PROGRESS_STEP: usize = 256;
 mod tests {
     use super::*;
     use crate::desk::Agent;
-    use crate::domain::change::NewTicket;
+    use crate::desk::change::NewRequest;
 
     fn rule(text: &str) -> Rule {
         toml::from_str(text).unwrap()
@@ -456,15 +455,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let agent = Agent::parse("Ana <ana@desk>").unwrap();
         let now: Timestamp = "2025-03-03T09:00:00Z".parse().unwrap();
-        let desk = Desk::init(dir.path(), &agent, now).unwrap();
-        let new = NewTicket {
+        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now)
+            .unwrap()
+            .desk;
+        let new = NewRequest {
             subject: "Both".into(),
-            ..NewTicket::default()
+            ..NewRequest::default()
         };
         let mut rng = fastrand::Rng::with_seed(1);
-        let ticket = desk
-            .create(new, Default::default(), &agent, now, &mut rng)
-            .unwrap();
+        let ticket = desk.create(new, &agent, now, &mut rng).unwrap().ticket;
         let add = rule(
             "name = \"add\"\nwhen = { category = \"new\" }\ndo = { add_tags = [\"seen\"], add_note = \"seen\" }\n",
         );
@@ -494,7 +493,7 @@ mod tests {
             errors: Vec::new(),
             conflicts: Vec::new(),
         };
-        let base = desk.store().ticket_blob(&ticket.id).unwrap().unwrap();
+        let base = Version(desk.store().ticket_blob(&ticket.id).unwrap().unwrap());
         assert!(engine.evaluate(ticket.clone(), base).is_none());
         assert_eq!(
             engine.conflicts,

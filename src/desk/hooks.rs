@@ -1,5 +1,7 @@
 //! Hooks: shell commands from the committed `tix.toml`, run after a change
-//! is committed, with the ticket as JSON on stdin (SPEC §5).
+//! is committed, with the ticket as JSON on stdin (docs/configuration.md,
+//! "Hooks"). Every hook of every use case is dispatched here, from the
+//! events the change recorded ([`crate::domain::hooks::events_for`]).
 //!
 //! A hook never undoes or blocks a change: it runs after the commit, its
 //! failure (non-zero exit, a crash, running longer than its `timeout`) is
@@ -16,63 +18,62 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
-use crate::config::{Hook, HookEvent};
+use super::Desk;
 use crate::domain::change::Applied;
-use crate::model::{Event, EventKind, Role, Ticket};
+use crate::domain::hooks::{Hook, HookEvent, recorded_events};
+use crate::domain::view::TicketView;
+use crate::model::Ticket;
 
-/// The hook events a change raises, most specific first, derived from the
-/// events it recorded in the ticket's log (`recorded`), so every path that
-/// records an assignment, a reply or a status change raises its event
-/// (`tix next --take`, routing at creation, the resolver's assignment, an
-/// automation's `assign`), and every change raises `changed`.
-///
-/// The first message of a new ticket is part of `created`, not a reply.
-/// `notify` is not derived: it comes from the rule that made the change.
-pub fn events_for(recorded: &[Event]) -> Vec<HookEvent> {
-    let created = recorded.iter().any(|e| e.kind == EventKind::Created);
-    let raised = |event: HookEvent| {
-        recorded.iter().any(|e| match (event, e.kind) {
-            (HookEvent::Created, EventKind::Created) => true,
-            (HookEvent::Replied, EventKind::Message) => !created && e.role != Role::Customer,
-            (HookEvent::CustomerReplied, EventKind::Message) => {
-                !created && e.role == Role::Customer
-            }
-            (HookEvent::Note, EventKind::Note) => true,
-            (HookEvent::Assigned, EventKind::Assign | EventKind::Department) => true,
-            (HookEvent::SlaBreach, EventKind::Sla) => e.to.as_deref() == Some("breach"),
-            (HookEvent::SlaWarning, EventKind::Sla) => e.to.as_deref() == Some("warning"),
-            // Postponing again records postponed -> postponed: no change.
-            (HookEvent::StatusChanged, EventKind::Status) => e.from != e.to,
-            (HookEvent::Changed, _) => true,
-            _ => false,
-        })
-    };
-    [
-        HookEvent::Created,
-        HookEvent::CustomerReplied,
-        HookEvent::Replied,
-        HookEvent::Note,
-        HookEvent::SlaBreach,
-        HookEvent::SlaWarning,
-        HookEvent::Assigned,
-        HookEvent::StatusChanged,
-        HookEvent::Changed,
-    ]
-    .into_iter()
-    .filter(|event| raised(*event))
-    .collect()
-}
+impl Desk {
+    /// Runs the hooks a committed change raises: those of the events it
+    /// recorded (the last `applied.recorded` of the ticket's log), after
+    /// `notify` when an automation rule asked for it; `env` adds variables
+    /// (an automation's rules). Returns one message per failed hook.
+    pub(crate) fn run_hooks_for_change(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        notify: bool,
+        env: &[(&str, String)],
+    ) -> Vec<String> {
+        let mut events = Vec::new();
+        if notify {
+            events.push(HookEvent::Notify);
+        }
+        events.extend(recorded_events(ticket, applied));
+        self.run_hooks(ticket, applied, &events, env)
+    }
 
-/// The hook events of the change `applied` made to `ticket`: those of the
-/// last `applied.recorded` events of its log.
-pub fn recorded_events(ticket: &Ticket, applied: &Applied) -> Vec<HookEvent> {
-    let start = ticket.events.len().saturating_sub(applied.recorded);
-    events_for(&ticket.events[start..])
+    /// Runs the hooks listening to `events` with the ticket as JSON on
+    /// stdin and the change in the environment (`TIX_TICKET`,
+    /// `TIX_ACTION`, `TIX_STATUS_FROM`, `TIX_STATUS_TO`, plus `env`).
+    pub(crate) fn run_hooks(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        events: &[HookEvent],
+        env: &[(&str, String)],
+    ) -> Vec<String> {
+        if self.config.hooks.is_empty() {
+            return Vec::new();
+        }
+        let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
+            .unwrap_or_default();
+        let (from, to) = applied.status.clone().unwrap_or_default();
+        let mut all = vec![
+            ("TIX_TICKET", ticket.id.to_string()),
+            ("TIX_ACTION", applied.action.to_owned()),
+            ("TIX_STATUS_FROM", from),
+            ("TIX_STATUS_TO", to),
+        ];
+        all.extend(env.iter().cloned());
+        run(&self.config.hooks, self.root(), events, &json, &all)
+    }
 }
 
 /// Runs every hook listening to one of `events`, once each; returns one
 /// message per failed hook.
-pub fn run(
+fn run(
     hooks: &[Hook],
     root: &Path,
     events: &[HookEvent],
@@ -209,67 +210,6 @@ mod tests {
             )
             .is_empty()
         );
-    }
-
-    fn recorded(kinds: &[(EventKind, Role)]) -> Vec<Event> {
-        let at = crate::model::Timestamp::from_unix(0).unwrap();
-        kinds
-            .iter()
-            .map(|(kind, role)| Event::new(at, "ana@desk", *role, *kind))
-            .collect()
-    }
-
-    fn status(from: &str, to: &str) -> Event {
-        let mut e = recorded(&[(EventKind::Status, Role::Agent)]).remove(0);
-        e.from = Some(from.into());
-        e.to = Some(to.into());
-        e
-    }
-
-    #[test]
-    fn events_come_from_what_the_change_recorded_most_specific_first() {
-        use EventKind as K;
-        use HookEvent as H;
-        let agent = Role::Agent;
-        // A new ticket with the customer's words, routed and assigned.
-        let new = recorded(&[
-            (K::Created, agent),
-            (K::Message, Role::Customer),
-            (K::Department, agent),
-            (K::Assign, agent),
-        ]);
-        assert_eq!(events_for(&new), [H::Created, H::Assigned, H::Changed]);
-        // tix next --take: assign, then new -> open.
-        let mut take = recorded(&[(K::Assign, agent)]);
-        take.push(status("new", "open"));
-        assert_eq!(
-            events_for(&take),
-            [H::Assigned, H::StatusChanged, H::Changed]
-        );
-        // A customer reply that reopens.
-        let mut reply = recorded(&[(K::Message, Role::Customer)]);
-        reply.push(status("resolved", "open"));
-        assert_eq!(
-            events_for(&reply),
-            [H::CustomerReplied, H::StatusChanged, H::Changed]
-        );
-        // An SLA breach is a change too.
-        let mut breach = recorded(&[(K::Sla, Role::System)]);
-        breach[0].to = Some("breach".into());
-        assert_eq!(events_for(&breach), [H::SlaBreach, H::Changed]);
-        breach.extend(recorded(&[(K::Sla, Role::System)]));
-        breach[1].to = Some("warning".into());
-        assert_eq!(
-            events_for(&breach),
-            [H::SlaBreach, H::SlaWarning, H::Changed]
-        );
-        // Postponing again keeps the status.
-        assert_eq!(
-            events_for(&[status("postponed", "postponed")]),
-            [H::Changed]
-        );
-        assert_eq!(events_for(&recorded(&[(K::Tag, agent)])), [H::Changed]);
-        assert!(events_for(&[]).is_empty());
     }
 
     #[test]

@@ -238,6 +238,8 @@ pub struct TransitionError {
     pub action: &'static str,
     /// The ticket's current status.
     pub status: String,
+    /// The category of that status.
+    pub category: Category,
     /// The commands the current status allows.
     pub allowed: Vec<&'static str>,
 }
@@ -291,6 +293,7 @@ pub fn check(mv: Move, status: &str, category: Category) -> Result<Outcome, Tran
     outcome(mv, category).ok_or_else(|| TransitionError {
         action: mv.command(),
         status: status.to_owned(),
+        category,
         allowed: allowed_moves(category),
     })
 }

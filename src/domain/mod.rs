@@ -9,6 +9,8 @@
 pub mod calendar;
 pub mod change;
 pub mod entry;
+pub mod fields;
+pub mod hooks;
 pub mod lifecycle;
 pub mod merge;
 pub mod routing;

@@ -8,9 +8,89 @@
 //! A rule sees what earlier rules did (their tags and priority). Keywords
 //! match whole words in any case; a domain matches its subdomains too.
 
-use crate::config::{Assignment, Config, RouteWhen};
+use serde::Deserialize;
+
 use crate::domain::change::NewTicket;
 use crate::domain::entry::ListEntry;
+use crate::model::Priority;
+
+/// How a department hands out new tickets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// Leave them unassigned (they wait in the queue).
+    #[default]
+    None,
+    /// Each agent in turn, in the order of `[[agent]]`.
+    RoundRobin,
+    /// The agent with the fewest active tickets.
+    LeastLoaded,
+}
+
+/// A team.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    /// Its name, used with `--department`.
+    pub name: String,
+    /// How new tickets are assigned inside it.
+    #[serde(default)]
+    pub assignment: Assignment,
+}
+
+/// A person who works tickets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentDef {
+    /// Display name.
+    pub name: String,
+    /// Mail address: the identity in events and assignments.
+    pub email: String,
+    /// Departments the agent works in.
+    pub departments: Vec<String>,
+}
+
+/// Conditions of a routing rule; every listed condition must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteWhen {
+    /// The customer's mail domain is one of these.
+    #[serde(default)]
+    pub customer_domain: Vec<String>,
+    /// The subject contains one of these words (any case).
+    #[serde(default)]
+    pub subject_matches: Vec<String>,
+    /// The description contains one of these words (any case).
+    #[serde(default)]
+    pub body_matches: Vec<String>,
+    /// The ticket has one of these tags.
+    #[serde(default)]
+    pub tags_any: Vec<String>,
+    /// The priority is one of these.
+    #[serde(default)]
+    pub priority: Vec<Priority>,
+}
+
+/// What a matching routing rule does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteSet {
+    /// Department to file the ticket in.
+    pub department: Option<String>,
+    /// Priority to give it.
+    pub priority: Option<Priority>,
+    /// Tags to add.
+    pub add_tags: Vec<String>,
+}
+
+/// A rule applied when a ticket is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoutingRule {
+    /// A name for messages.
+    pub name: String,
+    /// Conditions.
+    pub when: RouteWhen,
+    /// Actions.
+    pub set: RouteSet,
+}
 
 /// What the command line set explicitly (routing must not override it).
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,11 +103,11 @@ pub struct Explicit {
 
 /// Applies the routing rules to a ticket about to be created; returns the
 /// names of the rules that matched.
-pub fn route(config: &Config, new: &mut NewTicket, explicit: Explicit) -> Vec<String> {
+pub fn route(rules: &[RoutingRule], new: &mut NewTicket, explicit: Explicit) -> Vec<String> {
     let mut matched = Vec::new();
     let mut department_set = explicit.department;
     let mut priority_set = explicit.priority;
-    for rule in &config.routing {
+    for rule in rules {
         if !matches(&rule.when, new) {
             continue;
         }
@@ -118,22 +198,29 @@ fn in_domain(domain: &str, wanted: &str) -> bool {
 ///   instead would hand a newcomer every ticket until it caught up). It is
 ///   derived from the tickets (no counter to merge), so every clone
 ///   computes the same turn.
-pub fn pick_agent(config: &Config, department: &str, tickets: &[ListEntry]) -> Option<String> {
-    let mode = config.department(department)?.assignment;
-    pick_agent_by(config, department, mode, tickets)
+pub fn pick_agent(
+    departments: &[Department],
+    agents: &[AgentDef],
+    department: &str,
+    tickets: &[ListEntry],
+) -> Option<String> {
+    let mode = departments
+        .iter()
+        .find(|d| d.name == department)?
+        .assignment;
+    pick_agent_by(agents, department, mode, tickets)
 }
 
 /// [`pick_agent`] by the given mode instead of the department's own (an
 /// automation's `assign = "round_robin"` in a department that leaves new
 /// tickets unassigned).
 pub fn pick_agent_by(
-    config: &Config,
+    agents: &[AgentDef],
     department: &str,
     mode: Assignment,
     tickets: &[ListEntry],
 ) -> Option<String> {
-    let pool: Vec<&str> = config
-        .agents
+    let pool: Vec<&str> = agents
         .iter()
         .filter(|a| a.departments.iter().any(|d| d == department))
         .map(|a| a.email.as_str())
@@ -180,6 +267,7 @@ pub fn pick_agent_by(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use crate::domain::lifecycle::Category;
     use crate::model::{Customer, Priority, Timestamp};
 
@@ -262,7 +350,7 @@ set = { department = "tech", add_tags = ["refund"] }
         let config = Config::parse(CONFIG).unwrap();
         let mut t = new("Refund please", "bo@bank.example");
         assert_eq!(
-            route(&config, &mut t, Explicit::default()),
+            route(&config.routing, &mut t, Explicit::default()),
             ["bank", "refunds"]
         );
         assert_eq!(t.department.as_deref(), Some("billing"));
@@ -286,9 +374,12 @@ set = { department = "tech", add_tags = ["refund"] }
         assert!(!contains_word("anything", ""));
         let config = Config::parse(CONFIG).unwrap();
         let mut t = new("REFUND now", "x@elsewhere.example");
-        assert_eq!(route(&config, &mut t, Explicit::default()), ["refunds"]);
+        assert_eq!(
+            route(&config.routing, &mut t, Explicit::default()),
+            ["refunds"]
+        );
         let mut t = new("Refundable?", "x@elsewhere.example");
-        assert!(route(&config, &mut t, Explicit::default()).is_empty());
+        assert!(route(&config.routing, &mut t, Explicit::default()).is_empty());
     }
 
     #[test]
@@ -300,7 +391,10 @@ set = { department = "tech", add_tags = ["refund"] }
         assert!(!in_domain("bank.example.org", "bank.example"));
         let config = Config::parse(CONFIG).unwrap();
         let mut t = new("Hello", "bo@eu.bank.example");
-        assert_eq!(route(&config, &mut t, Explicit::default()), ["bank"]);
+        assert_eq!(
+            route(&config.routing, &mut t, Explicit::default()),
+            ["bank"]
+        );
     }
 
     #[test]
@@ -327,7 +421,7 @@ set = { add_tags = ["escalated"] }
         let mut t = new("Help", "x@y.example");
         t.body = Some("Everything is down since 9".into());
         assert_eq!(
-            route(&config, &mut t, Explicit::default()),
+            route(&config.routing, &mut t, Explicit::default()),
             ["outage", "escalate"],
             "escalate sees the tag and priority outage set"
         );
@@ -336,13 +430,13 @@ set = { add_tags = ["escalated"] }
         let mut t = new("Help", "x@y.example");
         t.body = Some("The download is slow".into());
         t.tags = vec!["vip".into()];
-        assert_eq!(route(&config, &mut t, Explicit::default()), ["vip"]);
+        assert_eq!(route(&config.routing, &mut t, Explicit::default()), ["vip"]);
         // An explicit priority is what the priority condition sees.
         let mut t = new("Help", "x@y.example");
         t.body = Some("down".into());
         t.priority = Priority::Low;
         let matched = route(
-            &config,
+            &config.routing,
             &mut t,
             Explicit {
                 department: false,
@@ -359,7 +453,7 @@ set = { add_tags = ["escalated"] }
         let mut t = new("Hello", "bo@bank.example");
         t.department = Some("tech".into());
         route(
-            &config,
+            &config.routing,
             &mut t,
             Explicit {
                 department: true,
@@ -368,7 +462,7 @@ set = { add_tags = ["escalated"] }
         );
         assert_eq!(t.department.as_deref(), Some("tech"));
         let mut other = new("Hello", "bo@elsewhere.example");
-        assert!(route(&config, &mut other, Explicit::default()).is_empty());
+        assert!(route(&config.routing, &mut other, Explicit::default()).is_empty());
         assert_eq!(other.department, None);
     }
 
@@ -377,7 +471,8 @@ set = { add_tags = ["escalated"] }
     fn rotate(config: &Config, tickets: &mut Vec<ListEntry>, times: &[i64]) -> Vec<String> {
         let mut got = Vec::new();
         for (i, at) in times.iter().enumerate() {
-            let agent = pick_agent(config, "billing", tickets).unwrap();
+            let agent =
+                pick_agent(&config.departments, &config.agents, "billing", tickets).unwrap();
             let id = format!("{:06}", tickets.len() * 10 + i);
             tickets.push(entry(&id, "billing", &agent, *at, Category::Open));
             got.push(agent.trim_end_matches("@desk").to_owned());
@@ -388,7 +483,9 @@ set = { add_tags = ["escalated"] }
     #[test]
     fn round_robin_rotates_in_agent_order_counting_every_status() {
         let config = Config::parse(CONFIG).unwrap();
-        let pick = |tickets: &[ListEntry]| pick_agent(&config, "billing", tickets);
+        let pick = |tickets: &[ListEntry]| {
+            pick_agent(&config.departments, &config.agents, "billing", tickets)
+        };
         assert_eq!(pick(&[]).as_deref(), Some("ana@desk"));
         let one = [entry(
             "aaaaaa",
@@ -456,7 +553,8 @@ set = { add_tags = ["escalated"] }
             ("cccccc", 200),
             ("dddddd", 50),
         ] {
-            let agent = pick_agent(&config, "billing", &tickets).unwrap();
+            let agent =
+                pick_agent(&config.departments, &config.agents, "billing", &tickets).unwrap();
             let mut e = entry(id, "billing", &agent, created, Category::Open);
             e.assigned = Timestamp::from_unix(1000);
             tickets.push(e);
@@ -482,7 +580,7 @@ set = { add_tags = ["escalated"] }
     fn least_loaded_counts_active_tickets_and_breaks_ties_by_order() {
         let config = Config::parse(CONFIG).unwrap();
         assert_eq!(
-            pick_agent(&config, "tech", &[]).as_deref(),
+            pick_agent(&config.departments, &config.agents, "tech", &[]).as_deref(),
             Some("ana@desk")
         );
         let tickets = [
@@ -491,7 +589,7 @@ set = { add_tags = ["escalated"] }
             entry("cccccc", "tech", "raj@desk", 3, Category::Solved),
         ];
         assert_eq!(
-            pick_agent(&config, "tech", &tickets).as_deref(),
+            pick_agent(&config.departments, &config.agents, "tech", &tickets).as_deref(),
             Some("raj@desk")
         );
     }

@@ -11,11 +11,11 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::config::{AgentDef, Assignment};
 use crate::domain::calendar::Calendar;
 use crate::domain::change::{self, Actor, Applied, Change, ChangeError, Edit};
 use crate::domain::entry::ListEntry;
 use crate::domain::lifecycle::{self, Category, Statuses};
+use crate::domain::routing::{AgentDef, Assignment};
 use crate::model::{EventKind, Priority, Role, Ticket, Timestamp, parse_duration_secs};
 
 /// One value or a list of values in the config (`category = "solved"` or

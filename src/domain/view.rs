@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::lifecycle::Statuses;
-use crate::model::{Event, EventKind, Role, Ticket};
+use crate::domain::sla::{Instance, SlaState, Status};
+use crate::model::{Event, EventKind, Role, Ticket, TicketId};
 
 /// A ticket as scripts see it.
 #[derive(Clone, Debug, Serialize)]
@@ -207,5 +208,42 @@ pub fn json_value(value: &toml::Value) -> serde_json::Value {
                 .map(|(k, v)| (k.clone(), json_value(v)))
                 .collect(),
         ),
+    }
+}
+
+/// One ticket's SLA state as `tix sla --format json` and the `sla` key of
+/// `tix show --format json` print it.
+#[derive(Debug, Serialize)]
+pub struct SlaView<'a> {
+    id: &'a str,
+    policy: &'a str,
+    targets: Vec<TargetJson>,
+}
+
+impl<'a> SlaView<'a> {
+    /// The JSON object of the state of the ticket `id`.
+    pub fn of(id: &'a TicketId, state: &'a SlaState) -> Self {
+        Self {
+            id: id.as_str(),
+            policy: &state.policy,
+            targets: state.current().into_iter().map(target_json).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct TargetJson {
+    metric: &'static str,
+    due: Option<String>,
+    status: Status,
+    consumed_minutes: i64,
+}
+
+fn target_json(i: &Instance) -> TargetJson {
+    TargetJson {
+        metric: i.metric.as_str(),
+        due: i.due.map(|d| d.to_rfc3339()),
+        status: i.status,
+        consumed_minutes: i.consumed / 60,
     }
 }

@@ -622,8 +622,8 @@ mod tests {
     use std::process::Command;
 
     use super::*;
+    use crate::desk::change::NewRequest;
     use crate::desk::{Agent, Desk};
-    use crate::domain::change::NewTicket;
     use crate::model::Timestamp;
 
     fn now() -> Timestamp {
@@ -651,17 +651,17 @@ mod tests {
     fn desk(n: usize) -> (tempfile::TempDir, Desk, Vec<TicketId>) {
         let dir = tempfile::tempdir().unwrap();
         let agent = Agent::parse("Ana <ana@desk>").unwrap();
-        let desk = Desk::init(dir.path(), &agent, now()).unwrap();
+        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now())
+            .unwrap()
+            .desk;
         let mut rng = fastrand::Rng::with_seed(7);
         let ids = (0..n)
             .map(|i| {
-                let new = NewTicket {
+                let new = NewRequest {
                     subject: format!("Ticket {i}"),
-                    ..NewTicket::default()
+                    ..NewRequest::default()
                 };
-                desk.create(new, Default::default(), &agent, now(), &mut rng)
-                    .unwrap()
-                    .id
+                desk.create(new, &agent, now(), &mut rng).unwrap().ticket.id
             })
             .collect();
         (dir, desk, ids)

@@ -749,6 +749,14 @@ impl Store {
     }
 }
 
+/// Reads the user's git identity (`user.name`, `user.email`) from the
+/// global and system configs, for a command run outside any desk.
+pub fn global_git_identity() -> Option<(String, String)> {
+    let config = git2::Config::open_default().ok()?;
+    let name = config.get_string("user.name").ok()?;
+    Some((name, config.get_string("user.email").unwrap_or_default()))
+}
+
 /// Process-wide libgit2 settings, applied before the first repository opens.
 fn configure_libgit2() {
     static ONCE: std::sync::Once = std::sync::Once::new();

@@ -1,8 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
-use crate::domain::change::Change;
+use crate::desk::change::Request;
 
 /// Assign a ticket to an agent (default: yourself) and/or a department.
 ///
@@ -26,31 +26,10 @@ pub(crate) struct AssignArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &AssignArgs) -> Result<(), CommandError> {
-    let me = if args.unassign || args.agent.is_some() || args.department.is_some() {
-        None
-    } else {
-        let desk = ctx.desk()?;
-        Some(ctx.agent(Some(&desk))?.id().to_owned())
+    let request = Request::Assign {
+        agent: args.agent.clone(),
+        unassign: args.unassign,
+        department: args.department.clone(),
     };
-    change_ticket(ctx, &args.id, |desk| {
-        let config = desk.config();
-        let assignee = if args.unassign {
-            Some(None)
-        } else if let Some(agent) = args.agent.as_deref().or(me.as_deref()) {
-            Some(Some(
-                config.resolve_agent(agent).map_err(CommandError::user)?,
-            ))
-        } else {
-            None
-        };
-        if let Some(department) = &args.department {
-            config
-                .check_department(department)
-                .map_err(CommandError::user)?;
-        }
-        Ok(Change::Assign {
-            assignee,
-            department: args.department.clone().map(Some),
-        })
-    })
+    apply(ctx, &args.id, request)
 }

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::automate::run_rules;
+use crate::cli::automation;
 use crate::cli::{CommandError, Ctx};
 
 /// Run the automation rules that close tickets (default: resolved for 4
@@ -18,5 +18,5 @@ pub(crate) struct AutocloseArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &AutocloseArgs) -> Result<(), CommandError> {
-    run_rules(ctx, true, args.dry_run)
+    automation::run(ctx, true, args.dry_run)
 }

@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Close a resolved ticket: final, locked against replies and edits.
@@ -23,10 +24,12 @@ pub(crate) struct CloseArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &CloseArgs) -> Result<(), CommandError> {
-    change_ticket(ctx, &args.id, |_| {
-        Ok(Change::Close {
+    apply(
+        ctx,
+        &args.id,
+        Request::Plain(Change::Close {
             force: args.force,
             reason: args.reason.clone(),
-        })
-    })
+        }),
+    )
 }

@@ -1,9 +1,9 @@
 use clap::Args;
 
-use crate::cli::commands::new::{once_each, parse_field};
-use crate::cli::shared::change_ticket;
-use crate::cli::{CommandError, Ctx};
-use crate::domain::change::{Change, Edit};
+use crate::cli::apply::apply;
+use crate::cli::{CommandError, Ctx, parse_field};
+use crate::desk::change::Request;
+use crate::domain::change::Edit;
 use crate::model::{Customer, Priority};
 
 /// Change a ticket's subject, priority, tags, custom fields or customer.
@@ -37,7 +37,6 @@ pub(crate) struct EditArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &EditArgs) -> Result<(), CommandError> {
-    once_each(&args.fields)?;
     let mut edit = Edit {
         subject: args.subject.clone(),
         priority: args.priority,
@@ -67,13 +66,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &EditArgs) -> Result<(), CommandError> {
             "nothing to edit: give --subject, --priority, --tag, --field or a customer detail",
         ));
     }
-    change_ticket(ctx, &args.id, |desk| {
-        let (fields, clear) = desk
-            .config()
-            .edit_field_values(&args.fields)
-            .map_err(CommandError::user)?;
-        edit.fields = fields;
-        edit.clear_fields = clear;
-        Ok(Change::Edit(edit))
-    })
+    let request = Request::Edit {
+        edit,
+        fields: args.fields.clone(),
+    };
+    apply(ctx, &args.id, request)
 }

@@ -4,8 +4,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::cli::{CommandError, Ctx};
-use crate::desk::{self, Desk};
-use crate::store::{self, Store};
+use crate::desk::setup;
 
 /// Make a new desk: a git repository with tix.toml, tickets/ and one commit.
 ///
@@ -28,28 +27,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
         Some(dir) => base.join(dir),
         None => base,
     };
-    let agent = ctx.agent(None)?;
-    let outer = Store::enclosing_repository(&dir);
-    let desk = match Desk::init(&dir, &agent, ctx.now()?) {
-        // A clone is a desk already, but git does not copy the driver's
-        // registration: make it, then refuse.
-        Err(desk::Error::Store(store::Error::AlreadyADesk(root))) => {
-            let store = Store::discover(&root)?;
-            store.ensure_merge_driver()?;
-            let skip_hash = if store.prefer_unhashed_index()? {
-                " (and index.skipHash set, see docs/storage.md)"
-            } else {
-                ""
-            };
-            return Err(CommandError::user(format!(
-                "{} is already a tix desk; the tix merge driver is registered in its git \
-                 config{skip_hash}",
-                root.display().to_string().trim_end_matches('/')
-            )));
-        }
-        desk => desk?,
-    };
-    if let Some(outer) = outer {
+    let agent = ctx.explicit_agent();
+    let made = setup::init(&dir, agent.as_deref(), ctx.now()?)?;
+    if let Some(outer) = &made.outer {
         ctx.ui.status(&format!(
             "Note: {} is inside the git repository {}; the desk has a repository of its own, \
              as `git init` would make.",
@@ -57,11 +37,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
             outer.display()
         ));
     }
-    desk.store().ensure_merge_driver()?;
-    if desk.store().prefer_unhashed_index()? {
+    if made.skip_hash {
         ctx.ui.status(SKIP_HASH_NOTE);
     }
-    let root = desk.store().root().display().to_string();
+    let root = made.desk.root().display().to_string();
     writeln!(
         ctx.ui.out(),
         "Initialised a tix desk in {}",

@@ -2,11 +2,10 @@ use std::io::Write;
 
 use clap::Args;
 
+use crate::cli::apply::report;
 use crate::cli::ui::Format;
-use crate::cli::{CommandError, Ctx, read_message};
-use crate::domain::change::{Applied, NewTicket};
-use crate::domain::routing::Explicit;
-use crate::domain::view::TicketView;
+use crate::cli::{CommandError, Ctx, parse_field, read_message};
+use crate::desk::change::NewRequest;
 use crate::model::{Customer, Priority};
 
 /// Create a ticket.
@@ -51,53 +50,16 @@ pub(crate) struct NewArgs {
     follow_up: Option<String>,
 }
 
-/// Parses `KEY=VALUE`.
-pub(crate) fn parse_field(text: &str) -> Result<(String, String), String> {
-    let (key, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("'{text}' is not KEY=VALUE"))?;
-    let key = key.trim();
-    if !crate::config::is_valid_name(key) {
-        return Err(format!(
-            "'{key}' is not a field name: use {}",
-            crate::config::NAME_RULE
-        ));
-    }
-    Ok((key.to_owned(), value.to_owned()))
-}
-
-/// Refuses a field given twice (`--field order=1 --field order=2`): one of
-/// the values would be silently dropped.
-pub(crate) fn once_each(fields: &[(String, String)]) -> Result<(), CommandError> {
-    for (i, (name, _)) in fields.iter().enumerate() {
-        if fields[..i].iter().any(|(other, _)| other == name) {
-            return Err(CommandError::usage(format!(
-                "--field {name} is given twice: give each field once"
-            )));
-        }
-    }
-    Ok(())
-}
-
 pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
-    once_each(&args.fields)?;
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
-    let agent = ctx.agent(Some(&desk))?;
+    let agent = ctx.agent(&desk)?;
     let now = ctx.now()?;
     let body = match &args.message {
         Some(text) => Some(read_message(ctx, Some(text), "description")?),
         None => None,
     };
-    let follow_up_of = match &args.follow_up {
-        Some(prefix) => Some(desk.resolve(prefix)?),
-        None => None,
-    };
-    let fields = desk
-        .config()
-        .new_field_values(&args.fields)
-        .map_err(CommandError::user)?;
-    let new = NewTicket {
+    let request = NewRequest {
         subject: args.subject.clone(),
         body,
         customer: Customer {
@@ -105,31 +67,20 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
             email: args.email.clone(),
             phone: args.phone.clone(),
         },
-        priority: args.priority.unwrap_or_default(),
+        priority: args.priority,
         department: args.department.clone(),
         assignee: args.assign.clone(),
         tags: args.tags.clone(),
-        fields,
-        follow_up_of,
+        fields: args.fields.clone(),
+        follow_up: args.follow_up.clone(),
     };
-    let explicit = Explicit {
-        department: args.department.is_some(),
-        priority: args.priority.is_some(),
-    };
-    let ticket = desk.create(new, explicit, &agent, now, &mut ctx.rng())?;
-    let applied = Applied {
-        action: "new",
-        status: None,
-        recorded: ticket.events.len(),
-    };
-    for failure in desk.run_hooks(&ticket, &applied) {
+    let changed = desk.create(request, &agent, now, &mut ctx.rng())?;
+    if format == Format::Json {
+        return report(ctx, &desk, &changed, format);
+    }
+    for failure in &changed.hook_failures {
         ctx.ui.status(&format!("warning: {failure}"));
     }
-    if format == Format::Json {
-        return Ok(ctx
-            .ui
-            .json(&TicketView::of(&ticket, &desk.config().statuses))?);
-    }
-    writeln!(ctx.ui.out(), "Created ticket {}", ticket.id)?;
+    writeln!(ctx.ui.out(), "Created ticket {}", changed.ticket.id)?;
     Ok(())
 }

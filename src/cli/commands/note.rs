@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx, read_message};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Add an internal note (never shown to the customer; the status stays).
@@ -18,5 +19,5 @@ pub(crate) struct NoteArgs {
 
 pub(crate) fn run(ctx: &mut Ctx, args: &NoteArgs) -> Result<(), CommandError> {
     let body = read_message(ctx, args.message.as_deref(), "note")?;
-    change_ticket(ctx, &args.id, |_| Ok(Change::Note { body }))
+    apply(ctx, &args.id, Request::Plain(Change::Note { body }))
 }

@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Take a ticket up: new, answered or postponed -> open.
@@ -12,5 +13,5 @@ pub(crate) struct OpenArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &OpenArgs) -> Result<(), CommandError> {
-    change_ticket(ctx, &args.id, |_| Ok(Change::Open))
+    apply(ctx, &args.id, Request::Plain(Change::Open))
 }

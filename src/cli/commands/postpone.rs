@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 use crate::model::Timestamp;
 
@@ -29,5 +30,5 @@ pub(crate) fn run(ctx: &mut Ctx, args: &PostponeArgs) -> Result<(), CommandError
         ),
         None => None,
     };
-    change_ticket(ctx, &args.id, |_| Ok(Change::Postpone { until }))
+    apply(ctx, &args.id, Request::Plain(Change::Postpone { until }))
 }

@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Bring a resolved or closed ticket back to open (counts as a reopen).
@@ -15,9 +16,11 @@ pub(crate) struct ReopenArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ReopenArgs) -> Result<(), CommandError> {
-    change_ticket(ctx, &args.id, |_| {
-        Ok(Change::Reopen {
+    apply(
+        ctx,
+        &args.id,
+        Request::Plain(Change::Reopen {
             reason: args.message.clone(),
-        })
-    })
+        }),
+    )
 }

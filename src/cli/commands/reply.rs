@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx, read_message};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Reply publicly to the customer, or record the customer's reply.
@@ -37,5 +38,5 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ReplyArgs) -> Result<(), CommandError> {
             resolve: args.resolve,
         }
     };
-    change_ticket(ctx, &args.id, |_| Ok(change))
+    apply(ctx, &args.id, Request::Plain(change))
 }

@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Mark a ticket resolved: a solution was given.
@@ -19,9 +20,11 @@ pub(crate) struct ResolveArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ResolveArgs) -> Result<(), CommandError> {
-    change_ticket(ctx, &args.id, |_| {
-        Ok(Change::Resolve {
+    apply(
+        ctx,
+        &args.id,
+        Request::Plain(Change::Resolve {
             reason: args.message.clone(),
-        })
-    })
+        }),
+    )
 }

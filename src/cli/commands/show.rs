@@ -5,11 +5,10 @@ use std::io::Write;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::commands::sla::TicketSla;
 use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
-use crate::domain::view::TicketView;
+use crate::domain::view::{SlaView, TicketView};
 
 /// Show a ticket: header, customer, fields, the whole conversation and the
 /// SLA state.
@@ -27,7 +26,7 @@ pub(crate) struct ShowArgs {
 struct ShowJson<'a> {
     #[serde(flatten)]
     ticket: TicketView,
-    sla: Option<TicketSla<'a>>,
+    sla: Option<SlaView<'a>>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
@@ -35,18 +34,18 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     let desk = ctx.desk()?;
     let id = desk.resolve(&args.id)?;
     if format == Format::Toml {
-        let text = desk.store().read_ticket(&id)?;
+        let text = desk.ticket_text(&id)?;
         write!(ctx.ui.out(), "{text}")?;
         return Ok(());
     }
-    let ticket = desk.load(&id)?;
+    let ticket = desk.ticket(&id)?;
     let statuses = &desk.config().statuses;
     let now = ctx.now()?;
     let state = desk.sla(&ticket, now);
     match format {
         Format::Json => ctx.ui.json(&ShowJson {
             ticket: TicketView::of(&ticket, statuses),
-            sla: state.as_ref().map(|s| TicketSla::of(&ticket, s)),
+            sla: state.as_ref().map(|s| SlaView::of(&ticket.id, s)),
         })?,
         _ => {
             let page = render::show(&ctx.ui, &ticket, statuses, &desk.config().fields);

@@ -1,7 +1,8 @@
 use clap::Args;
 
-use crate::cli::shared::change_ticket;
+use crate::cli::apply::apply;
 use crate::cli::{CommandError, Ctx};
+use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Set any status the configuration allows, custom ones included.
@@ -24,10 +25,12 @@ pub(crate) struct StatusArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<(), CommandError> {
-    change_ticket(ctx, &args.id, |_| {
-        Ok(Change::SetStatus {
+    apply(
+        ctx,
+        &args.id,
+        Request::Plain(Change::SetStatus {
             status: args.status.clone(),
             reason: args.message.clone(),
-        })
-    })
+        }),
+    )
 }

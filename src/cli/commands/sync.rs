@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Args;
 
 use crate::cli::{CommandError, Ctx};
-use crate::desk::Agent;
+use crate::desk::setup;
 
 /// Pull, merge and push the desk through your own git.
 ///
@@ -23,35 +23,13 @@ use crate::desk::Agent;
 pub(crate) struct SyncArgs {}
 
 pub(crate) fn run(ctx: &mut Ctx, _args: &SyncArgs) -> Result<(), CommandError> {
-    let store = ctx.store()?;
-    let agent = match ctx.agent_in(Some(&store)) {
-        Ok(agent) => agent,
-        // Cron and systemd run without TIX_AGENT or a git identity: merge
-        // as the desk's automation identity (docs/automation.md), read
-        // leniently so that a broken tix.toml can still be fixed by a pull.
-        Err(err) if err.message == crate::store::Error::NoIdentity.to_string() => {
-            let identity = crate::desk::load_config(&store)
-                .map(|config| config.desk.automation)
-                .unwrap_or_default();
-            Agent {
-                name: identity.name,
-                email: identity.email,
-            }
-        }
-        Err(err) => return Err(err),
-    };
-    let sig = crate::store::Signature {
-        name: agent.name,
-        email: agent.email,
-        time: ctx.now()?,
-    };
-    let report = store.sync(&sig)?;
-    let out = ctx.ui.out();
+    let agent = ctx.explicit_agent();
+    let report = setup::sync(&ctx.start_dir()?, agent.as_deref(), ctx.now()?)?;
     let retry = if report.retried {
         " (after a second pull: the remote had moved)"
     } else {
         ""
     };
-    writeln!(out, "Synced with {}{retry}.", report.upstream)?;
+    writeln!(ctx.ui.out(), "Synced with {}{retry}.", report.upstream)?;
     Ok(())
 }

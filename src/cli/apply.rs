@@ -1,0 +1,63 @@
+//! What every command that changes one ticket does after parsing: one call
+//! to [`Desk::apply`], then one line (or the ticket as JSON) for the user.
+
+use std::io::Write;
+
+use super::ui::Format;
+use super::{CommandError, Ctx};
+use crate::desk::change::{Changed, Request};
+use crate::desk::{Desk, Error};
+use crate::domain::change::Change;
+use crate::domain::view::TicketView;
+
+/// Applies `request` to the ticket `prefix` names, in one commit, and
+/// reports it.
+pub(crate) fn apply(ctx: &mut Ctx, prefix: &str, request: Request) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let desk = ctx.desk()?;
+    let agent = ctx.agent(&desk)?;
+    let customer_reply = matches!(request, Request::Plain(Change::CustomerReply { .. }));
+    let changed = desk
+        .apply(prefix, request, &agent, ctx.now()?)
+        .map_err(|err| refused(&desk, err, customer_reply, prefix))?;
+    report(ctx, &desk, &changed, format)
+}
+
+/// A customer's reply to a closed ticket belongs in a reopen or a
+/// follow-up: say so.
+fn refused(desk: &Desk, err: Error, customer_reply: bool, prefix: &str) -> CommandError {
+    let closed = customer_reply && err.is_closed_ticket();
+    let err = CommandError::from(err);
+    if closed && let Ok(id) = desk.resolve(prefix) {
+        err.hint(format!(
+            "reopen it with `tix reopen {id}`, or start a follow-up with `tix new SUBJECT --follow-up {id}`"
+        ))
+    } else {
+        err
+    }
+}
+
+/// Reports a committed change: failed hooks as warnings, then one line, or
+/// the ticket as JSON.
+pub(crate) fn report(
+    ctx: &mut Ctx,
+    desk: &Desk,
+    changed: &Changed,
+    format: Format,
+) -> Result<(), CommandError> {
+    for failure in &changed.hook_failures {
+        ctx.ui.status(&format!("warning: {failure}"));
+    }
+    let (ticket, applied) = (&changed.ticket, &changed.applied);
+    if format == Format::Json {
+        return Ok(ctx
+            .ui
+            .json(&TicketView::of(ticket, &desk.config().statuses))?);
+    }
+    let line = match &applied.status {
+        Some((from, to)) => format!("{}: {} ({from} -> {to})", ticket.id, applied.action),
+        None => format!("{}: {}", ticket.id, applied.action),
+    };
+    writeln!(ctx.ui.out(), "{line}")?;
+    Ok(())
+}

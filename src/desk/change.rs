@@ -1,0 +1,338 @@
+//! Changing tickets: creating one, and applying one change to one, each in
+//! one commit with the trailers scripts rely on (docs/storage.md), then
+//! the hooks its recorded events raise.
+//!
+//! The request types here carry what the command line was given, as text
+//! where `tix.toml` decides its meaning (`--field KEY=VALUE`, an agent's
+//! name): the desk checks it against the configuration, so a script and a
+//! command get the same answers.
+
+use crate::domain::change::{self, Actor, Applied, Change, ChangeError, Edit, NewTicket};
+use crate::domain::routing::{self, Assignment, Explicit};
+use crate::model::{Customer, Priority, Role, Ticket, TicketId, Timestamp};
+use crate::store::{self, Signature, UpdateError, Write, layout};
+
+use super::read::parse_ticket;
+use super::{Agent, Desk, Error};
+
+/// A committed change, with what came after it.
+#[derive(Debug)]
+pub struct Changed {
+    /// The ticket as committed.
+    pub ticket: Ticket,
+    /// What the change did.
+    pub applied: Applied,
+    /// One message per hook that failed (the change stays committed).
+    pub hook_failures: Vec<String>,
+}
+
+/// A ticket to create, as given (`tix new`).
+#[derive(Clone, Debug, Default)]
+pub struct NewRequest {
+    /// One line.
+    pub subject: String,
+    /// The first message.
+    pub body: Option<String>,
+    /// Who the ticket is for.
+    pub customer: Customer,
+    /// How urgent; `None` leaves it to routing (else normal).
+    pub priority: Option<Priority>,
+    /// Owning team; `None` leaves it to routing.
+    pub department: Option<String>,
+    /// Owning agent, by name or address.
+    pub assignee: Option<String>,
+    /// Labels.
+    pub tags: Vec<String>,
+    /// Custom field values as `KEY=VALUE` texts, typed by the ticket form.
+    pub fields: Vec<(String, String)>,
+    /// The ticket this one follows up (an id prefix).
+    pub follow_up: Option<String>,
+}
+
+/// A change to an existing ticket, as given.
+#[derive(Clone, Debug)]
+pub enum Request {
+    /// A change that needs nothing from `tix.toml`.
+    Plain(Change),
+    /// Assign to an agent (by name or address) and/or a department;
+    /// neither and not `unassign` assigns the acting agent.
+    Assign {
+        /// The agent.
+        agent: Option<String>,
+        /// Remove the assignee.
+        unassign: bool,
+        /// The department.
+        department: Option<String>,
+    },
+    /// Header edits, with custom fields as `KEY=VALUE` texts (an empty
+    /// value clears a field).
+    Edit {
+        /// Everything but the custom fields.
+        edit: Edit,
+        /// The custom fields.
+        fields: Vec<(String, String)>,
+    },
+}
+
+impl Desk {
+    /// Creates a ticket in one commit, then runs the hooks it raises.
+    pub fn create(
+        &self,
+        request: NewRequest,
+        agent: &Agent,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+    ) -> Result<Changed, Error> {
+        once_each(&request.fields)?;
+        let config = &self.config;
+        let invalid = |msg: String| Error::Change(ChangeError::Invalid(msg));
+        let follow_up_of = match &request.follow_up {
+            Some(prefix) => Some(self.resolve(prefix)?),
+            None => None,
+        };
+        let explicit = Explicit {
+            department: request.department.is_some(),
+            priority: request.priority.is_some(),
+        };
+        let mut new = NewTicket {
+            fields: config.new_field_values(&request.fields).map_err(invalid)?,
+            subject: request.subject,
+            body: request.body,
+            customer: request.customer,
+            priority: request.priority.unwrap_or_default(),
+            department: request.department,
+            assignee: request.assignee,
+            tags: request.tags,
+            follow_up_of,
+        };
+        routing::route(&config.routing, &mut new, explicit);
+        if let Some(department) = &new.department {
+            config.check_department(department).map_err(invalid)?;
+        }
+        new.assignee = new
+            .assignee
+            .as_deref()
+            .map(|a| config.resolve_agent(a))
+            .transpose()
+            .map_err(invalid)?;
+        config
+            .complete_new_fields(&mut new.fields)
+            .map_err(invalid)?;
+        if new.assignee.is_none()
+            && let Some(department) = &new.department
+            && config
+                .department(department)
+                .is_some_and(|d| d.assignment != Assignment::None)
+        {
+            // Least-loaded counts active tickets, round-robin counts all.
+            let (tickets, _) = self.entries(&|_| true, Some)?;
+            new.assignee =
+                routing::pick_agent(&config.departments, &config.agents, department, &tickets);
+        }
+        let ticket = self.commit_new(new, agent, now, rng)?;
+        let applied = Applied {
+            action: "new",
+            status: None,
+            recorded: ticket.events.len(),
+        };
+        let hook_failures = self.run_hooks_for_change(&ticket, &applied, false, &[]);
+        Ok(Changed {
+            ticket,
+            applied,
+            hook_failures,
+        })
+    }
+
+    /// Commits a new ticket under an id no other ticket has.
+    fn commit_new(
+        &self,
+        new: NewTicket,
+        agent: &Agent,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+    ) -> Result<Ticket, Error> {
+        let actor = self.actor(agent, now);
+        for _ in 0..16 {
+            let id = self.unused_id(rng)?;
+            let mut created = None;
+            let result = self.store.update(&id, true, &agent.signature(now), |_| {
+                let (ticket, applied) = change::create(id.clone(), new.clone(), &actor)?;
+                let write = self.write_for(&ticket, &applied);
+                created = Some(ticket);
+                Ok::<_, Error>(write)
+            });
+            match result {
+                Ok(_) => return created.ok_or_else(unreachable_state),
+                Err(UpdateError::Store(store::Error::Exists(_))) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(store::Error::Contended(16).into())
+    }
+
+    /// Draws ids until one is not taken in `HEAD`. A fixed `TIX_SEED` makes
+    /// every process draw the same sequence, so the n-th ticket of a seeded
+    /// desk skips the n - 1 ids before it; a random generator almost never
+    /// draws twice.
+    fn unused_id(&self, rng: &mut fastrand::Rng) -> Result<TicketId, Error> {
+        const DRAWS: usize = 100_000;
+        for _ in 0..DRAWS {
+            let id = TicketId::random(rng);
+            if !self.store.contains(&id)? {
+                return Ok(id);
+            }
+        }
+        Err(store::Error::Contended(16).into())
+    }
+
+    /// Applies a change to the ticket `prefix` names in one commit, then
+    /// runs the hooks it raises.
+    pub fn apply(
+        &self,
+        prefix: &str,
+        request: Request,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Changed, Error> {
+        let id = self.resolve(prefix)?;
+        let change = self.change_for(request, agent)?;
+        self.change(&id, &change, agent, now)
+    }
+
+    /// Applies a change to a ticket in one commit, then runs the hooks it
+    /// raises.
+    pub fn change(
+        &self,
+        id: &TicketId,
+        change: &Change,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Changed, Error> {
+        let actor = self.actor(agent, now);
+        let path = layout::ticket_path(id);
+        let mut result = None;
+        self.store
+            .update(id, false, &agent.signature(now), |text| {
+                let mut ticket = parse_ticket(&path, text.unwrap_or_default(), Some(id))?;
+                let applied = change::apply(&mut ticket, change, &actor)?;
+                let write = self.write_for(&ticket, &applied);
+                result = Some((ticket, applied));
+                Ok::<_, Error>(write)
+            })?;
+        let (ticket, applied) = result.ok_or_else(unreachable_state)?;
+        let hook_failures = self.run_hooks_for_change(&ticket, &applied, false, &[]);
+        Ok(Changed {
+            ticket,
+            applied,
+            hook_failures,
+        })
+    }
+
+    /// Checks what a request names against `tix.toml` and makes it a change.
+    fn change_for(&self, request: Request, agent: &Agent) -> Result<Change, Error> {
+        let config = &self.config;
+        let invalid = |msg: String| Error::Change(ChangeError::Invalid(msg));
+        match request {
+            Request::Plain(change) => Ok(change),
+            Request::Assign {
+                agent: named,
+                unassign,
+                department,
+            } => {
+                let me = (!unassign && named.is_none() && department.is_none())
+                    .then(|| agent.id().to_owned());
+                let assignee = if unassign {
+                    Some(None)
+                } else if let Some(who) = named.as_deref().or(me.as_deref()) {
+                    Some(Some(config.resolve_agent(who).map_err(invalid)?))
+                } else {
+                    None
+                };
+                if let Some(department) = &department {
+                    config.check_department(department).map_err(invalid)?;
+                }
+                Ok(Change::Assign {
+                    assignee,
+                    department: department.map(Some),
+                })
+            }
+            Request::Edit { mut edit, fields } => {
+                once_each(&fields)?;
+                let (values, clear) = config.edit_field_values(&fields).map_err(invalid)?;
+                edit.fields = values;
+                edit.clear_fields = clear;
+                Ok(Change::Edit(edit))
+            }
+        }
+    }
+
+    /// The actor of an agent's change.
+    fn actor<'a>(&'a self, agent: &'a Agent, now: Timestamp) -> Actor<'a> {
+        Actor {
+            id: agent.id(),
+            role: Role::Agent,
+            now,
+            statuses: &self.config.statuses,
+        }
+    }
+
+    fn write_for(&self, ticket: &Ticket, applied: &Applied) -> Write {
+        Write {
+            content: ticket.to_toml(&self.config.statuses),
+            message: commit_message(ticket, applied),
+        }
+    }
+}
+
+/// Refuses a field given twice (`--field order=1 --field order=2`): one of
+/// the values would be silently dropped.
+fn once_each(fields: &[(String, String)]) -> Result<(), Error> {
+    for (i, (name, _)) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|(other, _)| other == name) {
+            return Err(Error::Request(format!(
+                "--field {name} is given twice: give each field once"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn unreachable_state() -> Error {
+    // The store only returns Ok after the edit closure ran and succeeded.
+    Error::Store(store::Error::Contended(0))
+}
+
+/// Builds the commit message: a subject naming id, action and ticket
+/// subject, then trailers (docs/storage.md).
+pub(crate) fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
+    let mut subject: String = ticket.subject.chars().take(60).collect();
+    if subject.len() < ticket.subject.len() {
+        subject.push('…');
+    }
+    let mut message = match &applied.status {
+        Some((from, to)) => format!(
+            "{}: {} ({from} -> {to}) {subject}\n\n",
+            ticket.id, applied.action
+        ),
+        None => format!("{}: {} {subject}\n\n", ticket.id, applied.action),
+    };
+    message.push_str(&format!(
+        "Tix-Ticket: {}\nTix-Action: {}\n",
+        ticket.id, applied.action
+    ));
+    if let Some((from, to)) = &applied.status {
+        message.push_str(&format!("Tix-Status: {from} -> {to}\n"));
+    }
+    message
+}
+
+/// The commit author of an agent's change.
+impl Agent {
+    pub(crate) fn signature(&self, time: Timestamp) -> Signature {
+        Signature {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            time,
+        }
+    }
+}

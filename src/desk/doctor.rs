@@ -1,0 +1,320 @@
+//! `tix doctor`: every check of a desk, collected so all problems show at
+//! once (docs/guide.md, "Checking the desk").
+//!
+//! It works on a desk whose `tix.toml` is broken (that is one of the
+//! problems it reports), so it opens the store itself rather than a
+//! [`Desk`](super::Desk).
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use super::read::parse_ticket;
+use super::{Error, Problem, committed_files};
+use crate::config::{Config, ConfigProblem};
+use crate::store::{RawTicket, Store, layout};
+
+/// What the doctor found.
+#[derive(Debug, Default)]
+pub struct DoctorReport {
+    /// How many ticket files it checked.
+    pub tickets: usize,
+    /// Everything wrong, in the order found.
+    pub problems: Vec<Problem>,
+    /// Files it repaired: changes an interrupted tix left half-written in
+    /// the working tree.
+    pub repaired: Vec<String>,
+    /// Things to know that are not problems.
+    pub notes: Vec<String>,
+}
+
+/// Checks the desk containing `start`: git's lock files and index
+/// settings, `tix.toml` (committed, and the working copy when it differs),
+/// and every ticket file: that it parses, that ids are unique and match
+/// their paths, that statuses and fields are the desk's. It first finishes
+/// a change that a killed tix process left half-written.
+pub fn doctor(start: &Path) -> Result<DoctorReport, Error> {
+    let store = Store::discover(start)?;
+    store.ensure_merge_driver()?;
+    let mut report = DoctorReport {
+        repaired: store.recover()?,
+        ..DoctorReport::default()
+    };
+    report.problems = repository_problems(&store)?;
+    let (config, config_ok) = check_config(&store, &mut report)?;
+    check_tickets(&store, &config, config_ok, &mut report)?;
+    Ok(report)
+}
+
+/// git's lock files left in place, and index settings git misreads.
+fn repository_problems(store: &Store) -> Result<Vec<Problem>, Error> {
+    let mut problems: Vec<Problem> = store
+        .git_locks()?
+        .into_iter()
+        .map(|lock| Problem {
+            path: lock,
+            line: None,
+            message: "git's lock file is present: a git command is running, or one was killed; \
+                      remove the file when no git runs"
+                .into(),
+        })
+        .collect();
+    if store.index_settings_clash()? {
+        problems.push(Problem {
+            path: store.index_file_shown(),
+            line: None,
+            message: "git writes this index split and without its checksum \
+                      (index.skipHash, or feature.manyFiles), and misreads such an index; \
+                      turn one off (git config index.skipHash false)"
+                .into(),
+        });
+    }
+    Ok(problems)
+}
+
+/// Checks the committed `tix.toml`, and its working copy when that differs
+/// (committing a broken copy would break the desk). Returns the config the
+/// ticket checks use, and whether it is the desk's own: without a valid
+/// `tix.toml` the built-in defaults would report false problems (a custom
+/// status "not defined"), so those checks are skipped.
+fn check_config(store: &Store, report: &mut DoctorReport) -> Result<(Config, bool), Error> {
+    let config_problem = |p: ConfigProblem, prefix: &str| Problem {
+        path: layout::CONFIG_FILE.into(),
+        line: p.line,
+        message: format!("{prefix}{}", p.message),
+    };
+    let files = committed_files(store);
+    let mut config_ok = true;
+    let config = match store.read_file(layout::CONFIG_FILE)? {
+        Some(text) => match Config::parse_in(&text, &files) {
+            Ok(config) => config,
+            Err(err) => {
+                config_ok = false;
+                let found = err.problems.into_iter().map(|p| config_problem(p, ""));
+                report.problems.extend(found);
+                Config::default()
+            }
+        },
+        None => Config::default(),
+    };
+    if !config_ok {
+        report.notes.push(
+            "note: tix.toml has problems, so the ticket checks that depend on it \
+             (statuses, custom fields) are skipped"
+                .into(),
+        );
+    }
+    if store.worktree_differs(layout::CONFIG_FILE)? {
+        report
+            .notes
+            .push("note: tix.toml has uncommitted changes; tix uses the committed version".into());
+        if let Some(text) = store.read_worktree_file(layout::CONFIG_FILE)?
+            && let Err(err) = Config::parse_in(&text, &files)
+        {
+            let committed: Vec<(Option<usize>, String)> = report
+                .problems
+                .iter()
+                .map(|p| (p.line, p.message.clone()))
+                .collect();
+            report.problems.extend(
+                err.problems
+                    .into_iter()
+                    .filter(|p| !committed.contains(&(p.line, p.message.clone())))
+                    .map(|p| config_problem(p, "(uncommitted) ")),
+            );
+        }
+    }
+    Ok((config, config_ok))
+}
+
+/// Checks every ticket file, each on the thread that read it; only the ids
+/// are compared here, so the desk is never held in memory.
+fn check_tickets(
+    store: &Store,
+    config: &Config,
+    config_ok: bool,
+    report: &mut DoctorReport,
+) -> Result<(), Error> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut fatal = None;
+    store.for_each_file(&|raw| check_file(raw, config, config_ok), &mut |checked| {
+        report.tickets += 1;
+        let mut found = checked.problems;
+        let flow = match checked.outcome {
+            Outcome::Checked {
+                id,
+                id_line,
+                dup_at,
+            } => {
+                if let Some(other) = seen.insert(id.clone(), checked.path.clone()) {
+                    let clash = Problem {
+                        path: checked.path,
+                        line: id_line,
+                        message: format!("id '{id}' is also used by {other}"),
+                    };
+                    found.insert(dup_at, clash);
+                }
+                ControlFlow::Continue(())
+            }
+            Outcome::Skipped => ControlFlow::Continue(()),
+            Outcome::Failed(error) => {
+                fatal = Some(error);
+                ControlFlow::Break(())
+            }
+        };
+        report.problems.append(&mut found);
+        flow
+    })?;
+    fatal.map_or(Ok(()), Err)
+}
+
+/// What the check of one ticket file found.
+struct Checked {
+    path: String,
+    problems: Vec<Problem>,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    /// A ticket with this id (at this line), to compare with the others;
+    /// a clash is reported before the file's problems from `dup_at` on.
+    Checked {
+        id: String,
+        id_line: Option<usize>,
+        dup_at: usize,
+    },
+    /// Not a ticket: its problems say why.
+    Skipped,
+    /// The check itself failed.
+    Failed(Error),
+}
+
+/// Checks one ticket file: that it parses, that its id matches its path,
+/// that its statuses and fields are the desk's, and that its status line
+/// agrees with its log (the checks that need tix.toml only with `config_ok`).
+fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
+    let mut problems = Vec::new();
+    let path = raw.path.clone();
+    let skipped = |problems, path| Checked {
+        path,
+        problems,
+        outcome: Outcome::Skipped,
+    };
+    let text = match raw.text {
+        Ok(text) => text,
+        Err(err) => {
+            problems.push(Problem {
+                path: path.clone(),
+                line: None,
+                message: err.to_string(),
+            });
+            return skipped(problems, path);
+        }
+    };
+    let Some(id) = raw.id.clone() else {
+        problems.push(Problem {
+            path: path.clone(),
+            line: None,
+            message: "not a ticket file name (expected tickets/<ab>/<id>.toml)".into(),
+        });
+        return skipped(problems, path);
+    };
+    let ticket = match parse_ticket(&path, &text, None) {
+        Ok(ticket) => ticket,
+        Err(Error::Parse { error, .. }) => {
+            problems.push(Problem {
+                path: path.clone(),
+                line: error.line,
+                message: error.message,
+            });
+            return skipped(problems, path);
+        }
+        Err(err) => {
+            return Checked {
+                path,
+                problems,
+                outcome: Outcome::Failed(err),
+            };
+        }
+    };
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map(|i| i + 1)
+    };
+    if ticket.id != id {
+        problems.push(Problem {
+            path: path.clone(),
+            line: line_of("id"),
+            message: format!("id '{}' does not match the file name", ticket.id),
+        });
+    } else if path != layout::ticket_path(&id) {
+        problems.push(Problem {
+            path: path.clone(),
+            line: None,
+            message: format!("ticket {id} belongs in {}", layout::ticket_path(&id)),
+        });
+    }
+    let dup_at = problems.len();
+    for event in ticket.events.iter().filter(|_| config_ok) {
+        if event.sets_status()
+            && let Some(to) = &event.to
+            && config.statuses.get(to).is_none()
+        {
+            let line = text
+                .find(&format!("to = \"{to}\""))
+                .map(|o| text[..o].lines().count() + 1);
+            problems.push(Problem {
+                path: path.clone(),
+                line,
+                message: format!("status '{to}' is not defined in tix.toml"),
+            });
+        }
+    }
+    if config_ok && !config.fields.is_empty() {
+        for (name, value) in &ticket.fields {
+            let message = match config.field(name) {
+                None => Some(format!(
+                    "field '{name}' is not in the ticket form of tix.toml"
+                )),
+                Some(def) => def.check_value(value).err(),
+            };
+            if let Some(message) = message {
+                problems.push(Problem {
+                    path: path.clone(),
+                    line: line_of(name),
+                    message,
+                });
+            }
+        }
+    }
+    if ticket.events.is_empty() {
+        problems.push(Problem {
+            path: path.clone(),
+            line: None,
+            message: "the ticket has no [[event]] log".into(),
+        });
+    }
+    let summary = ticket.summary(&config.statuses);
+    if let Some(written) = &ticket.status
+        && written != &summary.status
+    {
+        problems.push(Problem {
+            path: path.clone(),
+            line: line_of("status"),
+            message: format!(
+                "status line says '{written}' but the event log says '{}'",
+                summary.status
+            ),
+        });
+    }
+    Checked {
+        outcome: Outcome::Checked {
+            id: ticket.id.to_string(),
+            id_line: line_of("id"),
+            dup_at,
+        },
+        path,
+        problems,
+    }
+}
