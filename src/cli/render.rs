@@ -124,6 +124,13 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
             .unwrap_or_default();
         out.push_str(&format!("{}{}/5{comment}\n", label("Rating"), rating.score));
     }
+    show_fields(ui, ticket, form, &mut out);
+    show_conversation(ui, ticket, &mut out);
+    out
+}
+
+/// The custom fields of `tix show`, by the label of the ticket form.
+fn show_fields(ui: &Ui, ticket: &Ticket, form: &[FieldDef], out: &mut String) {
     if !ticket.fields.is_empty() {
         out.push_str(&format!("{}\n", ui.paint(Style::Dim, "Fields")));
         for (name, value) in &ticket.fields {
@@ -138,6 +145,10 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
             ));
         }
     }
+}
+
+/// The messages, notes and status changes of `tix show`, in order.
+fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
     for event in &ticket.events {
         match event.kind {
             EventKind::Message | EventKind::Note => {
@@ -174,7 +185,6 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
             _ => {}
         }
     }
-    out
 }
 
 /// Renders the SLA block of `tix show`.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use toml::Spanned;
 
-use super::raw::{RawCalendar, RawPolicy, RawSla};
+use super::raw::{RawCalendar, RawPolicy, RawSla, RawTargets};
 use super::{ReadFile, Report};
 use crate::domain::calendar::{self, Calendar, Hours};
 use crate::domain::lifecycle::Category;
@@ -315,6 +315,31 @@ fn build_policy(
         }
         parsed
     });
+    let targets = policy_targets(&raw.targets, &mut fail);
+    let m = raw.matches;
+    let matches = Match {
+        department: m.department,
+        priority: m.priority,
+        tags_any: m.tags_any,
+        customer_domain: m.customer_domain,
+        field: m.field,
+    };
+    let calendar = calendar.filter(|_| ok.get())?;
+    Some(Policy {
+        name,
+        matches,
+        calendar,
+        pause,
+        warn_before,
+        targets,
+    })
+}
+
+/// Reads a policy's `[sla.policy.targets]`: durations by priority.
+fn policy_targets(
+    raw: &BTreeMap<String, Spanned<RawTargets>>,
+    fail: &mut Report<'_>,
+) -> BTreeMap<Priority, Targets> {
     let mut duration = |text: &Option<Spanned<String>>| {
         let text = text.as_ref()?;
         let secs = crate::model::parse_duration_secs(text.get_ref());
@@ -328,7 +353,7 @@ fn build_policy(
     };
     let mut targets = BTreeMap::new();
     let mut bad_priorities = Vec::new();
-    for (priority, raw_targets) in &raw.targets {
+    for (priority, raw_targets) in raw {
         let span = raw_targets.span();
         let t = raw_targets.get_ref();
         let parsed = Targets {
@@ -347,21 +372,5 @@ fn build_policy(
     for (message, span) in bad_priorities {
         fail(message, span);
     }
-    let m = raw.matches;
-    let matches = Match {
-        department: m.department,
-        priority: m.priority,
-        tags_any: m.tags_any,
-        customer_domain: m.customer_domain,
-        field: m.field,
-    };
-    let calendar = calendar.filter(|_| ok.get())?;
-    Some(Policy {
-        name,
-        matches,
-        calendar,
-        pause,
-        warn_before,
-        targets,
-    })
+    targets
 }

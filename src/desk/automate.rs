@@ -23,7 +23,7 @@ use crate::domain::lifecycle::{Category, Statuses};
 use crate::domain::routing;
 use crate::domain::rules::{AssignTo, Rule};
 use crate::model::{Role, Ticket, TicketId, Timestamp};
-use crate::store::{BatchItem, BatchProgress, Signature};
+use crate::store::{BatchItem, BatchProgress};
 
 /// What to run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -154,7 +154,6 @@ impl Desk {
         if !pool {
             entries = Vec::new();
         }
-        let identity = &config.desk.automation;
         let mut engine = Engine {
             desk: self,
             statuses,
@@ -162,7 +161,7 @@ impl Desk {
             beyond: vec![0; rules.len()],
             rules,
             actor: Actor {
-                id: &identity.email,
+                id: &config.desk.automation.email,
                 role: Role::System,
                 now,
                 statuses,
@@ -195,14 +194,9 @@ impl Desk {
             std::ops::ControlFlow::Continue(())
         })?;
         progress.start(Phase::Committing, items.len());
-        let sig = Signature {
-            name: identity.name.clone(),
-            email: identity.email.clone(),
-            time: now,
-        };
         let done = self.store().write_batch(
             items,
-            &sig,
+            &self.automation_signature(now),
             options.dry_run,
             &mut |step| match step {
                 BatchProgress::Built(n) => progress.advance(n),
@@ -212,6 +206,18 @@ impl Desk {
         )?;
         report.skipped = done.skipped;
         let committed: BTreeSet<&TicketId> = done.committed.iter().collect();
+        self.finish(engine, &committed, &mut report);
+        Ok(report)
+    }
+
+    /// Runs the hooks of the committed tickets and completes the report
+    /// with what the engine found.
+    fn finish(
+        &self,
+        mut engine: Engine<'_>,
+        committed: &BTreeSet<&TicketId>,
+        report: &mut RunReport,
+    ) {
         for (id, change) in std::mem::take(&mut engine.changed) {
             if !committed.contains(&id) {
                 continue;
@@ -245,7 +251,6 @@ impl Desk {
                 beyond: *beyond,
             })
             .collect();
-        Ok(report)
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::Path;
 use super::read::parse_ticket;
 use super::{Error, Problem, committed_files};
 use crate::config::{Config, ConfigProblem};
+use crate::model::Ticket;
 use crate::store::{RawTicket, Store, layout};
 
 /// What the doctor found.
@@ -237,15 +238,10 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
             };
         }
     };
-    let line_of = |key: &str| {
-        text.lines()
-            .position(|l| l.trim_start().starts_with(key))
-            .map(|i| i + 1)
-    };
     if ticket.id != id {
         problems.push(Problem {
             path: path.clone(),
-            line: line_of("id"),
+            line: line_of(&text, "id"),
             message: format!("id '{}' does not match the file name", ticket.id),
         });
     } else if path != layout::ticket_path(&id) {
@@ -256,7 +252,38 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
         });
     }
     let dup_at = problems.len();
-    for event in ticket.events.iter().filter(|_| config_ok) {
+    if config_ok {
+        check_against_config(&ticket, &text, config, &mut problems, &path);
+    }
+    check_log(&ticket, &text, config, &mut problems, &path);
+    Checked {
+        outcome: Outcome::Checked {
+            id: ticket.id.to_string(),
+            id_line: line_of(&text, "id"),
+            dup_at,
+        },
+        path,
+        problems,
+    }
+}
+
+/// Where `key = ...` is in a ticket file, for messages.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| l.trim_start().starts_with(key))
+        .map(|i| i + 1)
+}
+
+/// Checks that every status a ticket's log sets, and every custom field it
+/// holds, is the desk's.
+fn check_against_config(
+    ticket: &Ticket,
+    text: &str,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+    path: &str,
+) {
+    for event in &ticket.events {
         if event.sets_status()
             && let Some(to) = &event.to
             && config.statuses.get(to).is_none()
@@ -265,32 +292,44 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
                 .find(&format!("to = \"{to}\""))
                 .map(|o| text[..o].lines().count() + 1);
             problems.push(Problem {
-                path: path.clone(),
+                path: path.to_owned(),
                 line,
                 message: format!("status '{to}' is not defined in tix.toml"),
             });
         }
     }
-    if config_ok && !config.fields.is_empty() {
-        for (name, value) in &ticket.fields {
-            let message = match config.field(name) {
-                None => Some(format!(
-                    "field '{name}' is not in the ticket form of tix.toml"
-                )),
-                Some(def) => def.check_value(value).err(),
-            };
-            if let Some(message) = message {
-                problems.push(Problem {
-                    path: path.clone(),
-                    line: line_of(name),
-                    message,
-                });
-            }
+    if config.fields.is_empty() {
+        return;
+    }
+    for (name, value) in &ticket.fields {
+        let message = match config.field(name) {
+            None => Some(format!(
+                "field '{name}' is not in the ticket form of tix.toml"
+            )),
+            Some(def) => def.check_value(value).err(),
+        };
+        if let Some(message) = message {
+            problems.push(Problem {
+                path: path.to_owned(),
+                line: line_of(text, name),
+                message,
+            });
         }
     }
+}
+
+/// Checks that a ticket has an event log and that its status line agrees
+/// with it.
+fn check_log(
+    ticket: &Ticket,
+    text: &str,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+    path: &str,
+) {
     if ticket.events.is_empty() {
         problems.push(Problem {
-            path: path.clone(),
+            path: path.to_owned(),
             line: None,
             message: "the ticket has no [[event]] log".into(),
         });
@@ -300,21 +339,12 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
         && written != &summary.status
     {
         problems.push(Problem {
-            path: path.clone(),
-            line: line_of("status"),
+            path: path.to_owned(),
+            line: line_of(text, "status"),
             message: format!(
                 "status line says '{written}' but the event log says '{}'",
                 summary.status
             ),
         });
-    }
-    Checked {
-        outcome: Outcome::Checked {
-            id: ticket.id.to_string(),
-            id_line: line_of("id"),
-            dup_at,
-        },
-        path,
-        problems,
     }
 }

@@ -149,6 +149,17 @@ pub struct Applied {
     pub recorded: usize,
 }
 
+impl Applied {
+    /// An action that changed no status.
+    fn named(action: &'static str) -> Self {
+        Self {
+            action,
+            status: None,
+            recorded: 0,
+        }
+    }
+}
+
 /// An action that cannot be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
@@ -248,6 +259,31 @@ pub fn apply(
     Ok(applied)
 }
 
+/// The ticket's status before a change, and the moves it allows.
+struct Before<'s> {
+    status: &'s str,
+    category: Category,
+}
+
+impl Before<'_> {
+    /// Where `mv` leads from here, or the lifecycle's refusal.
+    fn check(&self, mv: Move) -> Result<Outcome, TransitionError> {
+        lifecycle::check(mv, self.status, self.category)
+    }
+
+    /// Applies a status move whose outcome [`Self::check`] gave.
+    fn moved(
+        &self,
+        ticket: &mut Ticket,
+        outcome: Outcome,
+        actor: &Actor<'_>,
+        action: &'static str,
+        reason: Option<String>,
+    ) -> Applied {
+        moved(ticket, self.status, outcome, actor, action, reason, None)
+    }
+}
+
 fn apply_to(
     ticket: &mut Ticket,
     change: &Change,
@@ -257,215 +293,40 @@ fn apply_to(
     let category = summary
         .category
         .ok_or_else(|| ChangeError::UnknownStatus(summary.status.clone()))?;
-    let check = |mv: Move| lifecycle::check(mv, &summary.status, category);
+    let before = Before {
+        status: &summary.status,
+        category,
+    };
+    let plain = |ticket: &mut Ticket, mv: Move, action, reason: &Option<String>| {
+        let outcome = before.check(mv)?;
+        Ok(before.moved(ticket, outcome, actor, action, reason.clone()))
+    };
     match change {
-        Change::Reply { body, resolve } => {
-            let mv = if *resolve {
-                Move::AgentReplyResolve
-            } else {
-                Move::AgentReply
-            };
-            let outcome = check(mv)?;
-            let mut message = event(actor, EventKind::Message);
-            message.body = Some(check_body(body)?);
-            ticket.push(message);
-            let action = if *resolve { "reply-resolve" } else { "reply" };
-            if *resolve {
-                assign_resolver(ticket, actor);
-            }
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                action,
-                None,
-                None,
-            ))
-        }
-        Change::CustomerReply { body } => {
-            let outcome = check(Move::CustomerReply)?;
-            let customer = ticket.customer.actor();
-            let customer = Actor {
-                id: &customer,
-                role: Role::Customer,
-                ..actor.clone()
-            };
-            let mut message = event(&customer, EventKind::Message);
-            message.body = Some(check_body(body)?);
-            ticket.push(message);
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                &customer,
-                "customer-reply",
-                None,
-                None,
-            ))
-        }
+        Change::Reply { body, resolve } => reply(ticket, &before, body, *resolve, actor),
+        Change::CustomerReply { body } => customer_reply(ticket, &before, body, actor),
         Change::Note { body } => {
-            check(Move::Note)?;
+            before.check(Move::Note)?;
             let mut note = event(actor, EventKind::Note);
             note.body = Some(check_body(body)?);
             ticket.push(note);
-            Ok(Applied {
-                action: "note",
-                status: None,
-                recorded: 0,
-            })
+            Ok(Applied::named("note"))
         }
-        Change::Open => {
-            let outcome = check(Move::Open)?;
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                "open",
-                None,
-                None,
-            ))
-        }
+        Change::Open => plain(ticket, Move::Open, "open", &None),
         Change::Postpone { until } => {
-            let outcome = check(Move::Postpone)?;
-            if let Some(until) = until
-                && *until <= actor.now
-            {
-                return Err(invalid(format!("--until {until} is not in the future")));
-            }
-            if category == Category::OnHold && *until == summary.postponed_until {
-                return Err(ChangeError::NoChange(
-                    "the ticket is already postponed until then".into(),
-                ));
-            }
-            let applied = moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                "postpone",
-                None,
-                *until,
-            );
-            if applied.status.is_none() {
-                // Re-postponing moves the wake-up time: record it as a status event.
-                push_status(
-                    ticket,
-                    &summary.status,
-                    &summary.status,
-                    actor,
-                    None,
-                    *until,
-                );
-            }
-            Ok(applied)
+            postpone(ticket, &before, *until, summary.postponed_until, actor)
         }
         Change::Resolve { reason } => {
-            let outcome = check(Move::Resolve)?;
+            let outcome = before.check(Move::Resolve)?;
             assign_resolver(ticket, actor);
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                "resolve",
-                reason.clone(),
-                None,
-            ))
+            Ok(before.moved(ticket, outcome, actor, "resolve", reason.clone()))
         }
-        Change::Close { force, reason } => {
-            let reason = reason
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .map(str::to_owned);
-            let outcome = match (force, category) {
-                (false, _) => check(Move::Close).map_err(|mut err| {
-                    if category.is_active() {
-                        err.allowed.retain(|c| *c != "close --force");
-                        return invalid(format!(
-                            "{err}; to close it anyway use `tix close ID --force --reason TEXT`"
-                        ));
-                    }
-                    err.into()
-                })?,
-                (true, _) => {
-                    let outcome = check(Move::ForceClose)?;
-                    if reason.is_none() {
-                        return Err(invalid(
-                            "--force needs --reason TEXT (e.g. spam, duplicate)",
-                        ));
-                    }
-                    outcome
-                }
-            };
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                "close",
-                reason,
-                None,
-            ))
-        }
-        Change::Reopen { reason } => {
-            let outcome = check(Move::Reopen)?;
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                "reopen",
-                reason.clone(),
-                None,
-            ))
-        }
+        Change::Close { force, reason } => close(ticket, &before, *force, reason, actor),
+        Change::Reopen { reason } => plain(ticket, Move::Reopen, "reopen", reason),
         Change::Wake => {
             let replied = summary.first_reply.is_some();
-            let outcome = check(Move::Wake { replied })?;
-            Ok(moved(
-                ticket,
-                &summary.status,
-                outcome,
-                actor,
-                "wake",
-                None,
-                None,
-            ))
+            plain(ticket, Move::Wake { replied }, "wake", &None)
         }
-        Change::Take => {
-            check(Move::Edit)?;
-            let before = ticket.events.len();
-            if ticket.assignee.as_deref() != Some(actor.id) {
-                let assign = Change::Assign {
-                    assignee: Some(Some(actor.id.to_owned())),
-                    department: None,
-                };
-                apply_assign(ticket, &assign, actor)?;
-            }
-            let mut applied = Applied {
-                action: "take",
-                status: None,
-                recorded: 0,
-            };
-            if matches!(category, Category::New | Category::OnHold) {
-                applied = moved(
-                    ticket,
-                    &summary.status,
-                    Outcome::To(Category::Open),
-                    actor,
-                    "take",
-                    None,
-                    None,
-                );
-            }
-            if ticket.events.len() == before {
-                return Err(ChangeError::NoChange("the ticket is already yours".into()));
-            }
-            Ok(applied)
-        }
+        Change::Take => take(ticket, &before, actor),
         Change::SlaBreach { breaches } => {
             for (metric, due) in breaches {
                 let mut e = event(actor, EventKind::Sla);
@@ -474,11 +335,7 @@ fn apply_to(
                 e.until = Some(*due);
                 ticket.push(e);
             }
-            Ok(Applied {
-                action: "sla-breach",
-                status: None,
-                recorded: 0,
-            })
+            Ok(Applied::named("sla-breach"))
         }
         Change::SetStatus { status, reason } => set_status(
             ticket,
@@ -489,14 +346,156 @@ fn apply_to(
             actor,
         ),
         Change::Assign { .. } => {
-            check(Move::Edit)?;
+            before.check(Move::Edit)?;
             apply_assign(ticket, change, actor)
         }
         Change::Edit(edit) => {
-            check(Move::Edit)?;
+            before.check(Move::Edit)?;
             apply_edit(ticket, edit, actor)
         }
     }
+}
+
+/// An agent's public reply, resolving with `resolve`.
+fn reply(
+    ticket: &mut Ticket,
+    before: &Before<'_>,
+    body: &str,
+    resolve: bool,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let mv = if resolve {
+        Move::AgentReplyResolve
+    } else {
+        Move::AgentReply
+    };
+    let outcome = before.check(mv)?;
+    let mut message = event(actor, EventKind::Message);
+    message.body = Some(check_body(body)?);
+    ticket.push(message);
+    let action = if resolve { "reply-resolve" } else { "reply" };
+    if resolve {
+        assign_resolver(ticket, actor);
+    }
+    Ok(before.moved(ticket, outcome, actor, action, None))
+}
+
+/// The customer's reply, written as the customer.
+fn customer_reply(
+    ticket: &mut Ticket,
+    before: &Before<'_>,
+    body: &str,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let outcome = before.check(Move::CustomerReply)?;
+    let customer = ticket.customer.actor();
+    let customer = Actor {
+        id: &customer,
+        role: Role::Customer,
+        ..actor.clone()
+    };
+    let mut message = event(&customer, EventKind::Message);
+    message.body = Some(check_body(body)?);
+    ticket.push(message);
+    Ok(before.moved(ticket, outcome, &customer, "customer-reply", None))
+}
+
+/// Postpones, until a time in the future when given; postponing again
+/// moves the wake-up time.
+fn postpone(
+    ticket: &mut Ticket,
+    before: &Before<'_>,
+    until: Option<Timestamp>,
+    current_until: Option<Timestamp>,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let outcome = before.check(Move::Postpone)?;
+    if let Some(until) = until
+        && until <= actor.now
+    {
+        return Err(invalid(format!("--until {until} is not in the future")));
+    }
+    if before.category == Category::OnHold && until == current_until {
+        return Err(ChangeError::NoChange(
+            "the ticket is already postponed until then".into(),
+        ));
+    }
+    let applied = moved(
+        ticket,
+        before.status,
+        outcome,
+        actor,
+        "postpone",
+        None,
+        until,
+    );
+    if applied.status.is_none() {
+        // Re-postponing moves the wake-up time: record it as a status event.
+        push_status(ticket, before.status, before.status, actor, None, until);
+    }
+    Ok(applied)
+}
+
+/// Closes a resolved ticket, or any active one with `force` and a reason.
+fn close(
+    ticket: &mut Ticket,
+    before: &Before<'_>,
+    force: bool,
+    reason: &Option<String>,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    let reason = reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    let category = before.category;
+    let outcome = if force {
+        let outcome = before.check(Move::ForceClose)?;
+        if reason.is_none() {
+            return Err(invalid(
+                "--force needs --reason TEXT (e.g. spam, duplicate)",
+            ));
+        }
+        outcome
+    } else {
+        before.check(Move::Close).map_err(|mut err| {
+            if category.is_active() {
+                err.allowed.retain(|c| *c != "close --force");
+                return invalid(format!(
+                    "{err}; to close it anyway use `tix close ID --force --reason TEXT`"
+                ));
+            }
+            err.into()
+        })?
+    };
+    Ok(before.moved(ticket, outcome, actor, "close", reason))
+}
+
+/// `tix next --take`: assigns the ticket to the actor and opens a new or
+/// postponed one; refused when that changes nothing.
+fn take(
+    ticket: &mut Ticket,
+    before: &Before<'_>,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    before.check(Move::Edit)?;
+    let count = ticket.events.len();
+    if ticket.assignee.as_deref() != Some(actor.id) {
+        let assign = Change::Assign {
+            assignee: Some(Some(actor.id.to_owned())),
+            department: None,
+        };
+        apply_assign(ticket, &assign, actor)?;
+    }
+    let mut applied = Applied::named("take");
+    if matches!(before.category, Category::New | Category::OnHold) {
+        applied = before.moved(ticket, Outcome::To(Category::Open), actor, "take", None);
+    }
+    if ticket.events.len() == count {
+        return Err(ChangeError::NoChange("the ticket is already yours".into()));
+    }
+    Ok(applied)
 }
 
 /// `tix status`: any status the configuration allows. The lifecycle's

@@ -205,6 +205,68 @@ impl Rule {
                  (it becomes the Tix-Rule trailer of commits)"
             ));
         }
+        self.check_values(statuses)?;
+        if let Some(tag) = self
+            .actions
+            .add_tags
+            .iter()
+            .find(|t| self.actions.remove_tags.contains(t))
+        {
+            return Err(format!(
+                "automation '{name}' both adds and removes tag '{tag}'"
+            ));
+        }
+        if let Some(AssignTo::Pool(_)) = self.actions.assign_to()
+            && self.when.department.is_none()
+        {
+            return Err(format!(
+                "automation '{name}': assign = \"{}\" picks an agent of the ticket's department; \
+                 add `department = \"...\"` to its `when`",
+                self.actions.assign.as_deref().unwrap_or_default()
+            ));
+        }
+        if self.actions == Do::default() {
+            return Err(format!(
+                "automation '{name}' does nothing: give `do` an action"
+            ));
+        }
+        let admitted = States::admitted(self, statuses, false);
+        if admitted.is_empty() {
+            return Err(format!(
+                "automation '{name}' can never match: its conditions exclude each other or name only \
+                 closed tickets, which automation never evaluates"
+            ));
+        }
+        if let Some(target) = &self.actions.set_status {
+            let others: Vec<&String> = admitted.statuses.iter().filter(|s| *s != target).collect();
+            let refused: Vec<String> = others
+                .iter()
+                .filter_map(|from| {
+                    status_move(statuses, from, target)
+                        .err()
+                        .map(|why| format!("{from}: {why}"))
+                })
+                .collect();
+            if !others.is_empty() && refused.len() == others.len() {
+                return Err(format!(
+                    "automation '{name}' sets status '{target}', which no status its conditions allow can move to ({})",
+                    refused.join("; ")
+                ));
+            }
+        }
+        if !self.nullifies(statuses) {
+            return Err(format!(
+                "automation '{name}' would fire forever: its actions must make one of its conditions false \
+                 (set_status out of its status or category, add a tag listed in tags_none, ...)"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks each value of the rule on its own: statuses, categories,
+    /// priorities, roles, durations, tags, `notify` and `limit`.
+    fn check_values(&self, statuses: &Statuses) -> Result<(), String> {
+        let name = &self.name;
         if let Some(status) = &self.actions.set_status
             && statuses.get(status).is_none()
         {
@@ -264,60 +326,6 @@ impl Rule {
         }
         if self.limit == Some(0) {
             return Err(format!("automation '{name}': limit must be at least 1"));
-        }
-        if let Some(tag) = self
-            .actions
-            .add_tags
-            .iter()
-            .find(|t| self.actions.remove_tags.contains(t))
-        {
-            return Err(format!(
-                "automation '{name}' both adds and removes tag '{tag}'"
-            ));
-        }
-        if let Some(AssignTo::Pool(_)) = self.actions.assign_to()
-            && self.when.department.is_none()
-        {
-            return Err(format!(
-                "automation '{name}': assign = \"{}\" picks an agent of the ticket's department; \
-                 add `department = \"...\"` to its `when`",
-                self.actions.assign.as_deref().unwrap_or_default()
-            ));
-        }
-        if self.actions == Do::default() {
-            return Err(format!(
-                "automation '{name}' does nothing: give `do` an action"
-            ));
-        }
-        let admitted = States::admitted(self, statuses, false);
-        if admitted.is_empty() {
-            return Err(format!(
-                "automation '{name}' can never match: its conditions exclude each other or name only \
-                 closed tickets, which automation never evaluates"
-            ));
-        }
-        if let Some(target) = &self.actions.set_status {
-            let others: Vec<&String> = admitted.statuses.iter().filter(|s| *s != target).collect();
-            let refused: Vec<String> = others
-                .iter()
-                .filter_map(|from| {
-                    status_move(statuses, from, target)
-                        .err()
-                        .map(|why| format!("{from}: {why}"))
-                })
-                .collect();
-            if !others.is_empty() && refused.len() == others.len() {
-                return Err(format!(
-                    "automation '{name}' sets status '{target}', which no status its conditions allow can move to ({})",
-                    refused.join("; ")
-                ));
-            }
-        }
-        if !self.nullifies(statuses) {
-            return Err(format!(
-                "automation '{name}' would fire forever: its actions must make one of its conditions false \
-                 (set_status out of its status or category, add a tag listed in tags_none, ...)"
-            ));
         }
         Ok(())
     }

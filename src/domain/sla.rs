@@ -255,6 +255,67 @@ fn wants_first_reply(ticket: &Ticket) -> bool {
     }
 }
 
+/// What one pass over a ticket's event log finds for the SLA clocks.
+struct Walk {
+    /// Category segments: each change of category starts one.
+    segments: Vec<(Timestamp, Option<Category>)>,
+    first_reply: Option<End>,
+    first_assign: Option<End>,
+    /// Next replies that ended, with their start.
+    next_replies: Vec<(Timestamp, End)>,
+    /// The start of the next reply still running.
+    open: Option<Timestamp>,
+}
+
+impl Walk {
+    fn of(ticket: &Ticket, statuses: &Statuses) -> Self {
+        let mut segments: Vec<(Timestamp, Option<Category>)> = Vec::new();
+        let mut first_reply: Option<End> = None;
+        let mut first_assign: Option<End> = None;
+        let mut next_replies: Vec<(Timestamp, End)> = Vec::new();
+        let mut replied = false;
+        let mut open: Option<Timestamp> = None;
+        for event in &ticket.events {
+            if event.is_reply() {
+                first_reply.get_or_insert(End::Fulfilled(event.at));
+                if let Some(start) = open.take() {
+                    next_replies.push((start, End::Fulfilled(event.at)));
+                }
+                replied = true;
+            } else if replied
+                && event.kind == EventKind::Message
+                && event.role == Role::Customer
+                && open.is_none()
+            {
+                open = Some(event.at);
+            }
+            if event.kind == EventKind::Assign && event.to.is_some() {
+                first_assign.get_or_insert(End::Fulfilled(event.at));
+            }
+            if event.sets_status() {
+                let next = event.to.as_deref().and_then(|s| statuses.category(s));
+                if next.is_some_and(|c| !c.is_active()) {
+                    first_reply.get_or_insert(End::Cancelled(event.at));
+                    first_assign.get_or_insert(End::Cancelled(event.at));
+                    if let Some(start) = open.take() {
+                        next_replies.push((start, End::Cancelled(event.at)));
+                    }
+                }
+                if segments.last().is_none_or(|(_, c)| *c != next) {
+                    segments.push((event.at, next));
+                }
+            }
+        }
+        Self {
+            segments,
+            first_reply,
+            first_assign,
+            next_replies,
+            open,
+        }
+    }
+}
+
 /// Evaluates the policies for `ticket` at `now`; `None` when none applies.
 ///
 /// One pass over the event log, in order: a reply fulfils the first reply
@@ -278,44 +339,13 @@ pub fn evaluate(
     let cal = &policy.calendar;
     let created = ticket.events.first()?.at;
 
-    // Category segments: each change of category starts one.
-    let mut segments: Vec<(Timestamp, Option<Category>)> = Vec::new();
-    let mut first_reply: Option<End> = None;
-    let mut first_assign: Option<End> = None;
-    let mut next_replies: Vec<(Timestamp, End)> = Vec::new();
-    let mut replied = false;
-    let mut open: Option<Timestamp> = None;
-    for event in &ticket.events {
-        if event.is_reply() {
-            first_reply.get_or_insert(End::Fulfilled(event.at));
-            if let Some(start) = open.take() {
-                next_replies.push((start, End::Fulfilled(event.at)));
-            }
-            replied = true;
-        } else if replied
-            && event.kind == EventKind::Message
-            && event.role == Role::Customer
-            && open.is_none()
-        {
-            open = Some(event.at);
-        }
-        if event.kind == EventKind::Assign && event.to.is_some() {
-            first_assign.get_or_insert(End::Fulfilled(event.at));
-        }
-        if event.sets_status() {
-            let next = event.to.as_deref().and_then(|s| statuses.category(s));
-            if next.is_some_and(|c| !c.is_active()) {
-                first_reply.get_or_insert(End::Cancelled(event.at));
-                first_assign.get_or_insert(End::Cancelled(event.at));
-                if let Some(start) = open.take() {
-                    next_replies.push((start, End::Cancelled(event.at)));
-                }
-            }
-            if segments.last().is_none_or(|(_, c)| *c != next) {
-                segments.push((event.at, next));
-            }
-        }
-    }
+    let Walk {
+        segments,
+        first_reply,
+        first_assign,
+        next_replies,
+        open,
+    } = Walk::of(ticket, statuses);
 
     let mut instances = Vec::new();
     if let Some(target) = targets.first_reply

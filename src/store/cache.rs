@@ -201,61 +201,11 @@ pub(super) fn scan(
 
     // Pass 1: per shard, reuse the cached body or list its files, noting
     // which blobs need deriving.
-    enum Body<'a> {
-        Cached {
-            hot: &'a str,
-            cold: &'a str,
-        },
-        /// The shard's files, and where its blobs to derive end in `todo`.
-        Files(Vec<(String, Oid, Option<Option<String>>)>, usize),
-    }
-    let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
-    // Without a cache every shard tree is read: straight from the packs, as
-    // the blobs are (libgit2 would keep the pages of their delta chains
-    // mapped).
-    let reading = if old.is_none() { tickets.len() } else { 0 };
-    let mut trees = pack_reader::for_reading(packs, repo.path(), reading).reader();
-    let mut stray = Vec::new();
-    let mut todo: Vec<(String, Oid)> = Vec::new();
-    for shard_entry in tickets.iter() {
-        let name = shard_entry.name().unwrap_or_default().to_owned();
-        if shard_entry.kind() != Some(ObjectType::Tree) {
-            // A stray file directly under tickets/: never cached.
-            if format!("{}/{name}", layout::TICKETS_DIR) != layout::KEEP_FILE {
-                stray.push((name, shard_entry.id()));
-            }
-            continue;
-        }
-        let cached = old.as_ref().and_then(|o| {
-            o.shards
-                .get(&name)
-                .map(|(tree, hot, cold)| (*tree, &o.text[hot.clone()], &o.text[cold.clone()]))
-        });
-        let body = match cached {
-            Some((tree, hot, cold)) if tree == shard_entry.id() => Body::Cached { hot, cold },
-            cached => {
-                let mut by_blob: HashMap<Oid, Option<&str>> = HashMap::new();
-                if let Some((_, hot, cold)) = cached {
-                    for line in hot.lines().chain(cold.lines()) {
-                        if let Some(item) = parse_line(&name, line) {
-                            by_blob.insert(item.blob, item.payload);
-                        }
-                    }
-                }
-                let entries = shard_files(repo, &mut trees, shard_entry.id())?;
-                let mut files = Vec::with_capacity(entries.len());
-                for (file_name, id) in entries {
-                    let known = by_blob.get(&id).map(|p| p.map(str::to_owned));
-                    if known.is_none() {
-                        todo.push((format!("{}/{name}/{file_name}", layout::TICKETS_DIR), id));
-                    }
-                    files.push((file_name, id, known));
-                }
-                Body::Files(files, todo.len())
-            }
-        };
-        shards.push((name, shard_entry.id(), body));
-    }
+    let Listed {
+        shards,
+        stray,
+        todo,
+    } = list_shards(repo, packs, &tickets, old.as_ref())?;
 
     // Pass 2, run ahead of pass 3 a block at a time: derive what the cache
     // did not know, on every core. A block's payloads are dropped once
@@ -299,17 +249,13 @@ pub(super) fn scan(
     let as_delta = old.is_some() && !dropped && delta_shards.len() <= DELTA_MAX;
     // Written as the scan goes (holding the text would double the memory of
     // a first scan), and put in place only once the scan is complete.
-    let mut fresh = match cache_path {
-        Some(path) if rewrite => {
-            let target = if as_delta {
-                delta_path(path)
-            } else {
-                path.to_owned()
-            };
-            Writer::create(&target)
-        }
-        _ => None,
-    };
+    let mut fresh = cache_path.filter(|_| rewrite).and_then(|path| {
+        Writer::create(&if as_delta {
+            delta_path(path)
+        } else {
+            path.to_owned()
+        })
+    });
     if let Some(out) = &mut fresh {
         out.push(&format!("{MAGIC}\t{salt}\n"));
     }
@@ -327,21 +273,7 @@ pub(super) fn scan(
                     )?);
                     derived_upto = end;
                 }
-                let (mut hot, mut cold) = (String::new(), String::new());
-                for (file, blob, known) in files {
-                    let payload = match known {
-                        Some(payload) => payload.clone(),
-                        None if twice.contains(blob) => derived.get(blob).cloned().flatten(),
-                        None => derived.remove(blob).flatten(),
-                    };
-                    match payload.filter(|p| !p.contains('\n')) {
-                        Some(p) if (how.cold)(&p) => {
-                            cold.push_str(&format!("{blob}\t{file}\t={p}\n"));
-                        }
-                        Some(p) => hot.push_str(&format!("{blob}\t{file}\t={p}\n")),
-                        None => hot.push_str(&format!("{blob}\t{file}\t!\n")),
-                    }
-                }
+                let (hot, cold) = shard_text(files, &mut derived, &twice, how);
                 (Cow::Owned(hot), Cow::Owned(cold))
             }
         };
@@ -372,14 +304,129 @@ pub(super) fn scan(
         });
     }
     if let (Some(path), Some(out)) = (cache_path, fresh) {
-        // A failed write only costs speed next time. Every entry is keyed by
-        // tree and blob ids, so a delta file left over from before a base
-        // rewrite can only cost speed too.
-        if out.finish() && !as_delta {
-            let _ = std::fs::remove_file(delta_path(path));
-        }
+        finish_cache(path, out, as_delta);
     }
     Ok(())
+}
+
+/// Puts a cache file written by a complete scan in place. A failed write
+/// only costs speed next time. Every entry is keyed by tree and blob ids,
+/// so a delta file left over from before a base rewrite can only cost
+/// speed too.
+fn finish_cache(path: &Path, out: Writer, as_delta: bool) {
+    if out.finish() && !as_delta {
+        let _ = std::fs::remove_file(delta_path(path));
+    }
+}
+
+/// A shard's body in the scan: from the cache, or its files listed anew.
+enum Body<'a> {
+    Cached {
+        hot: &'a str,
+        cold: &'a str,
+    },
+    /// The shard's files (name, blob, payload when the cache knew the
+    /// blob), and where its blobs to derive end in the scan's `todo`.
+    Files(Vec<(String, Oid, Option<Option<String>>)>, usize),
+}
+
+/// What pass 1 of a scan found.
+struct Listed<'a> {
+    /// Each shard's name, tree and body, in tree order.
+    shards: Vec<(String, Oid, Body<'a>)>,
+    /// Stray files directly under `tickets/`: never cached.
+    stray: Vec<(String, Oid)>,
+    /// The ticket files whose payloads must be derived.
+    todo: Vec<(String, Oid)>,
+}
+
+/// Pass 1 of a scan: per shard, reuses the cached body when the shard's
+/// tree is unchanged, or lists its files, reusing the cached payloads of
+/// blobs it still holds and noting which blobs need deriving.
+fn list_shards<'a>(
+    repo: &Repository,
+    packs: &OnceCell<PackSet>,
+    tickets: &Tree<'_>,
+    old: Option<&'a Loaded>,
+) -> Result<Listed<'a>, Error> {
+    let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
+    // Without a cache every shard tree is read: straight from the packs, as
+    // the blobs are (libgit2 would keep the pages of their delta chains
+    // mapped).
+    let reading = if old.is_none() { tickets.len() } else { 0 };
+    let mut trees = pack_reader::for_reading(packs, repo.path(), reading).reader();
+    let mut stray = Vec::new();
+    let mut todo: Vec<(String, Oid)> = Vec::new();
+    for shard_entry in tickets.iter() {
+        let name = shard_entry.name().unwrap_or_default().to_owned();
+        if shard_entry.kind() != Some(ObjectType::Tree) {
+            if format!("{}/{name}", layout::TICKETS_DIR) != layout::KEEP_FILE {
+                stray.push((name, shard_entry.id()));
+            }
+            continue;
+        }
+        let cached = old.and_then(|o| {
+            o.shards
+                .get(&name)
+                .map(|(tree, hot, cold)| (*tree, &o.text[hot.clone()], &o.text[cold.clone()]))
+        });
+        let body = match cached {
+            Some((tree, hot, cold)) if tree == shard_entry.id() => Body::Cached { hot, cold },
+            cached => {
+                let mut by_blob: HashMap<Oid, Option<&str>> = HashMap::new();
+                if let Some((_, hot, cold)) = cached {
+                    for line in hot.lines().chain(cold.lines()) {
+                        if let Some(item) = parse_line(&name, line) {
+                            by_blob.insert(item.blob, item.payload);
+                        }
+                    }
+                }
+                let entries = shard_files(repo, &mut trees, shard_entry.id())?;
+                let mut files = Vec::with_capacity(entries.len());
+                for (file_name, id) in entries {
+                    let known = by_blob.get(&id).map(|p| p.map(str::to_owned));
+                    if known.is_none() {
+                        todo.push((format!("{}/{name}/{file_name}", layout::TICKETS_DIR), id));
+                    }
+                    files.push((file_name, id, known));
+                }
+                Body::Files(files, todo.len())
+            }
+        };
+        shards.push((name, shard_entry.id(), body));
+    }
+    Ok(Listed {
+        shards,
+        stray,
+        todo,
+    })
+}
+
+/// The cache text of a shard listed anew: its hot and cold lines. Each
+/// derived payload moves out of `derived` once, unless its blob is listed
+/// `twice`.
+fn shard_text(
+    files: &[(String, Oid, Option<Option<String>>)],
+    derived: &mut HashMap<Oid, Option<String>>,
+    twice: &std::collections::HashSet<Oid>,
+    how: &Scan<'_>,
+) -> (String, String) {
+    let (mut hot, mut cold) = (String::new(), String::new());
+    for (file, blob, known) in files {
+        let payload = match known {
+            Some(payload) => payload.clone(),
+            None if twice.contains(blob) => derived.get(blob).cloned().flatten(),
+            None => derived.remove(blob).flatten(),
+        };
+        match payload.filter(|p| !p.contains('\n')) {
+            Some(p) if (how.cold)(&p) => {
+                cold.push_str(&format!("{blob}\t{file}\t={p}\n"));
+            }
+            Some(p) => hot.push_str(&format!("{blob}\t{file}\t={p}\n")),
+            None => hot.push_str(&format!("{blob}\t{file}\t!\n")),
+        }
+    }
+    (hot, cold)
 }
 
 /// Ticket files a first scan reads and derives at a time.
