@@ -16,9 +16,9 @@ use std::io::Write;
 
 use git2::{ObjectType, Oid, Repository};
 
+use super::gitfmt::pack::Pack;
+use super::gitfmt::pack_reader::{self, entry_id, entry_offset};
 use super::lock::GitLockClaim;
-use super::pack::Pack;
-use super::pack_reader::{self, entry_id, entry_offset};
 use super::{Error, Signature, Store, git, layout};
 use crate::model::TicketId;
 
@@ -42,12 +42,12 @@ pub struct BatchItem {
 impl BatchItem {
     /// An item that writes `content` to the ticket's file.
     pub fn new(id: TicketId, base: Oid, content: &str, message: String) -> Self {
-        let entry = super::pack::entry(ObjectType::Blob, content.as_bytes());
+        let entry = super::gitfmt::pack::entry(ObjectType::Blob, content.as_bytes());
         Self {
             id,
             base,
             message,
-            blob: super::pack::object_id(ObjectType::Blob, content.as_bytes()),
+            blob: super::gitfmt::pack::object_id(ObjectType::Blob, content.as_bytes()),
             entry: Spooled::new(entry),
         }
     }
@@ -608,7 +608,7 @@ fn read_only(file: &std::fs::File, dir: &std::path::Path) -> std::io::Result<()>
 }
 /// The content of an item's pack entry.
 fn inflate(entry: &[u8]) -> Result<Vec<u8>, Error> {
-    super::pack::inflate_entry(entry).ok_or_else(|| {
+    super::gitfmt::pack::inflate_entry(entry).ok_or_else(|| {
         Error::io(
             std::path::Path::new("objects/pack"),
             std::io::Error::other("a batch item's content does not inflate"),

@@ -32,7 +32,7 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
-use super::pack_reader::{self, PackSet};
+use super::gitfmt::pack_reader::{self, PackSet};
 use super::{Error, RawTicket, layout};
 
 const MAGIC: &str = "tix-cache 3";

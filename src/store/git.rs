@@ -10,7 +10,7 @@ use std::path::Path;
 use git2::build::TreeUpdateBuilder;
 use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Tree};
 
-use super::index::LockedIndex;
+use super::gitfmt::index::LockedIndex;
 use super::lock::GitLockClaim;
 use super::{Error, Write};
 use crate::model::Timestamp;
@@ -102,7 +102,7 @@ pub(super) fn worktree_blob(root: &Path, path: &str) -> Result<Option<Oid>, Erro
 }
 
 pub(super) fn index_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
-    if let Some(oid) = super::index::entry_oid(&repo.path().join("index"), path) {
+    if let Some(oid) = super::gitfmt::index::entry_oid(&repo.path().join("index"), path) {
         return Ok(oid);
     }
     let read = repo.index().and_then(|mut index| {
@@ -131,7 +131,7 @@ pub(super) fn index_blobs(
     paths: &[&str],
 ) -> Result<HashMap<String, Oid>, Error> {
     let wanted: HashSet<&str> = paths.iter().copied().collect();
-    if let Some(entries) = super::index::entry_oids(&repo.path().join("index"), &wanted) {
+    if let Some(entries) = super::gitfmt::index::entry_oids(&repo.path().join("index"), &wanted) {
         return Ok(entries);
     }
     let read = repo.index().and_then(|mut index| {
@@ -307,7 +307,7 @@ pub(super) fn recover(
         .lines()
         .filter_map(|line| Some(line.split_once('\t')?.1))
         .collect();
-    let index = super::index::entry_oids(&repo.path().join("index"), &paths);
+    let index = super::gitfmt::index::entry_oids(&repo.path().join("index"), &paths);
     for line in text.lines() {
         let Some((old, path)) = line.split_once('\t') else {
             continue;
@@ -545,7 +545,7 @@ fn refresh_to(
         }
     }
     if removed.is_empty()
-        && super::index::set_entries(&index_file, &fast, skip_hash(repo)).is_some()
+        && super::gitfmt::index::set_entries(&index_file, &fast, skip_hash(repo)).is_some()
     {
         return Ok(());
     }
@@ -690,13 +690,13 @@ pub(super) struct Snapshot<'r> {
     tickets: Option<Tree<'r>>,
     shards: std::collections::HashMap<String, Option<Shard<'r>>>,
     /// Where shard trees are read for many tickets (see `pack_reader`).
-    packs: Option<super::pack_reader::Reader<'r>>,
+    packs: Option<super::gitfmt::pack_reader::Reader<'r>>,
 }
 
 /// A shard tree, through libgit2 or as read from a pack.
 enum Shard<'r> {
     Git(Tree<'r>),
-    Read(Vec<super::pack_reader::TreeEntry>),
+    Read(Vec<super::gitfmt::pack_reader::TreeEntry>),
 }
 
 impl<'r> Snapshot<'r> {
@@ -718,7 +718,7 @@ impl<'r> Snapshot<'r> {
 
     /// Reads shard trees from the packs of `packs` where it can, for a
     /// snapshot that looks up many tickets.
-    pub(super) fn with_packs(mut self, packs: &'r super::pack_reader::PackSet) -> Self {
+    pub(super) fn with_packs(mut self, packs: &'r super::gitfmt::pack_reader::PackSet) -> Self {
         self.packs = Some(packs.reader());
         self
     }

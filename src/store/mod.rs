@@ -10,12 +10,9 @@
 mod batch;
 mod cache;
 mod git;
-mod history;
-mod index;
+mod gitfmt;
 pub mod layout;
 mod lock;
-mod pack;
-mod pack_reader;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +25,8 @@ pub use git::{CommitInfo, Signature};
 pub use lock::AutomationLock;
 use lock::WriterLock;
 pub use sync::SyncReport;
+
+use gitfmt::{history, index, pack_reader};
 
 use crate::model::{TicketId, normalise_prefix};
 
@@ -43,6 +42,18 @@ pub enum Error {
     /// `tix init` on an existing desk.
     #[error("{0} is already a tix desk")]
     AlreadyADesk(PathBuf),
+    /// The repository's object ids are not SHA-1.
+    #[error(
+        "{} uses {format} object ids; tix reads SHA-1 repositories only (git's default), \
+         so make the desk in a repository made with `git init --object-format=sha1`",
+        path.display()
+    )]
+    ObjectFormat {
+        /// The repository's git directory.
+        path: PathBuf,
+        /// Its `extensions.objectFormat`.
+        format: String,
+    },
     /// No ticket with that id.
     #[error("no ticket matches '{0}'; `tix list` shows the tickets")]
     NotFound(String),
@@ -203,6 +214,9 @@ impl Store {
     /// Finds the desk containing `start`, like git finds its repository.
     pub fn discover(start: &Path) -> Result<Self, Error> {
         configure_libgit2();
+        if let Ok(git_dir) = Repository::discover_path(start, std::iter::empty::<&Path>()) {
+            refuse_other_object_formats(&git_dir)?;
+        }
         let repo = Repository::discover(start).map_err(|_| Error::NotADesk(start.to_owned()))?;
         let root = repo
             .workdir()
@@ -243,6 +257,7 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // Like `git init`: DIR's own repository is reused; a repository in a
         // parent directory (a dotfiles repo in $HOME, say) is not.
+        refuse_other_object_formats(&dir.join(".git"))?;
         let repo = match Repository::open(dir) {
             Ok(repo) => repo,
             Err(_) => Repository::init(dir)?,
@@ -746,6 +761,22 @@ impl Store {
         let mut config = self.repo.config()?.open_level(git2::ConfigLevel::Local)?;
         config.set_str(key, value)?;
         Ok(())
+    }
+}
+
+/// Refuses a repository whose object ids are not SHA-1 (git's
+/// `extensions.objectFormat`): every id tix reads and writes, in libgit2
+/// and in its own git formats (`gitfmt`), is a SHA-1.
+fn refuse_other_object_formats(git_dir: &Path) -> Result<(), Error> {
+    let Ok(config) = git2::Config::open(&git_dir.join("config")) else {
+        return Ok(());
+    };
+    match config.get_string("extensions.objectformat") {
+        Ok(format) if !format.eq_ignore_ascii_case("sha1") => Err(Error::ObjectFormat {
+            path: git_dir.to_owned(),
+            format,
+        }),
+        _ => Ok(()),
     }
 }
 

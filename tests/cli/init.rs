@@ -251,3 +251,24 @@ fn outside_any_desk_commands_refuse() {
     let err = env.fail(&["-C", missing.to_str().unwrap(), "list"], 1);
     assert!(err.contains("not a tix desk"), "{err}");
 }
+
+/// Every object id tix reads or writes is a SHA-1: a SHA-256 repository
+/// is refused by name, by `init` and by every other command, and nothing
+/// is written.
+#[test]
+fn a_sha256_repository_is_refused_by_name() {
+    let env = TestEnv::empty();
+    env.git(&["init", "-q", "--object-format=sha256", "."]);
+    let err = env.fail(&["init"], 1);
+    assert!(err.contains("uses sha256 object ids"), "{err}");
+    assert!(err.contains("--object-format=sha1"), "{err}");
+    assert!(!env.path("tix.toml").exists(), "init wrote nothing");
+    // A desk someone made there by hand is refused too, not read.
+    env.write("tix.toml", "");
+    env.git(&["add", "tix.toml"]);
+    env.git(&["commit", "-q", "-m", "by hand"]);
+    for args in [&["list"][..], &["doctor"], &["new", "Hello"]] {
+        let err = env.fail(args, 1);
+        assert!(err.contains("uses sha256 object ids"), "{args:?}: {err}");
+    }
+}

@@ -13,13 +13,13 @@ use std::collections::HashMap;
 
 use git2::{ObjectType, Oid, Repository};
 
-use super::Error;
-use super::git::{CommitInfo, commit_info, head_commit};
 use super::pack_reader::{self, PackSet};
+use crate::store::Error;
+use crate::store::git::{CommitInfo, commit_info, head_commit};
 
 /// Lists the commits that changed `path`, newest first (merges only when
 /// they differ from every parent, as `git log -- path` does).
-pub(super) fn log_path(
+pub(in crate::store) fn log_path(
     repo: &Repository,
     packs: &PackSet,
     path: &str,

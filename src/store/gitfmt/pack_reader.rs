@@ -21,7 +21,7 @@ use git2::{ObjectType, Oid};
 
 /// The packs of a repository, with their indexes in memory; shared by the
 /// threads of a scan, each reading through its own [`Reader`].
-pub(super) struct PackSet {
+pub(in crate::store) struct PackSet {
     packs: Vec<Pack>,
 }
 
@@ -40,7 +40,7 @@ const BULK: usize = 256;
 
 /// The packs to read `count` objects from: those of `git_dir`, read into
 /// `cell` the first time a command reads in bulk; none for a few objects.
-pub(super) fn for_reading<'a>(
+pub(in crate::store) fn for_reading<'a>(
     cell: &'a OnceCell<PackSet>,
     git_dir: &Path,
     count: usize,
@@ -68,7 +68,7 @@ const MAX_CHAIN: usize = 4096;
 impl PackSet {
     /// Opens the packs under `git_dir/objects/pack`; packs it cannot use are
     /// left out (their objects then come from libgit2).
-    pub(super) fn open(git_dir: &Path) -> Self {
+    pub(in crate::store) fn open(git_dir: &Path) -> Self {
         let dir = git_dir.join("objects").join("pack");
         let mut packs = Vec::new();
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -89,7 +89,7 @@ impl PackSet {
     }
 
     /// A reader with its own cache of delta bases.
-    pub(super) fn reader(&self) -> Reader<'_> {
+    pub(in crate::store) fn reader(&self) -> Reader<'_> {
         Reader {
             set: self,
             cache: BaseCache::default(),
@@ -163,7 +163,7 @@ fn be32(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Reads objects from a [`PackSet`]; one per thread.
-pub(super) struct Reader<'a> {
+pub(in crate::store) struct Reader<'a> {
     set: &'a PackSet,
     cache: BaseCache,
 }
@@ -171,22 +171,22 @@ pub(super) struct Reader<'a> {
 impl Reader<'_> {
     /// The content of blob `oid`, or `None` when it is not in a pack this
     /// reader can read (the caller then asks libgit2).
-    pub(super) fn blob(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+    pub(in crate::store) fn blob(&mut self, oid: &Oid) -> Option<Vec<u8>> {
         self.typed(oid, BLOB)
     }
 
     /// The raw content of tree `oid` (see [`Self::blob`]).
-    pub(super) fn tree(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+    pub(in crate::store) fn tree(&mut self, oid: &Oid) -> Option<Vec<u8>> {
         self.typed(oid, TREE)
     }
 
     /// The raw content of commit `oid` (see [`Self::blob`]).
-    pub(super) fn commit(&mut self, oid: &Oid) -> Option<Vec<u8>> {
+    pub(in crate::store) fn commit(&mut self, oid: &Oid) -> Option<Vec<u8>> {
         self.typed(oid, COMMIT)
     }
 
     /// The entries of tree `oid` (see [`Self::blob`]).
-    pub(super) fn tree_entries(&mut self, oid: &Oid) -> Option<Vec<TreeEntry>> {
+    pub(in crate::store) fn tree_entries(&mut self, oid: &Oid) -> Option<Vec<TreeEntry>> {
         parse_tree(&self.typed(oid, TREE)?)
     }
 
@@ -248,19 +248,19 @@ fn find_entry<'a>(data: &'a [u8], name: &[u8]) -> Option<(&'a [u8], usize)> {
 }
 
 /// The offset of the id of entry `name` in a raw tree object.
-pub(super) fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> {
+pub(in crate::store) fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> {
     find_entry(data, name).map(|(_, at)| at)
 }
 
 /// The id of entry `name` in a raw tree object.
-pub(super) fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
+pub(in crate::store) fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
     let at = entry_offset(data, name)?;
     Oid::from_bytes(&data[at..at + 20]).ok()
 }
 
 /// The kind and id of entry `name` in a raw tree object, read from its
 /// mode as libgit2 does: a directory, a submodule, else a file.
-pub(super) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid)> {
+pub(in crate::store) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid)> {
     let (mode, at) = find_entry(data, name)?;
     let mode = u32::from_str_radix(std::str::from_utf8(mode).ok()?, 8).ok()?;
     let kind = match mode & 0o170_000 {
@@ -272,23 +272,23 @@ pub(super) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid
 }
 
 /// One entry of a tree object.
-pub(super) struct TreeEntry {
+pub(in crate::store) struct TreeEntry {
     /// Its name (empty when not UTF-8, as libgit2's `name()` gives it).
-    pub(super) name: String,
-    pub(super) id: Oid,
+    pub(in crate::store) name: String,
+    pub(in crate::store) id: Oid,
     mode: u32,
 }
 
 impl TreeEntry {
     /// Tells whether the entry is a file (or symbolic link), as libgit2's
     /// `kind()` tells a blob: not a directory and not a submodule.
-    pub(super) fn is_blob(&self) -> bool {
+    pub(in crate::store) fn is_blob(&self) -> bool {
         !matches!(self.mode & 0o170000, 0o040000 | 0o160000)
     }
 }
 
 /// Splits a raw tree object: `<mode> <name>\0<20-byte id>` per entry.
-pub(super) fn parse_tree(raw: &[u8]) -> Option<Vec<TreeEntry>> {
+pub(in crate::store) fn parse_tree(raw: &[u8]) -> Option<Vec<TreeEntry>> {
     raw_entries(raw)
         .map(|entry| {
             let entry = entry?;

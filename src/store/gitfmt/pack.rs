@@ -22,7 +22,7 @@ use sha1::{Digest, Sha1};
 /// A pack written as objects are added, so a batch of 10,000 commits never
 /// holds its pack in memory. The header states the number of objects up
 /// front.
-pub(super) struct Pack<W: Write> {
+pub(in crate::store) struct Pack<W: Write> {
     out: W,
     hasher: Sha1,
     /// Objects still to come.
@@ -44,10 +44,10 @@ struct Indexed {
 
 /// A finished pack: the sink it was written to, its name (the hex checksum
 /// git names the files after) and its index file's content.
-pub(super) struct Finished<W> {
-    pub(super) out: W,
-    pub(super) name: String,
-    pub(super) index: Vec<u8>,
+pub(in crate::store) struct Finished<W> {
+    pub(in crate::store) out: W,
+    pub(in crate::store) name: String,
+    pub(in crate::store) index: Vec<u8>,
 }
 
 const OBJ_COMMIT: u8 = 1;
@@ -57,7 +57,7 @@ const OBJ_REF_DELTA: u8 = 7;
 
 impl<W: Write> Pack<W> {
     /// Starts a pack of exactly `count` objects.
-    pub(super) fn new(out: W, count: u32) -> io::Result<Self> {
+    pub(in crate::store) fn new(out: W, count: u32) -> io::Result<Self> {
         let mut pack = Self {
             out,
             hasher: Sha1::new(),
@@ -74,7 +74,7 @@ impl<W: Write> Pack<W> {
     }
 
     /// Adds an object in full; returns its id.
-    pub(super) fn add(&mut self, kind: ObjectType, data: &[u8]) -> io::Result<Oid> {
+    pub(in crate::store) fn add(&mut self, kind: ObjectType, data: &[u8]) -> io::Result<Oid> {
         let id = object_id(kind, data);
         self.entry.clear();
         self.header(code(kind), data.len())?;
@@ -83,7 +83,7 @@ impl<W: Write> Pack<W> {
     }
 
     /// Adds object `id`, prepared with [`entry`].
-    pub(super) fn add_entry(&mut self, id: Oid, entry: &[u8]) -> io::Result<()> {
+    pub(in crate::store) fn add_entry(&mut self, id: Oid, entry: &[u8]) -> io::Result<()> {
         self.count_one()?;
         self.record(id, entry);
         self.emit(entry)
@@ -92,7 +92,7 @@ impl<W: Write> Pack<W> {
     /// Adds `data`, an object of `kind`, as a delta against `base` (an
     /// object earlier in this pack with content `base_data`); returns its
     /// id.
-    pub(super) fn add_delta(
+    pub(in crate::store) fn add_delta(
         &mut self,
         kind: ObjectType,
         base: Oid,
@@ -110,7 +110,7 @@ impl<W: Write> Pack<W> {
 
     /// Writes the checksum and builds the index. Refuses a pack that lacks
     /// some of the objects its header promised.
-    pub(super) fn finish(mut self) -> io::Result<Finished<W>> {
+    pub(in crate::store) fn finish(mut self) -> io::Result<Finished<W>> {
         if self.left != 0 {
             return Err(io::Error::other(format!(
                 "pack short of {} objects",
@@ -177,7 +177,7 @@ impl<W: Write> Pack<W> {
 }
 
 /// The git object id of `data` as an object of `kind`.
-pub(super) fn object_id(kind: ObjectType, data: &[u8]) -> Oid {
+pub(in crate::store) fn object_id(kind: ObjectType, data: &[u8]) -> Oid {
     let mut hasher = Sha1::new();
     hasher.update(format!("{} {}\0", kind.str(), data.len()).as_bytes());
     hasher.update(data);
@@ -235,7 +235,7 @@ fn code(kind: ObjectType) -> u8 {
 
 /// An object's whole pack entry (type and size, then the compressed
 /// data), to add later with [`Pack::add_entry`].
-pub(super) fn entry(kind: ObjectType, data: &[u8]) -> Vec<u8> {
+pub(in crate::store) fn entry(kind: ObjectType, data: &[u8]) -> Vec<u8> {
     let mut entry = Vec::new();
     entry_header(&mut entry, code(kind), data.len());
     compress(data, &mut entry);
@@ -244,7 +244,7 @@ pub(super) fn entry(kind: ObjectType, data: &[u8]) -> Vec<u8> {
 }
 
 /// The data of an entry made by [`entry`]: `None` when it is not one.
-pub(super) fn inflate_entry(entry: &[u8]) -> Option<Vec<u8>> {
+pub(in crate::store) fn inflate_entry(entry: &[u8]) -> Option<Vec<u8>> {
     let (mut size, mut shift, mut at) = (usize::from(entry.first()? & 0x0f), 4, 0);
     while entry.get(at)? & 0x80 != 0 {
         at += 1;

@@ -34,7 +34,7 @@ use std::path::Path;
 use git2::Oid;
 use sha1::{Digest, Sha1};
 
-use super::lock::GitLockClaim;
+use crate::store::lock::GitLockClaim;
 
 const HEADER: usize = 12;
 const CHECKSUM: usize = 20;
@@ -48,7 +48,7 @@ const MAX_PATH: usize = 64 * 1024;
 /// Returns the stage-0 blob id recorded for `path`: `Some(None)` when the
 /// path is not in the index, `None` when the index format is not handled
 /// or the path is in conflict.
-pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
+pub(in crate::store) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
     let file = match fs::File::open(index_file) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(None),
@@ -65,7 +65,7 @@ pub(super) fn entry_oid(index_file: &Path, path: &str) -> Option<Option<Oid>> {
 
 /// Returns the stage-0 blob ids of the `wanted` paths that are in the index
 /// (one read, for batches); `None` when the format is not handled.
-pub(super) fn entry_oids(
+pub(in crate::store) fn entry_oids(
     index_file: &Path,
     wanted: &HashSet<&str>,
 ) -> Option<HashMap<String, Oid>> {
@@ -90,7 +90,7 @@ pub(super) fn entry_oids(
 /// Whether the index in `index_file` is split: it has git's `link`
 /// extension, which names the shared index holding most entries. `false`
 /// when it is absent or not an index this module reads.
-pub(super) fn is_split(index_file: &Path) -> bool {
+pub(in crate::store) fn is_split(index_file: &Path) -> bool {
     let Ok(file) = fs::File::open(index_file) else {
         return false;
     };
@@ -111,7 +111,7 @@ pub(super) fn is_split(index_file: &Path) -> bool {
 /// Sets each `(path, blob, file)` entry, with the stat data of `file`,
 /// in one rewrite of the index (inserting paths that are absent). Returns
 /// `None` when the index must be updated another way.
-pub(super) fn set_entries(
+pub(in crate::store) fn set_entries(
     index_file: &Path,
     updates: &[(String, Oid, std::path::PathBuf)],
     skip_hash: bool,
@@ -127,7 +127,7 @@ pub(super) fn set_entries(
 /// the lock and leaves the index as it was.
 ///
 /// [`commit`]: LockedIndex::commit
-pub(super) struct LockedIndex {
+pub(in crate::store) struct LockedIndex {
     index_file: std::path::PathBuf,
     lock_path: std::path::PathBuf,
     lock: Option<fs::File>,
@@ -155,7 +155,7 @@ impl LockedIndex {
     /// index and finds each of `paths` in it (the paths a commit may set).
     /// `None` when the index is absent, of a format this module does not
     /// handle, or locked for too long.
-    pub(super) fn open(index_file: &Path, paths: &[&str]) -> Option<Self> {
+    pub(in crate::store) fn open(index_file: &Path, paths: &[&str]) -> Option<Self> {
         Self::open_with(index_file, paths, BUFFER)
     }
 
@@ -210,7 +210,7 @@ impl LockedIndex {
     /// Returns the stage-0 blob id recorded for `path` (one of those given
     /// to [`open`](Self::open)): `Some(None)` when the path is not in the
     /// index, `None` when it is in conflict.
-    pub(super) fn entry_oid(&self, path: &str) -> Option<Option<Oid>> {
+    pub(in crate::store) fn entry_oid(&self, path: &str) -> Option<Option<Oid>> {
         self.slots.oid(path)
     }
 
@@ -218,7 +218,7 @@ impl LockedIndex {
     /// stat data of `file`, and puts it in place. Each path must be one
     /// given to [`open`](Self::open). `skip_hash` writes a zero checksum, as
     /// git does with `index.skipHash`.
-    pub(super) fn commit(
+    pub(in crate::store) fn commit(
         mut self,
         updates: &[(String, Oid, std::path::PathBuf)],
         skip_hash: bool,
@@ -296,10 +296,10 @@ impl Drop for LockedIndex {
 }
 
 /// The claim kind of git's index lock (see [`GitLockClaim`]).
-pub(super) const INDEX_LOCK: &str = "index";
+pub(in crate::store) const INDEX_LOCK: &str = "index";
 
 fn private_dir(index_file: &Path) -> std::path::PathBuf {
-    index_file.with_file_name(super::layout::PRIVATE_DIR)
+    index_file.with_file_name(crate::store::layout::PRIVATE_DIR)
 }
 
 /// Where the index the last rewrite replaced waits to be deleted.

@@ -1,0 +1,25 @@
+//! git's own file formats, written by hand where libgit2 was too slow or
+//! held too much memory at 100,000 tickets (docs/storage.md says why for
+//! each, with the figures in docs/benchmarks.md).
+//!
+//! Everything here is a reader or writer of bytes git defines; nothing
+//! decides what a desk holds. Each file follows one part of git's
+//! documentation and is tested against git or libgit2 themselves:
+//!
+//! | file | follows | tested against |
+//! |---|---|---|
+//! | `index.rs` | `Documentation/gitformat-index.txt` (versions 2-4, the `link`, `sdir`, `UNTR` and cache-tree extensions it must drop or keep) | the index `git add` writes (`git ls-files --stage --debug`), `git fsck`, libgit2's reader |
+//! | `pack.rs` | `Documentation/gitformat-pack.txt` (pack v2 with `REF_DELTA`, pack index v2) | `git index-pack` builds the same `.idx` byte for byte; git reads every object back |
+//! | `pack_reader.rs` | the same document (`OFS_DELTA` and `REF_DELTA` chains, index v2 with 64-bit offsets) | every blob of a repository git packed reads as libgit2 reads it |
+//! | `history.rs` | `Documentation/gitformat-commit` headers, `info/grafts`, `shallow` | 40 random histories with merges and tied times walk in exactly libgit2's `TOPOLOGICAL \| TIME` order |
+//!
+//! Object ids are SHA-1: a SHA-256 repository is refused when the desk is
+//! opened (see `Store::discover`), never read here. A format these files do
+//! not know (a split or sparse index, an unknown required extension, a
+//! loose object) makes them return `None`, and the caller falls back to
+//! libgit2 or to git.
+
+pub(in crate::store) mod history;
+pub(in crate::store) mod index;
+pub(in crate::store) mod pack;
+pub(in crate::store) mod pack_reader;
