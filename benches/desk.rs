@@ -84,8 +84,8 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         // The generator leaves hundreds of megabytes to write out: measured
-        // meanwhile, every change waited behind that write-out (18-19 ms
-        // against 13-16 ms a few minutes later, at 100,000 tickets).
+        // meanwhile, every change waits behind that write-out
+        // (docs/benchmarks.md).
         let _ = Command::new("sync").status();
         report(&dir, size, &active, runs);
         autoclose(&dir);

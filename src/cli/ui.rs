@@ -152,10 +152,10 @@ impl Ui {
 /// when the other columns leave it room for a few characters. Colour
 /// codes take no room.
 ///
-/// comfy-table spends a few microseconds on every cell and holds every
-/// cell until it prints: a listing of 100,000 rows took 0.75 s and 380 MB
-/// on a terminal through it, and a terminal that reports no width wrapped
-/// each cell to one character a line.
+/// comfy-table spends time on every cell and holds every cell until it
+/// prints, which made large listings slow and big on a terminal, and a
+/// terminal that reports no width wrapped each cell to one character a
+/// line (docs/benchmarks.md, "Why the code is shaped so").
 fn write_rows(
     out: &mut impl Write,
     header: &[String],

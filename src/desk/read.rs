@@ -43,8 +43,8 @@ pub enum ParseOn {
     /// On the calling thread (files are still read on every core), for a
     /// caller that keeps a little of each ticket in its sink: each ticket
     /// is then freed by the thread that built it, whose allocator reuses
-    /// that memory at once. Freed by another thread it lingers, and a run
-    /// over 10,000 tickets held twice the memory it needed.
+    /// that memory at once. Freed by another thread it lingers, and a large
+    /// run held far more memory than it needed.
     Caller,
 }
 

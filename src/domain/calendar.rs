@@ -1,4 +1,4 @@
-//! Business-hours calendars and their arithmetic (HELPDESK §3).
+//! Business-hours calendars and their arithmetic (docs/sla.md, "Calendars").
 //!
 //! - C1: open intervals are built per local date from the weekday lists; a
 //!   holiday replaces that date's list by its own hours (none = closed).

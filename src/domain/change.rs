@@ -599,7 +599,8 @@ fn moved(
     }
 }
 
-/// A resolved ticket always has an assignee (HELPDESK §2 rule 2).
+/// A resolved ticket always has an assignee (docs/lifecycle.md, "Extra
+/// rules").
 fn assign_resolver(ticket: &mut Ticket, actor: &Actor<'_>) {
     if ticket.assignee.is_none() && actor.role == Role::Agent {
         let mut e = event(actor, EventKind::Assign);

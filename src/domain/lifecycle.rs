@@ -1,4 +1,4 @@
-//! Statuses, their categories and the transition table (SPEC §1, HELPDESK §2).
+//! Statuses, their categories and the transition table (docs/lifecycle.md).
 //!
 //! This module is pure: it decides whether a move is allowed and where it
 //! leads, and nothing else. It never reads files, git or the clock.
@@ -104,7 +104,7 @@ impl Default for Statuses {
 }
 
 impl Statuses {
-    /// Returns the six built-in statuses of SPEC §1.
+    /// Returns the six built-in statuses (docs/lifecycle.md).
     pub fn builtin() -> Self {
         let labels = [
             (Category::New, "New"),
@@ -254,7 +254,7 @@ fn allowed_text(allowed: &[&str]) -> String {
 
 /// Returns where `mv` leads from category `from`, or `None` when refused.
 ///
-/// This is the whole transition table of SPEC §1; the unit tests below walk
+/// This is the whole transition table of docs/lifecycle.md; the unit tests below walk
 /// every cell of it.
 pub fn outcome(mv: Move, from: Category) -> Option<Outcome> {
     use Category as C;
@@ -318,7 +318,7 @@ pub enum StatusMoveError {
     /// Closed tickets are locked.
     #[error("closed tickets are locked; use `tix reopen`")]
     Locked,
-    /// Nothing re-enters the new category (HELPDESK §2 rule 1).
+    /// Nothing re-enters the new category (docs/lifecycle.md, "Extra rules").
     #[error("nothing returns to the new category")]
     IntoNew,
     /// Only a solved ticket closes without `--force`.
@@ -357,7 +357,8 @@ pub fn status_limit(from: Category, to: Category) -> Result<(), StatusMoveError>
     }
 }
 
-/// Tells whether a status change counts as a reopen (HELPDESK M9): from a
+/// Tells whether a status change counts as a reopen (docs/lifecycle.md,
+/// "Reopens"): from a
 /// solved or closed category back into an active one.
 pub fn is_reopen(from: Category, to: Category) -> bool {
     !from.is_active() && to.is_active()

@@ -1,4 +1,5 @@
-//! Three-way merge of one ticket file, for git's merge driver (SPEC §3).
+//! Three-way merge of one ticket file, for git's merge driver
+//! (docs/merge-policy.md).
 //!
 //! Line-based merges of ticket files lose or garble replies; this merge works
 //! on the ticket's structure instead (docs/merge-policy.md):
@@ -520,8 +521,8 @@ impl<'a> Replay<'a> {
 /// Replays the merged log. A status change new on a side gets as `from`
 /// the status it actually leaves here. A message new on one side that
 /// comes after the last status change, when that change is new on the
-/// other side, gets the status effect it would have had on one desk (SPEC
-/// §1): a customer reply merged after an agent's answer reopens the
+/// other side, gets the status effect it would have had on one desk
+/// (docs/lifecycle.md): a customer reply merged after an agent's answer reopens the
 /// ticket, an agent reply merged after a customer's message answers it.
 fn settle(log: Vec<(Origin, Event)>, statuses: &Statuses) -> Vec<(Origin, Event)> {
     let last_change = log.iter().rposition(|(_, e)| e.sets_status());

@@ -1,4 +1,5 @@
-//! Routing at creation and assignment inside a department (SPEC §5).
+//! Routing at creation and assignment inside a department
+//! (docs/configuration.md, "Routing").
 //!
 //! Pure: the caller passes the configuration, the new ticket and the
 //! summaries of existing tickets (for least-loaded and round-robin).

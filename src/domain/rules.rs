@@ -1,4 +1,4 @@
-//! Time-based automations (SPEC §4, HELPDESK §5): conditions on a ticket
+//! Time-based automations (docs/automation.md): conditions on a ticket
 //! and "now", and the actions that fire when they all hold.
 //!
 //! Pure: the engine in `automation.rs` loads tickets and commits; this
@@ -167,8 +167,8 @@ impl Do {
     }
 }
 
-/// Tickets one rule changes per run when it sets no `limit` (HELPDESK §5,
-/// as Zendesk does): a larger backlog takes several runs, or `limit = N`.
+/// Tickets one rule changes per run when it sets no `limit` (as Zendesk
+/// does; docs/automation.md): a larger backlog takes several runs, or `limit = N`.
 pub const DEFAULT_LIMIT: usize = 1000;
 
 /// One `[[automation]]` rule.
@@ -547,7 +547,7 @@ impl Rule {
     }
 
     /// Tells whether `tix autoclose` runs the rule: the closing rules and
-    /// the wake-up rules (SPEC §1: when `until` passes, `tix autoclose`
+    /// the wake-up rules (when `until` passes, `tix autoclose`
     /// moves the ticket back to open).
     pub fn runs_in_autoclose(&self, statuses: &Statuses) -> bool {
         self.closes(statuses) || self.wakes()

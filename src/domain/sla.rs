@@ -1,5 +1,5 @@
-//! SLA policies and metric instances (HELPDESK §4), and the To Solve
-//! order (HELPDESK §6).
+//! SLA policies and metric instances (docs/sla.md, "Metrics"), and the
+//! To Solve order (docs/sla.md, "The To Solve queue").
 //!
 //! Every value here is a pure function of the ticket's event log, the
 //! policies and "now", so each rule is unit-tested with fixed inputs.
@@ -514,7 +514,7 @@ fn resolution(
 /// LiveAgent's internal target for tickets no policy covers: 7 days.
 pub const DEFAULT_DUE_SECS: i64 = 7 * 86_400;
 
-/// The sort key of the To Solve queue (HELPDESK §6), smallest first.
+/// The sort key of the To Solve queue (docs/sla.md), smallest first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct QueueKey {
     not_breached: bool,

@@ -1,4 +1,4 @@
-//! The JSON shape of a ticket (SPEC §10), used by `--format json` and hooks.
+//! The JSON shape of a ticket (docs/json-schema.md), used by `--format json` and hooks.
 //!
 //! These structs are a stable contract for scripts: keys are only ever
 //! added. docs/json-schema.md documents every key.

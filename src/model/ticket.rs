@@ -1,6 +1,6 @@
 //! The ticket file: header fields, customer, custom fields and the event log.
 //!
-//! The event log (HELPDESK §1) is the record of everything that happened;
+//! The event log (docs/ticket-format.md, "The event log") is the record of everything that happened;
 //! the status, timestamps, reopen count and conversation are derived from it
 //! by [`Ticket::summary`]. The header holds the current values of fields a
 //! person may edit by hand (subject, priority, assignee, tags, ...).
@@ -214,7 +214,7 @@ impl Event {
     }
 
     /// Tells whether this is a reply event: a public agent message not sent
-    /// by an automation rule (HELPDESK §1).
+    /// by an automation rule (docs/ticket-format.md).
     pub fn is_reply(&self) -> bool {
         self.kind == EventKind::Message && self.role == Role::Agent && self.rule.is_none()
     }
@@ -397,7 +397,7 @@ impl Summary {
     }
 
     /// Tells whether the ticket waits in the queue for someone: no
-    /// assignee and category new or open (SPEC §1).
+    /// assignee and category new or open (docs/lifecycle.md).
     pub fn is_pending(&self, ticket: &Ticket) -> bool {
         ticket.assignee.is_none() && matches!(self.category, Some(Category::New | Category::Open))
     }

@@ -55,7 +55,7 @@ impl BatchItem {
 
 /// Bytes kept in the process's spool file: an unlinked temporary file
 /// (in `$TMPDIR`, readable by its owner only) that items are appended to,
-/// so a run that records 20,000 changes holds their 40 MB in the page
+/// so a run that records thousands of changes holds them in the page
 /// cache, which the kernel can write out and reclaim, instead of the heap
 /// (on a tmpfs `$TMPDIR` they are in memory still, but swappable). Kept
 /// on the heap when there is no spool.

@@ -705,9 +705,8 @@ impl Store {
     /// already, the repository has a split index (git mishandles the two
     /// together, see [`Self::index_settings_clash`]), or the git on PATH is
     /// older than 2.40 (whose `git fsck` calls such an index corrupt).
-    /// Without the checksum a change does not hash the whole index: at
-    /// 100,000 tickets that is a fifth of its time. Returns whether it set
-    /// it.
+    /// Without the checksum a change does not hash the whole index, a
+    /// large part of a change on a large desk. Returns whether it set it.
     pub fn prefer_unhashed_index(&self) -> Result<bool, Error> {
         let config = self.repo.config()?;
         let chosen = |key| config.get_entry(key).is_ok();
@@ -793,7 +792,7 @@ fn configure_libgit2() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Reading re-hashes every object by default; git itself does not, and
-        // it costs a tenth of a full listing. `tix doctor` and `git fsck`
+        // it is a noticeable part of a full listing. `tix doctor` and `git fsck`
         // remain the integrity checks.
         git2::opts::strict_hash_verification(false);
         // Creating a tree or commit checks that every object it names

@@ -1,4 +1,4 @@
-//! Every change is one commit (SPEC §3): one file, the message, trailers,
+//! Every change is one commit (docs/storage.md): one file, the message, trailers,
 //! author and time, and `tix log`.
 
 use crate::common::TestEnv;

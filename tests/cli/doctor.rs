@@ -1,4 +1,4 @@
-//! `tix doctor` (SPEC §3) and what a broken `tix.toml` does to the rest.
+//! `tix doctor` and what a broken `tix.toml` does to the rest.
 
 use std::process::Output;
 

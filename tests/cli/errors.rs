@@ -1,4 +1,4 @@
-//! Errors (SPEC §9): one line on stderr, exit 1 for a refusal and 2 for
+//! Errors: one line on stderr, exit 1 for a refusal and 2 for
 //! usage, nothing on stdout, never a panic, nothing written.
 
 use crate::common::{TestEnv, assert_no_panic};

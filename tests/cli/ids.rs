@@ -1,4 +1,4 @@
-//! Id prefixes (SPEC §2): any unique prefix, with or without `#`.
+//! Id prefixes (docs/guide.md): any unique prefix, with or without `#`.
 
 use std::collections::BTreeMap;
 

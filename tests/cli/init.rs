@@ -1,4 +1,4 @@
-//! `tix init` and finding the desk (SPEC §3).
+//! `tix init` and finding the desk (docs/storage.md).
 
 use crate::common::TestEnv;
 

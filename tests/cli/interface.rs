@@ -1,4 +1,4 @@
-//! Help and shell completions (SPEC §9, §10).
+//! Help and shell completions.
 
 use predicates::prelude::*;
 

@@ -1,4 +1,4 @@
-//! The ticket lifecycle of SPEC §1, every transition through the binary.
+//! The ticket lifecycle of docs/lifecycle.md, every transition through the binary.
 
 use crate::common::{AGENT_EMAIL, TestEnv, bodies};
 
@@ -15,7 +15,7 @@ struct Row {
 const R: Option<&str> = None;
 const STAY: Option<&str> = Some("=");
 
-/// SPEC §1 as a table (`postpone` on a postponed ticket moves its
+/// docs/lifecycle.md as a table (`postpone` on a postponed ticket moves its
 /// wake-up time).
 const TABLE: [Row; 10] = [
     Row {

@@ -1,4 +1,4 @@
-//! `tix list`: filters, sorting, formats, broken files (SPEC §7).
+//! `tix list`: filters, sorting, formats, broken files.
 
 use crate::common::{TestEnv, ids_of};
 

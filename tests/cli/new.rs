@@ -1,4 +1,4 @@
-//! `tix new` (SPEC §2, §10).
+//! `tix new` (docs/guide.md, docs/json-schema.md).
 
 use crate::common::{AGENT_EMAIL, T0, TestEnv, is_ticket_id};
 

@@ -1,4 +1,4 @@
-//! Concurrent writers and killed writers (SPEC §3): no change is lost or
+//! Concurrent writers and killed writers (docs/storage.md): no change is lost or
 //! half-written.
 
 use std::collections::BTreeSet;

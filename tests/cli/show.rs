@@ -1,4 +1,4 @@
-//! `tix show` (SPEC §7).
+//! `tix show`.
 
 use crate::common::{AGENT_EMAIL, TestEnv, bodies};
 

@@ -1,4 +1,4 @@
-//! The user's working tree and index are safe (SPEC §3).
+//! The user's working tree and index are safe (docs/storage.md).
 
 use crate::common::TestEnv;
 

@@ -2,8 +2,8 @@
 //!
 //! libgit2's revision walk reads every commit through its mapped pack
 //! windows, and a desk's packs interleave commits with the blobs and trees
-//! of automation runs: at 27,000 commits `tix log` kept about 70 MiB of
-//! pack pages mapped. This walk reads commits and trees through the pack
+//! of automation runs, so `tix log` on a long history kept tens of
+//! megabytes of pack pages mapped. This walk reads commits and trees through the pack
 //! reader (a small buffer per object) and orders them exactly as libgit2's
 //! `TOPOLOGICAL | TIME` walk does: Kahn's algorithm over the commits
 //! reachable from `HEAD`, taking the newest ready commit first from a

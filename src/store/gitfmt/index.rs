@@ -1,7 +1,8 @@
 //! A fast path for updating one entry of git's index file.
 //!
-//! libgit2 reads and writes the whole index as structures, which costs
-//! 120 ms per change at 100,000 tickets. A tix change touches one path, so
+//! libgit2 reads and writes the whole index as structures, which made a
+//! change at 100,000 tickets many times slower (docs/benchmarks.md, "Why
+//! the code is shaped so"). A tix change touches one path, so
 //! this module edits the index file as bytes: it finds the entry, replaces
 //! (or inserts) it with fresh stat data and blob id, drops the optional
 //! caches that the edit makes stale (cache-tree and friends; git rebuilds
@@ -14,12 +15,12 @@
 //! Documentation/gitformat-index.txt.
 //!
 //! The file is read front to back through one small buffer and the new
-//! file is written from the same buffer, never held whole: at 100,000
-//! tickets the index is 9 MB, and fresh memory for it (the kernel zeroes
-//! every page) cost more than reading, hashing and writing it together.
+//! file is written from the same buffer, never held whole: fresh memory
+//! for a large index (the kernel zeroes every page) cost more than
+//! reading, hashing and writing it together.
 //!
-//! Replacing the index frees the old file, and freeing 9 MB on ext4 (its
-//! pages and blocks) takes about 6 ms, a quarter of a change. So the old
+//! Replacing the index frees the old file, and freeing a large file on
+//! ext4 (its pages and blocks) is a large part of a change. So the old
 //! file is kept under a second name (`.git/tix/index-old`) when the new one
 //! goes in place, and the next rewrite deletes it on another thread while
 //! it edits and writes. Both happen under `index.lock`.

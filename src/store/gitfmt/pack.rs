@@ -262,8 +262,8 @@ pub(in crate::store) fn inflate_entry(entry: &[u8]) -> Option<Vec<u8>> {
 thread_local! {
     /// One compressor per thread, reset for each object: a new one
     /// allocates a few hundred kilobytes of state, and doing that for every
-    /// object of a 10,000-commit run left the allocator holding hundreds of
-    /// megabytes.
+    /// object of a large run left the allocator holding far more memory
+    /// than the run needed.
     static COMPRESSOR: std::cell::RefCell<Compress> =
         std::cell::RefCell::new(Compress::new(Compression::fast(), true));
 }

@@ -1,8 +1,8 @@
 //! Reading blobs straight from git's pack files, for bulk reads.
 //!
 //! libgit2 maps each pack file whole and keeps every page it touched mapped
-//! while the repository is open, so a scan of 100,000 tickets held 200 MB
-//! of the pack in the process (its window sizes can only be set through
+//! while the repository is open, so a scan of a large desk held most of
+//! the pack in the process (its window sizes can only be set through
 //! `unsafe` functions). A bulk read instead uses [`PackSet`]: it reads each
 //! pack's `.idx` once, then each object with one positioned read and
 //! inflates it, applying delta chains with a small cache of bases. Whatever
