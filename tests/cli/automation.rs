@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use crate::world::World;
+use crate::common::world::World;
 
 const T0: &str = "2025-03-03T09:00:00Z";
 
@@ -874,7 +874,7 @@ fn diverged_clones() -> (World, String) {
 fn run_scheduled(w: &World, command: &str) {
     let mut sh = std::process::Command::new("sh");
     sh.arg("-c").arg(command);
-    crate::world::sealed(&mut sh, &w.path("b"), "2025-03-08T00:00:00Z", "unused");
+    crate::common::world::sealed(&mut sh, &w.path("b"), "2025-03-08T00:00:00Z", "unused");
     sh.env_remove("TIX_AGENT").env(
         "PATH",
         format!(

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::world::{World, sealed};
+use crate::common::world::{World, sealed};
 
 const T: &str = "2025-03-03T09:00:00Z";
 const AGENT: &str = "Ana <ana@desk.test>";

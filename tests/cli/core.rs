@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::world::World;
+use crate::common::world::World;
 
 const T0: &str = "2025-03-03T09:00:00Z";
 

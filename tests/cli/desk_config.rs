@@ -1,7 +1,7 @@
 //! tix.toml end to end: custom statuses, the ticket form, routing and
 //! assignment, hooks, and refusals of a broken configuration.
 
-use crate::world::World;
+use crate::common::world::World;
 
 const T0: &str = "2025-03-03T09:00:00Z";
 

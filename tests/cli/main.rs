@@ -23,4 +23,3 @@ mod core;
 mod desk_config;
 mod docs;
 mod sla;
-mod world;

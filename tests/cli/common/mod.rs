@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tempfile::TempDir;
 
+pub(crate) mod world;
+
 /// The clock every environment starts at.
 pub(crate) const T0: &str = "2025-03-03T09:00:00Z";
 
@@ -82,23 +84,13 @@ impl TestEnv {
         self.now.lock().unwrap().clone()
     }
 
-    /// The sealed environment of one call.
+    /// The sealed environment of one call, with the next `TIX_SEED`.
     fn seal(&self, cmd: &mut Command, cwd: &Path) {
-        cmd.env_clear()
-            .current_dir(cwd)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("TIX_AGENT", AGENT)
-            .env("TIX_NOW", self.now())
-            .env(
-                "TIX_SEED",
-                self.seed.fetch_add(1, Ordering::Relaxed).to_string(),
-            )
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .stdin(Stdio::null());
+        seal(cmd, cwd, self.home(), &self.now(), AGENT);
+        cmd.env(
+            "TIX_SEED",
+            self.seed.fetch_add(1, Ordering::Relaxed).to_string(),
+        );
     }
 
     /// A `tix` command in `cwd`, sealed, not yet run: tests may still
@@ -309,6 +301,25 @@ fn failed<S: std::fmt::Debug>(args: &[S], out: &Output, code: i32) -> String {
     );
     assert_no_panic(&stderr);
     stderr
+}
+
+/// Seals a command (tix, git or a shell) off from the outside: an empty
+/// environment but for `PATH`, `HOME` = `home`, no global or system git
+/// configuration, a fixed clock and agent, no colour, a 100-column
+/// terminal width and no standard input. Every test runs its commands
+/// through this one function.
+pub(crate) fn seal(cmd: &mut Command, cwd: &Path, home: &Path, now: &str, agent: &str) {
+    cmd.env_clear()
+        .current_dir(cwd)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("TIX_AGENT", agent)
+        .env("TIX_NOW", now)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .stdin(Stdio::null());
 }
 
 /// Asserts that stderr shows no panic or backtrace.

@@ -1,6 +1,6 @@
-//! A sealed test world: a temporary directory with desks, clones and a
-//! bare remote, and helpers to run the real `tix` and `git` in them with a
-//! fixed clock and identity and no outside git configuration.
+//! A test world of several desks: a temporary directory with desks, clones
+//! and a bare remote, and helpers to run the real `tix` and `git` in them,
+//! sealed as every test command is (`super::seal`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,23 +12,10 @@ pub(crate) struct World {
     dir: TempDir,
 }
 
-/// Clears the environment of outside influence.
+/// Seals a command run in a clone of the world (see [`super::seal`]);
+/// `HOME` is the clone itself.
 pub(crate) fn sealed(cmd: &mut Command, cwd: &Path, now: &str, agent: &str) {
-    cmd.current_dir(cwd)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_AUTHOR_NAME")
-        .env_remove("GIT_AUTHOR_EMAIL")
-        .env_remove("GIT_COMMITTER_NAME")
-        .env_remove("GIT_COMMITTER_EMAIL")
-        .env_remove("TIX_SEED")
-        .env("HOME", cwd)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("TIX_AGENT", agent)
-        .env("TIX_NOW", now)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null());
+    super::seal(cmd, cwd, cwd, now, agent);
 }
 
 impl World {
