@@ -1,32 +1,10 @@
 //! tix.toml end to end: custom statuses, the ticket form, routing and
 //! assignment, hooks, and refusals of a broken configuration.
 
+use crate::common::fixture;
 use crate::common::world::World;
 
 const T0: &str = "2025-03-03T09:00:00Z";
-
-const FORM: &str = r#"
-[[status]]
-id = "waiting_on_vendor"
-label = "Waiting on vendor"
-category = "on_hold"
-next = ["open", "resolved"]
-
-[[field]]
-name = "order"
-type = "number"
-required = true
-
-[[field]]
-name = "plan"
-type = "choice"
-choices = ["free", "pro"]
-default = "free"
-
-[[field]]
-name = "renewal"
-type = "date"
-"#;
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap()
@@ -35,7 +13,7 @@ fn json(text: &str) -> serde_json::Value {
 #[test]
 fn required_and_typed_fields_are_enforced_and_nothing_is_written_on_refusal() {
     let w = World::desk("d");
-    w.configure("d", FORM);
+    w.configure("d", &fixture("form.toml"));
     let before = w.commits("d");
     for (args, says) in [
         (&["new", "No order"][..], "missing required field order"),
@@ -117,7 +95,7 @@ fn required_and_typed_fields_are_enforced_and_nothing_is_written_on_refusal() {
 #[test]
 fn custom_statuses_move_only_where_the_config_allows() {
     let w = World::desk("d");
-    w.configure("d", FORM);
+    w.configure("d", &fixture("form.toml"));
     let id = json(&w.tix(
         "d",
         T0,
@@ -656,25 +634,10 @@ fn a_custom_new_status_is_reachable_and_next_never_bends_the_lifecycle() {
     }
 }
 
-const TYPED: &str = r#"
-[[field]]
-name = "order"
-type = "number"
-
-[[field]]
-name = "paid"
-type = "bool"
-
-[[field]]
-name = "plan"
-type = "choice"
-choices = ["free", "pro"]
-"#;
-
 #[test]
 fn list_field_filters_compare_typed_values_and_refuse_what_cannot_match() {
     let w = World::desk("d");
-    w.configure("d", TYPED);
+    w.configure("d", &fixture("typed-fields.toml"));
     let new = |extra: &[&str]| {
         let mut args = vec!["new", "t", "--format", "json"];
         args.extend_from_slice(extra);
@@ -733,7 +696,9 @@ fn list_field_filters_compare_typed_values_and_refuse_what_cannot_match() {
     }
     // Without a ticket form the stored text is compared.
     let path = w.path("d").join("tix.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace(TYPED, "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(&fixture("typed-fields.toml"), "");
     std::fs::write(&path, text).unwrap();
     w.git("d", &["commit", "-q", "-am", "drop the form"]);
     assert_eq!(list(&["order=4.5"]), ["a"]);
@@ -743,7 +708,7 @@ fn list_field_filters_compare_typed_values_and_refuse_what_cannot_match() {
 #[test]
 fn field_values_that_are_empty_repeated_mistyped_or_unknown_are_refused() {
     let w = World::desk("d");
-    w.configure("d", FORM);
+    w.configure("d", &fixture("form.toml"));
     let id = json(&w.tix(
         "d",
         T0,

@@ -15,6 +15,7 @@ mod list;
 mod new;
 mod reliability;
 mod show;
+mod snapshots;
 mod worktree;
 
 mod automation;

@@ -322,6 +322,14 @@ pub(crate) fn seal(cmd: &mut Command, cwd: &Path, home: &Path, now: &str, agent:
         .stdin(Stdio::null());
 }
 
+/// The text of a fixture file under `tests/fixtures/`.
+pub(crate) fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Asserts that stderr shows no panic or backtrace.
 pub(crate) fn assert_no_panic(stderr: &str) {
     for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
