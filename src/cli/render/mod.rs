@@ -1,4 +1,8 @@
-//! Human-readable rendering of tickets: the `show` page and list rows.
+//! Human-readable rendering of tickets: the `show` page and list rows,
+//! and the longer renderings of some commands, one file each.
+
+pub(crate) mod list;
+pub(crate) mod sla;
 
 use crate::domain::fields::FieldDef;
 use crate::domain::lifecycle::{Category, Statuses};
