@@ -1,157 +1,12 @@
 //! Statuses, their categories and the transition table (docs/lifecycle.md).
 //!
 //! This module is pure: it decides whether a move is allowed and where it
-//! leads, and nothing else. It never reads files, git or the clock.
+//! leads, and nothing else. It never reads files, git or the clock. The
+//! statuses and categories themselves are part of what a ticket is
+//! (`crate::model::status`); they are re-exported here, beside the rules
+//! of moving between them.
 
-use std::collections::BTreeMap;
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-/// The fixed engine meaning behind every status, built-in or custom.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// Created; no agent has replied yet.
-    New,
-    /// Needs an agent.
-    Open,
-    /// The ball is with the customer.
-    Waiting,
-    /// Someone will come back later.
-    OnHold,
-    /// A solution was given; the customer may still reply.
-    Solved,
-    /// Final: locked against replies and edits.
-    Closed,
-}
-
-impl Category {
-    /// Every category, in lifecycle order.
-    pub const ALL: [Self; 6] = [
-        Self::New,
-        Self::Open,
-        Self::Waiting,
-        Self::OnHold,
-        Self::Solved,
-        Self::Closed,
-    ];
-
-    /// Returns the category's name as written in files and flags.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Open => "open",
-            Self::Waiting => "waiting",
-            Self::OnHold => "on_hold",
-            Self::Solved => "solved",
-            Self::Closed => "closed",
-        }
-    }
-
-    /// Parses a category name.
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-
-    /// Returns the built-in status that stands for this category.
-    pub fn default_status(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Open => "open",
-            Self::Waiting => "answered",
-            Self::OnHold => "postponed",
-            Self::Solved => "resolved",
-            Self::Closed => "closed",
-        }
-    }
-
-    /// Tells whether the ticket still needs work (new, open, waiting, on hold).
-    pub fn is_active(self) -> bool {
-        !matches!(self, Self::Solved | Self::Closed)
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One status a desk knows: built-in or from `tix.toml`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusDef {
-    /// The id written in ticket files (`answered`, `waiting_on_vendor`).
-    pub id: String,
-    /// What agents see.
-    pub label: String,
-    /// The engine meaning.
-    pub category: Category,
-    /// Statuses it may move to with `tix status`; `None` means any.
-    pub next: Option<Vec<String>>,
-}
-
-/// The statuses of a desk: the six built-in ones plus the configured ones.
-#[derive(Clone, Debug)]
-pub struct Statuses {
-    by_id: BTreeMap<String, StatusDef>,
-}
-
-impl Default for Statuses {
-    fn default() -> Self {
-        Self::builtin()
-    }
-}
-
-impl Statuses {
-    /// Returns the six built-in statuses (docs/lifecycle.md).
-    pub fn builtin() -> Self {
-        let labels = [
-            (Category::New, "New"),
-            (Category::Open, "Open"),
-            (Category::Waiting, "Answered"),
-            (Category::OnHold, "Postponed"),
-            (Category::Solved, "Resolved"),
-            (Category::Closed, "Closed"),
-        ];
-        let by_id = labels
-            .into_iter()
-            .map(|(category, label)| {
-                let id = category.default_status().to_owned();
-                (
-                    id.clone(),
-                    StatusDef {
-                        id,
-                        label: label.to_owned(),
-                        category,
-                        next: None,
-                    },
-                )
-            })
-            .collect();
-        Self { by_id }
-    }
-
-    /// Adds (or, for a built-in id, refines) a status.
-    pub fn insert(&mut self, def: StatusDef) {
-        self.by_id.insert(def.id.clone(), def);
-    }
-
-    /// Looks a status up by id.
-    pub fn get(&self, id: &str) -> Option<&StatusDef> {
-        self.by_id.get(id)
-    }
-
-    /// Returns the category of a status id, if the desk knows it.
-    pub fn category(&self, id: &str) -> Option<Category> {
-        self.get(id).map(|def| def.category)
-    }
-
-    /// Iterates over every status in id order.
-    pub fn iter(&self) -> impl Iterator<Item = &StatusDef> {
-        self.by_id.values()
-    }
-}
+pub use crate::model::status::{Category, StatusDef, Statuses, is_reopen};
 
 /// An action that may change a ticket's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -355,13 +210,6 @@ pub fn status_limit(from: Category, to: Category) -> Result<(), StatusMoveError>
         (c, Category::Closed) if c != Category::Solved => Err(StatusMoveError::CloseUnsolved),
         _ => Ok(()),
     }
-}
-
-/// Tells whether a status change counts as a reopen (docs/lifecycle.md,
-/// "Reopens"): from a
-/// solved or closed category back into an active one.
-pub fn is_reopen(from: Category, to: Category) -> bool {
-    !from.is_active() && to.is_active()
 }
 
 #[cfg(test)]

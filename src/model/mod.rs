@@ -2,6 +2,7 @@
 
 mod id;
 pub mod scan;
+pub mod status;
 mod ticket;
 mod time;
 

@@ -591,7 +591,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::lifecycle::Statuses;
+    use crate::model::status::Statuses;
 
     fn full(text: &str) -> Option<Ticket> {
         let mut ticket = Ticket::parse(text).ok()?;

@@ -13,8 +13,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::status::{Category, Statuses, is_reopen};
 use super::{TicketId, Timestamp};
-use crate::domain::lifecycle::{Category, Statuses, is_reopen};
 
 /// How urgent a ticket is.
 #[derive(
