@@ -72,6 +72,7 @@ enum Command {
     Autoclose(commands::autoclose::AutocloseArgs),
     Automate(commands::automate::AutomateArgs),
     Sync(commands::sync::SyncArgs),
+    Hooks(commands::hooks::HooksArgs),
     Doctor(commands::doctor::DoctorArgs),
     Completions(commands::completions::CompletionsArgs),
     #[command(hide = true)]
@@ -130,6 +131,7 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<(), CommandError> {
         Command::Autoclose(args) => commands::autoclose::run(ctx, args),
         Command::Automate(args) => commands::automate::run(ctx, args),
         Command::Sync(args) => commands::sync::run(ctx, args),
+        Command::Hooks(args) => commands::hooks::run(ctx, args),
         Command::Doctor(args) => commands::doctor::run(ctx, args),
         Command::MergeDriver(args) => commands::merge_driver::run(ctx, args),
         Command::Completions(args) => commands::completions::run(ctx, args),

@@ -43,6 +43,15 @@ pub fn doctor(start: &Path) -> Result<DoctorReport, Error> {
     };
     report.problems = repository_problems(&store)?;
     let (config, config_ok) = check_config(&store, &mut report)?;
+    if config_ok && !super::commands_allowed(&store, &config)? {
+        report.problems.push(Problem {
+            path: layout::CONFIG_FILE.into(),
+            line: None,
+            message: "its commands (hooks) are not allowed on this clone, so none runs; \
+                      review them with `tix hooks`, then run `tix hooks allow`"
+                .into(),
+        });
+    }
     check_tickets(&store, &config, config_ok, &mut report)?;
     Ok(report)
 }

@@ -20,11 +20,62 @@ use std::os::unix::process::CommandExt;
 
 use super::Desk;
 use crate::domain::change::Applied;
-use crate::domain::hooks::{Hook, HookEvent, recorded_events};
+use crate::domain::hooks::{Commands, Hook, HookEvent, recorded_events};
 use crate::domain::view::TicketView;
 use crate::model::Ticket;
 
+/// The git config key (in the clone's own `.git/config`) that records the
+/// digest of the commands the clone allowed.
+pub const ALLOWANCE_KEY: &str = "tix.allowedCommands";
+
+/// The commands of `tix.toml` and whether this clone allowed them.
+#[derive(Clone, Debug)]
+pub struct Review {
+    /// Each hook: its command and the events that run it, in file order.
+    pub hooks: Vec<Hook>,
+    /// Whether this clone allowed exactly this set.
+    pub allowed: bool,
+}
+
 impl Desk {
+    /// The commands of the committed `tix.toml`, for review.
+    pub fn commands(&self) -> Review {
+        Review {
+            hooks: self.config.hooks.clone(),
+            allowed: self.commands_allowed,
+        }
+    }
+
+    /// Allows the commands of the committed `tix.toml` on this clone:
+    /// records their digest in its own git config (never committed).
+    /// Returns how many distinct commands that allows.
+    pub fn allow_commands(&mut self) -> Result<usize, super::Error> {
+        let commands = Commands::of(&self.config.hooks);
+        self.store
+            .set_git_config(ALLOWANCE_KEY, &commands.digest())?;
+        self.commands_allowed = true;
+        Ok(commands.commands.len())
+    }
+
+    /// Reports the hooks `events` would run and this clone did not allow,
+    /// each command once per process.
+    fn skip(&self, events: &[HookEvent]) -> Vec<String> {
+        let mut reported = self.skipped.borrow_mut();
+        self.config
+            .hooks
+            .iter()
+            .filter(|hook| events.iter().any(|e| hook.on.contains(e)))
+            .filter(|hook| reported.insert(hook.run.clone()))
+            .map(|hook| {
+                format!(
+                    "hook `{}` did not run: this clone has not allowed the commands of tix.toml; \
+                     review them with `tix hooks`, then `tix hooks allow`",
+                    hook.run
+                )
+            })
+            .collect()
+    }
+
     /// Runs the hooks a committed change raises: those of the events it
     /// recorded (the last `applied.recorded` of the ticket's log), after
     /// `notify` when an automation rule asked for it; `env` adds variables
@@ -56,6 +107,9 @@ impl Desk {
     ) -> Vec<String> {
         if self.config.hooks.is_empty() {
             return Vec::new();
+        }
+        if !self.commands_allowed {
+            return self.skip(events);
         }
         let json = serde_json::to_string(&TicketView::of(ticket, &self.config.statuses))
             .unwrap_or_default();

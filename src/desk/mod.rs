@@ -33,6 +33,7 @@ use std::path::Path;
 
 use crate::config::{Config, ConfigError};
 use crate::domain::change::ChangeError;
+use crate::domain::hooks::Commands;
 use crate::model::{ParseError, TicketId, Timestamp};
 use crate::store::{self, Signature, Store, UpdateError, layout};
 
@@ -129,6 +130,12 @@ impl From<UpdateError<Self>> for Error {
 pub struct Desk {
     store: Store,
     config: Config,
+    /// Whether this clone allowed the commands of the committed `tix.toml`
+    /// (docs/configuration.md, "Commands need consent").
+    commands_allowed: bool,
+    /// The commands a run of this process skipped and said so: each is
+    /// reported once.
+    skipped: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl Desk {
@@ -139,7 +146,18 @@ impl Desk {
         let store = Store::discover(start)?;
         store.ensure_merge_driver()?;
         let config = load_config(&store)?;
-        Ok(Self { store, config })
+        Self::with(store, config)
+    }
+
+    /// A desk of an opened store and its checked config.
+    fn with(store: Store, config: Config) -> Result<Self, Error> {
+        let commands_allowed = commands_allowed(&store, &config)?;
+        Ok(Self {
+            store,
+            config,
+            commands_allowed,
+            skipped: Default::default(),
+        })
     }
 
     /// Returns the store (for the use cases of this module and tests).
@@ -186,6 +204,16 @@ fn load_config(store: &Store) -> Result<Config, Error> {
         Some(text) => Ok(Config::parse_in(&text, &committed_files(store))?),
         None => Ok(Config::default()),
     }
+}
+
+/// Tells whether the clone of `store` allowed the commands of `config`.
+fn commands_allowed(store: &Store, config: &Config) -> Result<bool, Error> {
+    let commands = Commands::of(&config.hooks);
+    if commands.is_empty() {
+        return Ok(true);
+    }
+    let recorded = store.local_git_config(hooks::ALLOWANCE_KEY)?;
+    Ok(commands.allowed_by(recorded.as_deref()))
 }
 
 /// Reads files named by `tix.toml` from the committed tree.

@@ -145,7 +145,7 @@ pub fn init(
     let skip_hash = store.prefer_unhashed_index()?;
     let config = load_config(&store)?;
     Ok(Initialised {
-        desk: Desk { store, config },
+        desk: Desk::with(store, config)?,
         outer,
         skip_hash,
     })

@@ -69,6 +69,56 @@ impl Hook {
     pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 }
 
+/// The commands of a `tix.toml` a clone must allow before any of them runs
+/// (docs/configuration.md, "Commands need consent"), and the digest that
+/// records the allowance: a SHA-1 over the distinct command strings,
+/// sorted, so reordering hooks or changing their events or timeouts keeps
+/// the allowance, and any change of what runs voids it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commands {
+    /// Each distinct command, sorted.
+    pub commands: Vec<String>,
+}
+
+impl Commands {
+    /// The commands of these hooks.
+    pub fn of(hooks: &[Hook]) -> Self {
+        let mut commands: Vec<String> = hooks.iter().map(|h| h.run.clone()).collect();
+        commands.sort();
+        commands.dedup();
+        Self { commands }
+    }
+
+    /// Tells whether there is nothing to allow.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    /// The digest a clone records when it allows this set.
+    pub fn digest(&self) -> String {
+        use sha1::{Digest, Sha1};
+        let mut hasher = Sha1::new();
+        hasher.update(b"tix commands 1\n");
+        for command in &self.commands {
+            // A length prefix: no two different sets hash the same text.
+            hasher.update(format!("{}\n", command.len()).as_bytes());
+            hasher.update(command.as_bytes());
+            hasher.update(b"\n");
+        }
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Tells whether `recorded` (a clone's allowance) allows this set. An
+    /// empty set needs no allowance.
+    pub fn allowed_by(&self, recorded: Option<&str>) -> bool {
+        self.is_empty() || recorded.is_some_and(|r| r == self.digest())
+    }
+}
+
 /// The hook events a change raises, most specific first, derived from the
 /// events it recorded in the ticket's log (`recorded`), so every path that
 /// records an assignment, a reply or a status change raises its event
@@ -122,6 +172,42 @@ pub fn recorded_events(ticket: &Ticket, applied: &Applied) -> Vec<HookEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hook(run: &str, on: HookEvent) -> Hook {
+        Hook {
+            on: vec![on],
+            run: run.into(),
+            timeout: Hook::DEFAULT_TIMEOUT,
+        }
+    }
+
+    #[test]
+    fn an_allowance_covers_exactly_the_set_of_commands() {
+        let a = Commands::of(&[
+            hook("notify", HookEvent::Created),
+            hook("log", HookEvent::Note),
+        ]);
+        let digest = a.digest();
+        assert!(a.allowed_by(Some(&digest)));
+        assert!(!a.allowed_by(None));
+        // Order, events and duplicates do not change what runs.
+        let b = Commands::of(&[
+            hook("log", HookEvent::Changed),
+            hook("notify", HookEvent::Created),
+            hook("log", HookEvent::Note),
+        ]);
+        assert!(b.allowed_by(Some(&digest)));
+        // Another command, or a changed one, does.
+        let c = Commands::of(&[
+            hook("notify", HookEvent::Created),
+            hook("log ", HookEvent::Note),
+        ]);
+        assert!(!c.allowed_by(Some(&digest)));
+        let d = Commands::of(&[hook("notify\nlog", HookEvent::Created)]);
+        assert_ne!(d.digest(), digest, "no two sets share a digest by joining");
+        // Nothing to allow is allowed.
+        assert!(Commands::of(&[]).allowed_by(None));
+    }
 
     fn recorded(kinds: &[(EventKind, Role)]) -> Vec<Event> {
         let at = crate::model::Timestamp::from_unix(0).unwrap();

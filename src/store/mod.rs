@@ -755,6 +755,17 @@ impl Store {
         Ok(configured || index::is_split(&self.repo.path().join("index")))
     }
 
+    /// Reads a key of the repository's own git config (`.git/config`
+    /// only: never the user's or the system's).
+    pub fn local_git_config(&self, key: &str) -> Result<Option<String>, Error> {
+        let config = self.repo.config()?.open_level(git2::ConfigLevel::Local)?;
+        match config.get_string(key) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Sets a key in the repository's own git config.
     pub fn set_git_config(&self, key: &str, value: &str) -> Result<(), Error> {
         let mut config = self.repo.config()?.open_level(git2::ConfigLevel::Local)?;

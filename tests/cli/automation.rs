@@ -573,6 +573,7 @@ run = 'echo "$TIX_EVENT $TIX_TICKET $TIX_RULES" >> {}'
             changed_log.display()
         ),
     );
+    w.tix("d", T0, &["hooks", "allow"]);
     w.tix("d", "2025-03-08T00:00:00Z", &["automate"]);
     assert_eq!(
         std::fs::read_to_string(&notify_log).unwrap(),
@@ -619,6 +620,7 @@ fn problems_exit_4_after_everything_else_is_committed() {
         "d",
         "\n[[hook]]\non = [\"status_changed\"]\nrun = \"exit 9\"\n",
     );
+    w.tix("d", T0, &["hooks", "allow"]);
     let now = "2025-03-08T00:00:00Z";
     let out = run(&w, now, &["autoclose", "--format", "json"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));

@@ -222,6 +222,7 @@ fn hooks_get_the_ticket_on_stdin_and_a_failing_hook_never_undoes_the_change() {
             log.display()
         ),
     );
+    w.tix("d", T0, &["hooks", "allow"]);
     let out = w.tix_in(
         "d",
         T0,
@@ -371,6 +372,7 @@ fn a_hook_that_never_reads_a_large_ticket_is_stopped_at_its_timeout() {
         "d",
         "\n[[hook]]\non = [\"created\"]\nrun = \"sleep 60\"\ntimeout = \"1s\"\n",
     );
+    w.tix("d", T0, &["hooks", "allow"]);
     // More than a pipe buffer holds: tix must not block writing it.
     let body = "x".repeat(100_000);
     let start = std::time::Instant::now();
@@ -409,6 +411,7 @@ fn stopping_a_hook_at_its_timeout_stops_what_it_started() {
         "d",
         "\n[[hook]]\non = [\"created\"]\nrun = \"sleep 50; true\"\ntimeout = \"1s\"\n",
     );
+    w.tix("d", T0, &["hooks", "allow"]);
     let start = std::time::Instant::now();
     let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["new", "Slow hook"]);
     assert!(
@@ -440,8 +443,103 @@ fn an_uncommitted_or_staged_hook_never_runs() {
     w.tix("d", T0, &["new", "Staged"]);
     assert!(!marker.exists(), "a staged hook ran");
     w.git("d", &["commit", "-q", "-m", "add the hook"]);
-    w.tix("d", T0, &["new", "Committed"]);
-    assert!(marker.exists(), "the committed hook runs");
+    let out = w.tix_in("d", T0, "Ana <ana@desk.test>", &["new", "Committed"]);
+    assert!(out.status.success());
+    assert!(
+        !marker.exists(),
+        "a committed hook ran before this clone allowed it"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("did not run") && stderr.contains("tix hooks allow"),
+        "{stderr}"
+    );
+    w.tix("d", T0, &["hooks", "allow"]);
+    w.tix("d", T0, &["new", "Allowed"]);
+    assert!(marker.exists(), "the allowed hook runs");
+}
+
+/// A `[[hook]]` that arrives with a pull runs nowhere until that clone
+/// allows the exact set of commands; a changed set stops running until
+/// allowed again; each skipped command is reported once per run, doctor
+/// reports the set, and an automation run that skipped one exits 4.
+#[test]
+fn committed_commands_run_only_after_this_clone_allows_them() {
+    let w = World::desk("d");
+    let log = w.path("hook.log");
+    let hook = |text: &str| {
+        format!(
+            "\n[[hook]]\non = [\"changed\"]\nrun = \"echo {text} $TIX_TICKET >> '{}'\"\n",
+            log.display()
+        )
+    };
+    w.configure("d", &hook("one"));
+    let listed = w.tix("d", T0, &["hooks"]);
+    assert!(listed.contains("hook on changed: echo one"), "{listed}");
+    assert!(listed.contains("not allowed on this clone"), "{listed}");
+    let review = w.tix("d", T0, &["hooks", "--format", "json"]);
+    assert!(review.contains("\"allowed\": false"), "{review}");
+    let doctor = w.tix_in("d", T0, "Ana <ana@desk.test>", &["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&doctor.stdout)
+            .contains("tix.toml: its commands (hooks) are not allowed")
+    );
+    // Three tickets resolved long ago: autoclose closes them all, runs no
+    // hook, says so once, and exits 4 for the monitor.
+    let ids: Vec<String> = (0..3)
+        .map(|i| w.new_ticket("d", T0, &format!("t{i}")))
+        .collect();
+    for id in &ids {
+        w.tix("d", T0, &["resolve", id]);
+    }
+    let run = w.tix_in(
+        "d",
+        "2025-03-20T00:00:00Z",
+        "Ana <ana@desk.test>",
+        &["autoclose"],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(4), "{stderr}");
+    assert_eq!(stderr.matches("did not run").count(), 1, "{stderr}");
+    assert!(!log.exists(), "no hook ran");
+    // Allowed: it runs.
+    let said = w.tix_in("d", T0, "Ana <ana@desk.test>", &["hooks", "allow"]);
+    assert!(String::from_utf8_lossy(&said.stderr).contains("Allowed the 1 command"));
+    assert!(w.tix("d", T0, &["hooks"]).contains("allowed on this clone"));
+    let fresh = w.new_ticket("d", T0, "fresh");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("one {fresh}\n")
+    );
+    // A pull that changes the command voids the allowance.
+    let config = std::fs::read_to_string(w.path("d").join("tix.toml")).unwrap();
+    std::fs::write(
+        w.path("d").join("tix.toml"),
+        config.replace(&hook("one"), &hook("two")),
+    )
+    .unwrap();
+    w.git("d", &["commit", "-q", "-am", "change the hook"]);
+    w.tix("d", T0, &["note", &fresh, "-m", "again"]);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        1,
+        "the changed hook ran"
+    );
+    w.tix("d", T0, &["hooks", "allow"]);
+    w.tix("d", T0, &["note", &fresh, "-m", "allowed again"]);
+    assert!(std::fs::read_to_string(&log).unwrap().contains("two "));
+    // The allowance is the clone's own: nothing of it is committed.
+    assert!(
+        !w.git("d", &["show", "HEAD:tix.toml"])
+            .contains("allowedCommands")
+    );
+    assert!(
+        w.git("d", &["config", "--local", "tix.allowedCommands"])
+            .trim()
+            .len()
+            == 40
+    );
 }
 
 #[test]
@@ -796,6 +894,7 @@ run = "echo \"$TIX_ACTION $TIX_TICKET $TIX_EVENT [$TIX_EVENTS]\" >> '{}'"
             log.display()
         ),
     );
+    w.tix("d", T0, &["hooks", "allow"]);
     let lines = || std::fs::read_to_string(&log).unwrap_or_default();
     let line_of = |action: &str, id: &str| {
         lines()
@@ -1047,6 +1146,7 @@ fn uncommenting_every_example_of_the_init_config_gives_a_working_desk() {
     }
     std::fs::write(&path, format!("{all}\n")).unwrap();
     w.git("d", &["commit", "-q", "-am", "every example"]);
+    w.tix("d", T0, &["hooks", "allow"]);
     w.tix("d", T0, &["doctor"]);
     let ticket = json(&w.tix(
         "d",

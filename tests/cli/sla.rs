@@ -633,6 +633,7 @@ fn sla_check_exit_codes_tell_a_breach_from_a_failure() {
             "{text}\n[[hook]]\non = [\"sla_breach\"]\nrun = 'echo \"$TIX_TICKET $TIX_SLA_METRIC $TIX_SLA_DUE\" >> \"$HOME/breaches.log\"'\n"
         ),
     );
+    env.ok(&["hooks", "allow"]);
     let urgent = env.new_ticket_with(
         "Down",
         &[
@@ -735,6 +736,7 @@ fn warn_before_records_one_warning_per_target_and_runs_the_warning_hook() {
         &env,
         "[[sla.policy]]\nname = \"p\"\nwarn_before = \"15m\"\n[sla.policy.targets]\nnormal = { first_reply = \"1h\", next_reply = \"1h\" }\n\n[[hook]]\non = [\"sla_warning\"]\nrun = 'echo \"$TIX_EVENT $TIX_TICKET $TIX_SLA_METRIC $TIX_SLA_DUE\" >> \"$HOME/warnings.log\"'\n",
     );
+    env.ok(&["hooks", "allow"]);
     let id = new(&env, "Soon", &[]);
     env.at("2025-03-03T09:44:00Z");
     assert_eq!(env.ok(&["sla", "check"]), "", "more than 15 minutes left");

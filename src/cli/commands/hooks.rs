@@ -1,0 +1,93 @@
+//! `tix hooks [allow]`: review the commands of `tix.toml`, and allow them
+//! on this clone (`Desk::commands`, `Desk::allow_commands`).
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::cli::ui::Format;
+use crate::cli::{CommandError, Ctx};
+
+/// List the commands tix.toml makes tix run, and allow them on this clone.
+///
+/// tix.toml travels with every pull, so a command in it (a hook) runs on a
+/// clone only after that clone allowed the exact set: `tix hooks` lists
+/// them and says whether they are allowed; `tix hooks allow` records the
+/// set in this clone's git config (never committed). When the committed
+/// set changes, none runs until it is allowed again (docs/configuration.md,
+/// "Commands need consent").
+///
+/// Examples:
+///   tix hooks
+///   tix hooks allow
+#[derive(Debug, Args)]
+pub(crate) struct HooksArgs {
+    #[command(subcommand)]
+    action: Option<HooksAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum HooksAction {
+    /// Allow the commands of the committed tix.toml on this clone.
+    Allow,
+}
+
+#[derive(Serialize)]
+struct ReviewJson<'a> {
+    allowed: bool,
+    hooks: Vec<HookJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct HookJson<'a> {
+    run: &'a str,
+    on: Vec<&'static str>,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &HooksArgs) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let mut desk = ctx.desk()?;
+    if let Some(HooksAction::Allow) = args.action {
+        let n = desk.allow_commands()?;
+        ctx.ui.status(&match n {
+            0 => "tix.toml has no commands; nothing to allow.".to_owned(),
+            1 => "Allowed the 1 command of tix.toml on this clone.".to_owned(),
+            n => format!("Allowed the {n} commands of tix.toml on this clone."),
+        });
+        return Ok(());
+    }
+    let review = desk.commands();
+    if format == Format::Json {
+        let hooks = review
+            .hooks
+            .iter()
+            .map(|h| HookJson {
+                run: &h.run,
+                on: h.on.iter().map(|e| e.as_str()).collect(),
+            })
+            .collect();
+        return Ok(ctx.ui.json(&ReviewJson {
+            allowed: review.allowed,
+            hooks,
+        })?);
+    }
+    let out = ctx.ui.out();
+    if review.hooks.is_empty() {
+        writeln!(out, "tix.toml has no commands.")?;
+        return Ok(());
+    }
+    for hook in &review.hooks {
+        let on: Vec<&str> = hook.on.iter().map(|e| e.as_str()).collect();
+        writeln!(out, "hook on {}: {}", on.join(", "), hook.run)?;
+    }
+    if review.allowed {
+        writeln!(out, "allowed on this clone")?;
+    } else {
+        writeln!(
+            out,
+            "not allowed on this clone: none of them runs; `tix hooks allow` allows them"
+        )?;
+    }
+    Ok(())
+}
