@@ -93,6 +93,9 @@ impl CommandError {
 }
 
 impl From<std::io::Error> for CommandError {
+    /// A closed stdout (a pager quit) exits quietly; any other failure to
+    /// read or write (a full disk, a closed terminal) is refused in one
+    /// line, exit 1.
     fn from(err: std::io::Error) -> Self {
         if err.kind() == std::io::ErrorKind::BrokenPipe {
             return Self {
@@ -101,11 +104,7 @@ impl From<std::io::Error> for CommandError {
                 hints: Vec::new(),
             };
         }
-        Self {
-            kind: Kind::Internal,
-            message: err.to_string(),
-            hints: Vec::new(),
-        }
+        Self::user(format!("cannot read or write: {err}"))
     }
 }
 

@@ -96,11 +96,11 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Err(err) => {
             if err.kind == Kind::Alert {
                 // Not a failure: the command worked and reports a finding.
-                eprintln!("{}", err.message);
+                eprintln!("{}", render::text(&err.message));
             } else if err.kind != Kind::BrokenPipe {
-                eprintln!("error: {}", err.message);
+                eprintln!("error: {}", render::text(&err.message));
                 for hint in &err.hints {
-                    eprintln!("hint: {hint}");
+                    eprintln!("hint: {}", render::text(hint));
                 }
             }
             err.exit_code()
@@ -232,9 +232,13 @@ impl Ctx {
 pub fn read_message(ctx: &Ctx, message: Option<&str>, what: &str) -> Result<String, CommandError> {
     let text = match message {
         Some("-") => {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
-            text
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes)?;
+            String::from_utf8(bytes).map_err(|_| {
+                CommandError::user(format!(
+                    "the {what} on standard input is not UTF-8 text; nothing was written"
+                ))
+            })?
         }
         Some(text) => text.to_owned(),
         None if std::io::stdin().is_terminal() => edit_message(ctx, what)?,

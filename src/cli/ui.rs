@@ -72,8 +72,10 @@ impl Ui {
     }
 
     /// Writes one status line to stderr (progress, confirmations, warnings).
+    /// Text from tickets and from `tix.toml` inside it is defused
+    /// (`render::text`): a status line never carries an escape code.
     pub fn status(&self, line: &str) {
-        let _ = writeln!(io::stderr(), "{line}");
+        let _ = writeln!(io::stderr(), "{}", super::render::text(line));
     }
 
     /// Wraps text in an ANSI style when colour is on.

@@ -12,6 +12,7 @@ use std::path::Path;
 use super::read::parse_ticket;
 use super::{Error, Problem, committed_files};
 use crate::config::{Config, ConfigProblem};
+use crate::domain::change::check_customer;
 use crate::model::Ticket;
 use crate::store::{RawTicket, Store, layout};
 
@@ -265,6 +266,7 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
         check_against_config(&ticket, &text, config, &mut problems, &path);
     }
     check_log(&ticket, &text, config, &mut problems, &path);
+    check_text(&ticket, &text, &mut problems, &path);
     Checked {
         outcome: Outcome::Checked {
             id: ticket.id.to_string(),
@@ -355,5 +357,29 @@ fn check_log(
                 summary.status
             ),
         });
+    }
+}
+
+/// Flags text no tix command would have written: a subject of more than
+/// one line (it could pass for trailers in a commit message), and customer
+/// details that are not one line or not a mail address.
+fn check_text(ticket: &Ticket, text: &str, problems: &mut Vec<Problem>, path: &str) {
+    let mut flag = |key: &str, message: String| {
+        problems.push(Problem {
+            path: path.to_owned(),
+            line: line_of(text, key),
+            message,
+        });
+    };
+    if ticket.subject.contains(char::is_control) {
+        flag(
+            "subject",
+            "the subject has a line break or a control character; set one line with \
+             `tix edit ID --subject TEXT`"
+                .into(),
+        );
+    }
+    if let Err(error) = check_customer(&ticket.customer) {
+        flag("[customer]", error.to_string());
     }
 }

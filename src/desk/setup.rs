@@ -72,9 +72,18 @@ impl Agent {
     /// user's global config outside a desk.
     fn find(explicit: Option<&str>, store: Option<&Store>) -> Result<Self, Error> {
         if let Some(text) = explicit.filter(|t| !t.trim().is_empty()) {
-            return Self::parse(text).ok_or_else(|| {
-                Error::Request(format!("'{text}' is not an agent: use 'Name <email>'"))
-            });
+            // git records an author as `Name <email>`: both parts are needed,
+            // one line each, without angle brackets of their own.
+            let bad = |part: &str| {
+                part.is_empty() || part.contains(|c: char| c.is_control() || c == '<' || c == '>')
+            };
+            return Self::parse(text)
+                .filter(|agent| !bad(&agent.name) && !bad(&agent.email))
+                .ok_or_else(|| {
+                    Error::Request(format!(
+                        "'{text}' is not an agent: use 'Name <email>', e.g. 'Ana Lima <ana@example.com>'"
+                    ))
+                });
         }
         let from_git = match store {
             Some(store) => store.git_identity(),
@@ -85,7 +94,7 @@ impl Agent {
                 name: if name.is_empty() { email.clone() } else { name },
                 email,
             })
-            .filter(|agent| !agent.name.is_empty())
+            .filter(|agent| !agent.name.is_empty() && !agent.email.is_empty())
             .ok_or_else(|| store::Error::NoIdentity.into())
     }
 }

@@ -199,7 +199,7 @@ pub fn create(
         follow_up_of: new.follow_up_of.clone(),
         duplicate_of: None,
         related: BTreeSet::new(),
-        customer: new.customer.clone(),
+        customer: check_customer(&new.customer)?,
         fields: new.fields.clone(),
         rating: None,
         events: Vec::new(),
@@ -658,6 +658,11 @@ fn apply_assign(
 }
 
 fn apply_edit(ticket: &mut Ticket, edit: &Edit, actor: &Actor<'_>) -> Result<Applied, ChangeError> {
+    if let Some(tag) = edit.add_tags.iter().find(|t| edit.remove_tags.contains(t)) {
+        return Err(invalid(format!(
+            "tag '{tag}' is both added (+{tag}) and removed (-{tag}): give it once"
+        )));
+    }
     let before = ticket.events.len();
     if let Some(subject) = &edit.subject {
         let subject = check_subject(subject)?;
@@ -710,10 +715,11 @@ fn apply_edit(ticket: &mut Ticket, edit: &Edit, actor: &Actor<'_>) -> Result<App
             ticket.push(e);
         }
     }
+    let given = check_customer(&edit.customer)?;
     let customer = [
-        ("name", &edit.customer.name),
-        ("email", &edit.customer.email),
-        ("phone", &edit.customer.phone),
+        ("name", &given.name),
+        ("email", &given.email),
+        ("phone", &given.phone),
     ];
     for (field, new) in customer {
         let Some(new) = new else { continue };
@@ -782,6 +788,37 @@ pub fn check_tag(tag: &str) -> Result<String, ChangeError> {
         )));
     }
     Ok(tag.to_owned())
+}
+
+/// Checks a customer's details, trimmed: a name and a phone are one line
+/// of text without control characters; an address is a mail address
+/// (`name@domain`, RFC 5322's addr-spec, no display name and nothing
+/// around it), so that it can never carry a line of a mail header.
+pub fn check_customer(customer: &Customer) -> Result<Customer, ChangeError> {
+    let line = |what: &str, value: &Option<String>| -> Result<Option<String>, ChangeError> {
+        let Some(value) = value else { return Ok(None) };
+        let value = value.trim();
+        if value.contains(char::is_control) {
+            return Err(invalid(format!(
+                "the customer's {what} must be one line of text, without control characters"
+            )));
+        }
+        Ok(Some(value.to_owned()))
+    };
+    let email = line("address", &customer.email)?;
+    if let Some(email) = &email
+        && !email.is_empty()
+        && !email_address::EmailAddress::is_valid(email)
+    {
+        return Err(invalid(format!(
+            "'{email}' is not a mail address (like name@example.com)"
+        )));
+    }
+    Ok(Customer {
+        name: line("name", &customer.name)?,
+        email,
+        phone: line("phone", &customer.phone)?,
+    })
 }
 
 fn check_name(name: &str) -> Result<String, ChangeError> {

@@ -46,13 +46,21 @@ impl FieldDef {
         let bad = |what: &str| format!("field '{}' must be {what}, not '{text}'", self.name);
         match self.kind {
             FieldKind::String => Ok(toml::Value::String(text.to_owned())),
-            FieldKind::Number => text
-                .parse::<i64>()
-                .map(toml::Value::Integer)
-                .or_else(|_| text.parse::<f64>().map(toml::Value::Float).map_err(|_| ()))
-                .ok()
-                .filter(|v| !matches!(v, toml::Value::Float(f) if !f.is_finite()))
-                .ok_or_else(|| bad("a number")),
+            FieldKind::Number => {
+                let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    // A whole number is kept exactly, or refused: as a float
+                    // 99999999999999999999999 would quietly become 1e23.
+                    return text.parse::<i64>().map(toml::Value::Integer).map_err(|_| {
+                        bad(&format!("a whole number from {} to {}", i64::MIN, i64::MAX))
+                    });
+                }
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(toml::Value::Float)
+                    .ok_or_else(|| bad("a number"))
+            }
             FieldKind::Bool => match text.to_ascii_lowercase().as_str() {
                 "true" | "yes" => Ok(toml::Value::Boolean(true)),
                 "false" | "no" => Ok(toml::Value::Boolean(false)),

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::Datelike as _;
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -52,8 +53,22 @@ impl Timestamp {
     }
 
     /// Returns this instant moved by a number of seconds.
+    ///
+    /// Saturates at the first and last instants chrono can hold, so a huge
+    /// duration from a config or a file never overflows.
     pub fn plus_seconds(&self, secs: i64) -> Self {
-        Self(self.0 + chrono::Duration::seconds(secs))
+        self.checked_plus_seconds(secs).unwrap_or(if secs < 0 {
+            Self(DateTime::<Utc>::MIN_UTC)
+        } else {
+            Self(DateTime::<Utc>::MAX_UTC)
+        })
+    }
+
+    /// Returns the time `secs` seconds later (or earlier), or `None` when
+    /// that is beyond the instants chrono can hold.
+    pub fn checked_plus_seconds(&self, secs: i64) -> Option<Self> {
+        let delta = chrono::TimeDelta::try_seconds(secs)?;
+        self.0.checked_add_signed(delta).map(Self)
     }
 
     /// Parses a time given on the command line, relative to `now`: an RFC 3339
@@ -71,7 +86,11 @@ impl Timestamp {
                 .ok_or_else(|| err(text, "date out of range"));
         }
         if let Some(secs) = parse_duration_secs(text) {
-            return Ok(now.plus_seconds(secs));
+            // Ticket files hold RFC 3339 times, whose years have four digits.
+            return now
+                .checked_plus_seconds(secs)
+                .filter(|at| at.0.year() <= 9999)
+                .ok_or_else(|| err(text, "that is after the year 9999"));
         }
         Err(err(
             text,

@@ -658,9 +658,12 @@ fn read_via(
 ) -> RawTicket {
     let bytes = match reader.blob(&blob) {
         Some(bytes) => Ok(bytes),
-        None => fallback
-            .repo()
-            .and_then(|repo| Ok(repo.find_blob(blob)?.content().to_vec())),
+        None => fallback.repo().and_then(|repo| match repo.find_blob(blob) {
+            Ok(found) => Ok(found.content().to_vec()),
+            // A tree (a directory named like a ticket file) or a submodule.
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Err(Error::NotAFile(path.clone())),
+            Err(e) => Err(e.into()),
+        }),
     };
     let text = bytes.and_then(|b| String::from_utf8(b).map_err(|_| Error::NotText(path.clone())));
     RawTicket {
@@ -673,9 +676,12 @@ fn read_via(
 
 /// Reads one blob as a ticket file.
 pub(super) fn read_raw(repo: &Repository, path: String, blob: Oid) -> RawTicket {
-    let text = repo.find_blob(blob).map_err(Error::from).and_then(|b| {
-        String::from_utf8(b.content().to_vec()).map_err(|_| Error::NotText(path.clone()))
-    });
+    let text = match repo.find_blob(blob) {
+        Ok(b) => String::from_utf8(b.content().to_vec()).map_err(|_| Error::NotText(path.clone())),
+        // A tree (a directory named like a ticket file) or a submodule.
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Err(Error::NotAFile(path.clone())),
+        Err(e) => Err(e.into()),
+    };
     RawTicket {
         id: layout::id_from_path(&path),
         path,

@@ -92,6 +92,11 @@ pub enum Error {
     /// HEAD kept moving under us.
     #[error("the branch kept moving while tix tried to commit ({0} attempts); try again")]
     Contended(u32),
+    /// A path that should be a file is a directory, a submodule or a link.
+    #[error(
+        "{0} is not a file in the committed tree (a directory or a submodule); move it away with git"
+    )]
+    NotAFile(String),
     /// A ticket file is not UTF-8.
     #[error("{0} is not UTF-8 text")]
     NotText(String),
@@ -387,6 +392,9 @@ impl Store {
             Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Err(Error::NotAFile(path.to_owned()));
+        }
         let blob = self.repo.find_blob(entry.id())?;
         let text =
             std::str::from_utf8(blob.content()).map_err(|_| Error::NotText(path.to_owned()))?;
@@ -431,7 +439,12 @@ impl Store {
                 continue;
             }
             let subtree = shard.to_object(&self.repo)?.peel_to_tree()?;
-            for file in subtree.iter() {
+            // Only files: a directory or a link named like a ticket is not one
+            // (the listing and `tix doctor` report it).
+            let files = subtree
+                .iter()
+                .filter(|f| f.kind() == Some(ObjectType::Blob) && f.filemode() != 0o120_000);
+            for file in files {
                 let path = format!(
                     "{}/{name}/{}",
                     layout::TICKETS_DIR,

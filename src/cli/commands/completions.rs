@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
@@ -14,6 +16,10 @@ pub(crate) struct CompletionsArgs {
 
 pub(crate) fn run(ctx: &mut Ctx, args: &CompletionsArgs) -> Result<(), CommandError> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "tix", ctx.ui.out());
+    // clap_complete panics when its writer fails (a closed pipe, a full
+    // disk): it writes to memory, and tix writes that out.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "tix", &mut script);
+    ctx.ui.out().write_all(&script)?;
     Ok(())
 }

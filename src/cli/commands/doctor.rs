@@ -60,7 +60,7 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
     } else {
         let out = ctx.ui.out();
         for problem in problems {
-            writeln!(out, "{problem}")?;
+            writeln!(out, "{}", crate::cli::render::cell(&problem.to_string()))?;
         }
         if problems.is_empty() {
             writeln!(

@@ -1,3 +1,5 @@
+use std::io::Write;
+
 use clap::{Args, CommandFactory, Subcommand};
 
 use crate::cli::{Cli, CommandError, Ctx};
@@ -17,7 +19,11 @@ enum What {
 
 pub(crate) fn run(ctx: &mut Ctx, args: &GenerateArgs) -> Result<(), CommandError> {
     match args.what {
-        What::Man => clap_mangen::Man::new(Cli::command()).render(ctx.ui.out())?,
+        What::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            ctx.ui.out().write_all(&page)?;
+        }
     }
     Ok(())
 }

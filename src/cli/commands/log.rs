@@ -82,9 +82,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<(), CommandError> {
                 }
                 table.add_row(vec![
                     at,
-                    author,
-                    action,
-                    e.status.clone().unwrap_or_default(),
+                    render::cell(&author),
+                    render::cell(&action),
+                    render::cell(e.status.as_deref().unwrap_or_default()),
                     e.commit[..10].to_owned(),
                 ]);
             }

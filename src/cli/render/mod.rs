@@ -34,15 +34,29 @@ pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
 /// a customer wrote cannot restyle or reorder the terminal's lines.
 pub(crate) fn cell(text: &str) -> String {
     text.chars()
+        .map(|c| if is_hostile(c) { '\u{fffd}' } else { c })
+        .collect()
+}
+
+/// A ticket's text of several lines (a message body) for the terminal:
+/// as [`cell`], but line breaks and tabs stay.
+pub(crate) fn text(text: &str) -> String {
+    text.chars()
         .map(|c| {
-            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-            if c.is_control() || bidi {
+            if is_hostile(c) && c != '\n' && c != '\t' {
                 '\u{fffd}'
             } else {
                 c
             }
         })
         .collect()
+}
+
+/// Control characters (escape codes, carriage returns among them) and the
+/// bidirectional embeddings, overrides and isolates, which can make a
+/// line read other than it is.
+fn is_hostile(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 pub(crate) fn status_style(category: Option<Category>) -> Style {
@@ -65,12 +79,12 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
     out.push_str(&format!(
         "{}  {}\n",
         ui.paint(Style::Yellow, ticket.id.as_str()),
-        ui.paint(Style::Bold, &ticket.subject)
+        ui.paint(Style::Bold, &cell(&ticket.subject))
     ));
     let status_label = statuses
         .get(&summary.status)
         .map_or(summary.status.clone(), |d| d.label.clone());
-    let mut status_line = ui.paint(status_style(summary.category), &status_label);
+    let mut status_line = ui.paint(status_style(summary.category), &cell(&status_label));
     if let Some(until) = summary.postponed_until {
         status_line.push_str(&format!(" until {}", time(until)));
     }
@@ -79,10 +93,10 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
     out.push_str(&format!(
         "{}{}\n",
         label("Assignee"),
-        ticket.assignee.as_deref().unwrap_or("-")
+        cell(ticket.assignee.as_deref().unwrap_or("-"))
     ));
     if let Some(department) = &ticket.department {
-        out.push_str(&format!("{}{department}\n", label("Department")));
+        out.push_str(&format!("{}{}\n", label("Department"), cell(department)));
     }
     let customer = &ticket.customer;
     if !customer.is_empty() {
@@ -94,11 +108,15 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
             (None, None) => {}
         }
         parts.extend(customer.phone.clone());
-        out.push_str(&format!("{}{}\n", label("Customer"), parts.join(", ")));
+        out.push_str(&format!(
+            "{}{}\n",
+            label("Customer"),
+            cell(&parts.join(", "))
+        ));
     }
     if !ticket.tags.is_empty() {
         let tags: Vec<&str> = ticket.tags.iter().map(String::as_str).collect();
-        out.push_str(&format!("{}{}\n", label("Tags"), tags.join(", ")));
+        out.push_str(&format!("{}{}\n", label("Tags"), cell(&tags.join(", "))));
     }
     if let Some(created) = summary.created {
         out.push_str(&format!("{}{}\n", label("Created"), time(created)));
@@ -124,7 +142,7 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
         let comment = rating
             .comment
             .as_deref()
-            .map(|c| format!(" \"{c}\""))
+            .map(|c| format!(" \"{}\"", cell(c)))
             .unwrap_or_default();
         out.push_str(&format!("{}{}/5{comment}\n", label("Rating"), rating.score));
     }
@@ -144,8 +162,9 @@ fn show_fields(ui: &Ui, ticket: &Ticket, form: &[FieldDef], out: &mut String) {
                 .and_then(|def| def.label.as_deref())
                 .unwrap_or(name);
             out.push_str(&format!(
-                "  {label}: {}\n",
-                crate::domain::change::field_text(value)
+                "  {}: {}\n",
+                cell(label),
+                cell(&crate::domain::change::field_text(value))
             ));
         }
     }
@@ -165,24 +184,24 @@ fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
                 out.push_str(&format!(
                     "\n{} {} ({role}) {}\n",
                     ui.paint(Style::Dim, "──"),
-                    ui.paint(Style::Bold, &event.actor),
+                    ui.paint(Style::Bold, &cell(&event.actor)),
                     ui.paint(Style::Dim, &format!("· {}", time(event.at))),
                 ));
-                out.push_str(event.body.as_deref().unwrap_or_default().trim_end());
+                out.push_str(&text(event.body.as_deref().unwrap_or_default().trim_end()));
                 out.push('\n');
             }
             EventKind::Status => {
                 let reason = event
                     .reason
                     .as_deref()
-                    .map(|r| format!(": {r}"))
+                    .map(|r| format!(": {}", cell(r)))
                     .unwrap_or_default();
                 let line = format!(
                     "── {} {} -> {} by {}{reason}",
                     time(event.at),
-                    event.from.as_deref().unwrap_or("?"),
-                    event.to.as_deref().unwrap_or("?"),
-                    event.actor
+                    cell(event.from.as_deref().unwrap_or("?")),
+                    cell(event.to.as_deref().unwrap_or("?")),
+                    cell(&event.actor)
                 );
                 out.push_str(&format!("\n{}\n", ui.paint(Style::Dim, &line)));
             }
@@ -196,7 +215,7 @@ pub(crate) fn sla(ui: &Ui, state: &crate::domain::sla::SlaState, now: Timestamp)
     use crate::domain::sla::Status;
     let mut out = format!(
         "\n{}\n",
-        ui.paint(Style::Dim, &format!("SLA ({})", state.policy))
+        ui.paint(Style::Dim, &format!("SLA ({})", cell(&state.policy)))
     );
     for i in state.current() {
         let when = match (i.status, i.due) {

@@ -32,7 +32,7 @@ pub(crate) fn states(
         let (status, left) = describe(painter, instance, now);
         vec![
             painter.paint(Style::Yellow, id.as_str()),
-            state.policy.clone(),
+            render::cell(&state.policy),
             instance.metric.as_str().to_owned(),
             status,
             instance
@@ -122,7 +122,7 @@ pub(crate) fn check_report(
                     "{}  {what} {}  {}",
                     r.id,
                     metrics.join(", "),
-                    r.subject
+                    render::cell(&r.subject)
                 )?;
             }
         }
