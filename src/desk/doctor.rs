@@ -43,6 +43,7 @@ pub fn doctor(start: &Path) -> Result<DoctorReport, Error> {
         ..DoctorReport::default()
     };
     report.problems = repository_problems(&store)?;
+    report.problems.extend(worktree_problems(&store)?);
     let (config, config_ok) = check_config(&store, &mut report)?;
     if config_ok && !super::commands_allowed(&store, &config)? {
         report.problems.push(Problem {
@@ -78,6 +79,42 @@ fn repository_problems(store: &Store) -> Result<Vec<Problem>, Error> {
                       (index.skipHash, or feature.manyFiles), and misreads such an index; \
                       turn one off (git config index.skipHash false)"
                 .into(),
+        });
+    }
+    Ok(problems)
+}
+
+/// An unfinished merge (or rebase), and ticket files that differ from
+/// `HEAD` in the working tree or the index: a conflict, an uncommitted
+/// edit, a file git does not track. tix reads only committed tickets, so
+/// these are changes it neither sees nor makes, and a change of such a
+/// ticket is refused until they are committed or restored.
+fn worktree_problems(store: &Store) -> Result<Vec<Problem>, Error> {
+    let mut problems = Vec::new();
+    if let Some(operation) = store.unfinished() {
+        problems.push(Problem {
+            path: ".".into(),
+            line: None,
+            message: format!(
+                "the repository is in the middle of a {operation}: finish it (resolve, \
+                 `git add`, `git commit`) or abort it (`git merge --abort`); tix changes \
+                 nothing until then"
+            ),
+        });
+    }
+    for (path, status) in store.ticket_changes()? {
+        let message = match status.as_str() {
+            "UU" | "AA" | "DU" | "UD" | "AU" | "UA" | "DD" => {
+                "conflicted: the merge left both versions in the file; write the merged \
+                 ticket, `git add` it and commit"
+            }
+            "??" => "not committed: git does not track this file, so tix does not see it",
+            _ => "has uncommitted changes: tix reads the committed version; commit or restore it",
+        };
+        problems.push(Problem {
+            path,
+            line: None,
+            message: message.into(),
         });
     }
     Ok(problems)

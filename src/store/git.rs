@@ -228,7 +228,7 @@ pub(super) fn check_clean_with(
     Ok(())
 }
 
-const JOURNAL: &str = "journal";
+pub(super) const JOURNAL: &str = "journal";
 
 /// The claim kind of git's lock on the branch ref (see [`GitLockClaim`]).
 pub(super) const REF_LOCK: &str = "ref";

@@ -237,7 +237,19 @@ impl Store {
         {
             return Err(Error::NotADesk(start.to_owned()));
         }
+        store.heal()?;
         Ok(store)
+    }
+
+    /// Finishes a change that a killed tix left half-refreshed (its journal
+    /// is still there), before anything reads the desk: otherwise the
+    /// user's next `git commit` could commit the index tix had not yet
+    /// refreshed, undoing the change. Only a stat when there is no journal.
+    fn heal(&self) -> Result<(), Error> {
+        if self.private_dir().join(git::JOURNAL).exists() {
+            self.recover()?;
+        }
+        Ok(())
     }
 
     /// Makes a desk in `dir`: a git repository (created if absent) with the
@@ -361,6 +373,52 @@ impl Store {
         let _lock = WriterLock::acquire(&self.private_dir())?;
         self.clear_stale_git_locks();
         git::recover(&self.repo, &self.root, &self.private_dir())
+    }
+
+    /// Lists the ticket files whose working-tree copy or index entry differs
+    /// from `HEAD` (`git status`): each path with git's two-letter status
+    /// (`M `, ` M`, `UU` for a conflict, `??` for an untracked file).
+    pub fn ticket_changes(&self) -> Result<Vec<(String, String)>, Error> {
+        let out = std::process::Command::new("git")
+            .current_dir(&self.root)
+            // A read: git must not refresh (rewrite) the index meanwhile.
+            .args([
+                "--no-optional-locks",
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+                "--",
+                layout::TICKETS_DIR,
+            ])
+            .output()
+            .map_err(|e| Error::io(Path::new("git"), e))?;
+        if !out.status.success() {
+            return Err(Error::GitCommand {
+                command: "status",
+                reason: String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .split('\0')
+            .filter(|entry| entry.len() > 3)
+            .map(|entry| (entry[3..].to_owned(), entry[..2].to_owned()))
+            .filter(|(path, _)| path != layout::KEEP_FILE)
+            .collect())
+    }
+
+    /// The operation the repository is in the middle of (a merge, a
+    /// rebase, ...), if any.
+    pub fn unfinished(&self) -> Option<String> {
+        match self.repo.state() {
+            RepositoryState::Clean => None,
+            state => Some(format!("{state:?}").to_lowercase()),
+        }
     }
 
     /// Lists git's lock files that block a change (`index.lock`, the branch

@@ -296,3 +296,44 @@ fn doctor_names_a_git_lock_file_left_behind() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&lock), "{text}");
 }
+
+/// tix reads committed tickets only: doctor names ticket files that
+/// differ from `HEAD` (an uncommitted edit, an untracked file, a conflict)
+/// and an unfinished merge, so nothing git holds goes unseen.
+#[test]
+fn doctor_names_uncommitted_and_conflicted_ticket_files_and_an_unfinished_merge() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Edited");
+    let path = env.ticket_path(&id);
+    let text = env.read_ticket_file(&id);
+    env.write(&path, &format!("{text}# a hand edit\n"));
+    env.write("tickets/zz/zzzzzz.toml", "not committed");
+    let out = env.tix(&["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains(&format!("{path}: has uncommitted changes")),
+        "{report}"
+    );
+    assert!(
+        report.contains("tickets/zz/zzzzzz.toml: not committed"),
+        "{report}"
+    );
+    env.git(&["checkout", "--", &path]);
+    std::fs::remove_dir_all(env.path("tickets/zz")).unwrap();
+    // A merge whose ticket file conflicts (both sides rewrote it by hand).
+    env.git(&["checkout", "-q", "-b", "side"]);
+    env.commit_file(&path, &text.replace("Edited", "Side"));
+    env.git(&["checkout", "-q", "-"]);
+    env.commit_file(&path, &text.replace("Edited", "Main"));
+    env.git(&["config", "merge.tix.driver", "false"]);
+    let merge = env
+        .git_command_in(env.desk(), &["merge", "side"])
+        .output()
+        .unwrap();
+    assert!(!merge.status.success());
+    let out = env.tix(&["doctor"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("in the middle of a merge"), "{report}");
+    assert!(report.contains(&format!("{path}: conflicted")), "{report}");
+}

@@ -206,3 +206,51 @@ fn a_killed_tix_new_leaves_each_ticket_whole_or_absent() {
         "seed {seed}: the index holds every ticket and the keep file"
     );
 }
+
+/// A batch killed after it moved the branch but before it refreshed the
+/// index leaves every closed ticket staged as a revert; the next tix
+/// command of any kind (a listing here) finishes the refresh from the
+/// journal, so the user's next `git commit` cannot undo the run.
+#[test]
+fn a_batch_killed_before_its_refresh_is_healed_by_the_next_command_of_any_kind() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..5).map(|i| env.new_ticket(&format!("t{i}"))).collect();
+    for id in &ids {
+        env.ok(&["resolve", id]);
+    }
+    let before = env.head();
+    env.at("2099-01-01T00:00:00Z");
+    env.ok(&["autoclose"]);
+    // What a kill between the ref update and the index's rename leaves:
+    // HEAD closed them, the index and the files still hold the resolved
+    // versions, and the journal names them with their old blobs.
+    let paths: Vec<String> = ids.iter().map(|id| env.ticket_path(id)).collect();
+    let mut journal = String::new();
+    for path in &paths {
+        let old = env.git(&["rev-parse", &format!("{}:{path}", before.trim())]);
+        journal.push_str(&format!("{}\t{path}\n", old.trim()));
+    }
+    let mut checkout = vec!["checkout", before.trim(), "--"];
+    checkout.extend(paths.iter().map(String::as_str));
+    env.git(&checkout);
+    assert_eq!(
+        env.git(&["diff", "--cached", "--name-only"])
+            .lines()
+            .count(),
+        5
+    );
+    std::fs::write(env.path(".git/tix/journal"), journal).unwrap();
+    // A read-only command heals it.
+    env.ok(&["list", "--all"]);
+    assert_eq!(
+        env.git(&["status", "--porcelain"]),
+        "",
+        "index and files are HEAD's"
+    );
+    assert!(!env.path(".git/tix/journal").exists());
+    for id in &ids {
+        assert_eq!(env.status(id), "closed");
+    }
+    // The user's next commit has nothing of tix's to undo.
+    assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "");
+}
