@@ -460,7 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let agent = Agent::parse("Ana <ana@desk>").unwrap();
         let now: Timestamp = "2025-03-03T09:00:00Z".parse().unwrap();
-        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now)
+        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now, false)
             .unwrap()
             .desk;
         let new = NewRequest {

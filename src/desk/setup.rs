@@ -121,12 +121,16 @@ pub struct Initialised {
 
 /// Makes a new desk in `dir`: a git repository (created if absent) with
 /// `tix.toml`, `.gitattributes` and `tickets/` in one commit, and tix's
-/// merge driver registered. On a desk that exists already it registers the
-/// merge driver (a clone lacks it) and refuses.
+/// merge driver registered. With `many_files`, git's index checksum is
+/// turned off too (`index.skipHash`, see docs/storage.md: faster changes on
+/// a very large desk, but some git tools cannot read such an index). On a
+/// desk that exists already it does the same registration (a clone lacks
+/// it) and refuses.
 pub fn init(
     dir: &Path,
     explicit_agent: Option<&str>,
     now: Timestamp,
+    many_files: bool,
 ) -> Result<Initialised, Error> {
     let agent = Agent::find(explicit_agent, None)?;
     let outer = Store::enclosing_repository(dir);
@@ -145,13 +149,13 @@ pub fn init(
         Err(store::Error::AlreadyADesk(root)) => {
             let store = Store::discover(&root)?;
             store.ensure_merge_driver()?;
-            let skip_hash = store.prefer_unhashed_index()?;
+            let skip_hash = many_files && store.prefer_unhashed_index()?;
             return Err(Error::AlreadyADesk { root, skip_hash });
         }
         store => store?,
     };
     store.ensure_merge_driver()?;
-    let skip_hash = store.prefer_unhashed_index()?;
+    let skip_hash = many_files && store.prefer_unhashed_index()?;
     let config = load_config(&store)?;
     Ok(Initialised {
         desk: Desk::with(store, config)?,

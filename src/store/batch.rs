@@ -651,7 +651,7 @@ mod tests {
     fn desk(n: usize) -> (tempfile::TempDir, Desk, Vec<TicketId>) {
         let dir = tempfile::tempdir().unwrap();
         let agent = Agent::parse("Ana <ana@desk>").unwrap();
-        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now())
+        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now(), false)
             .unwrap()
             .desk;
         let mut rng = fastrand::Rng::with_seed(7);

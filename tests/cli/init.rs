@@ -37,12 +37,20 @@ fn init_makes_a_repository_with_config_attributes_tickets_and_one_commit() {
     );
 }
 
+/// A desk stays readable by every git tool: `tix init` leaves git's index
+/// checksum on; `--many-files` turns it off (as git's `feature.manyFiles`
+/// does), says so and how to undo it, unless a config chose already.
 #[test]
-fn init_turns_off_the_index_checksum_unless_the_user_chose() {
-    // As git's `feature.manyFiles` does (the git here is 2.40 or later):
-    // a change then does not hash the whole index.
+fn the_index_checksum_stays_on_unless_many_files_asks_and_the_user_did_not_choose() {
     let env = TestEnv::empty();
     let out = env.tix(&["init"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("skipHash"));
+    let all = env.git(&["config", "--local", "--list"]);
+    assert!(!all.contains("skiphash"), "{all}");
+
+    let env = TestEnv::empty();
+    let out = env.tix(&["init", "--many-files"]);
     assert!(out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -58,7 +66,7 @@ fn init_turns_off_the_index_checksum_unless_the_user_chose() {
         let env = TestEnv::empty();
         env.git(&["init", "-q"]);
         env.git(&["config", key, value]);
-        env.ok(&["init"]);
+        env.ok(&["init", "--many-files"]);
         assert_eq!(env.git(&["config", key]), format!("{value}\n"));
         let all = env.git(&["config", "--local", "--list"]);
         assert_eq!(
