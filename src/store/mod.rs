@@ -219,10 +219,14 @@ impl Store {
     /// Finds the desk containing `start`, like git finds its repository.
     pub fn discover(start: &Path) -> Result<Self, Error> {
         configure_libgit2();
-        if let Ok(git_dir) = Repository::discover_path(start, std::iter::empty::<&Path>()) {
-            refuse_other_object_formats(&git_dir)?;
-        }
-        let repo = Repository::discover(start).map_err(|_| Error::NotADesk(start.to_owned()))?;
+        let repo = Repository::discover(start).map_err(|_| {
+            // libgit2 opens no repository whose ids are not SHA-1: say so
+            // rather than "not a desk" (looked at only when opening failed).
+            Repository::discover_path(start, std::iter::empty::<&Path>())
+                .ok()
+                .and_then(|git_dir| refuse_other_object_formats(&git_dir).err())
+                .unwrap_or_else(|| Error::NotADesk(start.to_owned()))
+        })?;
         let root = repo
             .workdir()
             .ok_or_else(|| Error::NotADesk(start.to_owned()))?
@@ -274,10 +278,12 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         // Like `git init`: DIR's own repository is reused; a repository in a
         // parent directory (a dotfiles repo in $HOME, say) is not.
-        refuse_other_object_formats(&dir.join(".git"))?;
         let repo = match Repository::open(dir) {
             Ok(repo) => repo,
-            Err(_) => Repository::init(dir)?,
+            Err(_) => {
+                refuse_other_object_formats(&dir.join(".git"))?;
+                Repository::init(dir)?
+            }
         };
         let root = repo
             .workdir()

@@ -74,9 +74,14 @@ fn driver_program(driver: &str) -> Option<&str> {
 pub struct SyncReport {
     /// The upstream branch (`origin/main`).
     pub upstream: String,
-    /// Whether the push needed a second pull.
-    pub retried: bool,
+    /// How many pushes the remote rejected because it had moved (each was
+    /// followed by another pull): 0 when the first push went through.
+    pub retries: u32,
 }
+
+/// How long `tix sync` keeps pulling and pushing while the remote keeps
+/// moving under it (other agents syncing at the same moment).
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Store {
     /// Registers `tix merge-driver` in the repository's config when it is
@@ -117,8 +122,9 @@ impl Store {
         }
     }
 
-    /// Pulls (merge), then pushes; retries once when the push is rejected
-    /// because the remote moved. A merge commit is made as `sig`, with a
+    /// Pulls (merge), then pushes; when the push is rejected because the
+    /// remote moved (others pushed first), pulls and pushes again after a
+    /// short jittered pause, for up to a minute. A merge commit is made as `sig`, with a
     /// `Tix-Ticket` trailer for each ticket the merge itself changed.
     pub fn sync(&self, sig: &Signature) -> Result<SyncReport, Error> {
         let _lock = self.lock()?;
@@ -147,12 +153,14 @@ impl Store {
             ));
         }
         let upstream = String::from_utf8_lossy(&upstream.stdout).trim().to_owned();
-        let mut retried = false;
+        let started = std::time::Instant::now();
+        let mut rng = fastrand::Rng::new();
+        let mut retries = 0;
         loop {
             self.pull(sig)?;
             let push = self.git(sig, &["push", "--quiet"])?;
             if push.status.success() {
-                return Ok(SyncReport { upstream, retried });
+                return Ok(SyncReport { upstream, retries });
             }
             let stderr = String::from_utf8_lossy(&push.stderr);
             // The remote moved: rejected as not a fast-forward, or (a push
@@ -161,27 +169,34 @@ impl Store {
                 .iter()
                 .any(|s| stderr.contains(s))
                 || (stderr.contains("[remote rejected]") && stderr.contains("cannot lock ref"));
-            if !moved && stderr.contains("[remote rejected]") {
-                // A hook or a rule of the remote said no: pushing again
-                // would only be refused again.
-                return Err(Error::Sync(format!(
-                    "the remote refused the push ({}); your commits are merged locally but not \
-                     published",
+            if !moved {
+                // A hook or a rule of the remote said no, or it failed:
+                // pushing again would only be refused again.
+                let why = if stderr.contains("[remote rejected]") {
                     refusal(&stderr)
+                } else {
+                    first_error(&push)
+                };
+                return Err(Error::Sync(format!(
+                    "the remote refused the push ({why}); your commits are merged locally but \
+                     not published"
                 )));
             }
-            if moved && !retried {
-                retried = true;
-                continue;
+            retries += 1;
+            let waited = started.elapsed();
+            if waited >= RETRY_FOR {
+                return Err(Error::Sync(format!(
+                    "the remote kept moving: {retries} pushes in {} s were rejected because \
+                     others pushed first; your commits are merged locally, run `tix sync` again",
+                    waited.as_secs()
+                )));
             }
-            let reason = if moved {
-                "the remote moved again meanwhile".to_owned()
-            } else {
-                first_error(&push)
-            };
-            return Err(Error::Sync(format!(
-                "git push failed ({reason}); your commits are merged locally, run `tix sync` again"
-            )));
+            // Jittered backoff, so agents that collided do not collide again
+            // in step: 50 ms doubling up to 1.6 s, each wait between half
+            // and all of it.
+            let ceiling = 50u64 << retries.min(5);
+            let pause = rng.u64(ceiling / 2..=ceiling);
+            std::thread::sleep(std::time::Duration::from_millis(pause));
         }
     }
 
@@ -358,9 +373,16 @@ fn refusal(stderr: &str) -> String {
         .and_then(|l| l.rsplit_once('(').map(|(_, why)| why.trim_end_matches(')')))
         .unwrap_or("rejected")
         .to_owned();
+    // What the remote's hook printed (`remote:` lines), and git's own
+    // `error:` lines but its closing summary (`remote unpack failed: ...`
+    // says why the remote could not take the objects).
     let said: Vec<&str> = stderr
         .lines()
-        .filter_map(|l| l.strip_prefix("remote:"))
+        .filter_map(|l| {
+            l.strip_prefix("remote:")
+                .or_else(|| l.strip_prefix("error:"))
+                .filter(|rest| !rest.trim_start().starts_with("failed to push some refs"))
+        })
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
@@ -368,5 +390,27 @@ fn refusal(stderr: &str) -> String {
         why
     } else {
         format!("{why}: {}", said.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    /// What git prints when the remote refuses: its reason in brackets,
+    /// the remote hook's words and git's own `error:` lines are quoted;
+    /// git's closing summary is not.
+    #[test]
+    fn a_refusal_quotes_the_remote_and_gits_reasons() {
+        let hook = "remote: tickets need a department\nTo ../remote.git\n ! [remote rejected] main -> main (pre-receive hook declined)\nerror: failed to push some refs to '../remote.git'\n";
+        assert_eq!(
+            refusal(hook),
+            "pre-receive hook declined: tickets need a department"
+        );
+        let unpack = "error: remote unpack failed: unable to create temporary object directory\nTo ../remote.git\n ! [remote rejected] main -> main (unpacker error)\nerror: failed to push some refs to '../remote.git'\n";
+        assert_eq!(
+            refusal(unpack),
+            "unpacker error: remote unpack failed: unable to create temporary object directory"
+        );
     }
 }

@@ -898,3 +898,88 @@ fn cache_gives_the_same_answers_as_a_cold_read() {
         w.tix("d", now, &["list", "--all", "--format", "csv"])
     );
 }
+
+/// The remote moves under b's push three times running (a pre-push hook
+/// pushes another clone's commit each time): sync pulls and pushes again,
+/// with a pause between, until its push goes through, and says how many
+/// pulls that took.
+#[test]
+fn sync_keeps_retrying_while_the_remote_keeps_moving() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T, "Busy");
+    w.tix("a", T, &["sync"]);
+    w.tix("b", T, &["sync"]);
+    let hook = w.path("b/.git/hooks/pre-push");
+    let count = w.path("races");
+    let a_dir = w.path("a");
+    let bin = w.bin_dir();
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nn=$(cat '{count}' 2>/dev/null || echo 0)\n[ \"$n\" -ge 3 ] && exit 0\n\
+             echo $((n + 1)) > '{count}'\ncd '{a}' && PATH='{bin}':$PATH TIX_NOW=2025-03-03T12:0$n:00Z \
+             TIX_AGENT='Ana <ana@desk.test>' tix note {id} -m \"race $n\" >/dev/null && git push -q 2>/dev/null\nexit 0\n",
+            count = count.display(),
+            a = a_dir.display(),
+            bin = bin.display(),
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
+    w.tix("b", "2025-03-03T12:10:00Z", &["note", &id, "-m", "from b"]);
+    let out = w.tix("b", "2025-03-03T12:11:00Z", &["sync"]);
+    assert!(
+        out.contains("(after 4 pulls: others kept pushing first)"),
+        "{out}"
+    );
+    let notes = w.tix("b", T, &["show", &id]);
+    for note in ["race 0", "race 1", "race 2", "from b"] {
+        assert!(notes.contains(note), "{note} lost: {notes}");
+    }
+}
+
+/// Six clones sync through one bare remote at the same time, each after
+/// its own changes: every sync succeeds (the retries absorb the races) and
+/// every change reaches every clone.
+#[test]
+fn six_clones_syncing_at_once_all_succeed_and_lose_nothing() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T, "Shared");
+    w.tix("a", T, &["sync"]);
+    let clones: Vec<String> = (0..6).map(|i| format!("c{i}")).collect();
+    for clone in &clones {
+        w.git("", &["clone", "-q", "remote.git", clone]);
+    }
+    let children: Vec<(String, std::process::Child)> = clones
+        .iter()
+        .enumerate()
+        .map(|(i, clone)| {
+            w.tix(
+                clone,
+                T,
+                &["note", &id, "-m", &format!("note from {clone}")],
+            );
+            let _ = i;
+            (clone.clone(), w.spawn(clone, T, &["sync"]))
+        })
+        .collect();
+    for (clone, child) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{clone}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    w.tix("a", T, &["sync"]);
+    let ticket = w.ticket("a", &id);
+    let bodies = bodies(&ticket);
+    for clone in &clones {
+        assert!(
+            bodies.contains(&format!("note from {clone}")),
+            "{clone}: {bodies:?}"
+        );
+    }
+}

@@ -12,9 +12,12 @@ use crate::desk::setup;
 /// Runs `git pull --no-rebase` (ticket files merge through the tix merge
 /// driver, so replies on both sides are kept), commits a merge with a
 /// `Tix-Ticket` trailer for each ticket it changed, then `git push`. When the
-/// push is rejected because the remote moved meanwhile, it pulls and pushes
-/// once more. Your remotes, credentials and git config apply. On failure the
-/// desk is left as it was before the pull (never mid-merge), and the
+/// push is rejected because the remote moved meanwhile (others pushed
+/// first), it pulls and pushes again after a short random pause, for up to
+/// a minute, and says how many pulls it took. A remote that refuses for
+/// another reason is not retried: git's explanation is in the message.
+/// Your remotes, credentials and git config apply. On failure the desk is
+/// left as it was before the pull (never mid-merge), and the
 /// message names the conflicted files. Works while the committed tix.toml
 /// is broken, so a clone can pull a teammate's fix.
 /// Without an agent (--as, TIX_AGENT, git's user), a merge is made as the
@@ -25,10 +28,10 @@ pub(crate) struct SyncArgs {}
 pub(crate) fn run(ctx: &mut Ctx, _args: &SyncArgs) -> Result<(), CommandError> {
     let agent = ctx.explicit_agent();
     let report = setup::sync(&ctx.start_dir()?, agent.as_deref(), ctx.now()?)?;
-    let retry = if report.retried {
-        " (after a second pull: the remote had moved)"
-    } else {
-        ""
+    let retry = match report.retries {
+        0 => String::new(),
+        1 => " (after a second pull: the remote had moved)".to_owned(),
+        n => format!(" (after {} pulls: others kept pushing first)", n + 1),
     };
     writeln!(ctx.ui.out(), "Synced with {}{retry}.", report.upstream)?;
     Ok(())
