@@ -303,13 +303,34 @@ fn merge_rating(
 
 /// Whether `event` is in `pool` (multiset membership, consuming).
 fn take(pool: &mut Vec<&Event>, event: &Event) -> bool {
-    match pool.iter().position(|e| *e == event) {
+    match pool.iter().position(|e| same(e, event)) {
         Some(i) => {
             pool.swap_remove(i);
             true
         }
         None => false,
     }
+}
+
+/// Tells whether two events are one event: equal in everything but a
+/// status change's `from`, which a merge rewrites to the status the change
+/// leaves in the merged log. Two branches that merged the same change
+/// differently (criss-cross merges) hold it with different `from`s, and it
+/// must still be kept once.
+fn same(a: &Event, b: &Event) -> bool {
+    let from_aside = a.kind == EventKind::Status && b.kind == EventKind::Status;
+    a.at == b.at
+        && a.actor == b.actor
+        && a.role == b.role
+        && a.kind == b.kind
+        && (from_aside || a.from == b.from)
+        && a.to == b.to
+        && a.field == b.field
+        && a.until == b.until
+        && a.reason == b.reason
+        && a.rule == b.rule
+        && a.message_id == b.message_id
+        && a.body == b.body
 }
 
 /// The events of `side` that are not in `base` (as a multiset), in `side`'s
@@ -384,7 +405,11 @@ fn by_time_and_content<T: std::fmt::Debug>(at: Timestamp, value: &T) -> (Timesta
 fn common(ours: &[Event], theirs: &[Event]) -> Vec<(usize, usize)> {
     // The same events at the start pair off: an equal head is always part
     // of a longest common subsequence.
-    let prefix = ours.iter().zip(theirs).take_while(|(o, t)| o == t).count();
+    let prefix = ours
+        .iter()
+        .zip(theirs)
+        .take_while(|(o, t)| same(o, t))
+        .count();
     let mut pairs: Vec<(usize, usize)> = (0..prefix).map(|i| (i, i)).collect();
     let (o, t) = (&ours[prefix..], &theirs[prefix..]);
     if o.is_empty() || t.is_empty() {
@@ -396,7 +421,7 @@ fn common(ours: &[Event], theirs: &[Event]) -> Vec<(usize, usize)> {
     let mut len = vec![0u32; (o.len() + 1) * width];
     for i in (0..o.len()).rev() {
         for j in (0..t.len()).rev() {
-            len[i * width + j] = if o[i] == t[j] {
+            len[i * width + j] = if same(&o[i], &t[j]) {
                 len[(i + 1) * width + j + 1] + 1
             } else {
                 len[(i + 1) * width + j].max(len[i * width + j + 1])
@@ -405,7 +430,7 @@ fn common(ours: &[Event], theirs: &[Event]) -> Vec<(usize, usize)> {
     }
     let (mut i, mut j) = (0, 0);
     while i < o.len() && j < t.len() {
-        if o[i] == t[j] {
+        if same(&o[i], &t[j]) {
             pairs.push((prefix + i, prefix + j));
             i += 1;
             j += 1;
@@ -518,8 +543,8 @@ impl<'a> Replay<'a> {
     }
 }
 
-/// Replays the merged log. A status change new on a side gets as `from`
-/// the status it actually leaves here. A message new on one side that
+/// Replays the merged log. A status change gets as `from` the status it
+/// actually leaves here. A message new on one side that
 /// comes after the last status change, when that change is new on the
 /// other side, gets the status effect it would have had on one desk
 /// (docs/lifecycle.md): a customer reply merged after an agent's answer reopens the
@@ -533,8 +558,10 @@ fn settle(log: Vec<(Origin, Event)>, statuses: &Statuses) -> Vec<(Origin, Event)
     let mut out = Vec::with_capacity(log.len());
     for (i, (origin, mut event)) in log.into_iter().enumerate() {
         if event.sets_status() {
-            if origin != Origin::Base
-                && event.kind == EventKind::Status
+            // Every status change leaves the status the one before it set,
+            // one a merged log placed before it included (criss-cross
+            // merges can bring the base such a log).
+            if event.kind == EventKind::Status
                 && event
                     .from
                     .as_ref()

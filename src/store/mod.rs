@@ -9,6 +9,8 @@
 
 mod batch;
 mod cache;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod git;
 mod gitfmt;
 pub mod layout;

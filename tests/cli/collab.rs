@@ -983,3 +983,182 @@ fn six_clones_syncing_at_once_all_succeed_and_lose_nothing() {
         );
     }
 }
+
+/// Two changes of one ticket in the same second on two clones end in the
+/// same status whether the second clone merges (`git pull`) or rebases
+/// (`git pull --rebase`), in both directions: the order of equal
+/// timestamps never depends on which side git replays.
+#[test]
+fn same_second_changes_end_alike_whether_merged_or_rebased() {
+    let until = "2025-03-04T00:00:00Z";
+    let changes: [&[&str]; 5] = [
+        &["postpone", "ID", "--until", until],
+        &["reply", "ID", "--customer", "-m", "more"],
+        &["reply", "ID", "-m", "agent"],
+        &["resolve", "ID"],
+        &["open", "ID"],
+    ];
+    let at = "2025-03-03T10:00:00Z";
+    for (i, first) in changes.iter().enumerate() {
+        for second in &changes[i + 1..] {
+            for (pushed, local) in [(first, second), (second, first)] {
+                let w = World::two_clones();
+                let id = w.new_ticket("a", T, "Race");
+                w.tix("a", "2025-03-03T09:30:00Z", &["reply", &id, "-m", "answer"]);
+                w.git("a", &["push", "-q"]);
+                w.git("b", &["pull", "-q"]);
+                w.git("", &["clone", "-q", "remote.git", "c"]);
+                let args = |change: &[&str]| -> Vec<String> {
+                    change.iter().map(|a| a.replace("ID", &id)).collect()
+                };
+                let pushed = args(pushed);
+                let local = args(local);
+                let run = |clone: &str, args: &[String]| {
+                    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                    w.tix(clone, at, &refs);
+                };
+                run("a", &pushed);
+                w.git("a", &["push", "-q"]);
+                run("b", &local);
+                run("c", &local);
+                w.git("b", &["pull", "-q", "--no-rebase", "--no-edit"]);
+                w.git("c", &["pull", "-q", "--rebase"]);
+                let merged = w.ticket("b", &id)["status"].clone();
+                let rebased = w.ticket("c", &id)["status"].clone();
+                assert_eq!(merged, rebased, "{pushed:?} then {local:?}");
+            }
+        }
+    }
+}
+
+/// Every event of a ticket once, and every status change leaving the
+/// status the one before it set.
+fn assert_each_event_once(w: &World, clone: &str, id: &str) {
+    let ticket = w.ticket(clone, id);
+    let history = ticket["history"].as_array().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut status = serde_json::Value::Null;
+    for change in history {
+        let key = (
+            change["at"].to_string(),
+            change["by"].to_string(),
+            change["to"].to_string(),
+        );
+        assert!(
+            seen.insert(key),
+            "{clone}: a status change twice: {history:#?}"
+        );
+        assert_eq!(
+            change["from"], status,
+            "{clone}: incoherent log: {history:#?}"
+        );
+        status = change["to"].clone();
+    }
+    let messages: Vec<String> = ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{} {} {}", m["at"], m["author"], m["body"]))
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = messages.iter().collect();
+    assert_eq!(
+        unique.len(),
+        messages.len(),
+        "{clone}: a message twice: {messages:#?}"
+    );
+}
+
+/// r15: A resolves, B replies, neither syncs; C replies and syncs; A pulls
+/// with plain git, B syncs, A syncs. The criss-cross merges rewrote the
+/// `from` of C's status change differently on A and B: the last merge
+/// keeps it once, coherent with the log before it.
+#[test]
+fn criss_cross_merges_keep_each_status_change_once() {
+    let w = World::two_clones();
+    let id = w.new_ticket("a", T, "Race");
+    w.tix("a", T, &["sync"]);
+    w.tix("b", T, &["sync"]);
+    w.git("", &["clone", "-q", "remote.git", "c"]);
+    w.tix("a", "2025-03-03T10:00:00Z", &["resolve", &id]);
+    w.tix("b", "2025-03-03T10:01:00Z", &["reply", &id, "-m", "from b"]);
+    w.tix("c", "2025-03-03T10:02:00Z", &["reply", &id, "-m", "from c"]);
+    w.tix("c", "2025-03-03T10:02:00Z", &["sync"]);
+    w.git("a", &["pull", "-q", "--no-rebase", "--no-edit"]);
+    w.tix("b", "2025-03-03T10:03:00Z", &["sync"]);
+    w.tix("a", "2025-03-03T10:04:00Z", &["sync"]);
+    for clone in ["a", "b", "c"] {
+        w.tix(clone, "2025-03-03T10:05:00Z", &["sync"]);
+        assert_each_event_once(&w, clone, &id);
+    }
+    assert_eq!(w.ticket("a", &id), w.ticket("c", &id));
+}
+
+/// Four clones make random changes to two tickets and exchange them in
+/// random orders (tix sync, plain git pull, git pull --rebase), ten times
+/// over: after a final round of syncs every clone holds the same tickets,
+/// each event once, each log coherent.
+#[test]
+fn random_changes_and_merge_orders_keep_each_event_once() {
+    let clones = ["a", "b", "c", "d"];
+    for seed in 0..10u64 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let w = World::two_clones();
+        let ids = [w.new_ticket("a", T, "One"), w.new_ticket("a", T, "Two")];
+        w.tix("a", T, &["sync"]);
+        for clone in &clones[1..] {
+            if *clone != "b" {
+                w.git("", &["clone", "-q", "remote.git", clone]);
+            } else {
+                w.tix("b", T, &["sync"]);
+            }
+        }
+        for step in 0..30 {
+            let clone = clones[rng.usize(..clones.len())];
+            let id = &ids[rng.usize(..ids.len())];
+            let at = format!("2025-03-03T1{}:{:02}:00Z", step / 10, step * 7 % 60);
+            let change: Vec<&str> = match rng.u8(..8) {
+                0 => vec!["reply", id, "-m", "agent says"],
+                1 => vec!["reply", id, "--customer", "-m", "customer says"],
+                2 => vec!["resolve", id],
+                3 => vec!["note", id, "-m", "a note"],
+                4 => vec!["postpone", id, "--until", "2026-01-01T00:00:00Z"],
+                5 => vec!["sync"],
+                6 => vec!["pull", "--no-rebase"],
+                _ => vec!["pull", "--rebase"],
+            };
+            if change[0] == "pull" {
+                let mut args = vec!["pull", "-q"];
+                args.extend(&change[1..]);
+                if change[1] == "--no-rebase" {
+                    args.push("--no-edit");
+                }
+                if !w.git_out(clone, &args).status.success() {
+                    // A pull git could not finish: abort it, as a user would.
+                    let _ = w.git_out(clone, &["rebase", "--abort"]);
+                    let _ = w.git_out(clone, &["merge", "--abort"]);
+                }
+            } else {
+                // A refusal (a closed ticket, a move the lifecycle forbids)
+                // is part of the game.
+                let _ = w.tix_in(clone, &at, "Ana <ana@desk.test>", &change);
+            }
+        }
+        for round in 0..2 {
+            for clone in clones {
+                let at = format!("2025-03-04T0{round}:00:00Z");
+                let out = w.tix_in(clone, &at, "Ana <ana@desk.test>", &["sync"]);
+                assert!(
+                    out.status.success(),
+                    "seed {seed}: {clone}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        for id in &ids {
+            for clone in clones {
+                assert_each_event_once(&w, clone, id);
+            }
+            assert_eq!(w.ticket("a", id), w.ticket("d", id), "seed {seed}");
+        }
+    }
+}

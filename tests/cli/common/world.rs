@@ -46,6 +46,28 @@ impl World {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Runs git in `cwd` as [`Self::git`] does, and returns what it did
+    /// whether it succeeded or not.
+    pub(crate) fn git_out(&self, cwd: &str, args: &[&str]) -> Output {
+        let mut cmd = Command::new("git");
+        cmd.args(args);
+        sealed(
+            &mut cmd,
+            &self.path(cwd),
+            "2025-03-03T09:00:00Z",
+            "Ana <ana@desk.test>",
+        );
+        for (key, value) in [
+            ("GIT_AUTHOR_NAME", "Git User"),
+            ("GIT_AUTHOR_EMAIL", "git@desk.test"),
+            ("GIT_COMMITTER_NAME", "Git User"),
+            ("GIT_COMMITTER_EMAIL", "git@desk.test"),
+        ] {
+            cmd.env(key, value);
+        }
+        cmd.output().unwrap()
+    }
+
     pub(crate) fn git(&self, cwd: &str, args: &[&str]) -> String {
         let mut cmd = Command::new("git");
         cmd.args(args);
