@@ -180,8 +180,9 @@ impl Desk {
         Ok(self.store.resolve(prefix)?)
     }
 
-    /// Lists the commits that changed a ticket, newest first.
-    pub fn log(&self, id: &TicketId) -> Result<Vec<store::CommitInfo>, Error> {
+    /// Lists the commits that changed a ticket, newest first, and where a
+    /// shallow clone's history is cut off.
+    pub fn log(&self, id: &TicketId) -> Result<store::History, Error> {
         Ok(self.store.log(id)?)
     }
 

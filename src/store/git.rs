@@ -222,10 +222,24 @@ pub(super) fn check_clean_with(
     if head.is_none() && worktree.is_some() {
         return Err(Error::Exists(path.to_owned()));
     }
-    if worktree != head || index_entry()? != head {
+    let index = index_entry()?;
+    if worktree.is_none() && head.is_some() && index == head && sparse(root) {
+        // Not an edit: the file is outside the sparse checkout's cone.
+        return Err(Error::OutsideSparse(path.to_owned()));
+    }
+    if worktree != head || index != head {
         return Err(Error::Dirty(path.to_owned()));
     }
     Ok(())
+}
+
+/// Whether the repository at `root` has a sparse checkout: its files may
+/// be missing from the working tree on purpose.
+fn sparse(root: &Path) -> bool {
+    Repository::open(root)
+        .and_then(|repo| repo.config())
+        .and_then(|config| config.get_bool("core.sparseCheckout"))
+        .unwrap_or(false)
 }
 
 pub(super) const JOURNAL: &str = "journal";

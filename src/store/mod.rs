@@ -24,6 +24,7 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, RepositoryState};
 pub use batch::{BatchItem, BatchProgress, BatchReport};
 pub use cache::Item;
 pub use git::{CommitInfo, Signature};
+pub use gitfmt::history::History;
 pub use lock::AutomationLock;
 use lock::WriterLock;
 pub use sync::SyncReport;
@@ -94,6 +95,13 @@ pub enum Error {
     /// HEAD kept moving under us.
     #[error("the branch kept moving while tix tried to commit ({0} attempts); try again")]
     Contended(u32),
+    /// The ticket's file is outside the sparse checkout's cone.
+    #[error(
+        "{0} is outside this sparse checkout, so tix cannot refresh it; add its folder with \
+         `git sparse-checkout add {dir}`, or change the ticket from a full checkout",
+        dir = .0.rsplit_once('/').map_or(.0.as_str(), |(dir, _)| dir)
+    )]
+    OutsideSparse(String),
     /// A path that should be a file is a directory, a submodule or a link.
     #[error(
         "{0} is not a file in the committed tree (a directory or a submodule); move it away with git"
@@ -763,7 +771,7 @@ impl Store {
     }
 
     /// Lists the commits that changed a ticket, newest first.
-    pub fn log(&self, id: &TicketId) -> Result<Vec<CommitInfo>, Error> {
+    pub fn log(&self, id: &TicketId) -> Result<History, Error> {
         let packs = pack_reader::for_reading(&self.packs, self.repo.path(), usize::MAX);
         history::log_path(&self.repo, packs, &layout::ticket_path(id))
     }

@@ -1162,3 +1162,43 @@ fn random_changes_and_merge_orders_keep_each_event_once() {
         }
     }
 }
+
+/// In a shallow clone, `tix log` does not take the boundary commit for the
+/// ticket's creation: it lists what the clone holds and says where the
+/// history is cut off.
+#[test]
+fn log_in_a_shallow_clone_says_where_history_is_cut() {
+    let w = World::desk("d");
+    let id = w.new_ticket("d", T, "Deep");
+    for hour in 10..13 {
+        w.tix(
+            "d",
+            &format!("2025-03-03T{hour}:00:00Z"),
+            &["note", &id, "-m", "more"],
+        );
+    }
+    let url = format!("file://{}", w.path("d").display());
+    w.git("", &["clone", "-q", "--depth", "2", &url, "s"]);
+    let out = w.tix_in(
+        "s",
+        T,
+        "Ana <ana@desk.test>",
+        &["log", &id, "--format", "json"],
+    );
+    assert!(out.status.success());
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["note"],
+        "the boundary commit is not the ticket's: {log:#}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("this clone is shallow"), "{stderr}");
+    assert!(stderr.contains("git fetch --unshallow"), "{stderr}");
+}

@@ -264,3 +264,34 @@ fn doctor_tells_a_split_index_from_a_shared_index_file_left_behind() {
     env.git(&["update-index", "--no-split-index"]);
     env.ok(&["doctor"]);
 }
+
+/// In a sparse checkout, a ticket outside the cone is refused with the
+/// true reason (not "uncommitted changes" on a clean tree), and one inside
+/// it changes as anywhere.
+#[test]
+fn a_ticket_outside_a_sparse_checkout_is_refused_for_that_reason() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..6).map(|i| env.new_ticket(&format!("t{i}"))).collect();
+    let inside = &ids[0];
+    let outside = ids
+        .iter()
+        .find(|id| id[..2] != inside[..2])
+        .expect("two shards among six tickets");
+    let cone = format!("/tickets/{}/", &inside[..2]);
+    env.git(&[
+        "sparse-checkout",
+        "set",
+        "--no-cone",
+        "/tix.toml",
+        "/.gitattributes",
+        &cone,
+    ]);
+    assert!(!env.path(&env.ticket_path(outside)).exists());
+    let head = env.head();
+    let err = env.fail(&["note", outside, "-m", "x"], 1);
+    assert!(err.contains("outside this sparse checkout"), "{err}");
+    assert!(err.contains("git sparse-checkout add"), "{err}");
+    assert_eq!(env.head(), head);
+    env.ok(&["note", inside, "-m", "inside the cone"]);
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}

@@ -33,8 +33,16 @@ pub(crate) fn run(ctx: &mut Ctx, args: &LogArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Csv])?;
     let desk = ctx.desk()?;
     let id = desk.resolve(&args.id)?;
-    let entries: Vec<Entry> = desk
-        .log(&id)?
+    let history = desk.log(&id)?;
+    if let Some(cut) = &history.cut_at {
+        ctx.ui.status(&format!(
+            "note: this clone is shallow: the history of {id} before commit {} is not in it \
+             (`git fetch --unshallow` fetches it)",
+            &cut[..cut.len().min(10)]
+        ));
+    }
+    let entries: Vec<Entry> = history
+        .commits
         .into_iter()
         .map(|c| Entry {
             commit: c.id,

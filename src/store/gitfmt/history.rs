@@ -17,16 +17,35 @@ use super::pack_reader::{self, PackSet};
 use crate::store::Error;
 use crate::store::git::{CommitInfo, commit_info, head_commit};
 
+/// A file's history as far as the repository holds it.
+#[derive(Debug, Default)]
+pub struct History {
+    /// The commits that changed the file, newest first.
+    pub commits: Vec<CommitInfo>,
+    /// In a shallow clone whose history ends while the file exists: the
+    /// boundary commit, before which its history is not in the clone.
+    pub cut_at: Option<String>,
+}
+
 /// Lists the commits that changed `path`, newest first (merges only when
-/// they differ from every parent, as `git log -- path` does).
+/// they differ from every parent, as `git log -- path` does). A shallow
+/// clone's boundary commit is not taken for the file's creation: the
+/// history is said to be cut there.
 pub(in crate::store) fn log_path(
     repo: &Repository,
     packs: &PackSet,
     path: &str,
-) -> Result<Vec<CommitInfo>, Error> {
+) -> Result<History, Error> {
     let Some(head) = head_commit(repo)? else {
-        return Ok(Vec::new());
+        return Ok(History::default());
     };
+    let shallow: std::collections::HashSet<Oid> =
+        std::fs::read_to_string(repo.path().join("shallow"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| Oid::from_str(line.trim()).ok())
+            .collect();
+    let mut cut_at = None;
     let mut reader = packs.reader();
     let odb = repo.odb()?;
     let graph = Graph::read(repo, &mut reader, &odb, head.id())?;
@@ -62,6 +81,12 @@ pub(in crate::store) fn log_path(
     for at in graph.date_order() {
         let node = &graph.nodes[at];
         let mine = blob_at(node.tree)?;
+        if node.parents.is_empty() && shallow.contains(&graph.ids[at]) {
+            if mine.is_some() {
+                cut_at = Some(graph.ids[at].to_string());
+            }
+            continue;
+        }
         let changed = if node.parents.is_empty() {
             mine.is_some()
         } else {
@@ -75,7 +100,10 @@ pub(in crate::store) fn log_path(
             out.push(commit_info(&repo.find_commit(graph.ids[at])?));
         }
     }
-    Ok(out)
+    Ok(History {
+        commits: out,
+        cut_at,
+    })
 }
 
 /// The commits reachable from a head: for each, its tree, its parents (as

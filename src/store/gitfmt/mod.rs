@@ -19,7 +19,7 @@
 //! loose object) makes them return `None`, and the caller falls back to
 //! libgit2 or to git.
 
-pub(in crate::store) mod history;
+pub(super) mod history;
 pub(in crate::store) mod index;
 pub(in crate::store) mod pack;
 pub(in crate::store) mod pack_reader;
