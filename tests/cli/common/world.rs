@@ -46,8 +46,8 @@ impl World {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Runs git in `cwd` as [`Self::git`] does, and returns what it did
-    /// whether it succeeded or not.
+    /// Runs git in `cwd`, sealed, as a fixed git user, and returns what it
+    /// did whether it succeeded or not.
     pub(crate) fn git_out(&self, cwd: &str, args: &[&str]) -> Output {
         let mut cmd = Command::new("git");
         cmd.args(args);
@@ -68,24 +68,9 @@ impl World {
         cmd.output().unwrap()
     }
 
+    /// Runs git in `cwd`, expecting success; returns its output.
     pub(crate) fn git(&self, cwd: &str, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        cmd.args(args);
-        sealed(
-            &mut cmd,
-            &self.path(cwd),
-            "2025-03-03T09:00:00Z",
-            "Ana <ana@desk.test>",
-        );
-        for (key, value) in [
-            ("GIT_AUTHOR_NAME", "Git User"),
-            ("GIT_AUTHOR_EMAIL", "git@desk.test"),
-            ("GIT_COMMITTER_NAME", "Git User"),
-            ("GIT_COMMITTER_EMAIL", "git@desk.test"),
-        ] {
-            cmd.env(key, value);
-        }
-        let out = cmd.output().unwrap();
+        let out = self.git_out(cwd, args);
         assert!(
             out.status.success(),
             "git {args:?}: {}",
