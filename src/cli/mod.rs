@@ -96,11 +96,11 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         Err(err) => {
             if err.kind == Kind::Alert {
                 // Not a failure: the command worked and reports a finding.
-                eprintln!("{}", render::text(&err.message));
+                eprintln!("{}", render::cell(&err.message));
             } else if err.kind != Kind::BrokenPipe {
-                eprintln!("error: {}", render::text(&err.message));
+                eprintln!("error: {}", render::cell(&err.message));
                 for hint in &err.hints {
-                    eprintln!("hint: {}", render::text(hint));
+                    eprintln!("hint: {}", render::cell(hint));
                 }
             }
             err.exit_code()

@@ -14,6 +14,18 @@ pub(super) fn hooks(raw: Vec<Element<RawHook>>, problem: &mut Report<'_>) -> Vec
                 hook.on.span(),
             );
         }
+        if hook
+            .run
+            .get_ref()
+            .contains(|c: char| c.is_control() && c != '\n' && c != '\t')
+        {
+            problem(
+                "[[hook]] `run` has a control character (an escape code, a carriage \
+                 return): it could show one command and run another; write it plainly"
+                    .to_owned(),
+                hook.run.span(),
+            );
+        }
         if hook.run.get_ref().trim().is_empty() {
             problem(
                 "[[hook]] has an empty `run`: give the shell command to run".to_owned(),

@@ -43,7 +43,13 @@ pub fn doctor(start: &Path) -> Result<DoctorReport, Error> {
         ..DoctorReport::default()
     };
     report.problems = repository_problems(&store)?;
-    report.problems.extend(worktree_problems(&store)?);
+    match worktree_problems(&store) {
+        Ok(found) => report.problems.extend(found),
+        // Without a working `git` the working tree goes unchecked.
+        Err(error) => report.notes.push(format!(
+            "note: the working tree was not checked against HEAD: {error}"
+        )),
+    }
     let (config, config_ok) = check_config(&store, &mut report)?;
     if config_ok && !super::commands_allowed(&store, &config)? {
         report.problems.push(Problem {

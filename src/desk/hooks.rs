@@ -33,6 +33,8 @@ pub const ALLOWANCE_KEY: &str = "tix.allowedCommands";
 pub struct Review {
     /// Each hook: its command and the events that run it, in file order.
     pub hooks: Vec<Hook>,
+    /// The digest `tix hooks allow DIGEST` takes to allow exactly this set.
+    pub digest: String,
     /// Whether this clone allowed exactly this set.
     pub allowed: bool,
 }
@@ -42,19 +44,32 @@ impl Desk {
     pub fn commands(&self) -> Review {
         Review {
             hooks: self.config.hooks.clone(),
+            digest: Commands::of(&self.config.hooks).digest(),
             allowed: self.commands_allowed,
         }
     }
 
     /// Allows the commands of the committed `tix.toml` on this clone:
-    /// records their digest in its own git config (never committed).
-    /// Returns how many distinct commands that allows.
-    pub fn allow_commands(&mut self) -> Result<usize, super::Error> {
+    /// records their digest in its own git config (never committed). With
+    /// `reviewed` (the digest `tix hooks` showed), refuses when the set is
+    /// no longer the one reviewed (a pull came in between). Returns the
+    /// distinct commands it allowed.
+    pub fn allow_commands(&mut self, reviewed: Option<&str>) -> Result<Vec<String>, super::Error> {
         let commands = Commands::of(&self.config.hooks);
-        self.store
-            .set_git_config(ALLOWANCE_KEY, &commands.digest())?;
+        let digest = commands.digest();
+        if let Some(reviewed) = reviewed
+            && reviewed != digest
+        {
+            return Err(super::Error::Change(
+                crate::domain::change::ChangeError::Invalid(format!(
+                    "the commands of tix.toml changed since you reviewed them (digest {digest}, \
+                     not {reviewed}); review them again with `tix hooks`"
+                )),
+            ));
+        }
+        self.store.set_git_config(ALLOWANCE_KEY, &digest)?;
         self.commands_allowed = true;
-        Ok(commands.commands.len())
+        Ok(commands.commands)
     }
 
     /// Reports the hooks `events` would run and this clone did not allow,

@@ -139,11 +139,13 @@ pub struct Desk {
 }
 
 impl Desk {
-    /// Opens the desk containing `start`, refusing a broken `tix.toml`, and
-    /// registers tix's merge driver in a clone that lacks it (git does not
-    /// copy a repository's config when it clones).
+    /// Opens the desk containing `start`, refusing a broken `tix.toml`:
+    /// finishes a change a killed tix left half-refreshed, and registers
+    /// tix's merge driver in a clone that lacks it (git does not copy a
+    /// repository's config when it clones).
     pub fn open(start: &Path) -> Result<Self, Error> {
         let store = Store::discover(start)?;
+        store.heal()?;
         store.ensure_merge_driver()?;
         let config = load_config(&store)?;
         Self::with(store, config)

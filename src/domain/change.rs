@@ -808,7 +808,13 @@ pub fn check_customer(customer: &Customer) -> Result<Customer, ChangeError> {
     let email = line("address", &customer.email)?;
     if let Some(email) = &email
         && !email.is_empty()
-        && !email_address::EmailAddress::is_valid(email)
+        && email_address::EmailAddress::parse_with_options(
+            email,
+            email_address::Options::default()
+                .without_display_text()
+                .without_domain_literal(),
+        )
+        .is_err()
     {
         return Err(invalid(format!(
             "'{email}' is not a mail address (like name@example.com)"

@@ -660,8 +660,9 @@ fn read_via(
         Some(bytes) => Ok(bytes),
         None => fallback.repo().and_then(|repo| match repo.find_blob(blob) {
             Ok(found) => Ok(found.content().to_vec()),
-            // A tree (a directory named like a ticket file) or a submodule.
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Err(Error::NotAFile(path.clone())),
+            // A tree (a directory named like a ticket file) or a submodule: the
+            // wrong type, not a missing object (a partial clone, a corrupt one).
+            Err(e) if e.class() == git2::ErrorClass::Invalid => Err(Error::NotAFile(path.clone())),
             Err(e) => Err(e.into()),
         }),
     };
@@ -678,8 +679,9 @@ fn read_via(
 pub(super) fn read_raw(repo: &Repository, path: String, blob: Oid) -> RawTicket {
     let text = match repo.find_blob(blob) {
         Ok(b) => String::from_utf8(b.content().to_vec()).map_err(|_| Error::NotText(path.clone())),
-        // A tree (a directory named like a ticket file) or a submodule.
-        Err(e) if e.code() == git2::ErrorCode::NotFound => Err(Error::NotAFile(path.clone())),
+        // A tree (a directory named like a ticket file) or a submodule: the
+        // wrong type, not a missing object (a partial clone, a corrupt one).
+        Err(e) if e.class() == git2::ErrorClass::Invalid => Err(Error::NotAFile(path.clone())),
         Err(e) => Err(e.into()),
     };
     RawTicket {

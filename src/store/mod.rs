@@ -251,19 +251,19 @@ impl Store {
         {
             return Err(Error::NotADesk(start.to_owned()));
         }
-        store.heal()?;
         Ok(store)
     }
 
     /// Finishes a change that a killed tix left half-refreshed (its journal
-    /// is still there), before anything reads the desk: otherwise the
+    /// is still there), before a command reads the desk: otherwise the
     /// user's next `git commit` could commit the index tix had not yet
     /// refreshed, undoing the change. Only a stat when there is no journal.
-    fn heal(&self) -> Result<(), Error> {
+    /// (The merge driver, which git runs mid-merge, never does this.)
+    pub fn heal(&self) -> Result<Vec<String>, Error> {
         if self.private_dir().join(git::JOURNAL).exists() {
-            self.recover()?;
+            return self.recover();
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// Makes a desk in `dir`: a git repository (created if absent) with the

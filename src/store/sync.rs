@@ -127,7 +127,9 @@ impl Store {
     /// short jittered pause, for up to a minute. A merge commit is made as `sig`, with a
     /// `Tix-Ticket` trailer for each ticket the merge itself changed.
     pub fn sync(&self, sig: &Signature) -> Result<SyncReport, Error> {
-        let _lock = self.lock()?;
+        // Held for one pull and push at a time, not across the pauses, so
+        // the desk's other writers wait for one round at most.
+        let mut first = Some(self.lock()?);
         self.check_state()?;
         if self.repo.head_detached()? {
             return Err(Error::Sync(
@@ -157,6 +159,14 @@ impl Store {
         let mut rng = fastrand::Rng::new();
         let mut retries = 0;
         loop {
+            let round = match first.take() {
+                Some(lock) => lock,
+                None => {
+                    let lock = self.lock()?;
+                    self.check_state()?;
+                    lock
+                }
+            };
             self.pull(sig)?;
             let push = self.git(sig, &["push", "--quiet"])?;
             if push.status.success() {
@@ -196,6 +206,7 @@ impl Store {
             // and all of it.
             let ceiling = 50u64 << retries.min(5);
             let pause = rng.u64(ceiling / 2..=ceiling);
+            drop(round);
             std::thread::sleep(std::time::Duration::from_millis(pause));
         }
     }

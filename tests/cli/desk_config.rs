@@ -503,8 +503,22 @@ fn committed_commands_run_only_after_this_clone_allows_them() {
     assert_eq!(run.status.code(), Some(4), "{stderr}");
     assert_eq!(stderr.matches("did not run").count(), 1, "{stderr}");
     assert!(!log.exists(), "no hook ran");
+    // A digest that is not the set's is refused: what was reviewed is
+    // what gets allowed.
+    let stale = w.tix_in("d", T0, "Ana <ana@desk.test>", &["hooks", "allow", "0000"]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("changed since you reviewed"));
+    let digest = listed
+        .lines()
+        .last()
+        .and_then(|l| l.split("`tix hooks allow ").nth(1))
+        .and_then(|rest| rest.split('`').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(digest.len(), 40, "{listed}");
     // Allowed: it runs.
-    let said = w.tix_in("d", T0, "Ana <ana@desk.test>", &["hooks", "allow"]);
+    let said = w.tix_in("d", T0, "Ana <ana@desk.test>", &["hooks", "allow", &digest]);
+    assert!(String::from_utf8_lossy(&said.stderr).contains("allowed: echo one"));
     assert!(String::from_utf8_lossy(&said.stderr).contains("Allowed the 1 command"));
     assert!(w.tix("d", T0, &["hooks"]).contains("allowed on this clone"));
     let fresh = w.new_ticket("d", T0, "fresh");
@@ -1213,4 +1227,33 @@ do = { assign = "round_robin" }
     let ana = got.iter().filter(|a| *a == "ana@desk.test").count();
     assert_eq!(ana, 3, "{got:?}");
     assert!(got.windows(2).all(|w| w[0] != w[1]), "alternates: {got:?}");
+}
+
+/// A hook command with an escape code or a carriage return is refused at
+/// load, and a multi-line one is shown with its line breaks escaped: what
+/// a person reviews is what runs.
+#[test]
+fn hook_commands_are_shown_as_they_run() {
+    let w = World::desk("d");
+    let path = w.path("d").join("tix.toml");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{committed}\n[[hook]]\non = [\"created\"]\nrun = \"true\\r\\u001b[2Kharmless\"\n"),
+    )
+    .unwrap();
+    w.git("d", &["commit", "-q", "-am", "a hook with an escape"]);
+    let err = w.fail("d", T0, &["hooks"], 1);
+    assert!(err.contains("`run` has a control character"), "{err}");
+    std::fs::write(
+        &path,
+        format!("{committed}\n[[hook]]\non = [\"created\"]\nrun = \"true\\nrm -rf x\"\n"),
+    )
+    .unwrap();
+    w.git("d", &["commit", "-q", "-am", "a two-line hook"]);
+    let listed = w.tix("d", T0, &["hooks"]);
+    assert!(
+        listed.contains("hook on created: true\\nrm -rf x"),
+        "{listed}"
+    );
 }

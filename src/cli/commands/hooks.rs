@@ -29,13 +29,19 @@ pub(crate) struct HooksArgs {
 
 #[derive(Debug, Subcommand)]
 enum HooksAction {
-    /// Allow the commands of the committed tix.toml on this clone.
-    Allow,
+    /// Allow the commands of the committed tix.toml on this clone; with
+    /// DIGEST (shown by `tix hooks`), only if they are still the ones you
+    /// reviewed.
+    Allow {
+        /// The digest `tix hooks` printed.
+        digest: Option<String>,
+    },
 }
 
 #[derive(Serialize)]
 struct ReviewJson<'a> {
     allowed: bool,
+    digest: &'a str,
     hooks: Vec<HookJson<'a>>,
 }
 
@@ -48,9 +54,12 @@ struct HookJson<'a> {
 pub(crate) fn run(ctx: &mut Ctx, args: &HooksArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let mut desk = ctx.desk()?;
-    if let Some(HooksAction::Allow) = args.action {
-        let n = desk.allow_commands()?;
-        ctx.ui.status(&match n {
+    if let Some(HooksAction::Allow { digest }) = &args.action {
+        let allowed = desk.allow_commands(digest.as_deref())?;
+        for command in &allowed {
+            ctx.ui.status(&format!("allowed: {}", shown(command)));
+        }
+        ctx.ui.status(&match allowed.len() {
             0 => "tix.toml has no commands; nothing to allow.".to_owned(),
             1 => "Allowed the 1 command of tix.toml on this clone.".to_owned(),
             n => format!("Allowed the {n} commands of tix.toml on this clone."),
@@ -69,6 +78,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &HooksArgs) -> Result<(), CommandError> {
             .collect();
         return Ok(ctx.ui.json(&ReviewJson {
             allowed: review.allowed,
+            digest: &review.digest,
             hooks,
         })?);
     }
@@ -79,15 +89,33 @@ pub(crate) fn run(ctx: &mut Ctx, args: &HooksArgs) -> Result<(), CommandError> {
     }
     for hook in &review.hooks {
         let on: Vec<&str> = hook.on.iter().map(|e| e.as_str()).collect();
-        writeln!(out, "hook on {}: {}", on.join(", "), hook.run)?;
+        writeln!(out, "hook on {}: {}", on.join(", "), shown(&hook.run))?;
     }
     if review.allowed {
         writeln!(out, "allowed on this clone")?;
     } else {
         writeln!(
             out,
-            "not allowed on this clone: none of them runs; `tix hooks allow` allows them"
+            "not allowed on this clone: none of them runs; `tix hooks allow {}` allows them",
+            review.digest
         )?;
     }
     Ok(())
+}
+
+/// A command as it will run, every character visible: line breaks, tabs
+/// and any other control or bidi character escaped, so what a person
+/// reviews is what runs.
+fn shown(command: &str) -> String {
+    command
+        .chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if c.is_control() || crate::cli::render::cell(&c.to_string()) != c.to_string() => {
+                c.escape_unicode().to_string()
+            }
+            c => c.to_string(),
+        })
+        .collect()
 }

@@ -28,7 +28,6 @@ pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
     }
 }
 
-/// Picks the colour of a status by its category.
 /// A ticket's text for a table cell: control characters (escape codes
 /// among them) and the bidirectional overrides shown as `�`, so the text
 /// a customer wrote cannot restyle or reorder the terminal's lines.
@@ -59,6 +58,7 @@ fn is_hostile(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Picks the colour of a status by its category.
 pub(crate) fn status_style(category: Option<Category>) -> Style {
     match category {
         Some(Category::New) => Style::Magenta,

@@ -40,7 +40,7 @@ pub(in crate::store) fn log_path(
         return Ok(History::default());
     };
     let shallow: std::collections::HashSet<Oid> =
-        std::fs::read_to_string(repo.path().join("shallow"))
+        std::fs::read_to_string(repo.commondir().join("shallow"))
             .unwrap_or_default()
             .lines()
             .filter_map(|line| Oid::from_str(line.trim()).ok())
@@ -221,7 +221,7 @@ fn grafts(repo: &Repository) -> HashMap<Oid, Vec<Oid>> {
             grafts.insert(*commit, parents.to_vec());
         }
     }
-    for line in read(repo.path().join("shallow")).lines() {
+    for line in read(repo.commondir().join("shallow")).lines() {
         if let Ok(commit) = Oid::from_str(line.trim()) {
             grafts.insert(commit, Vec::new());
         }
