@@ -318,19 +318,34 @@ fn take(pool: &mut Vec<&Event>, event: &Event) -> bool {
 /// differently (criss-cross merges) hold it with different `from`s, and it
 /// must still be kept once.
 fn same(a: &Event, b: &Event) -> bool {
-    let from_aside = a.kind == EventKind::Status && b.kind == EventKind::Status;
-    a.at == b.at
-        && a.actor == b.actor
-        && a.role == b.role
-        && a.kind == b.kind
-        && (from_aside || a.from == b.from)
-        && a.to == b.to
-        && a.field == b.field
-        && a.until == b.until
-        && a.reason == b.reason
-        && a.rule == b.rule
-        && a.message_id == b.message_id
-        && a.body == b.body
+    // Every field named, so a new one must be decided on here.
+    let Event {
+        at,
+        actor,
+        role,
+        kind,
+        from,
+        to,
+        field,
+        until,
+        reason,
+        rule,
+        message_id,
+        body,
+    } = a;
+    let from_aside = *kind == EventKind::Status && b.kind == EventKind::Status;
+    *at == b.at
+        && *actor == b.actor
+        && *role == b.role
+        && *kind == b.kind
+        && (from_aside || *from == b.from)
+        && *to == b.to
+        && *field == b.field
+        && *until == b.until
+        && *reason == b.reason
+        && *rule == b.rule
+        && *message_id == b.message_id
+        && *body == b.body
 }
 
 /// The events of `side` that are not in `base` (as a multiset), in `side`'s
