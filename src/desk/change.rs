@@ -10,7 +10,7 @@
 use crate::domain::change::{self, Actor, Applied, Change, ChangeError, Edit, NewTicket};
 use crate::domain::routing::{self, Assignment, Explicit};
 use crate::model::{Customer, Priority, Role, Ticket, TicketId, Timestamp};
-use crate::store::{self, Signature, UpdateError, Write, layout};
+use crate::store::{self, UpdateError, Write, layout};
 
 use super::read::parse_ticket;
 use super::{Agent, Desk, Error};
@@ -353,15 +353,4 @@ fn one_line(text: &str) -> String {
         });
     }
     out
-}
-
-/// The commit author of an agent's change.
-impl Agent {
-    pub(crate) fn signature(&self, time: Timestamp) -> Signature {
-        Signature {
-            name: self.name.clone(),
-            email: self.email.clone(),
-            time,
-        }
-    }
 }

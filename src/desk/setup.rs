@@ -62,6 +62,15 @@ impl Agent {
         }
     }
 
+    /// The commit author of this agent's change at `time`.
+    pub(crate) fn signature(&self, time: Timestamp) -> store::Signature {
+        store::Signature {
+            name: self.name.clone(),
+            email: self.email.clone(),
+            time,
+        }
+    }
+
     /// Tells whether `who` (an assignee) names this agent.
     pub fn is(&self, who: &str) -> bool {
         who == self.id() || who == self.name || (!self.email.is_empty() && who == self.email)

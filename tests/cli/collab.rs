@@ -10,22 +10,6 @@ use crate::common::world::{World, sealed};
 const T: &str = "2025-03-03T09:00:00Z";
 const AGENT: &str = "Ana <ana@desk.test>";
 
-/// Runs git in a clone like `World::git`, without asserting success.
-fn git_output(w: &World, clone: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new("git");
-    cmd.args(args);
-    sealed(&mut cmd, &w.path(clone), T, AGENT);
-    for (key, value) in [
-        ("GIT_AUTHOR_NAME", "Git User"),
-        ("GIT_AUTHOR_EMAIL", "git@desk.test"),
-        ("GIT_COMMITTER_NAME", "Git User"),
-        ("GIT_COMMITTER_EMAIL", "git@desk.test"),
-    ] {
-        cmd.env(key, value);
-    }
-    cmd.output().unwrap()
-}
-
 fn bodies(ticket: &serde_json::Value) -> Vec<String> {
     ticket["messages"]
         .as_array()
@@ -460,7 +444,7 @@ fn same_id_created_on_two_branches_is_a_conflict_not_a_fusion() {
         "{err}"
     );
     assert_eq!(w.git("b", &["status", "--porcelain"]), "");
-    let out = git_output(&w, "b", &["pull", "--no-rebase", "--no-edit"]);
+    let out = w.git_out("b", &["pull", "--no-rebase", "--no-edit"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let refusal: Vec<&str> = stderr
@@ -798,7 +782,7 @@ fn a_side_that_does_not_parse_stays_in_the_index_for_a_person() {
     w.git("a", &["push", "-q"]);
     w.tix("b", "2025-03-03T10:00:00Z", &["note", &id, "-m", "Kept"]);
     let ours = std::fs::read_to_string(w.path(&format!("b/{path}"))).unwrap();
-    let out = git_output(&w, "b", &["pull", "--no-rebase", "--no-edit"]);
+    let out = w.git_out("b", &["pull", "--no-rebase", "--no-edit"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -112,9 +112,7 @@ fn shown(command: &str) -> String {
         .map(|c| match c {
             '\n' => "\\n".to_owned(),
             '\t' => "\\t".to_owned(),
-            c if c.is_control() || crate::cli::render::cell(&c.to_string()) != c.to_string() => {
-                c.escape_unicode().to_string()
-            }
+            c if crate::cli::render::is_hostile(c) => c.escape_unicode().to_string(),
             c => c.to_string(),
         })
         .collect()

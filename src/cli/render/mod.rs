@@ -54,7 +54,7 @@ pub(crate) fn text(text: &str) -> String {
 /// Control characters (escape codes, carriage returns among them) and the
 /// bidirectional embeddings, overrides and isolates, which can make a
 /// line read other than it is.
-fn is_hostile(c: char) -> bool {
+pub(crate) fn is_hostile(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
