@@ -13,12 +13,22 @@ use crate::domain::view::TicketView;
 /// Applies `request` to the ticket `prefix` names, in one commit, and
 /// reports it.
 pub(crate) fn apply(ctx: &mut Ctx, prefix: &str, request: Request) -> Result<(), CommandError> {
+    apply_with_files(ctx, prefix, request, &[])
+}
+
+/// [`apply`], with files to attach to an agent's reply.
+pub(crate) fn apply_with_files(
+    ctx: &mut Ctx,
+    prefix: &str,
+    request: Request,
+    files: &[(String, Vec<u8>)],
+) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json])?;
     let desk = ctx.desk()?;
     let agent = ctx.agent(&desk)?;
     let customer_reply = matches!(request, Request::Plain(Change::CustomerReply { .. }));
     let changed = desk
-        .apply(prefix, request, &agent, ctx.now()?)
+        .apply_with_files(prefix, request, files, &agent, ctx.now()?)
         .map_err(|err| refused(&desk, err, customer_reply, prefix))?;
     report(ctx, &desk, &changed, format)
 }
@@ -48,6 +58,19 @@ pub(crate) fn report(
     for failure in &changed.hook_failures {
         ctx.ui.status(&format!("warning: {failure}"));
     }
+    if let Some(why) = &changed.mail_error {
+        ctx.ui.status(&format!(
+            "warning: the mail waits in the outbox: {why}; `tix outbox --send` retries"
+        ));
+    }
+    for delivery in &changed.mail {
+        if let Some(why) = &delivery.error {
+            ctx.ui.status(&format!(
+                "warning: mail to {} queued: {why}; `tix outbox --send` retries",
+                delivery.to
+            ));
+        }
+    }
     let (ticket, applied) = (&changed.ticket, &changed.applied);
     if format == Format::Json {
         return Ok(ctx
@@ -59,5 +82,15 @@ pub(crate) fn report(
         None => format!("{}: {}", ticket.id, applied.action),
     };
     writeln!(ctx.ui.out(), "{line}")?;
+    for delivery in &changed.mail {
+        let line = match &delivery.error {
+            None => format!("mail sent to {}", delivery.to),
+            Some(_) => format!(
+                "mail queued for {}; `tix outbox --send` retries",
+                delivery.to
+            ),
+        };
+        writeln!(ctx.ui.out(), "{}", crate::cli::render::text(&line))?;
+    }
     Ok(())
 }

@@ -73,6 +73,8 @@ enum Command {
     Automate(commands::automate::AutomateArgs),
     Sync(commands::sync::SyncArgs),
     Hooks(commands::hooks::HooksArgs),
+    Ingest(commands::ingest::IngestArgs),
+    Outbox(commands::outbox::OutboxArgs),
     Doctor(commands::doctor::DoctorArgs),
     Completions(commands::completions::CompletionsArgs),
     #[command(hide = true)]
@@ -132,6 +134,8 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<(), CommandError> {
         Command::Automate(args) => commands::automate::run(ctx, args),
         Command::Sync(args) => commands::sync::run(ctx, args),
         Command::Hooks(args) => commands::hooks::run(ctx, args),
+        Command::Ingest(args) => commands::ingest::run(ctx, args),
+        Command::Outbox(args) => commands::outbox::run(ctx, args),
         Command::Doctor(args) => commands::doctor::run(ctx, args),
         Command::MergeDriver(args) => commands::merge_driver::run(ctx, args),
         Command::Completions(args) => commands::completions::run(ctx, args),
@@ -168,7 +172,16 @@ impl Ctx {
 
     /// Opens the desk around the start directory.
     pub fn desk(&self) -> Result<Desk, CommandError> {
-        Ok(Desk::open(&self.start_dir()?)?)
+        let mut desk = Desk::open(&self.start_dir()?)?;
+        // The SMTP password comes from the variable tix.toml names, never
+        // from the file itself.
+        if let crate::domain::mail::Transport::Smtp(smtp) = &desk.config().mail.transport
+            && let Some(var) = &smtp.password_env
+        {
+            let password = std::env::var(var).ok();
+            desk.set_smtp_password(password);
+        }
+        Ok(desk)
     }
 
     /// Returns the current time (`TIX_NOW` or the clock).

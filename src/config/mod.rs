@@ -21,6 +21,7 @@ use reader::Reader;
 use crate::domain::fields::FieldDef;
 use crate::domain::hooks::Hook;
 use crate::domain::lifecycle::Statuses;
+use crate::domain::mail::MailSettings;
 use crate::domain::routing::{AgentDef, Department, RoutingRule};
 use crate::domain::rules::Rule;
 use crate::domain::sla::Policy;
@@ -28,6 +29,7 @@ use crate::domain::sla::Policy;
 mod automation;
 mod fields;
 mod hooks;
+mod mail;
 mod people;
 mod raw;
 mod reader;
@@ -59,6 +61,8 @@ pub struct Config {
     pub automations: Vec<Rule>,
     /// SLA policies (`[[sla.policy]]`), in order: the first match applies.
     pub policies: Vec<Policy>,
+    /// The mail channel (`[mail]`, `[[mailbox]]`).
+    pub mail: MailSettings,
 }
 
 /// The `[desk]` section.
@@ -147,6 +151,12 @@ impl Config {
         let people = people::people(&raw.department, raw.agent, &raw.broken, &mut problem);
         let routing = routing::routing(raw.routing, &people.department_names, &mut problem);
         let hooks = hooks::hooks(raw.hook, &mut problem);
+        let mail = mail::mail(
+            raw.mail,
+            raw.mailbox,
+            &people.department_names,
+            &mut problem,
+        );
         let automations =
             automation::automations(raw.automation, text, &statuses, &people, &mut problem);
         let policies = sla::policies(
@@ -171,6 +181,7 @@ impl Config {
             routing,
             hooks,
             automations,
+            mail,
         })
     }
 

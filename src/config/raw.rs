@@ -31,6 +31,8 @@ pub(super) struct RawConfig {
     pub(super) automation: Vec<Element<Rule>>,
     pub(super) calendar: BTreeMap<String, Spanned<RawCalendar>>,
     pub(super) sla: RawSla,
+    pub(super) mail: Option<(super::mail::RawMail, std::ops::Range<usize>)>,
+    pub(super) mailbox: Vec<Element<super::mail::RawMailbox>>,
     /// Tables that failed to read, by section: what they define still
     /// counts, so a reference to it is not reported a second time.
     pub(super) broken: BTreeMap<&'static str, Vec<toml::Table>>,
@@ -38,7 +40,7 @@ pub(super) struct RawConfig {
 
 impl RawConfig {
     /// The top-level keys of `tix.toml`.
-    const SECTIONS: [&'static str; 10] = [
+    const SECTIONS: [&'static str; 12] = [
         "desk",
         "status",
         "field",
@@ -49,6 +51,8 @@ impl RawConfig {
         "automation",
         "calendar",
         "sla",
+        "mail",
+        "mailbox",
     ];
 
     pub(super) fn read(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Self {
@@ -92,6 +96,16 @@ impl RawConfig {
                     raw.calendar = read_calendars(reader, value);
                     Vec::new()
                 }
+                "mail" => {
+                    raw.mail = reader
+                        .table(value, "[mail]")
+                        .map(|mail| (mail, value.span()));
+                    Vec::new()
+                }
+                "mailbox" => read_into(
+                    &mut raw.mailbox,
+                    reader.array(value, section, Some("address")),
+                ),
                 _ => {
                     raw.sla = read_sla(reader, value);
                     Vec::new()

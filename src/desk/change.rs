@@ -24,7 +24,17 @@ pub struct Changed {
     pub applied: Applied,
     /// One message per hook that failed (the change stays committed).
     pub hook_failures: Vec<String>,
+    /// The mail the change queued, and what became of it.
+    pub mail: Vec<super::outbox::Delivery>,
+    /// Why the mail could not even be tried or recorded (the change stays
+    /// committed; the mail waits in the outbox).
+    pub mail_error: Option<String>,
 }
+
+/// Adds to a change before it is committed (a received mail's
+/// Message-ID and files): edits the ticket, returns the files to commit
+/// with it (names inside the ticket's attachment directory).
+pub(crate) type Extra<'a> = dyn Fn(&mut Ticket) -> Result<Vec<(String, Vec<u8>)>, Error> + 'a;
 
 /// A ticket to create, as given (`tix new`).
 #[derive(Clone, Debug, Default)]
@@ -83,6 +93,19 @@ impl Desk {
         now: Timestamp,
         rng: &mut fastrand::Rng,
     ) -> Result<Changed, Error> {
+        self.create_with(request, agent, now, rng, &|_| Ok(Vec::new()))
+    }
+
+    /// [`Self::create`], with `extra` adding to the new ticket before it is
+    /// committed.
+    pub(crate) fn create_with(
+        &self,
+        request: NewRequest,
+        agent: &Agent,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+        extra: &Extra<'_>,
+    ) -> Result<Changed, Error> {
         once_each(&request.fields)?;
         let config = &self.config;
         let invalid = |msg: String| Error::Change(ChangeError::Invalid(msg));
@@ -129,18 +152,36 @@ impl Desk {
             new.assignee =
                 routing::pick_agent(&config.departments, &config.agents, department, &tickets);
         }
-        let ticket = self.commit_new(new, agent, now, rng)?;
+        let ticket = self.commit_new(new, agent, now, rng, extra)?;
         let applied = Applied {
             action: "new",
             status: None,
             recorded: ticket.events.len(),
         };
+        Ok(self.after_commit(ticket, applied, agent, now))
+    }
+
+    /// Runs the hooks a committed change raises and sends the mail it
+    /// queued.
+    fn after_commit(
+        &self,
+        ticket: Ticket,
+        applied: Applied,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Changed {
         let hook_failures = self.run_hooks_for_change(&ticket, &applied, false, &[]);
-        Ok(Changed {
+        let (mail, mail_error) = match self.send_queued(&ticket, &applied, agent, now) {
+            Ok(mail) => (mail, None),
+            Err(err) => (Vec::new(), Some(err.to_string())),
+        };
+        Changed {
             ticket,
             applied,
             hook_failures,
-        })
+            mail,
+            mail_error,
+        }
     }
 
     /// Commits a new ticket under an id no other ticket has.
@@ -150,14 +191,17 @@ impl Desk {
         agent: &Agent,
         now: Timestamp,
         rng: &mut fastrand::Rng,
+        extra: &Extra<'_>,
     ) -> Result<Ticket, Error> {
         let actor = self.actor(agent, now);
         for _ in 0..16 {
             let id = self.unused_id(rng)?;
             let mut created = None;
             let result = self.store.update(&id, true, &agent.signature(now), |_| {
-                let (ticket, applied) = change::create(id.clone(), new.clone(), &actor)?;
-                let write = self.write_for(&ticket, &applied);
+                let (mut ticket, applied) = change::create(id.clone(), new.clone(), &actor)?;
+                let files = extra(&mut ticket)?;
+                let mut write = self.write_for(&ticket, &applied);
+                write.files = files;
                 created = Some(ticket);
                 Ok::<_, Error>(write)
             });
@@ -200,7 +244,7 @@ impl Desk {
     }
 
     /// Applies a change to a ticket in one commit, then runs the hooks it
-    /// raises.
+    /// raises and sends the mail it queued.
     pub fn change(
         &self,
         id: &TicketId,
@@ -208,24 +252,79 @@ impl Desk {
         agent: &Agent,
         now: Timestamp,
     ) -> Result<Changed, Error> {
+        self.change_with(id, std::slice::from_ref(change), &[], agent, now, &|_| {
+            Ok(Vec::new())
+        })
+    }
+
+    /// Applies `changes` in order to a ticket in one commit (the change
+    /// recorded is the last one's, with every event they appended), with
+    /// `files` attached to an agent's public reply and `extra` adding to
+    /// the ticket before the commit. An agent's public reply goes out by
+    /// mail, and a resolve or close sends the notice `[mail] notify`
+    /// names, queued in the same commit and sent after it.
+    pub(crate) fn change_with(
+        &self,
+        id: &TicketId,
+        changes: &[Change],
+        files: &[(String, Vec<u8>)],
+        agent: &Agent,
+        now: Timestamp,
+        extra: &Extra<'_>,
+    ) -> Result<Changed, Error> {
         let actor = self.actor(agent, now);
         let path = layout::ticket_path(id);
         let mut result = None;
         self.store
             .update(id, false, &agent.signature(now), |text| {
                 let mut ticket = parse_ticket(&path, text.unwrap_or_default(), Some(id))?;
-                let applied = change::apply(&mut ticket, change, &actor)?;
-                let write = self.write_for(&ticket, &applied);
+                let before = ticket.events.len();
+                let mut applied = None;
+                for change in changes {
+                    applied = Some(change::apply(&mut ticket, change, &actor)?);
+                }
+                let mut applied = applied.ok_or_else(unreachable_state)?;
+                let mut stored = Vec::new();
+                if matches!(applied.action, "reply" | "reply-resolve") {
+                    stored = self.queue_reply(&mut ticket, files);
+                }
+                let notice = match applied.action {
+                    "resolve" | "reply-resolve" => self.config.mail.notify.resolved.as_deref(),
+                    "close" => self.config.mail.notify.closed.as_deref(),
+                    _ => None,
+                };
+                if let Some(name) = notice {
+                    self.queue_notice(&mut ticket, name, agent, now)?;
+                }
+                stored.extend(extra(&mut ticket)?);
+                applied.recorded = ticket.events.len() - before;
+                let mut write = self.write_for(&ticket, &applied);
+                write.files = stored;
                 result = Some((ticket, applied));
                 Ok::<_, Error>(write)
             })?;
         let (ticket, applied) = result.ok_or_else(unreachable_state)?;
-        let hook_failures = self.run_hooks_for_change(&ticket, &applied, false, &[]);
-        Ok(Changed {
-            ticket,
-            applied,
-            hook_failures,
-        })
+        Ok(self.after_commit(ticket, applied, agent, now))
+    }
+
+    /// Applies a change given with files to attach to its reply
+    /// (`tix reply --attach`).
+    pub fn apply_with_files(
+        &self,
+        prefix: &str,
+        request: Request,
+        files: &[(String, Vec<u8>)],
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Changed, Error> {
+        let id = self.resolve(prefix)?;
+        let change = self.change_for(request, agent)?;
+        if !files.is_empty() && !matches!(change, Change::Reply { .. }) {
+            return Err(Error::Request(
+                "--attach goes with an agent's reply".to_owned(),
+            ));
+        }
+        self.change_with(&id, &[change], files, agent, now, &|_| Ok(Vec::new()))
     }
 
     /// Checks what a request names against `tix.toml` and makes it a change.
@@ -280,6 +379,7 @@ impl Desk {
         Write {
             content: ticket.to_toml(&self.config.statuses),
             message: commit_message(ticket, applied),
+            files: Vec::new(),
         }
     }
 }

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
-use super::Desk;
+use super::{Desk, commands_of};
 use crate::domain::change::Applied;
-use crate::domain::hooks::{Commands, Hook, HookEvent, recorded_events};
+use crate::domain::hooks::{Hook, HookEvent, recorded_events};
 use crate::domain::view::TicketView;
 use crate::model::Ticket;
 
@@ -44,7 +44,7 @@ impl Desk {
     pub fn commands(&self) -> Review {
         Review {
             hooks: self.config.hooks.clone(),
-            digest: Commands::of(&self.config.hooks).digest(),
+            digest: commands_of(&self.config).digest(),
             allowed: self.commands_allowed,
         }
     }
@@ -55,7 +55,7 @@ impl Desk {
     /// no longer the one reviewed (a pull came in between). Returns the
     /// distinct commands it allowed.
     pub fn allow_commands(&mut self, reviewed: Option<&str>) -> Result<Vec<String>, super::Error> {
-        let commands = Commands::of(&self.config.hooks);
+        let commands = commands_of(&self.config);
         let digest = commands.digest();
         if let Some(reviewed) = reviewed
             && reviewed != digest
@@ -175,42 +175,80 @@ fn run_one(
     env: &[(&str, String)],
 ) -> Result<(), String> {
     let all: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+    let mut env: Vec<(&str, String)> = env.to_vec();
+    env.push(("TIX_EVENT", event.as_str().to_owned()));
+    env.push(("TIX_EVENTS", all.join(" ")));
+    let input: Arc<[u8]> = Arc::from(input.as_bytes());
+    run_shell(&hook.run, root, input, &env, hook.timeout, false)
+}
+
+/// Runs `command` with `sh -c` in `root`, `input` on its stdin, stopping
+/// its whole process group after `timeout`. With `keep_stderr`, a failure
+/// says the first line the command wrote to stderr (else stderr is the
+/// user's).
+pub(crate) fn run_shell(
+    command: &str,
+    root: &Path,
+    input: Arc<[u8]>,
+    env: &[(&str, String)],
+    timeout: Duration,
+    keep_stderr: bool,
+) -> Result<(), String> {
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(&hook.run)
+        .arg(command)
         .current_dir(root)
-        .env("TIX_EVENT", event.as_str())
-        .env("TIX_EVENTS", all.join(" "))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(if keep_stderr {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .process_group(0)
         .spawn()
         .map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
-        // Written from a thread: a ticket larger than the pipe buffer would
-        // block tix on a hook that never reads, past its timeout. A hook
-        // that does not read its input is fine, so a broken pipe is too.
-        let input = Arc::clone(input);
+        // Written from a thread: an input larger than the pipe buffer would
+        // block tix on a command that never reads, past its timeout. A
+        // command that does not read its input is fine, so a broken pipe is too.
         let writer = std::thread::Builder::new()
-            .name("hook-stdin".into())
+            .name("command-stdin".into())
             .spawn(move || {
-                let _ = stdin.write_all(input.as_bytes());
+                let _ = stdin.write_all(&input);
             });
         if let Err(err) = writer {
             stop(&mut child);
-            return Err(format!("cannot pass the ticket on stdin: {err}"));
+            return Err(format!("cannot pass the input on stdin: {err}"));
         }
     }
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        })
+    });
+    let said = |stderr: Option<std::thread::JoinHandle<String>>| {
+        stderr
+            .and_then(|t| t.join().ok())
+            .and_then(|text| {
+                text.lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .map(|l| format!(": {}", l.chars().take(300).collect::<String>()))
+            })
+            .unwrap_or_default()
+    };
     let start = Instant::now();
     loop {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(status.to_string()),
-            Ok(None) if start.elapsed() > hook.timeout => {
+            Ok(Some(status)) => return Err(format!("{status}{}", said(stderr))),
+            Ok(None) if start.elapsed() > timeout => {
                 stop(&mut child);
-                return Err(format!("stopped after {} s", hook.timeout.as_secs()));
+                return Err(format!("stopped after {} s", timeout.as_secs()));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(err) => {

@@ -23,6 +23,8 @@ pub mod automate;
 pub mod change;
 pub mod doctor;
 pub mod hooks;
+pub mod ingest;
+pub mod outbox;
 pub mod query;
 pub mod queue;
 pub mod read;
@@ -136,6 +138,9 @@ pub struct Desk {
     /// The commands a run of this process skipped and said so: each is
     /// reported once.
     skipped: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// The SMTP password, from the variable `[mail] smtp.password_env`
+    /// names (the caller reads the environment).
+    smtp_password: Option<String>,
 }
 
 impl Desk {
@@ -159,7 +164,14 @@ impl Desk {
             config,
             commands_allowed,
             skipped: Default::default(),
+            smtp_password: None,
         })
+    }
+
+    /// Gives the SMTP password (read from the variable the configuration
+    /// names).
+    pub fn set_smtp_password(&mut self, password: Option<String>) {
+        self.smtp_password = password;
     }
 
     /// Returns the store (for the use cases of this module and tests).
@@ -188,6 +200,15 @@ impl Desk {
         Ok(self.store.log(id)?)
     }
 
+    /// The automation identity as an agent (cron's `tix outbox --send`).
+    pub fn automation_agent(&self) -> Agent {
+        let identity = &self.config.desk.automation;
+        Agent {
+            name: identity.name.clone(),
+            email: identity.email.clone(),
+        }
+    }
+
     /// The automation identity as a commit author at `now`.
     fn automation_signature(&self, now: Timestamp) -> Signature {
         let identity = &self.config.desk.automation;
@@ -211,12 +232,22 @@ fn load_config(store: &Store) -> Result<Config, Error> {
 
 /// Tells whether the clone of `store` allowed the commands of `config`.
 fn commands_allowed(store: &Store, config: &Config) -> Result<bool, Error> {
-    let commands = Commands::of(&config.hooks);
+    let commands = commands_of(config);
     if commands.is_empty() {
         return Ok(true);
     }
     let recorded = store.local_git_config(hooks::ALLOWANCE_KEY)?;
     Ok(commands.allowed_by(recorded.as_deref()))
+}
+
+/// Every command `tix.toml` can make tix run: the hooks' and the mail
+/// transport's.
+pub(crate) fn commands_of(config: &Config) -> Commands {
+    let transport = match &config.mail.transport {
+        crate::domain::mail::Transport::Sendmail(command) => Some(command.clone()),
+        _ => None,
+    };
+    Commands::of(&config.hooks).with(transport)
 }
 
 /// Reads files named by `tix.toml` from the committed tree.

@@ -808,13 +808,7 @@ pub fn check_customer(customer: &Customer) -> Result<Customer, ChangeError> {
     let email = line("address", &customer.email)?;
     if let Some(email) = &email
         && !email.is_empty()
-        && email_address::EmailAddress::parse_with_options(
-            email,
-            email_address::Options::default()
-                .without_display_text()
-                .without_domain_literal(),
-        )
-        .is_err()
+        && !crate::domain::mail::is_address(email)
     {
         return Err(invalid(format!(
             "'{email}' is not a mail address (like name@example.com)"

@@ -89,6 +89,14 @@ impl Commands {
         Self { commands }
     }
 
+    /// Adds more commands (the mail transport's).
+    pub fn with(mut self, more: impl IntoIterator<Item = String>) -> Self {
+        self.commands.extend(more);
+        self.commands.sort();
+        self.commands.dedup();
+        self
+    }
+
     /// Tells whether there is nothing to allow.
     pub fn is_empty(&self) -> bool {
         self.commands.is_empty()

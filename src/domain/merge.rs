@@ -331,6 +331,9 @@ fn same(a: &Event, b: &Event) -> bool {
         reason,
         rule,
         message_id,
+        recipient,
+        attachments,
+        raw,
         body,
     } = a;
     let from_aside = *kind == EventKind::Status && b.kind == EventKind::Status;
@@ -345,6 +348,9 @@ fn same(a: &Event, b: &Event) -> bool {
         && *reason == b.reason
         && *rule == b.rule
         && *message_id == b.message_id
+        && *recipient == b.recipient
+        && *attachments == b.attachments
+        && *raw == b.raw
         && *body == b.body
 }
 

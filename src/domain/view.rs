@@ -98,6 +98,31 @@ pub struct MessageView {
     pub at: String,
     /// The text.
     pub body: String,
+    /// The mail Message-ID (`<...>`), for mail received or sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Files that came with it: paths from the desk root.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    /// The received mail as it came: a path from the desk root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// For a message that goes out by mail: where, and what became of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailView>,
+}
+
+/// What became of a message sent by mail.
+#[derive(Clone, Debug, Serialize)]
+pub struct MailView {
+    /// The recipient.
+    pub to: String,
+    /// queued (not tried yet), sent, or failed (waits for a retry).
+    pub state: &'static str,
+    /// How often sending failed.
+    pub attempts: usize,
+    /// The last failure's reason.
+    pub error: Option<String>,
 }
 
 /// One status change.
@@ -156,13 +181,17 @@ impl TicketView {
                 duplicate_of: ticket.duplicate_of.as_ref().map(ToString::to_string),
                 related: ticket.related.iter().map(ToString::to_string).collect(),
             },
-            messages: ticket.events.iter().filter_map(message_view).collect(),
+            messages: ticket
+                .events
+                .iter()
+                .filter_map(|e| message_view(ticket, e))
+                .collect(),
             history: ticket.events.iter().filter_map(history_view).collect(),
         }
     }
 }
 
-fn message_view(event: &Event) -> Option<MessageView> {
+fn message_view(ticket: &Ticket, event: &Event) -> Option<MessageView> {
     let role = match (event.kind, event.role) {
         (EventKind::Note, _) => "note",
         (EventKind::Message, Role::Customer) => "customer",
@@ -175,7 +204,56 @@ fn message_view(event: &Event) -> Option<MessageView> {
         author: event.actor.clone(),
         at: event.at.to_rfc3339(),
         body: event.body.clone().unwrap_or_default(),
+        message_id: event.message_id.clone(),
+        attachments: event
+            .attachments
+            .iter()
+            .map(|name| attachment_path(ticket, name))
+            .collect(),
+        raw: event.raw.as_ref().map(|name| attachment_path(ticket, name)),
+        mail: event
+            .recipient
+            .as_ref()
+            .map(|to| mail_view(ticket, event, to)),
     })
+}
+
+/// Where a file stored with a ticket is, from the desk root (the layout
+/// the store keeps: docs/mail.md, "Attachments").
+pub fn attachment_path(ticket: &Ticket, name: &str) -> String {
+    format!("tickets/{}/{}/{name}", ticket.id.shard(), ticket.id)
+}
+
+/// What became of the mail of message `event`, sent to `to`.
+pub fn mail_view(ticket: &Ticket, event: &Event, to: &str) -> MailView {
+    let outcomes: Vec<&Event> = ticket
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Mail && e.message_id == event.message_id)
+        .collect();
+    let failures: Vec<&&Event> = outcomes
+        .iter()
+        .filter(|e| e.to.as_deref() == Some(crate::domain::mail::outbound::FAILED))
+        .collect();
+    let sent = outcomes
+        .iter()
+        .any(|e| e.to.as_deref() == Some(crate::domain::mail::outbound::SENT));
+    MailView {
+        to: to.to_owned(),
+        state: if sent {
+            "sent"
+        } else if failures.is_empty() {
+            "queued"
+        } else {
+            "failed"
+        },
+        attempts: failures.len(),
+        error: if sent {
+            None
+        } else {
+            failures.last().and_then(|e| e.reason.clone())
+        },
+    }
 }
 
 fn history_view(event: &Event) -> Option<HistoryView> {

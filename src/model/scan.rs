@@ -226,6 +226,9 @@ struct EventParts {
     reason: Option<String>,
     rule: Option<String>,
     message_id: Option<String>,
+    recipient: Option<String>,
+    attachments: Option<Vec<String>>,
+    raw: Option<String>,
     body: Option<String>,
 }
 
@@ -243,6 +246,9 @@ impl EventParts {
             "reason" => set_once(&mut self.reason, reader.string()?),
             "rule" => set_once(&mut self.rule, reader.string()?),
             "message_id" => set_once(&mut self.message_id, reader.string()?),
+            "recipient" => set_once(&mut self.recipient, reader.string()?),
+            "attachments" => set_once(&mut self.attachments, reader.strings()?),
+            "raw" => set_once(&mut self.raw, reader.string()?),
             "body" => {
                 reader.skip_string()?;
                 set_once(&mut self.body, String::new())
@@ -264,6 +270,9 @@ impl EventParts {
             reason: self.reason,
             rule: self.rule,
             message_id: self.message_id,
+            recipient: self.recipient,
+            attachments: self.attachments.unwrap_or_default(),
+            raw: self.raw,
             body: self.body,
         })
     }

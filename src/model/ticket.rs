@@ -154,6 +154,9 @@ pub enum EventKind {
     Link,
     /// Another ticket was merged into this one.
     Merge,
+    /// What became of an outgoing mail (`message_id` names it; `to` is
+    /// `sent` or `failed`, `reason` says why it failed).
+    Mail,
 }
 
 /// One entry of the event log.
@@ -189,6 +192,19 @@ pub struct Event {
     /// Mail Message-ID of a message, for threading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// For an agent's message that goes out by mail: the address it is
+    /// sent to (the mail waits in the outbox until a `mail` event says it
+    /// was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// Files that came with the message, stored next to the ticket file
+    /// (names inside the ticket's attachment directory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+    /// For a message that came in by mail: the original message as
+    /// received, stored next to the ticket file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
     /// Message or note text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -209,6 +225,9 @@ impl Event {
             reason: None,
             rule: None,
             message_id: None,
+            recipient: None,
+            attachments: Vec::new(),
+            raw: None,
             body: None,
         }
     }
@@ -552,6 +571,7 @@ mod tests {
                 Just(EventKind::Tag),
                 Just(EventKind::Field),
                 Just(EventKind::Sla),
+                Just(EventKind::Mail),
             ];
             let roles = prop_oneof![Just(Role::Customer), Just(Role::Agent), Just(Role::System)];
             (
@@ -568,12 +588,18 @@ mod tests {
                     option::of(text()),
                     option::of(text()),
                 ),
+                (
+                    option::of(text()),
+                    proptest::collection::vec(text(), 0..3),
+                    option::of(text()),
+                ),
             )
                 .prop_map(
                     |(
                         (at, actor, role, kind),
                         (from, to, field, until),
                         (reason, rule, message_id, body),
+                        (recipient, attachments, raw),
                     )| {
                         Event {
                             at,
@@ -587,6 +613,9 @@ mod tests {
                             reason,
                             rule,
                             message_id,
+                            recipient,
+                            attachments,
+                            raw,
                             body,
                         }
                     },

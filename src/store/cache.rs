@@ -512,13 +512,25 @@ fn shard_files(
     packs: &mut pack_reader::Reader<'_>,
     tree: Oid,
 ) -> Result<Vec<(String, Oid)>, Error> {
+    // A ticket's attachment directory (`k3x9p2/`) is not a ticket file; a
+    // directory named like one (`k3x9p2.toml/`) is listed, to be reported.
+    let listed = |name: &str, blob: bool| blob || name.ends_with(".toml");
     if let Some(entries) = packs.tree_entries(&tree) {
-        return Ok(entries.into_iter().map(|e| (e.name, e.id)).collect());
+        return Ok(entries
+            .into_iter()
+            .filter(|e| listed(&e.name, e.is_blob()))
+            .map(|e| (e.name, e.id))
+            .collect());
     }
     let tree = repo.find_tree(tree)?;
     Ok(tree
         .iter()
-        .map(|e| (e.name().unwrap_or_default().to_owned(), e.id()))
+        .map(|e| {
+            let blob = e.kind() != Some(ObjectType::Tree);
+            (e.name().unwrap_or_default().to_owned(), e.id(), blob)
+        })
+        .filter(|(name, _, blob)| listed(name, *blob))
+        .map(|(name, id, _)| (name, id))
         .collect())
 }
 

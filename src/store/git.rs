@@ -369,6 +369,7 @@ pub(super) fn commit_one(
     path: &str,
     old: Option<Oid>,
     write: &Write,
+    files: &[(String, &[u8])],
     sig: &Signature,
     index: &mut Option<LockedIndex>,
 ) -> Result<Option<Oid>, Error> {
@@ -377,11 +378,20 @@ pub(super) fn commit_one(
         Some(commit) => commit.tree()?,
         None => empty_tree(repo)?,
     };
-    let tree_id = TreeUpdateBuilder::new()
-        .upsert(path, blob, FileMode::Blob)
-        .create_updated(repo, &base)?;
+    let mut builder = TreeUpdateBuilder::new();
+    builder.upsert(path, blob, FileMode::Blob);
+    let mut extra = Vec::with_capacity(files.len());
+    for (file, bytes) in files {
+        let oid = repo.blob(bytes)?;
+        builder.upsert(file.as_str(), oid, FileMode::Blob);
+        extra.push((file.clone(), oid, bytes.to_vec()));
+    }
+    let tree_id = builder.create_updated(repo, &base)?;
     let tree = repo.find_tree(tree_id)?;
-    write_journal(private, &[(path.to_owned(), old)])?;
+    let journal: Vec<(String, Option<Oid>)> = std::iter::once((path.to_owned(), old))
+        .chain(files.iter().map(|(file, _)| (file.clone(), None)))
+        .collect();
+    write_journal(private, &journal)?;
     let sig = sig.to_git()?;
     let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
     let claim = GitLockClaim::record(private, REF_LOCK, &branch_lock(repo)?)?;
@@ -389,14 +399,24 @@ pub(super) fn commit_one(
     drop(claim);
     match committed {
         Ok(oid) => {
-            refresh_written(
-                repo,
-                root,
-                path,
-                blob,
-                write.content.as_bytes(),
-                index.take(),
-            )?;
+            if extra.is_empty() {
+                refresh_written(
+                    repo,
+                    root,
+                    path,
+                    blob,
+                    write.content.as_bytes(),
+                    index.take(),
+                )?;
+            } else {
+                // The locked index was opened for the ticket's path only.
+                drop(index.take());
+                let all =
+                    std::iter::once((path.to_owned(), blob, write.content.as_bytes().to_vec()))
+                        .chain(extra)
+                        .map(Ok);
+                refresh_files(repo, root, all)?;
+            }
             remove_journal(private)?;
             Ok(Some(oid))
         }

@@ -22,6 +22,12 @@ pub fn ticket_path(id: &TicketId) -> String {
     format!("{TICKETS_DIR}/{}/{id}.toml", id.shard())
 }
 
+/// Returns `tickets/<ab>/<id>/<name>`: a file stored with a ticket (an
+/// attachment, a received mail). `name` is one safe path component.
+pub fn attachment_path(id: &TicketId, name: &str) -> String {
+    format!("{TICKETS_DIR}/{}/{id}/{name}", id.shard())
+}
+
 /// Returns the id a ticket path stands for, when the path has the layout's
 /// shape (`tickets/<ab>/<id>.toml`). It does not check that the shard matches.
 pub fn id_from_path(path: &str) -> Option<TicketId> {

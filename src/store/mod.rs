@@ -15,6 +15,7 @@ mod git;
 mod gitfmt;
 pub mod layout;
 mod lock;
+pub mod mailbox;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -209,6 +210,10 @@ pub struct Write {
     pub content: String,
     /// The commit message.
     pub message: String,
+    /// New files that go into the same commit (a message's attachments):
+    /// name inside the ticket's attachment directory, and bytes. A name
+    /// that is taken in `HEAD` is refused.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// An opened desk.
@@ -475,6 +480,19 @@ impl Store {
         Ok(Some(text.to_owned()))
     }
 
+    /// Reads a file stored next to a ticket (an attachment, a received
+    /// mail) from `HEAD`; `None` when absent.
+    pub fn read_attachment(&self, id: &TicketId, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let path = layout::attachment_path(id, name);
+        let Some(tree) = git::head_tree(&self.repo)? else {
+            return Ok(None);
+        };
+        match git::blob_in(&tree, &path)? {
+            Some(oid) => Ok(Some(self.repo.find_blob(oid)?.content().to_vec())),
+            None => Ok(None),
+        }
+    }
+
     /// Reads the working-tree copy of a file; `None` when absent.
     pub fn read_worktree_file(&self, path: &str) -> Result<Option<String>, Error> {
         let full = self.root.join(path);
@@ -670,7 +688,23 @@ impl Store {
         expect: &dyn Fn(usize),
         visit: &mut dyn FnMut(Item<'_>),
     ) -> Result<(), Error> {
-        let path = self.private_dir().join("cache").join("list");
+        self.scan_cache("list", salt, derive, cold, skip_cold, expect, visit)
+    }
+
+    /// [`Self::scan`] through the cache file `name` (each kind of payload
+    /// has its own cache).
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_cache(
+        &self,
+        name: &str,
+        salt: &str,
+        derive: &(dyn Fn(RawTicket) -> Option<String> + Sync),
+        cold: &dyn Fn(&str) -> bool,
+        skip_cold: bool,
+        expect: &dyn Fn(usize),
+        visit: &mut dyn FnMut(Item<'_>),
+    ) -> Result<(), Error> {
+        let path = self.private_dir().join("cache").join(name);
         let how = cache::Scan {
             salt,
             derive,
@@ -745,6 +779,16 @@ impl Store {
                 None => None,
             };
             let write = edit(current.as_deref()).map_err(UpdateError::Edit)?;
+            let files: Vec<(String, &[u8])> = write
+                .files
+                .iter()
+                .map(|(name, bytes)| (layout::attachment_path(id, name), bytes.as_slice()))
+                .collect();
+            for (path, _) in &files {
+                if git::head_blob(&self.repo, path)?.is_some() || self.root.join(path).exists() {
+                    return Err(Error::Exists(path.clone()).into());
+                }
+            }
             match git::commit_one(
                 &self.repo,
                 &self.root,
@@ -753,6 +797,7 @@ impl Store {
                 &path,
                 old,
                 &write,
+                &files,
                 sig,
                 &mut index,
             )? {

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use crate::cli::apply::apply;
+use crate::cli::apply::apply_with_files;
 use crate::cli::{CommandError, Ctx, read_message};
 use crate::desk::change::Request;
 use crate::domain::change::Change;
@@ -11,6 +11,10 @@ use crate::domain::change::Change;
 /// --resolve). With --customer the text is the customer's reply (from a
 /// call, a chat or a mail): an answered, postponed or resolved ticket
 /// becomes open again.
+///
+/// When the desk sends mail ([mail] in tix.toml) and the customer has an
+/// address, an agent's reply is mailed to them; what cannot be sent waits
+/// in `tix outbox`.
 ///
 /// Example: tix reply k3x -m "Unplug it and plug it back in" --resolve
 #[derive(Debug, Args)]
@@ -26,6 +30,10 @@ pub(crate) struct ReplyArgs {
     /// The text is the customer's reply, not the agent's.
     #[arg(long)]
     customer: bool,
+    /// Attach a file to the reply (stored with the ticket, sent with the
+    /// mail); give it once per file.
+    #[arg(long, value_name = "FILE", conflicts_with = "customer")]
+    attach: Vec<std::path::PathBuf>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ReplyArgs) -> Result<(), CommandError> {
@@ -38,5 +46,15 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ReplyArgs) -> Result<(), CommandError> {
             resolve: args.resolve,
         }
     };
-    apply(ctx, &args.id, Request::Plain(change))
+    let mut files = Vec::new();
+    for path in &args.attach {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CommandError::usage(format!("--attach {}: {e}", path.display())))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.push((name, bytes));
+    }
+    apply_with_files(ctx, &args.id, Request::Plain(change), &files)
 }

@@ -189,6 +189,19 @@ fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
                 ));
                 out.push_str(&text(event.body.as_deref().unwrap_or_default().trim_end()));
                 out.push('\n');
+                for name in &event.attachments {
+                    let path = crate::domain::view::attachment_path(ticket, name);
+                    out.push_str(&format!("  attached: {}\n", cell(&path)));
+                }
+                if let Some(to) = &event.recipient {
+                    let mail = crate::domain::view::mail_view(ticket, event, to);
+                    let line = match &mail.error {
+                        Some(why) => format!("  mail to {}: {} ({why})", mail.to, mail.state),
+                        None => format!("  mail to {}: {}", mail.to, mail.state),
+                    };
+                    out.push_str(&ui.paint(Style::Dim, &cell(&line)));
+                    out.push('\n');
+                }
             }
             EventKind::Status => {
                 let reason = event

@@ -1,0 +1,206 @@
+//! `[mail]` and `[[mailbox]]`: the mail channel (docs/configuration.md,
+//! "Mail").
+
+use serde::Deserialize;
+
+use super::Report;
+use super::raw::Element;
+use crate::domain::mail::{
+    ClosedReply, DEFAULT_MAX_SIZE_MB, MailSettings, Mailbox, Notify, Security, Smtp, Transport,
+    is_address,
+};
+
+/// `[mail]` as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMail {
+    address: Option<String>,
+    name: Option<String>,
+    transport: Option<String>,
+    sendmail: Option<String>,
+    smtp: Option<RawSmtp>,
+    closed_reply: Option<String>,
+    max_size_mb: Option<u64>,
+    #[serde(default)]
+    notify: RawNotify,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: Option<u16>,
+    security: Option<String>,
+    user: Option<String>,
+    password_env: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    created: Option<String>,
+    resolved: Option<String>,
+    closed: Option<String>,
+}
+
+/// `[[mailbox]]` as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMailbox {
+    address: String,
+    department: String,
+}
+
+/// Builds the mail settings; `span` is where `[mail]` starts.
+pub(super) fn mail(
+    raw: Option<(RawMail, std::ops::Range<usize>)>,
+    mailboxes: Vec<Element<RawMailbox>>,
+    departments: &std::collections::BTreeSet<String>,
+    problem: &mut Report<'_>,
+) -> MailSettings {
+    let mut settings = MailSettings::default();
+    if let Some((raw, span)) = raw {
+        let mut report = |message: String| problem(format!("[mail] {message}"), span.clone());
+        if let Some(address) = &raw.address
+            && !is_address(address)
+        {
+            report(format!(
+                "address '{address}' is not a mail address (like support@example.com)"
+            ));
+        }
+        if let Some(name) = &raw.name
+            && name.contains(char::is_control)
+        {
+            report("name must be one line without control characters".to_owned());
+        }
+        settings.transport = transport(&raw, &mut report);
+        if settings.transport != Transport::None && raw.address.is_none() {
+            report("sends mail but has no `address` to send it from".to_owned());
+        }
+        settings.closed_reply = match raw.closed_reply.as_deref() {
+            None | Some("follow_up") => ClosedReply::FollowUp,
+            Some("reopen") => ClosedReply::Reopen,
+            Some("refuse") => ClosedReply::Refuse,
+            Some(other) => {
+                report(format!(
+                    "closed_reply '{other}' is unknown; use follow_up, reopen or refuse"
+                ));
+                ClosedReply::FollowUp
+            }
+        };
+        let max_mb = raw.max_size_mb.unwrap_or(DEFAULT_MAX_SIZE_MB);
+        if max_mb == 0 || max_mb > 1024 {
+            report(format!(
+                "max_size_mb {max_mb} is out of range; give 1 to 1024 (MiB)"
+            ));
+        }
+        settings.max_size = max_mb.clamp(1, 1024) * 1024 * 1024;
+        settings.notify = Notify {
+            created: template_name(raw.notify.created, &mut report),
+            resolved: template_name(raw.notify.resolved, &mut report),
+            closed: template_name(raw.notify.closed, &mut report),
+        };
+        settings.address = raw.address;
+        settings.name = raw.name;
+    }
+    for element in mailboxes {
+        let mailbox = element.value;
+        if !is_address(&mailbox.address) {
+            problem(
+                format!(
+                    "[[mailbox]] address '{}' is not a mail address",
+                    mailbox.address
+                ),
+                element.span.clone(),
+            );
+        }
+        if !departments.contains(&mailbox.department) {
+            problem(
+                format!(
+                    "[[mailbox]] {} names department '{}', which no [[department]] defines",
+                    mailbox.address, mailbox.department
+                ),
+                element.span.clone(),
+            );
+        }
+        settings.mailboxes.push(Mailbox {
+            address: mailbox.address,
+            department: mailbox.department,
+        });
+    }
+    settings
+}
+
+fn transport(raw: &RawMail, report: &mut impl FnMut(String)) -> Transport {
+    match raw.transport.as_deref() {
+        None | Some("none") => Transport::None,
+        Some("sendmail") => {
+            let command = raw
+                .sendmail
+                .clone()
+                .unwrap_or_else(|| "/usr/sbin/sendmail -t -i".to_owned());
+            if command.contains(|c: char| c.is_control()) || command.trim().is_empty() {
+                report(
+                    "sendmail must be one plain command line (no control characters)".to_owned(),
+                );
+            }
+            Transport::Sendmail(command)
+        }
+        Some("smtp") => {
+            let Some(smtp) = &raw.smtp else {
+                report(
+                    "transport = \"smtp\" needs smtp = { host = ..., port = ..., security = ... }"
+                        .to_owned(),
+                );
+                return Transport::None;
+            };
+            let security = match smtp.security.as_deref() {
+                None | Some("starttls") => Security::StartTls,
+                Some("tls") => Security::Tls,
+                Some("none") => Security::None,
+                Some(other) => {
+                    report(format!(
+                        "smtp security '{other}' is unknown; use starttls, tls or none"
+                    ));
+                    Security::StartTls
+                }
+            };
+            if smtp.user.is_some() != smtp.password_env.is_some() {
+                report(
+                    "smtp needs both `user` and `password_env` (the variable holding the password), or neither"
+                        .to_owned(),
+                );
+            }
+            Transport::Smtp(Smtp {
+                host: smtp.host.clone(),
+                port: smtp.port.unwrap_or_else(|| security.default_port()),
+                security,
+                user: smtp.user.clone(),
+                password_env: smtp.password_env.clone(),
+            })
+        }
+        Some(other) => {
+            report(format!(
+                "transport '{other}' is unknown; use none, sendmail or smtp"
+            ));
+            Transport::None
+        }
+    }
+}
+
+/// A template name: a plain file name under `templates/`, without `.txt`.
+fn template_name(name: Option<String>, report: &mut impl FnMut(String)) -> Option<String> {
+    let name = name?;
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !plain {
+        report(format!(
+            "notify template '{name}' must be a plain name (letters, digits, - and _), \
+             the file templates/NAME.txt"
+        ));
+        return None;
+    }
+    Some(name)
+}

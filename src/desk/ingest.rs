@@ -1,0 +1,407 @@
+//! Received mail (docs/mail.md, "Intake"): one message, a Maildir or an
+//! mbox, each message a ticket or a customer reply in one commit, with
+//! its files and the message as received stored next to the ticket file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::change::NewRequest;
+use super::{Agent, Desk, Error};
+use crate::domain::change::Change;
+use crate::domain::mail::inbound::{self, Inbound, Intake, Thread};
+use crate::domain::mail::outbound;
+use crate::model::{Customer, EventKind, Role, Ticket, TicketId, Timestamp};
+use crate::store::mailbox;
+
+/// What became of one received message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new ticket.
+    Created,
+    /// A customer reply on an existing ticket.
+    Appended,
+    /// Stored before: nothing written.
+    Duplicate,
+    /// Automatic mail or the desk's own: nothing written.
+    Ignored,
+    /// Malformed, too big, or refused by `closed_reply`: nothing written.
+    Refused,
+}
+
+impl Outcome {
+    /// The name in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Appended => "appended",
+            Self::Duplicate => "duplicate",
+            Self::Ignored => "ignored",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// One received message and what became of it.
+#[derive(Clone, Debug)]
+pub struct Ingested {
+    /// Where it came from (a file, `stdin`, `mbox:N`).
+    pub source: String,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// The ticket it made or joined.
+    pub ticket: Option<TicketId>,
+    /// Its Message-ID.
+    pub message_id: Option<String>,
+    /// Why, for everything but a plain create or append (and for a
+    /// ticket tagged `suspect-thread`).
+    pub reason: Option<String>,
+    /// The sender.
+    pub from: Option<String>,
+    /// The mail the change sent (an acknowledgement), and what became of it.
+    pub mail: Vec<super::outbox::Delivery>,
+}
+
+impl Ingested {
+    fn nothing(source: &str, outcome: Outcome, reason: String) -> Self {
+        Self {
+            source: source.to_owned(),
+            outcome,
+            ticket: None,
+            message_id: None,
+            reason: Some(reason),
+            from: None,
+            mail: Vec::new(),
+        }
+    }
+}
+
+/// The tag of a ticket whose mail named another customer's ticket.
+pub const SUSPECT_TAG: &str = "suspect-thread";
+
+impl Desk {
+    /// Takes one received message (`raw`, from `source`). Errors are the
+    /// desk's own (git, files); a message that cannot be taken is an
+    /// [`Outcome::Refused`].
+    pub fn ingest(
+        &self,
+        raw: &[u8],
+        source: &str,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+    ) -> Result<Ingested, Error> {
+        let (mail, result, found) = match self.screen(raw, source)? {
+            Screened::Done(result) => return Ok(result),
+            Screened::Take(mail, result, found) => (mail, result, found),
+        };
+        let thread = inbound::thread(&mail, &mut |m| found.get(m).cloned());
+        let target = match &thread {
+            Thread::Parent(id) | Thread::Subject(id) => match self.ticket(id) {
+                Ok(ticket) => Some(self.surviving(ticket)?),
+                Err(_) => None,
+            },
+            Thread::None => None,
+        };
+        let intake = inbound::settle(
+            &mail,
+            &thread,
+            target
+                .as_ref()
+                .map(|t| (t, t.summary(&self.config.statuses).category)),
+            &self.config.mail,
+        );
+        self.take(intake, &mail, raw, result, now, rng)
+    }
+
+    /// The checks before threading: size, form, automatic mail, the
+    /// desk's own mail, a Message-ID stored before.
+    fn screen(&self, raw: &[u8], source: &str) -> Result<Screened, Error> {
+        let settings = &self.config.mail;
+        if raw.len() as u64 > settings.max_size {
+            return Ok(Screened::Done(Ingested::nothing(
+                source,
+                Outcome::Refused,
+                format!(
+                    "the message is {} MiB, over the limit of {} MiB ([mail] max_size_mb)",
+                    raw.len().div_ceil(1024 * 1024),
+                    settings.max_size / (1024 * 1024)
+                ),
+            )));
+        }
+        let mail = match inbound::parse(raw) {
+            Ok(mail) => mail,
+            Err(why) => {
+                return Ok(Screened::Done(Ingested::nothing(
+                    source,
+                    Outcome::Refused,
+                    why,
+                )));
+            }
+        };
+        let mut result = Ingested {
+            source: source.to_owned(),
+            outcome: Outcome::Ignored,
+            ticket: None,
+            message_id: mail.message_id.clone(),
+            reason: None,
+            from: Some(mail.from_address.clone()),
+            mail: Vec::new(),
+        };
+        if let Some(why) = &mail.automatic {
+            result.reason = Some(why.clone());
+            return Ok(Screened::Done(result));
+        }
+        if settings.is_own(&mail.from_address) {
+            result.reason = Some(format!(
+                "mail from the desk's own address {} (a loop guard)",
+                mail.from_address
+            ));
+            return Ok(Screened::Done(result));
+        }
+        let found = self.lookup(&mail)?;
+        if let Some(id) = mail.message_id.as_ref().and_then(|m| found.get(m)) {
+            result.outcome = Outcome::Duplicate;
+            result.ticket = Some(id.clone());
+            result.reason = Some("this Message-ID is stored already".to_owned());
+            return Ok(Screened::Done(result));
+        }
+        Ok(Screened::Take(Box::new(mail), result, found))
+    }
+
+    /// Writes what the intake decided, in one commit.
+    fn take(
+        &self,
+        intake: Intake,
+        mail: &Inbound,
+        raw: &[u8],
+        mut result: Ingested,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+    ) -> Result<Ingested, Error> {
+        let stamp = |ticket: &mut Ticket| Ok(stamp_received(ticket, mail, raw));
+        let agent = Agent {
+            name: mail
+                .from_name
+                .clone()
+                .unwrap_or_else(|| mail.from_address.clone()),
+            email: mail.from_address.clone(),
+        };
+        let reply = || Change::CustomerReply {
+            body: text_of(mail),
+        };
+        let changed = match intake {
+            Intake::Duplicate | Intake::Ignored(_) => return Ok(result),
+            Intake::Refused(why) => {
+                result.outcome = Outcome::Refused;
+                result.reason = Some(why);
+                return Ok(result);
+            }
+            Intake::Append(id) => {
+                result.outcome = Outcome::Appended;
+                self.change_with(&id, &[reply()], &[], &agent, now, &stamp)?
+            }
+            Intake::Reopen(id) => {
+                result.outcome = Outcome::Appended;
+                let reopen = Change::Reopen {
+                    reason: Some("the customer wrote by mail".to_owned()),
+                };
+                self.change_with(&id, &[reopen, reply()], &[], &agent, now, &stamp)?
+            }
+            Intake::New {
+                follow_up_of,
+                suspect,
+            } => {
+                result.outcome = Outcome::Created;
+                if suspect {
+                    result.reason = Some(format!(
+                        "the subject names a ticket whose customer is not {}; tagged {SUSPECT_TAG}",
+                        mail.from_address
+                    ));
+                }
+                let request = self.new_request(mail, follow_up_of, suspect);
+                let ack = self.config.mail.notify.created.clone();
+                let extra = |ticket: &mut Ticket| {
+                    if let Some(created) = ticket.events.first_mut() {
+                        created.role = Role::Customer;
+                    }
+                    let files = stamp_received(ticket, mail, raw);
+                    if let Some(name) = &ack {
+                        self.queue_notice(ticket, name, &agent, now)?;
+                    }
+                    Ok(files)
+                };
+                self.create_with(request, &agent, now, rng, &extra)?
+            }
+        };
+        result.ticket = Some(changed.ticket.id.clone());
+        result.mail = changed.mail;
+        Ok(result)
+    }
+
+    /// Finds the tickets of the message's own Message-ID and of its
+    /// parents, in one pass over the desk's Message-IDs.
+    fn lookup(&self, mail: &Inbound) -> Result<HashMap<String, TicketId>, Error> {
+        let mut wanted: Vec<&String> = mail.message_id.iter().collect();
+        wanted.extend(mail.in_reply_to.iter().chain(&mail.references));
+        let mut found = HashMap::new();
+        let mut foreign = Vec::new();
+        for id in wanted {
+            match outbound::ticket_of(id) {
+                Some(ticket) if self.store.contains(&ticket)? => {
+                    found.insert(id.clone(), ticket);
+                }
+                _ => foreign.push(id.as_str()),
+            }
+        }
+        if foreign.is_empty() {
+            return Ok(found);
+        }
+        self.mail_index(&mut |ticket, tokens| {
+            for token in tokens.split(' ') {
+                let token = token.trim_start_matches('!');
+                if foreign.contains(&token) {
+                    found
+                        .entry(token.to_owned())
+                        .or_insert_with(|| ticket.clone());
+                }
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// A merged ticket's mail goes to the ticket it was merged into.
+    fn surviving(&self, ticket: Ticket) -> Result<Ticket, Error> {
+        match &ticket.duplicate_of {
+            Some(target) if self.store.contains(target)? => self.ticket(target),
+            _ => Ok(ticket),
+        }
+    }
+
+    fn new_request(
+        &self,
+        mail: &Inbound,
+        follow_up_of: Option<TicketId>,
+        suspect: bool,
+    ) -> NewRequest {
+        let department = self
+            .config
+            .mail
+            .mailbox_for(&mail.recipients)
+            .map(|m| m.department.clone());
+        let subject = if mail.subject.trim().is_empty() {
+            "(no subject)".to_owned()
+        } else {
+            mail.subject.clone()
+        };
+        NewRequest {
+            subject,
+            body: Some(text_of(mail)),
+            customer: Customer {
+                name: mail.from_name.clone(),
+                email: Some(mail.from_address.clone()),
+                phone: None,
+            },
+            department,
+            tags: if suspect {
+                vec![SUSPECT_TAG.to_owned()]
+            } else {
+                Vec::new()
+            },
+            follow_up: follow_up_of.map(|id| id.to_string()),
+            ..NewRequest::default()
+        }
+    }
+
+    /// Takes every message of a Maildir's `new/`, oldest first; each one
+    /// moves to `cur/` (marked seen) once it is committed or refused.
+    pub fn ingest_maildir(
+        &self,
+        dir: &Path,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+        each: &mut dyn FnMut(&Ingested),
+    ) -> Result<Vec<Ingested>, Error> {
+        let mut results = Vec::new();
+        for path in mailbox::maildir_new(dir)? {
+            let raw = mailbox::read(&path)?;
+            let result = self.ingest(&raw, &path.display().to_string(), now, rng)?;
+            mailbox::mark_seen(dir, &path)?;
+            each(&result);
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// Takes every message of an mbox file, read as a stream.
+    pub fn ingest_mbox(
+        &self,
+        file: &Path,
+        now: Timestamp,
+        rng: &mut fastrand::Rng,
+        each: &mut dyn FnMut(&Ingested),
+    ) -> Result<Vec<Ingested>, Error> {
+        let mut results = Vec::new();
+        for (n, message) in mailbox::mbox(file)?.enumerate() {
+            let source = format!("{}:{}", file.display(), n + 1);
+            let result = match message {
+                Ok(raw) => self.ingest(&raw, &source, now, rng)?,
+                Err(why) => Ingested::nothing(&source, Outcome::Refused, why),
+            };
+            each(&result);
+            results.push(result);
+        }
+        Ok(results)
+    }
+}
+
+/// What the checks before threading left.
+enum Screened {
+    /// Nothing more to do.
+    Done(Ingested),
+    /// A message to thread, with the tickets of the Message-IDs it names.
+    Take(Box<Inbound>, Ingested, HashMap<String, TicketId>),
+}
+
+/// Gives the customer's message just recorded its Message-ID, sender and
+/// files (the message as received, then its attachments, under safe
+/// names); returns the files to commit.
+fn stamp_received(ticket: &mut Ticket, mail: &Inbound, raw: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut taken = inbound::stored_names(ticket);
+    let n = ticket.events.iter().filter(|e| e.raw.is_some()).count() + 1;
+    let raw_file = inbound::safe_name(&format!("mail-{n}.eml"), &taken);
+    taken.insert(raw_file.clone());
+    let mut files = vec![(raw_file.clone(), raw.to_vec())];
+    let mut names = Vec::new();
+    for attachment in &mail.attachments {
+        let name = inbound::safe_name(&attachment.name, &taken);
+        taken.insert(name.clone());
+        names.push(name.clone());
+        files.push((name, attachment.bytes.clone()));
+    }
+    let Some(event) = ticket
+        .events
+        .iter_mut()
+        .rev()
+        .find(|e| e.kind == EventKind::Message && e.role == Role::Customer)
+    else {
+        return Vec::new();
+    };
+    event.actor.clone_from(&mail.from_address);
+    event.message_id.clone_from(&mail.message_id);
+    event.attachments = names;
+    event.raw = Some(raw_file);
+    files
+}
+
+/// The text of a message as a ticket message: its body, or a line saying
+/// there was none.
+fn text_of(mail: &Inbound) -> String {
+    if mail.body.trim().is_empty() {
+        if mail.attachments.is_empty() {
+            "(the mail had no text)\n".to_owned()
+        } else {
+            "(the mail had no text; see its attachments)\n".to_owned()
+        }
+    } else {
+        mail.body.clone()
+    }
+}

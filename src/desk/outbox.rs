@@ -1,0 +1,411 @@
+//! Outgoing mail (docs/mail.md, "Outbound"): a public reply to a customer
+//! with an address is recorded as queued mail in the reply's own commit;
+//! after the commit tix hands it to the transport and records the outcome
+//! (`sent`, or `failed` with the reason) in a second commit. What failed
+//! waits in the outbox for `tix outbox --send`, with backoff. A crash
+//! between the hand-over and the record sends the mail again, with the
+//! same Message-ID, so mail clients show it once.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::Transport as _;
+
+use super::read::parse_ticket;
+use super::{Agent, Desk, Error};
+use crate::domain::change::Applied;
+use crate::domain::mail::outbound::{self, FAILED, OutMail, Pending, SENT};
+use crate::domain::mail::template::{self, Vars};
+use crate::domain::mail::{Security, Transport};
+use crate::model::{Event, EventKind, Role, Ticket, TicketId, Timestamp, scan};
+use crate::store::{UpdateError, Write, layout};
+
+/// What became of one mail handed to the transport.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// The mail's Message-ID.
+    pub message_id: String,
+    /// Its recipient.
+    pub to: String,
+    /// `None` when the transport took it; else why not.
+    pub error: Option<String>,
+}
+
+/// What `tix outbox --send` did.
+#[derive(Clone, Debug, Default)]
+pub struct SendReport {
+    /// Each mail tried.
+    pub tried: Vec<Delivery>,
+    /// Mail not due yet (backoff), left for a later run.
+    pub waiting: usize,
+}
+
+/// The cache of each ticket's Message-IDs (for threading) and of whether
+/// it has mail waiting (for the outbox): `!` marks a pending one.
+const MAIL_CACHE: &str = "mail";
+const MAIL_SALT: &str = "mail 1";
+
+/// A reply's mail is the reply command's to send for this long; only then
+/// does `tix outbox --send` take it over (so a cron run during a reply
+/// does not send it twice).
+const HANDOVER_SECS: i64 = 60;
+
+impl Desk {
+    /// Looks through every ticket's stored and sent Message-IDs with
+    /// `visit(ticket, tokens)`, where tokens are the ids, and `!` marks
+    /// the outbox's.
+    pub(crate) fn mail_index(&self, visit: &mut dyn FnMut(TicketId, &str)) -> Result<(), Error> {
+        let derive = |raw: crate::store::RawTicket| {
+            let text = raw.text.ok()?;
+            let ticket = scan::without_bodies(&text).or_else(|| Ticket::parse(&text).ok())?;
+            let pending: BTreeSet<String> = outbound::pending(&ticket)
+                .into_iter()
+                .map(|p| p.message_id)
+                .collect();
+            let mut tokens = Vec::new();
+            for event in &ticket.events {
+                if let Some(id) = &event.message_id
+                    && event.kind == EventKind::Message
+                {
+                    let mark = if pending.contains(id) { "!" } else { "" };
+                    tokens.push(format!("{mark}{id}"));
+                }
+            }
+            Some(tokens.join(" "))
+        };
+        let mut result = Ok(());
+        self.store.scan_cache(
+            MAIL_CACHE,
+            MAIL_SALT,
+            &derive,
+            &|_| false,
+            false,
+            &|_| {},
+            &mut |item| {
+                let Some(payload) = item.payload else { return };
+                if payload.is_empty() || result.is_err() {
+                    return;
+                }
+                match crate::store::layout::id_from_path(&item.path()) {
+                    Some(id) => visit(id, payload),
+                    None => result = Ok(()),
+                }
+            },
+        )?;
+        result
+    }
+
+    /// Every mail waiting to be sent, oldest first.
+    pub fn outbox(&self) -> Result<Vec<Pending>, Error> {
+        let mut ids = Vec::new();
+        self.mail_index(&mut |id, tokens| {
+            if tokens.split(' ').any(|t| t.starts_with('!')) {
+                ids.push(id);
+            }
+        })?;
+        let mut all = Vec::new();
+        for id in ids {
+            all.extend(outbound::pending(&self.ticket(&id)?));
+        }
+        all.sort_by(|a, b| (a.queued, &a.message_id).cmp(&(b.queued, &b.message_id)));
+        Ok(all)
+    }
+
+    /// Sends what the outbox holds and is due at `now`, recording each
+    /// outcome; mail written in the last minute is left to the command
+    /// that wrote it.
+    pub fn send_outbox(&self, agent: &Agent, now: Timestamp) -> Result<SendReport, Error> {
+        let mut report = SendReport::default();
+        let mut by_ticket: std::collections::BTreeMap<TicketId, Vec<Pending>> = Default::default();
+        for pending in self.outbox()? {
+            let due = pending.next_try.is_none_or(|t| t <= now)
+                && (pending.attempts > 0 || pending.queued.plus_seconds(HANDOVER_SECS) <= now);
+            if due {
+                by_ticket
+                    .entry(pending.ticket.clone())
+                    .or_default()
+                    .push(pending);
+            } else {
+                report.waiting += 1;
+            }
+        }
+        for (id, pending) in by_ticket {
+            let ticket = self.ticket(&id)?;
+            let tried: Vec<Delivery> = pending.iter().map(|p| self.deliver(&ticket, p)).collect();
+            self.record_deliveries(&id, &tried, agent, now)?;
+            report.tried.extend(tried);
+        }
+        Ok(report)
+    }
+
+    /// Sends the mail a committed change queued (its last `recorded`
+    /// events), records the outcomes, and returns them.
+    pub(crate) fn send_queued(
+        &self,
+        ticket: &Ticket,
+        applied: &Applied,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Vec<Delivery>, Error> {
+        let first = ticket.events.len() - applied.recorded.min(ticket.events.len());
+        let pending: Vec<Pending> = outbound::pending(ticket)
+            .into_iter()
+            .filter(|p| p.event >= first)
+            .collect();
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tried: Vec<Delivery> = pending.iter().map(|p| self.deliver(ticket, p)).collect();
+        self.record_deliveries(&ticket.id, &tried, agent, now)?;
+        Ok(tried)
+    }
+
+    /// Hands one mail to the transport.
+    fn deliver(&self, ticket: &Ticket, pending: &Pending) -> Delivery {
+        let error = self.try_deliver(ticket, pending).err();
+        Delivery {
+            ticket: ticket.id.clone(),
+            message_id: pending.message_id.clone(),
+            to: pending.to.clone(),
+            error,
+        }
+    }
+
+    fn try_deliver(&self, ticket: &Ticket, pending: &Pending) -> Result<(), String> {
+        let settings = &self.config.mail;
+        let mut files = |name: &str| {
+            self.store
+                .read_attachment(&ticket.id, name)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the attachment {name} is not in the desk"))
+        };
+        let mail = OutMail::of(ticket, pending.event, settings, &mut files)?;
+        let bytes = mail.build()?;
+        match &settings.transport {
+            Transport::None => Err("[mail] transport is none".to_owned()),
+            Transport::Sendmail(command) => {
+                if !self.commands_allowed {
+                    return Err(format!(
+                        "the mail command `{command}` is not allowed on this clone; review it with \
+                         `tix hooks`, then `tix hooks allow`"
+                    ));
+                }
+                super::hooks::run_shell(
+                    command,
+                    self.root(),
+                    Arc::from(bytes),
+                    &[],
+                    Duration::from_secs(60),
+                    true,
+                )
+                .map_err(|why| format!("`{command}` failed: {why}"))
+            }
+            Transport::Smtp(smtp) => {
+                let builder = match smtp.security {
+                    Security::StartTls => lettre::SmtpTransport::starttls_relay(&smtp.host),
+                    Security::Tls => lettre::SmtpTransport::relay(&smtp.host),
+                    Security::None => Ok(lettre::SmtpTransport::builder_dangerous(&smtp.host)),
+                }
+                .map_err(|e| format!("smtp {}: {e}", smtp.host))?;
+                let mut builder = builder
+                    .port(smtp.port)
+                    .timeout(Some(Duration::from_secs(30)));
+                if let Some(user) = &smtp.user {
+                    let password = self.smtp_password.clone().ok_or_else(|| {
+                        format!(
+                            "smtp needs the password in ${}, which is not set",
+                            smtp.password_env.as_deref().unwrap_or("?")
+                        )
+                    })?;
+                    builder = builder.credentials(
+                        lettre::transport::smtp::authentication::Credentials::new(
+                            user.clone(),
+                            password,
+                        ),
+                    );
+                }
+                let from = mail.from.parse().map_err(|e| format!("From: {e}"))?;
+                let to = mail.to.parse().map_err(|e| format!("To: {e}"))?;
+                let envelope = lettre::address::Envelope::new(Some(from), vec![to])
+                    .map_err(|e| e.to_string())?;
+                builder
+                    .build()
+                    .send_raw(&envelope, &bytes)
+                    .map(|_| ())
+                    .map_err(|e| format!("smtp {}:{}: {e}", smtp.host, smtp.port))
+            }
+        }
+    }
+
+    /// Records what became of each mail in one commit on the ticket.
+    fn record_deliveries(
+        &self,
+        id: &TicketId,
+        tried: &[Delivery],
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        if tried.is_empty() {
+            return Ok(());
+        }
+        let path = layout::ticket_path(id);
+        let actor = agent.id().to_owned();
+        self.store
+            .update(id, false, &agent.signature(now), |text| {
+                let mut ticket = parse_ticket(&path, text.unwrap_or_default(), Some(id))?;
+                for delivery in tried {
+                    let mut event = Event::new(now, &actor, Role::System, EventKind::Mail);
+                    event.message_id = Some(delivery.message_id.clone());
+                    event.to = Some(
+                        if delivery.error.is_none() {
+                            SENT
+                        } else {
+                            FAILED
+                        }
+                        .to_owned(),
+                    );
+                    event.reason.clone_from(&delivery.error);
+                    ticket.push(event);
+                }
+                let sent = tried.iter().filter(|d| d.error.is_none()).count();
+                let applied = Applied {
+                    action: if sent == tried.len() {
+                        "mail-sent"
+                    } else {
+                        "mail-failed"
+                    },
+                    status: None,
+                    recorded: tried.len(),
+                };
+                Ok::<_, Error>(Write {
+                    content: ticket.to_toml(&self.config.statuses),
+                    message: super::change::commit_message(&ticket, &applied),
+                    files: Vec::new(),
+                })
+            })
+            .map_err(|e: UpdateError<Error>| Error::from(e))?;
+        Ok(())
+    }
+
+    /// Makes the agent's public reply just applied to `ticket` go out by
+    /// mail: gives it a Message-ID and the customer as recipient, and
+    /// attaches `files` (returned with their stored names). Nothing when
+    /// the desk sends no mail or the customer has no address.
+    pub(crate) fn queue_reply(
+        &self,
+        ticket: &mut Ticket,
+        files: &[(String, Vec<u8>)],
+    ) -> Vec<(String, Vec<u8>)> {
+        let settings = &self.config.mail;
+        let mut stored = Vec::new();
+        let mut taken = crate::domain::mail::inbound::stored_names(ticket);
+        let names: Vec<String> = files
+            .iter()
+            .map(|(name, bytes)| {
+                let safe = crate::domain::mail::inbound::safe_name(name, &taken);
+                taken.insert(safe.clone());
+                stored.push((safe.clone(), bytes.clone()));
+                safe
+            })
+            .collect();
+        let number = outbound::next_number(ticket);
+        let to = ticket.customer.email.clone();
+        let Some(event) = ticket
+            .events
+            .iter_mut()
+            .rev()
+            .find(|e| e.kind == EventKind::Message && e.role == Role::Agent)
+        else {
+            return stored;
+        };
+        event.attachments = names;
+        if let Some(to) = to
+            && settings.sends()
+        {
+            event.message_id = Some(outbound::message_id(&ticket.id, number, settings.domain()));
+            event.recipient = Some(to);
+        }
+        stored
+    }
+
+    /// Appends the notice `template` (a `[mail] notify` name) to the
+    /// ticket as the desk's message to the customer, queued as mail.
+    /// Nothing when the desk sends no mail or the customer has no address.
+    pub(crate) fn queue_notice(
+        &self,
+        ticket: &mut Ticket,
+        template_name: &str,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<bool, Error> {
+        let settings = &self.config.mail;
+        let Some(to) = ticket.customer.email.clone() else {
+            return Ok(false);
+        };
+        if !settings.sends() {
+            return Ok(false);
+        }
+        let path = format!("templates/{template_name}.txt");
+        let source = self.store.read_file(&path)?.ok_or_else(|| {
+            Error::Request(format!(
+                "[mail] notify names the template {template_name}, but {path} is not committed"
+            ))
+        })?;
+        let vars = self.template_vars(ticket, agent);
+        let body = template::render(template_name, &source, &vars).map_err(Error::Request)?;
+        let actor = settings.address.clone().unwrap_or_default();
+        let mut event = Event::new(now, &actor, Role::System, EventKind::Message);
+        event.message_id = Some(outbound::message_id(
+            &ticket.id,
+            outbound::next_number(ticket),
+            settings.domain(),
+        ));
+        event.recipient = Some(to);
+        event.body = Some(body);
+        ticket.push(event);
+        Ok(true)
+    }
+
+    fn template_vars(&self, ticket: &Ticket, agent: &Agent) -> Vars {
+        let settings = &self.config.mail;
+        let summary = ticket.summary(&self.config.statuses);
+        let customer_email = ticket.customer.email.clone().unwrap_or_default();
+        let desk_name = self
+            .config
+            .desk
+            .name
+            .clone()
+            .or_else(|| settings.name.clone())
+            .unwrap_or_else(|| "Support".to_owned());
+        Vars {
+            ticket: template::TicketVars {
+                id: ticket.id.to_string(),
+                subject: ticket.subject.clone(),
+                status: summary.status,
+                priority: ticket.priority.to_string(),
+            },
+            customer: template::Person {
+                name: ticket
+                    .customer
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| customer_email.clone()),
+                email: customer_email,
+            },
+            agent: template::Person {
+                name: agent.name.clone(),
+                email: agent.id().to_owned(),
+            },
+            desk: template::DeskVars {
+                name: desk_name,
+                address: settings.address.clone().unwrap_or_default(),
+            },
+            rating: template::RatingVars {
+                hint: "How did we do? A word in reply to this mail reaches the team.".to_owned(),
+            },
+        }
+    }
+}
