@@ -116,6 +116,14 @@ pub(crate) fn run(ctx: &mut Ctx, closing_only: bool, dry_run: bool) -> Result<()
     for line in &report.hook_failures {
         ctx.ui.status(&format!("warning: {line}"));
     }
+    for delivery in &report.mail {
+        if let Some(why) = &delivery.error {
+            ctx.ui.status(&format!(
+                "warning: {}: closing notice to {} queued: {why}; `tix outbox --send` retries",
+                delivery.ticket, delivery.to
+            ));
+        }
+    }
     if format == Format::Json {
         print_json(ctx, &report, per_rule, dry_run)?;
     } else {

@@ -56,6 +56,7 @@ pub(super) fn mail(
     raw: Option<(RawMail, std::ops::Range<usize>)>,
     mailboxes: Vec<Element<RawMailbox>>,
     departments: &std::collections::BTreeSet<String>,
+    files: &super::ReadFile<'_>,
     problem: &mut Report<'_>,
 ) -> MailSettings {
     let mut settings = MailSettings::default();
@@ -100,6 +101,13 @@ pub(super) fn mail(
             resolved: template_name(raw.notify.resolved, &mut report),
             closed: template_name(raw.notify.closed, &mut report),
         };
+        let notify = &settings.notify;
+        for name in [&notify.created, &notify.resolved, &notify.closed]
+            .into_iter()
+            .flatten()
+        {
+            check_template(name, files, &mut report);
+        }
         settings.address = raw.address;
         settings.name = raw.name;
     }
@@ -185,6 +193,24 @@ fn transport(raw: &RawMail, report: &mut impl FnMut(String)) -> Transport {
             ));
             Transport::None
         }
+    }
+}
+
+/// Checks that the template a notice names is committed, parses, and
+/// names only variables tix fills in: a broken notice is found when the
+/// desk is loaded, not when a customer should get it.
+fn check_template(name: &str, files: &super::ReadFile<'_>, report: &mut impl FnMut(String)) {
+    let path = format!("templates/{name}.txt");
+    match files(&path) {
+        Ok(Some(text)) => {
+            if let Err(why) = crate::domain::mail::template::check(name, &text) {
+                report(format!("notify: {why}"));
+            }
+        }
+        Ok(None) => report(format!(
+            "notify names the template '{name}', but {path} is not committed"
+        )),
+        Err(why) => report(format!("notify: cannot read {path}: {why}")),
     }
 }
 

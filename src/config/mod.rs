@@ -155,6 +155,7 @@ impl Config {
             raw.mail,
             raw.mailbox,
             &people.department_names,
+            files,
             &mut problem,
         );
         let automations =

@@ -139,7 +139,14 @@ fn commented_examples_in_the_default_text_parse_too() {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    Config::parse(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+    // The templates `tix init` writes next to it.
+    let templates = |path: &str| {
+        Ok(crate::domain::mail::template::DEFAULTS
+            .iter()
+            .find(|(name, _)| path == format!("templates/{name}.txt"))
+            .map(|(_, text)| (*text).to_owned()))
+    };
+    Config::parse_in(&text, &templates).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
 }
 
 fn looks_like_toml(line: &str) -> bool {

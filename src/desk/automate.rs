@@ -83,13 +83,18 @@ pub struct RunReport {
     pub limited: Vec<Limited>,
     /// Hooks that failed after the commits.
     pub hook_failures: Vec<String>,
+    /// Closing notices mailed after the commits, and what became of them.
+    pub mail: Vec<super::outbox::Delivery>,
 }
 
 impl RunReport {
     /// Counts what went wrong (errors, conflicts, failed hooks): the run
     /// committed what it could, and says so with its exit code.
     pub fn problems(&self) -> usize {
-        self.errors.len() + self.conflicts.len() + self.hook_failures.len()
+        self.errors.len()
+            + self.conflicts.len()
+            + self.hook_failures.len()
+            + self.mail.iter().filter(|d| d.error.is_some()).count()
     }
 }
 
@@ -172,6 +177,8 @@ impl Desk {
                 "automate"
             },
             keep_tickets: !options.dry_run && !config.hooks.is_empty(),
+            notices: !options.dry_run && config.mail.notify.closed.is_some() && config.mail.sends(),
+            noticed: Vec::new(),
             entries,
             changed: BTreeMap::new(),
             errors: Vec::new(),
@@ -206,7 +213,21 @@ impl Desk {
         )?;
         report.skipped = done.skipped;
         let committed: BTreeSet<&TicketId> = done.committed.iter().collect();
+        let noticed: Vec<TicketId> = engine
+            .noticed
+            .iter()
+            .filter(|id| committed.contains(id))
+            .cloned()
+            .collect();
         self.finish(engine, &committed, &mut report);
+        // The closing notices, queued in the run's commits, go out now.
+        let agent = self.automation_agent();
+        for id in noticed {
+            match self.send_new(&id, &agent, now) {
+                Ok(mut sent) => report.mail.append(&mut sent),
+                Err(err) => report.errors.push(format!("{id}: mail: {err}")),
+            }
+        }
         Ok(report)
     }
 
@@ -278,6 +299,10 @@ struct Engine<'d> {
     /// Tickets each rule matched beyond its limit.
     beyond: Vec<usize>,
     keep_tickets: bool,
+    /// Whether a closed ticket gets the closing notice (`[mail] notify`).
+    notices: bool,
+    /// The tickets that got one.
+    noticed: Vec<TicketId>,
     /// Every ticket's summary, by id, as the run leaves it: what
     /// round-robin and least-loaded count. Empty when no rule needs it.
     entries: Vec<ListEntry>,
@@ -353,6 +378,7 @@ impl Engine<'_> {
             });
             return None;
         }
+        self.notice_if_closed(&plan, &mut current);
         if let Ok(at) = self.entries.binary_search_by(|e| e.id.cmp(&current.id)) {
             self.entries[at] = ListEntry::of(&current, statuses);
         }
@@ -382,6 +408,31 @@ impl Engine<'_> {
             },
         );
         Some(item)
+    }
+
+    /// Queues the closing notice (`[mail] notify`) of a ticket the run
+    /// closes.
+    fn notice_if_closed(&mut self, plan: &Planned, current: &mut Ticket) {
+        let closed = plan
+            .status
+            .as_ref()
+            .is_some_and(|(_, to)| self.statuses.category(to) == Some(Category::Closed));
+        if !closed || !self.notices {
+            return;
+        }
+        let config = self.desk.config();
+        let name = config.mail.notify.closed.clone().unwrap_or_default();
+        let agent = self.desk.automation_agent();
+        match self
+            .desk
+            .queue_notice(current, &name, &agent, self.actor.now)
+        {
+            Ok(true) => self.noticed.push(current.id.clone()),
+            Ok(false) => {}
+            Err(err) => self
+                .errors
+                .push(format!("{}: closing notice: {err}", current.id)),
+        }
     }
 
     /// Evaluates again tickets that changed under the run, as they are in
@@ -493,6 +544,8 @@ mod tests {
             fired: vec![0; 2],
             beyond: vec![0; 2],
             keep_tickets: false,
+            notices: false,
+            noticed: Vec::new(),
             entries: Vec::new(),
             changed: BTreeMap::new(),
             errors: Vec::new(),

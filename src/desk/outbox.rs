@@ -163,6 +163,24 @@ impl Desk {
         Ok(tried)
     }
 
+    /// Sends the mail of the ticket `id` that was never tried (a notice an
+    /// automation run queued), and records the outcomes.
+    pub(crate) fn send_new(
+        &self,
+        id: &TicketId,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Vec<Delivery>, Error> {
+        let ticket = self.ticket(id)?;
+        let tried: Vec<Delivery> = outbound::pending(&ticket)
+            .iter()
+            .filter(|p| p.attempts == 0)
+            .map(|p| self.deliver(&ticket, p))
+            .collect();
+        self.record_deliveries(id, &tried, agent, now)?;
+        Ok(tried)
+    }
+
     /// Hands one mail to the transport.
     fn deliver(&self, ticket: &Ticket, pending: &Pending) -> Delivery {
         let error = self.try_deliver(ticket, pending).err();
@@ -348,7 +366,7 @@ impl Desk {
         if !settings.sends() {
             return Ok(false);
         }
-        let path = format!("templates/{template_name}.txt");
+        let path = layout::template_path(template_name);
         let source = self.store.read_file(&path)?.ok_or_else(|| {
             Error::Request(format!(
                 "[mail] notify names the template {template_name}, but {path} is not committed"

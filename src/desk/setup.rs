@@ -147,12 +147,21 @@ pub fn init(
         path,
         content: content.to_owned(),
         append,
+        keep: false,
     };
-    let files = [
+    let template_paths: Vec<(String, &str)> = crate::domain::mail::template::DEFAULTS
+        .iter()
+        .map(|(name, text)| (layout::template_path(name), *text))
+        .collect();
+    let mut files = vec![
         file(layout::CONFIG_FILE, config::DEFAULT_TEXT, false),
         file(layout::ATTRIBUTES_FILE, ATTRIBUTES, true),
         file(layout::KEEP_FILE, "", false),
     ];
+    files.extend(template_paths.iter().map(|(path, text)| InitFile {
+        keep: true,
+        ..file(path.as_str(), text, false)
+    }));
     let message = "tix: create the desk\n\nTix-Action: init\n";
     let store = match Store::init(dir, &files, &agent.signature(now), message) {
         Err(store::Error::AlreadyADesk(root)) => {

@@ -99,16 +99,12 @@ pub struct MessageView {
     /// The text.
     pub body: String,
     /// The mail Message-ID (`<...>`), for mail received or sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     /// Files that came with it: paths from the desk root.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<String>,
     /// The received mail as it came: a path from the desk root.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
     /// For a message that goes out by mail: where, and what became of it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mail: Option<MailView>,
 }
 

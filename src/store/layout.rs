@@ -14,6 +14,14 @@ pub const ATTRIBUTES_FILE: &str = ".gitattributes";
 /// Keeps the empty `tickets/` directory in git.
 pub const KEEP_FILE: &str = "tickets/.gitkeep";
 
+/// The mail templates the team edits (`templates/NAME.txt`).
+pub const TEMPLATES_DIR: &str = "templates";
+
+/// Returns `templates/<name>.txt`.
+pub fn template_path(name: &str) -> String {
+    format!("{TEMPLATES_DIR}/{name}.txt")
+}
+
 /// Directory under `.git/` for tix's private files (lock, journal, cache).
 pub const PRIVATE_DIR: &str = "tix";
 

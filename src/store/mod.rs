@@ -183,6 +183,8 @@ pub struct InitFile<'a> {
     pub content: String,
     /// Keep a committed file's content and add only the lines it lacks.
     pub append: bool,
+    /// Keep a committed file as it is (a template the team has already).
+    pub keep: bool,
 }
 
 /// Returns `old` with every line of `new` it does not have yet appended.
@@ -319,6 +321,7 @@ impl Store {
             let head = git::head_blob(&store.repo, file.path)?;
             git::check_clean(&store.repo, &store.root, file.path, head)?;
             let content = match committed {
+                Some(_) if file.keep => continue,
                 Some(old) if file.append => append_missing_lines(&old, &file.content),
                 _ => file.content.clone(),
             };

@@ -16,7 +16,11 @@ fn init_makes_one_commit_with_config_attributes_and_tickets_dir() {
     let w = World::desk("d");
     assert_eq!(w.commits("d"), 1);
     let files = w.git("d", &["ls-files"]);
-    assert_eq!(files, ".gitattributes\ntickets/.gitkeep\ntix.toml\n");
+    assert_eq!(
+        files,
+        ".gitattributes\ntemplates/ack.txt\ntemplates/closed.txt\ntemplates/resolved.txt\n\
+         tickets/.gitkeep\ntix.toml\n"
+    );
     assert!(
         std::fs::read_to_string(w.path("d/.gitattributes"))
             .unwrap()

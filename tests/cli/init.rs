@@ -19,7 +19,8 @@ fn init_makes_a_repository_with_config_attributes_tickets_and_one_commit() {
     assert_eq!(env.commits(), 1);
     assert_eq!(
         env.git(&["ls-files"]),
-        ".gitattributes\ntickets/.gitkeep\ntix.toml\n"
+        ".gitattributes\ntemplates/ack.txt\ntemplates/closed.txt\ntemplates/resolved.txt\n\
+         tickets/.gitkeep\ntix.toml\n"
     );
     // The working tree and index are exactly the commit.
     assert_eq!(env.git(&["status", "--porcelain"]), "");
@@ -158,7 +159,11 @@ fn init_into_an_existing_repository_keeps_the_users_work() {
 
     assert_eq!(env.commits(), 2, "one commit on top of the user's");
     let files = env.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert_eq!(files, ".gitattributes\ntickets/.gitkeep\ntix.toml\n");
+    assert_eq!(
+        files,
+        ".gitattributes\ntemplates/ack.txt\ntemplates/closed.txt\ntemplates/resolved.txt\n\
+         tickets/.gitkeep\ntix.toml\n"
+    );
     assert_eq!(env.git(&["diff"]), diff, "unstaged work kept");
     assert_eq!(env.git(&["diff", "--cached"]), cached, "staged work kept");
     assert_eq!(
