@@ -88,6 +88,7 @@ fn main() {
         // (docs/benchmarks.md).
         let _ = Command::new("sync").status();
         report(&dir, size, &active, runs);
+        mail(&dir, runs);
         autoclose(&dir);
     }
 }
@@ -423,6 +424,134 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         before as f64 / 1048576.0,
         after as f64 / 1048576.0
     );
+}
+
+/// One generated mail: a new request, or (with `parent`) the customer's
+/// answer to an earlier one, `size` bytes of text or more.
+fn mail_message(n: usize, parent: Option<usize>, size: usize, rng: &mut fastrand::Rng) -> String {
+    let mut body = String::new();
+    while body.len() < size {
+        body.push_str(&paragraph(rng));
+        body.push_str("\n\n");
+    }
+    let thread = parent.map_or_else(String::new, |p| {
+        format!(
+            "In-Reply-To: <bench.{p}@customer.example>\nReferences: <bench.{p}@customer.example>\n"
+        )
+    });
+    let subject = match parent {
+        Some(p) => format!("Re: Request {p}"),
+        None => format!("Request {n}: {}", sentence(rng, 3, 8)),
+    };
+    format!(
+        "From: Customer {c} <customer{c}@customer.example>\nTo: support@desk.example\n\
+         Subject: {subject}\nDate: Mon, 3 Mar 2025 09:00:00 +0000\n\
+         Message-ID: <bench.{n}@customer.example>\n{thread}\n{body}",
+        c = n % 500
+    )
+}
+
+/// Writes an mbox of `count` messages (a third of them answers to earlier
+/// ones), each about `size` bytes.
+fn write_mbox(path: &Path, first: usize, count: usize, size: usize) {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut text = String::new();
+    for n in first..first + count {
+        let parent = (n > first && n % 3 == 0).then(|| rng.usize(first..n));
+        text.push_str("From customer@customer.example Mon Mar  3 09:00:00 2025\n");
+        let message = mail_message(n, parent, size, &mut rng);
+        for line in message.lines() {
+            if line.starts_with("From ") {
+                text.push('>');
+            }
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push('\n');
+        if text.len() > 64 << 20 {
+            append(path, &text);
+            text.clear();
+        }
+    }
+    append(path, &text);
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open mbox");
+    file.write_all(text.as_bytes()).expect("write mbox");
+}
+
+/// Mail intake: one message as `tix ingest` (a new ticket, and an answer
+/// threaded by a Message-ID that only the desk's index knows), a
+/// 1,000-message mbox, and a large mbox for the peak memory.
+fn mail(dir: &Path, runs: usize) {
+    println!("\n#### Mail intake\n");
+    println!("| command | median | range | peak memory |");
+    println!("|---|---|---|---|");
+    let scratch = dir.join(".git/bench-mail");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let mut rng = fastrand::Rng::with_seed(3);
+    let one = |name: &str, text: &str| {
+        let path = scratch.join(name);
+        std::fs::write(&path, text).expect("write mail");
+        path.display().to_string()
+    };
+    let single = sample(runs, |i, memory| {
+        let path = one("new.eml", &mail_message(900_000 + i, None, 800, &mut rng));
+        measure(dir, &["ingest", &path], memory)
+    });
+    row("tix ingest (one mail, a new ticket)", single);
+    let answers = sample(runs, |i, memory| {
+        let path = one(
+            "answer.eml",
+            &mail_message(950_000 + i, Some(900_000 + i), 800, &mut rng),
+        );
+        measure(dir, &["ingest", &path], memory)
+    });
+    row(
+        "tix ingest (one mail, an answer found by Message-ID)",
+        answers,
+    );
+    let mbox = scratch.join("batch.mbox");
+    write_mbox(&mbox, 0, 1000, 1500);
+    let (secs, rss) = measure(
+        dir,
+        &["ingest", "--mbox", &mbox.display().to_string()],
+        true,
+    );
+    println!(
+        "| tix ingest --mbox (1,000 mails, 1,000 commits) | {:.2} s | {:.0} mails/s | {} |",
+        secs,
+        1000.0 / secs,
+        rss.map_or_else(
+            || "n/a".to_owned(),
+            |kib| format!("{:.1} MiB", kib as f64 / 1024.0)
+        )
+    );
+    let large = scratch.join("large.mbox");
+    write_mbox(&large, 100_000, 1000, 100_000);
+    let bytes = std::fs::metadata(&large).map(|m| m.len()).unwrap_or(0);
+    let (secs, rss) = measure(
+        dir,
+        &["ingest", "--mbox", &large.display().to_string()],
+        true,
+    );
+    println!(
+        "| tix ingest --mbox ({:.0} MiB: 1,000 mails of 100 KB) | {:.2} s | | {} |",
+        bytes as f64 / 1048576.0,
+        secs,
+        rss.map_or_else(
+            || "n/a".to_owned(),
+            |kib| format!("{:.1} MiB", kib as f64 / 1024.0)
+        )
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
 }
 
 /// Closes every resolved ticket in one `tix autoclose` run (last: it

@@ -55,6 +55,16 @@ struct RunJson<'a> {
     conflicts: Vec<ConflictJson<'a>>,
     limited: Vec<LimitedJson<'a>>,
     hook_failures: &'a [String],
+    /// The closing notices mailed after the commits that failed (they
+    /// wait in the outbox).
+    mail_failures: Vec<MailFailureJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct MailFailureJson<'a> {
+    id: String,
+    to: &'a str,
+    error: &'a str,
 }
 
 #[derive(Serialize)]
@@ -183,6 +193,17 @@ fn print_json(
             })
             .collect(),
         hook_failures: &report.hook_failures,
+        mail_failures: report
+            .mail
+            .iter()
+            .filter_map(|d| {
+                Some(MailFailureJson {
+                    id: d.ticket.to_string(),
+                    to: &d.to,
+                    error: d.error.as_deref()?,
+                })
+            })
+            .collect(),
     };
     Ok(ctx.ui.json(&json)?)
 }

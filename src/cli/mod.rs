@@ -178,7 +178,7 @@ impl Ctx {
         if let crate::domain::mail::Transport::Smtp(smtp) = &desk.config().mail.transport
             && let Some(var) = &smtp.password_env
         {
-            let password = std::env::var(var).ok();
+            let password = std::env::var(var).ok().filter(|p| !p.is_empty());
             desk.set_smtp_password(password);
         }
         Ok(desk)

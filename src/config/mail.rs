@@ -173,6 +173,14 @@ fn transport(raw: &RawMail, report: &mut impl FnMut(String)) -> Transport {
                     Security::StartTls
                 }
             };
+            let loopback = matches!(smtp.host.as_str(), "localhost" | "127.0.0.1" | "::1");
+            if security == Security::None && smtp.user.is_some() && !loopback {
+                report(format!(
+                    "smtp security = \"none\" would send the password to {} unencrypted; \
+                     use starttls or tls (none is for a relay on this host)",
+                    smtp.host
+                ));
+            }
             if smtp.user.is_some() != smtp.password_env.is_some() {
                 report(
                     "smtp needs both `user` and `password_env` (the variable holding the password), or neither"

@@ -171,9 +171,23 @@ impl Desk {
         now: Timestamp,
     ) -> Changed {
         let hook_failures = self.run_hooks_for_change(&ticket, &applied, false, &[]);
-        let (mail, mail_error) = match self.send_queued(&ticket, &applied, agent, now) {
-            Ok(mail) => (mail, None),
-            Err(err) => (Vec::new(), Some(err.to_string())),
+        // The customer acts in a received mail; the desk sends what that
+        // queued (an acknowledgement) and records it.
+        let desk_agent;
+        let sender = if ticket
+            .customer
+            .email
+            .as_deref()
+            .is_some_and(|email| email == agent.id())
+        {
+            desk_agent = self.desk_agent();
+            &desk_agent
+        } else {
+            agent
+        };
+        let (mail, mail_error, ticket) = match self.send_queued(&ticket, &applied, sender, now) {
+            Ok((mail, recorded)) => (mail, None, recorded.unwrap_or(ticket)),
+            Err(err) => (Vec::new(), Some(err.to_string()), ticket),
         };
         Changed {
             ticket,
@@ -448,7 +462,13 @@ fn one_line(text: &str) -> String {
             && out[out.len() - 3..].eq_ignore_ascii_case("tix");
         out.push(match c {
             '-' if tix => '\u{2011}',
-            c if c.is_control() => ' ',
+            // Line breaks and escapes, and the invisible characters that
+            // reorder text (bidi overrides and isolates).
+            c if c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                ' '
+            }
             c => c,
         });
     }

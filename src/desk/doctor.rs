@@ -55,7 +55,7 @@ pub fn doctor(start: &Path) -> Result<DoctorReport, Error> {
         report.problems.push(Problem {
             path: layout::CONFIG_FILE.into(),
             line: None,
-            message: "its commands (hooks) are not allowed on this clone, so none runs; \
+            message: "its commands (hooks, the mail transport) are not allowed on this clone, so none runs; \
                       review them with `tix hooks`, then run `tix hooks allow`"
                 .into(),
         });

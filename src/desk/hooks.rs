@@ -33,6 +33,9 @@ pub const ALLOWANCE_KEY: &str = "tix.allowedCommands";
 pub struct Review {
     /// Each hook: its command and the events that run it, in file order.
     pub hooks: Vec<Hook>,
+    /// The mail transport's command (`[mail] sendmail`), when mail goes
+    /// out through one.
+    pub mail: Option<String>,
     /// The digest `tix hooks allow DIGEST` takes to allow exactly this set.
     pub digest: String,
     /// Whether this clone allowed exactly this set.
@@ -44,6 +47,10 @@ impl Desk {
     pub fn commands(&self) -> Review {
         Review {
             hooks: self.config.hooks.clone(),
+            mail: match &self.config.mail.transport {
+                crate::domain::mail::Transport::Sendmail(command) => Some(command.clone()),
+                _ => None,
+            },
             digest: commands_of(&self.config).digest(),
             allowed: self.commands_allowed,
         }

@@ -225,7 +225,7 @@ impl Desk {
                     }
                     let files = stamp_received(ticket, mail, raw);
                     if let Some(name) = &ack {
-                        self.queue_notice(ticket, name, &agent, now)?;
+                        self.queue_notice(ticket, name, &self.desk_agent(), now)?;
                     }
                     Ok(files)
                 };
@@ -238,7 +238,8 @@ impl Desk {
     }
 
     /// Finds the tickets of the message's own Message-ID and of its
-    /// parents, in one pass over the desk's Message-IDs.
+    /// parents: in one pass over the desk's Message-IDs, or in the index a
+    /// batch keeps.
     fn lookup(&self, mail: &Inbound) -> Result<HashMap<String, TicketId>, Error> {
         let mut wanted: Vec<&String> = mail.message_id.iter().collect();
         wanted.extend(mail.in_reply_to.iter().chain(&mail.references));
@@ -255,6 +256,14 @@ impl Desk {
         if foreign.is_empty() {
             return Ok(found);
         }
+        if let Some(known) = self.known_mail.borrow().as_ref() {
+            for id in foreign {
+                if let Some(ticket) = known.get(id) {
+                    found.insert(id.to_owned(), ticket.clone());
+                }
+            }
+            return Ok(found);
+        }
         self.mail_index(&mut |ticket, tokens| {
             for token in tokens.split(' ') {
                 let token = token.trim_start_matches('!');
@@ -266,6 +275,40 @@ impl Desk {
             }
         })?;
         Ok(found)
+    }
+
+    /// Runs a batch of received mail: the desk's Message-IDs are read
+    /// once and kept up to date, and the working tree and index are
+    /// refreshed once at the end (each message is still its own commit).
+    fn in_batch<T>(&self, run: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+        let mut known = HashMap::new();
+        self.mail_index(&mut |ticket, tokens| {
+            for token in tokens.split(' ') {
+                known
+                    .entry(token.trim_start_matches('!').to_owned())
+                    .or_insert_with(|| ticket.clone());
+            }
+        })?;
+        self.known_mail.replace(Some(known));
+        self.store.defer_refresh();
+        let result = run();
+        self.known_mail.replace(None);
+        let finished = self.store.finish_deferred();
+        let value = result?;
+        finished?;
+        Ok(value)
+    }
+
+    /// Remembers, during a batch, the Message-ID a message just stored.
+    fn remember(&self, result: &Ingested) {
+        if let (Some(known), Some(id), Some(ticket)) = (
+            self.known_mail.borrow_mut().as_mut(),
+            &result.message_id,
+            &result.ticket,
+        ) && matches!(result.outcome, Outcome::Created | Outcome::Appended)
+        {
+            known.insert(id.clone(), ticket.clone());
+        }
     }
 
     /// A merged ticket's mail goes to the ticket it was merged into.
@@ -287,10 +330,12 @@ impl Desk {
             .mail
             .mailbox_for(&mail.recipients)
             .map(|m| m.department.clone());
-        let subject = if mail.subject.trim().is_empty() {
+        // A new ticket gets its own tag in its mail: drop another's.
+        let subject = inbound::without_tags(&mail.subject);
+        let subject = if subject.trim().is_empty() {
             "(no subject)".to_owned()
         } else {
-            mail.subject.clone()
+            subject
         };
         NewRequest {
             subject,
@@ -320,15 +365,19 @@ impl Desk {
         rng: &mut fastrand::Rng,
         each: &mut dyn FnMut(&Ingested),
     ) -> Result<Vec<Ingested>, Error> {
-        let mut results = Vec::new();
-        for path in mailbox::maildir_new(dir)? {
-            let raw = mailbox::read(&path)?;
-            let result = self.ingest(&raw, &path.display().to_string(), now, rng)?;
-            mailbox::mark_seen(dir, &path)?;
-            each(&result);
-            results.push(result);
-        }
-        Ok(results)
+        let paths = mailbox::maildir_new(dir)?;
+        self.in_batch(|| {
+            let mut results = Vec::new();
+            for path in paths {
+                let raw = mailbox::read(&path)?;
+                let result = self.ingest(&raw, &path.display().to_string(), now, rng)?;
+                self.remember(&result);
+                mailbox::mark_seen(dir, &path)?;
+                each(&result);
+                results.push(result);
+            }
+            Ok(results)
+        })
     }
 
     /// Takes every message of an mbox file, read as a stream.
@@ -339,17 +388,21 @@ impl Desk {
         rng: &mut fastrand::Rng,
         each: &mut dyn FnMut(&Ingested),
     ) -> Result<Vec<Ingested>, Error> {
-        let mut results = Vec::new();
-        for (n, message) in mailbox::mbox(file)?.enumerate() {
-            let source = format!("{}:{}", file.display(), n + 1);
-            let result = match message {
-                Ok(raw) => self.ingest(&raw, &source, now, rng)?,
-                Err(why) => Ingested::nothing(&source, Outcome::Refused, why),
-            };
-            each(&result);
-            results.push(result);
-        }
-        Ok(results)
+        let messages = mailbox::mbox(file)?;
+        self.in_batch(|| {
+            let mut results = Vec::new();
+            for (n, message) in messages.enumerate() {
+                let source = format!("{}:{}", file.display(), n + 1);
+                let result = match message {
+                    Ok(raw) => self.ingest(&raw, &source, now, rng)?,
+                    Err(why) => Ingested::nothing(&source, Outcome::Refused, why),
+                };
+                self.remember(&result);
+                each(&result);
+                results.push(result);
+            }
+            Ok(results)
+        })
     }
 }
 
@@ -363,20 +416,15 @@ enum Screened {
 
 /// Gives the customer's message just recorded its Message-ID, sender and
 /// files (the message as received, then its attachments, under safe
-/// names); returns the files to commit.
+/// names, in the message's own folder); returns the files to commit.
 fn stamp_received(ticket: &mut Ticket, mail: &Inbound, raw: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut taken = inbound::stored_names(ticket);
-    let n = ticket.events.iter().filter(|e| e.raw.is_some()).count() + 1;
-    let raw_file = inbound::safe_name(&format!("mail-{n}.eml"), &taken);
-    taken.insert(raw_file.clone());
-    let mut files = vec![(raw_file.clone(), raw.to_vec())];
-    let mut names = Vec::new();
-    for attachment in &mail.attachments {
-        let name = inbound::safe_name(&attachment.name, &taken);
-        taken.insert(name.clone());
-        names.push(name.clone());
-        files.push((name, attachment.bytes.clone()));
-    }
+    let folder = inbound::folder_for(raw);
+    let attachments: Vec<(String, Vec<u8>)> = mail
+        .attachments
+        .iter()
+        .map(|a| (a.name.clone(), a.bytes.clone()))
+        .collect();
+    let mut files = inbound::store_files(&folder, Some(raw), &attachments);
     let Some(event) = ticket
         .events
         .iter_mut()
@@ -387,8 +435,11 @@ fn stamp_received(ticket: &mut Ticket, mail: &Inbound, raw: &[u8]) -> Vec<(Strin
     };
     event.actor.clone_from(&mail.from_address);
     event.message_id.clone_from(&mail.message_id);
-    event.attachments = names;
-    event.raw = Some(raw_file);
+    event.raw = Some(files[0].0.clone());
+    event.attachments = files[1..].iter().map(|(name, _)| name.clone()).collect();
+    // A message taken twice before a sync stores the same bytes under the
+    // same names: nothing to conflict.
+    files.dedup_by(|a, b| a.0 == b.0);
     files
 }
 

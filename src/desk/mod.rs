@@ -141,6 +141,9 @@ pub struct Desk {
     /// The SMTP password, from the variable `[mail] smtp.password_env`
     /// names (the caller reads the environment).
     smtp_password: Option<String>,
+    /// During a batch of received mail: every stored Message-ID and its
+    /// ticket, read once and kept up to date (see `ingest`).
+    known_mail: std::cell::RefCell<Option<std::collections::HashMap<String, TicketId>>>,
 }
 
 impl Desk {
@@ -165,6 +168,7 @@ impl Desk {
             commands_allowed,
             skipped: Default::default(),
             smtp_password: None,
+            known_mail: Default::default(),
         })
     }
 

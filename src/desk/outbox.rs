@@ -15,6 +15,7 @@ use lettre::Transport as _;
 use super::read::parse_ticket;
 use super::{Agent, Desk, Error};
 use crate::domain::change::Applied;
+use crate::domain::mail::inbound;
 use crate::domain::mail::outbound::{self, FAILED, OutMail, Pending, SENT};
 use crate::domain::mail::template::{self, Vars};
 use crate::domain::mail::{Security, Transport};
@@ -32,6 +33,10 @@ pub struct Delivery {
     pub to: String,
     /// `None` when the transport took it; else why not.
     pub error: Option<String>,
+    /// How often sending it failed, this try included.
+    pub attempts: u32,
+    /// When it is tried again, after a failure.
+    pub next_try: Option<Timestamp>,
 }
 
 /// What `tix outbox --send` did.
@@ -134,7 +139,10 @@ impl Desk {
         }
         for (id, pending) in by_ticket {
             let ticket = self.ticket(&id)?;
-            let tried: Vec<Delivery> = pending.iter().map(|p| self.deliver(&ticket, p)).collect();
+            let tried: Vec<Delivery> = pending
+                .iter()
+                .map(|p| self.deliver(&ticket, p, now))
+                .collect();
             self.record_deliveries(&id, &tried, agent, now)?;
             report.tried.extend(tried);
         }
@@ -143,24 +151,28 @@ impl Desk {
 
     /// Sends the mail a committed change queued (its last `recorded`
     /// events), records the outcomes, and returns them.
+    /// Returns them with the ticket as the record left it.
     pub(crate) fn send_queued(
         &self,
         ticket: &Ticket,
         applied: &Applied,
         agent: &Agent,
         now: Timestamp,
-    ) -> Result<Vec<Delivery>, Error> {
+    ) -> Result<(Vec<Delivery>, Option<Ticket>), Error> {
         let first = ticket.events.len() - applied.recorded.min(ticket.events.len());
         let pending: Vec<Pending> = outbound::pending(ticket)
             .into_iter()
             .filter(|p| p.event >= first)
             .collect();
         if pending.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
-        let tried: Vec<Delivery> = pending.iter().map(|p| self.deliver(ticket, p)).collect();
-        self.record_deliveries(&ticket.id, &tried, agent, now)?;
-        Ok(tried)
+        let tried: Vec<Delivery> = pending
+            .iter()
+            .map(|p| self.deliver(ticket, p, now))
+            .collect();
+        let recorded = self.record_deliveries(&ticket.id, &tried, agent, now)?;
+        Ok((tried, recorded))
     }
 
     /// Sends the mail of the ticket `id` that was never tried (a notice an
@@ -175,20 +187,25 @@ impl Desk {
         let tried: Vec<Delivery> = outbound::pending(&ticket)
             .iter()
             .filter(|p| p.attempts == 0)
-            .map(|p| self.deliver(&ticket, p))
+            .map(|p| self.deliver(&ticket, p, now))
             .collect();
         self.record_deliveries(id, &tried, agent, now)?;
         Ok(tried)
     }
 
     /// Hands one mail to the transport.
-    fn deliver(&self, ticket: &Ticket, pending: &Pending) -> Delivery {
+    fn deliver(&self, ticket: &Ticket, pending: &Pending, now: Timestamp) -> Delivery {
         let error = self.try_deliver(ticket, pending).err();
+        let attempts = pending.attempts + u32::from(error.is_some());
         Delivery {
             ticket: ticket.id.clone(),
             message_id: pending.message_id.clone(),
             to: pending.to.clone(),
+            next_try: error
+                .is_some()
+                .then(|| now.plus_seconds(outbound::backoff_secs(attempts))),
             error,
+            attempts,
         }
     }
 
@@ -234,7 +251,7 @@ impl Desk {
                 if let Some(user) = &smtp.user {
                     let password = self.smtp_password.clone().ok_or_else(|| {
                         format!(
-                            "smtp needs the password in ${}, which is not set",
+                            "smtp needs the password in ${}, which is not set (or empty)",
                             smtp.password_env.as_deref().unwrap_or("?")
                         )
                     })?;
@@ -258,19 +275,21 @@ impl Desk {
         }
     }
 
-    /// Records what became of each mail in one commit on the ticket.
+    /// Records what became of each mail in one commit on the ticket;
+    /// returns the ticket as committed.
     fn record_deliveries(
         &self,
         id: &TicketId,
         tried: &[Delivery],
         agent: &Agent,
         now: Timestamp,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<Ticket>, Error> {
         if tried.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let path = layout::ticket_path(id);
         let actor = agent.id().to_owned();
+        let mut recorded = None;
         self.store
             .update(id, false, &agent.signature(now), |text| {
                 let mut ticket = parse_ticket(&path, text.unwrap_or_default(), Some(id))?;
@@ -298,14 +317,16 @@ impl Desk {
                     status: None,
                     recorded: tried.len(),
                 };
-                Ok::<_, Error>(Write {
+                let write = Write {
                     content: ticket.to_toml(&self.config.statuses),
                     message: super::change::commit_message(&ticket, &applied),
                     files: Vec::new(),
-                })
+                };
+                recorded = Some(ticket);
+                Ok::<_, Error>(write)
             })
             .map_err(|e: UpdateError<Error>| Error::from(e))?;
-        Ok(())
+        Ok(recorded)
     }
 
     /// Makes the agent's public reply just applied to `ticket` go out by
@@ -318,18 +339,12 @@ impl Desk {
         files: &[(String, Vec<u8>)],
     ) -> Vec<(String, Vec<u8>)> {
         let settings = &self.config.mail;
-        let mut stored = Vec::new();
-        let mut taken = crate::domain::mail::inbound::stored_names(ticket);
-        let names: Vec<String> = files
-            .iter()
-            .map(|(name, bytes)| {
-                let safe = crate::domain::mail::inbound::safe_name(name, &taken);
-                taken.insert(safe.clone());
-                stored.push((safe.clone(), bytes.clone()));
-                safe
-            })
-            .collect();
+        let salt = fastrand::u32(..0x0100_0000);
         let number = outbound::next_number(ticket);
+        // The reply's files get a directory of their own, named for the
+        // reply, so files of two replies never meet (docs/mail.md).
+        let folder = format!("reply-{number}-{salt:06x}");
+        let stored = inbound::store_files(&folder, None, files);
         let to = ticket.customer.email.clone();
         let Some(event) = ticket
             .events
@@ -337,13 +352,18 @@ impl Desk {
             .rev()
             .find(|e| e.kind == EventKind::Message && e.role == Role::Agent)
         else {
-            return stored;
+            return Vec::new();
         };
-        event.attachments = names;
+        event.attachments = stored.iter().map(|(name, _)| name.clone()).collect();
         if let Some(to) = to
             && settings.sends()
         {
-            event.message_id = Some(outbound::message_id(&ticket.id, number, settings.domain()));
+            event.message_id = Some(outbound::message_id(
+                &ticket.id,
+                number,
+                salt,
+                settings.domain(),
+            ));
             event.recipient = Some(to);
         }
         stored
@@ -379,12 +399,29 @@ impl Desk {
         event.message_id = Some(outbound::message_id(
             &ticket.id,
             outbound::next_number(ticket),
+            fastrand::u32(..0x0100_0000),
             settings.domain(),
         ));
         event.recipient = Some(to);
         event.body = Some(body);
         ticket.push(event);
         Ok(true)
+    }
+
+    /// The desk as the author of its own mail (notices, and the record of
+    /// mail sent after a received one): `[mail] name` and address, else
+    /// the automation identity.
+    pub(crate) fn desk_agent(&self) -> Agent {
+        let settings = &self.config.mail;
+        let automation = self.automation_agent();
+        Agent {
+            name: settings
+                .name
+                .clone()
+                .or_else(|| self.config.desk.name.clone())
+                .unwrap_or(automation.name),
+            email: settings.address.clone().unwrap_or(automation.email),
+        }
     }
 
     fn template_vars(&self, ticket: &Ticket, agent: &Agent) -> Vars {

@@ -371,7 +371,14 @@ impl Summary {
             status: Category::New.default_status().to_owned(),
             category: Some(Category::New),
             created: ticket.events.first().map(|e| e.at),
-            updated: ticket.events.last().map(|e| e.at),
+            // What became of a mail is not activity on the ticket (a mail
+            // tried every few hours must not keep it fresh).
+            updated: ticket
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind != EventKind::Mail)
+                .map(|e| e.at),
             first_reply: None,
             last_customer: None,
             last_agent: None,

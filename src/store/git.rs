@@ -288,6 +288,32 @@ pub(super) fn write_journal(
     write_atomic(&private.join(JOURNAL), text.as_bytes())
 }
 
+/// Adds entries to the journal (a deferred run).
+pub(super) fn append_journal(
+    private: &Path,
+    entries: &[(String, Option<Oid>)],
+) -> Result<(), Error> {
+    use std::io::Write as _;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
+    let path = private.join(JOURNAL);
+    let text: String = entries
+        .iter()
+        .map(|(path, old)| format!("{}\t{path}\n", oid_text(*old)))
+        .collect();
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    // No fsync, as for every journal write: it guards against a killed
+    // process, whose writes the kernel keeps.
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io(&path, e))
+}
+
 pub(super) fn remove_journal(private: &Path) -> Result<(), Error> {
     let path = private.join(JOURNAL);
     match fs::remove_file(&path) {
@@ -372,6 +398,7 @@ pub(super) fn commit_one(
     files: &[(String, &[u8])],
     sig: &Signature,
     index: &mut Option<LockedIndex>,
+    deferred: Option<&[(String, Option<Oid>)]>,
 ) -> Result<Option<Oid>, Error> {
     let blob = repo.blob(write.content.as_bytes())?;
     let base = match parent {
@@ -388,16 +415,23 @@ pub(super) fn commit_one(
     }
     let tree_id = builder.create_updated(repo, &base)?;
     let tree = repo.find_tree(tree_id)?;
-    let journal: Vec<(String, Option<Oid>)> = std::iter::once((path.to_owned(), old))
-        .chain(files.iter().map(|(file, _)| (file.clone(), None)))
-        .collect();
-    write_journal(private, &journal)?;
+    if let Some(new_paths) = deferred {
+        // A deferred run: the journal grows with each path the run touches
+        // first, and is worked off at its end (or by the next command).
+        append_journal(private, new_paths)?;
+    } else {
+        let journal: Vec<(String, Option<Oid>)> = std::iter::once((path.to_owned(), old))
+            .chain(files.iter().map(|(file, _)| (file.clone(), None)))
+            .collect();
+        write_journal(private, &journal)?;
+    }
     let sig = sig.to_git()?;
     let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
     let claim = GitLockClaim::record(private, REF_LOCK, &branch_lock(repo)?)?;
     let committed = repo.commit(Some("HEAD"), &sig, &sig, &write.message, &tree, &parents);
     drop(claim);
     match committed {
+        Ok(oid) if deferred.is_some() => Ok(Some(oid)),
         Ok(oid) => {
             if extra.is_empty() {
                 refresh_written(
@@ -420,12 +454,17 @@ pub(super) fn commit_one(
             remove_journal(private)?;
             Ok(Some(oid))
         }
+        // In a deferred run the journal holds the run's earlier commits.
         Err(e) if e.code() == ErrorCode::Modified => {
-            remove_journal(private)?;
+            if deferred.is_none() {
+                remove_journal(private)?;
+            }
             Ok(None)
         }
         Err(e) => {
-            remove_journal(private)?;
+            if deferred.is_none() {
+                remove_journal(private)?;
+            }
             Err(e.into())
         }
     }

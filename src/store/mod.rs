@@ -224,6 +224,10 @@ pub struct Store {
     root: PathBuf,
     /// The pack indexes, read on the first bulk read (see `pack_reader`).
     packs: std::cell::OnceCell<pack_reader::PackSet>,
+    /// While a run of changes defers the refresh of the working tree and
+    /// the index ([`Store::defer_refresh`]): each path it committed, with
+    /// its blob before the run.
+    deferred: std::cell::RefCell<Option<std::collections::BTreeMap<String, Option<Oid>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -252,6 +256,7 @@ impl Store {
             repo,
             root,
             packs: std::cell::OnceCell::new(),
+            deferred: std::cell::RefCell::new(None),
         };
         if store.read_file(layout::CONFIG_FILE)?.is_none()
             && !store.root.join(layout::CONFIG_FILE).exists()
@@ -310,6 +315,7 @@ impl Store {
             repo,
             root,
             packs: std::cell::OnceCell::new(),
+            deferred: std::cell::RefCell::new(None),
         };
         if store.read_file(layout::CONFIG_FILE)?.is_some() {
             return Err(Error::AlreadyADesk(store.root.clone()));
@@ -359,8 +365,35 @@ impl Store {
         let lock = WriterLock::acquire(&self.private_dir())?;
         self.clear_stale_git_locks();
         self.wait_for_git_locks()?;
-        git::recover(&self.repo, &self.root, &self.private_dir())?;
+        if self.deferred.borrow().is_none() {
+            git::recover(&self.repo, &self.root, &self.private_dir())?;
+        }
         Ok(lock)
+    }
+
+    /// Starts a run of changes whose working-tree files and index entries
+    /// are brought up to date once, by [`Self::finish_deferred`], instead
+    /// of after each commit (ingesting a mailbox: a thousand commits, one
+    /// index rewrite). Each commit is journalled first, so a run that is
+    /// killed is finished by the next command, as any change is.
+    pub fn defer_refresh(&self) {
+        self.deferred.replace(Some(Default::default()));
+    }
+
+    /// Brings the working tree and index up to date with every change of
+    /// the deferred run (leaving alone what the user edited meanwhile);
+    /// returns the paths it refreshed.
+    pub fn finish_deferred(&self) -> Result<Vec<String>, Error> {
+        let Some(paths) = self.deferred.take() else {
+            return Ok(Vec::new());
+        };
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _lock = WriterLock::acquire(&self.private_dir())?;
+        let entries: Vec<(String, Option<Oid>)> = paths.into_iter().collect();
+        git::write_journal(&self.private_dir(), &entries)?;
+        git::recover(&self.repo, &self.root, &self.private_dir())
     }
 
     /// Waits a moment for git's own lock files to go, so that a change is
@@ -758,9 +791,16 @@ impl Store {
         let path = layout::ticket_path(id);
         let _lock = self.lock()?;
         self.check_state()?;
+        let deferring = self.deferred.borrow().is_some();
         // git's index, read once and locked until the change is in it; when
-        // its format needs libgit2 or git, `None` and those do the work.
-        let mut index = index::LockedIndex::open(&self.repo.path().join("index"), &[&path]);
+        // its format needs libgit2 or git, `None` and those do the work. A
+        // deferred run leaves the index for its end.
+        let index_file = self.repo.path().join("index");
+        let mut index = if deferring {
+            None
+        } else {
+            index::LockedIndex::open(&index_file, &[&path])
+        };
         const ATTEMPTS: u32 = 20;
         for _ in 0..ATTEMPTS {
             let head = git::head_commit(&self.repo)?;
@@ -771,12 +811,21 @@ impl Store {
             if !create && old.is_none() {
                 return Err(Error::NotFound(id.to_string()).into());
             }
-            git::check_clean_with(&self.root, &path, old, || match &index {
-                Some(locked) => locked
-                    .entry_oid(&path)
-                    .ok_or_else(|| Error::Dirty(path.clone())),
-                None => git::index_blob(&self.repo, &path),
-            })?;
+            let ours = self
+                .deferred
+                .borrow()
+                .as_ref()
+                .is_some_and(|paths| paths.contains_key(&path));
+            if !ours {
+                git::check_clean_with(&self.root, &path, old, || match &index {
+                    Some(locked) => locked
+                        .entry_oid(&path)
+                        .ok_or_else(|| Error::Dirty(path.clone())),
+                    None if deferring => index::entry_oid(&index_file, &path)
+                        .ok_or_else(|| Error::Dirty(path.clone())),
+                    None => git::index_blob(&self.repo, &path),
+                })?;
+            }
             let current = match old {
                 Some(oid) => Some(git::blob_text(&self.repo, oid, &path)?),
                 None => None,
@@ -792,6 +841,20 @@ impl Store {
                     return Err(Error::Exists(path.clone()).into());
                 }
             }
+            let mut deferred = self.deferred.borrow_mut();
+            let defer = deferred.as_mut().map(|paths| {
+                std::iter::once((path.clone(), old))
+                    .chain(files.iter().map(|(file, _)| (file.clone(), None)))
+                    // The blob before the run is the first one seen.
+                    .filter(|(p, before)| match paths.entry(p.clone()) {
+                        std::collections::btree_map::Entry::Occupied(_) => false,
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            slot.insert(*before);
+                            true
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            });
             match git::commit_one(
                 &self.repo,
                 &self.root,
@@ -803,6 +866,7 @@ impl Store {
                 &files,
                 sig,
                 &mut index,
+                defer.as_deref(),
             )? {
                 Some(oid) => return Ok(oid),
                 None => continue,

@@ -483,7 +483,7 @@ fn committed_commands_run_only_after_this_clone_allows_them() {
     assert_eq!(doctor.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&doctor.stdout)
-            .contains("tix.toml: its commands (hooks) are not allowed")
+            .contains("tix.toml: its commands (hooks, the mail transport) are not allowed")
     );
     // Three tickets resolved long ago: autoclose closes them all, runs no
     // hook, says so once, and exits 4 for the monitor.

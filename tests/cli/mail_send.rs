@@ -109,11 +109,18 @@ fn one_message(server: &SmtpServer) -> Vec<u8> {
     received.remove(0)
 }
 
-/// Tells whether `mid` (without angle brackets) is `tix.ID.N@example.com`.
+/// Tells whether `mid` (without angle brackets) is
+/// `tix.ID.N.SALT@example.com` (N digits, SALT six hex digits).
 fn is_tix_message_id(mid: &str, id: &str) -> bool {
     mid.strip_prefix(&format!("tix.{id}."))
         .and_then(|rest| rest.strip_suffix("@example.com"))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|rest| rest.split_once('.'))
+        .is_some_and(|(n, salt)| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && salt.len() == 6
+                && salt.bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 /// Checks the headers of a reply on Bo's "Printer on fire" ticket `id`
@@ -145,7 +152,7 @@ fn assert_reply_to_bo(raw: &[u8], id: &str, body: &str) -> String {
         .unwrap_or_else(|| panic!("no Message-ID:\n{seen}"));
     assert!(
         is_tix_message_id(mid, id),
-        "Message-ID <{mid}>, expected <tix.{id}.N@example.com>:\n{seen}"
+        "Message-ID <{mid}>, expected <tix.{id}.N.SALT@example.com>:\n{seen}"
     );
     let text = mail
         .body_text(0)

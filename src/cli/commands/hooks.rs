@@ -11,7 +11,8 @@ use crate::cli::{CommandError, Ctx};
 
 /// List the commands tix.toml makes tix run, and allow them on this clone.
 ///
-/// tix.toml travels with every pull, so a command in it (a hook) runs on a
+/// tix.toml travels with every pull, so a command in it (a hook, the mail
+/// transport's sendmail command) runs on a
 /// clone only after that clone allowed the exact set: `tix hooks` lists
 /// them and says whether they are allowed; `tix hooks allow` records the
 /// set in this clone's git config (never committed). When the committed
@@ -43,6 +44,8 @@ struct ReviewJson<'a> {
     allowed: bool,
     digest: &'a str,
     hooks: Vec<HookJson<'a>>,
+    /// The mail transport's command, or null.
+    mail: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -80,16 +83,20 @@ pub(crate) fn run(ctx: &mut Ctx, args: &HooksArgs) -> Result<(), CommandError> {
             allowed: review.allowed,
             digest: &review.digest,
             hooks,
+            mail: review.mail.as_deref(),
         })?);
     }
     let out = ctx.ui.out();
-    if review.hooks.is_empty() {
+    if review.hooks.is_empty() && review.mail.is_none() {
         writeln!(out, "tix.toml has no commands.")?;
         return Ok(());
     }
     for hook in &review.hooks {
         let on: Vec<&str> = hook.on.iter().map(|e| e.as_str()).collect();
         writeln!(out, "hook on {}: {}", on.join(", "), shown(&hook.run))?;
+    }
+    if let Some(command) = &review.mail {
+        writeln!(out, "mail transport: {}", shown(command))?;
     }
     if review.allowed {
         writeln!(out, "allowed on this clone")?;

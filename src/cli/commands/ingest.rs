@@ -130,9 +130,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &IngestArgs) -> Result<(), CommandError> 
         })?;
     }
     if refused > 0 {
-        return Err(CommandError::user(format!(
-            "{refused} message(s) refused; the others were taken"
-        )));
+        let batch = args.maildir.is_some() || args.mbox.is_some();
+        return Err(CommandError::user(if batch {
+            format!("{refused} message(s) refused; the others were taken")
+        } else {
+            "the message was refused; nothing was written".to_owned()
+        }));
     }
     Ok(())
 }

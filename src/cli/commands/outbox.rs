@@ -69,9 +69,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &OutboxArgs) -> Result<(), CommandError> 
                     message_id: d.message_id.clone(),
                     to: d.to.clone(),
                     state: if d.error.is_none() { "sent" } else { "failed" },
-                    attempts: 0,
+                    attempts: d.attempts,
                     error: d.error.clone(),
-                    next_try: None,
+                    next_try: d.next_try.map(|t| t.to_rfc3339()),
                 })
                 .collect();
             ctx.ui.json(&SentView {
@@ -125,7 +125,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &OutboxArgs) -> Result<(), CommandError> 
     for m in &mail {
         let mut line = format!("{}  {}  {}  {}", m.ticket, m.state, m.to, m.message_id);
         if let Some(why) = &m.error {
-            line.push_str(&format!("  ({} attempts: {why})", m.attempts));
+            let tries = if m.attempts == 1 { "try" } else { "tries" };
+            line.push_str(&format!("  ({} failed {tries}: {why})", m.attempts));
         }
         if let Some(next) = &m.next_try {
             line.push_str(&format!("  next try {next}"));

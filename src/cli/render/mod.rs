@@ -189,6 +189,10 @@ fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
                 ));
                 out.push_str(&text(event.body.as_deref().unwrap_or_default().trim_end()));
                 out.push('\n');
+                if let Some(raw) = &event.raw {
+                    let path = crate::domain::view::attachment_path(ticket, raw);
+                    out.push_str(&format!("  received mail: {}\n", cell(&path)));
+                }
                 for name in &event.attachments {
                     let path = crate::domain::view::attachment_path(ticket, name);
                     out.push_str(&format!("  attached: {}\n", cell(&path)));

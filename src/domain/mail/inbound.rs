@@ -13,7 +13,8 @@ use crate::model::{EventKind, Role, Ticket, TicketId};
 /// A received message, as much of it as tix keeps.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inbound {
-    /// `<id@host>`, when the message has one.
+    /// `<id@host>`; for a message without one, `<mail-HEX@tix.invalid>`
+    /// made from its bytes, so taking it again is a duplicate too.
     pub message_id: Option<String>,
     /// The parents it names in In-Reply-To, `<...>` each.
     pub in_reply_to: Vec<String>,
@@ -66,7 +67,12 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, String> {
     }
     let subject = one_line(message.subject().unwrap_or_default());
     Ok(Inbound {
-        message_id: message.message_id().map(bracket),
+        message_id: Some(
+            message
+                .message_id()
+                .filter(|id| !id.trim().is_empty())
+                .map_or_else(|| format!("<{}@tix.invalid>", folder_for(raw)), bracket),
+        ),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         subject,
@@ -306,6 +312,22 @@ pub fn subject_id(subject: &str) -> Option<TicketId> {
         .last()
 }
 
+/// The subject without any `[#ID]` tag (and the space around it).
+pub fn without_tags(subject: &str) -> String {
+    let mut out = subject.to_owned();
+    while let Some(at) = out.find("[#") {
+        let Some(end) = out[at..].find(']') else {
+            break;
+        };
+        let inner = &out[at + 2..at + end];
+        if inner.trim().parse::<TicketId>().is_err() {
+            break;
+        }
+        out.replace_range(at..=at + end, "");
+    }
+    one_line(&out)
+}
+
 /// Decides what a threaded message does to the ticket it leads to
 /// (`ticket`, read by the caller, with its current category).
 pub fn settle(
@@ -402,14 +424,40 @@ fn split_extension(name: &str) -> (&str, &str) {
     }
 }
 
-/// Every file name the ticket's events store (attachments and raw mail).
-pub fn stored_names(ticket: &Ticket) -> BTreeSet<String> {
-    ticket
-        .events
-        .iter()
-        .flat_map(|e| e.attachments.iter().chain(e.raw.iter()))
-        .cloned()
-        .collect()
+/// The file a received message is kept in, inside its folder.
+pub const RAW_NAME: &str = "message.eml";
+
+/// The folder a received message and its files go to, inside the
+/// ticket's directory: `mail-` and the first 12 hex digits of the SHA-1 of
+/// the message, so the same name never holds two different files, even
+/// when two clones take mail for one ticket before they sync.
+pub fn folder_for(raw: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(raw);
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("mail-{hex}")
+}
+
+/// Names `files` safely inside `folder` (see [`safe_name`]), after the
+/// raw message's own name when there is one; returns the stored names
+/// (`folder/name`) with their bytes.
+pub fn store_files(
+    folder: &str,
+    raw: Option<&[u8]>,
+    files: &[(String, Vec<u8>)],
+) -> Vec<(String, Vec<u8>)> {
+    let mut taken = BTreeSet::new();
+    let mut stored = Vec::new();
+    if let Some(raw) = raw {
+        taken.insert(RAW_NAME.to_owned());
+        stored.push((format!("{folder}/{RAW_NAME}"), raw.to_vec()));
+    }
+    for (name, bytes) in files {
+        let safe = safe_name(name, &taken);
+        taken.insert(safe.clone());
+        stored.push((format!("{folder}/{safe}"), bytes.clone()));
+    }
+    stored
 }
 
 #[cfg(test)]
@@ -440,6 +488,15 @@ mod tests {
         );
         assert_eq!(subject_id("Re: [#nope!] hi"), None);
         assert_eq!(subject_id("no tag"), None);
+    }
+
+    #[test]
+    fn tags_leave_the_subject_of_a_new_ticket() {
+        assert_eq!(
+            without_tags("Re: Printer [#k3x9p2] on fire"),
+            "Re: Printer on fire"
+        );
+        assert_eq!(without_tags("Price [#1] list"), "Price [#1] list");
     }
 
     #[test]

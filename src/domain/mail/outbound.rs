@@ -14,9 +14,13 @@ pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 
 /// The Message-ID of the ticket's `n`-th outgoing mail:
-/// `<tix.<id>.<n>@<domain>>`, so a reply to it threads without a lookup.
-pub fn message_id(ticket: &TicketId, n: usize, domain: &str) -> String {
-    format!("<tix.{ticket}.{n}@{domain}>")
+/// `<tix.<id>.<n>.<salt>@<domain>>`, so a reply to it threads without a
+/// lookup. `salt` (a few random hex digits the caller draws) keeps two
+/// clones that each write the ticket's `n`-th mail before they sync from
+/// giving two different mails one Message-ID, which mail clients would
+/// show as one.
+pub fn message_id(ticket: &TicketId, n: usize, salt: u32, domain: &str) -> String {
+    format!("<tix.{ticket}.{n}.{salt:06x}@{domain}>")
 }
 
 /// The ticket a Message-ID of tix's own names (see [`message_id`]).
@@ -25,7 +29,9 @@ pub fn ticket_of(message_id: &str) -> Option<TicketId> {
     let rest = inner.strip_prefix("tix.")?;
     let (id, rest) = rest.split_once('.')?;
     let (n, _domain) = rest.split_once('@')?;
-    n.parse::<u64>().ok()?;
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
+        return None;
+    }
     id.parse().ok()
 }
 
@@ -195,7 +201,9 @@ impl OutMail {
             .ok_or("[mail] has no address to send from")?;
         let mut attachments = Vec::new();
         for name in &event.attachments {
-            attachments.push((name.clone(), files(name)?));
+            // Stored in the message's folder; sent under its own name.
+            let file_name = name.rsplit('/').next().unwrap_or(name);
+            attachments.push((file_name.to_owned(), files(name)?));
         }
         Ok(Self {
             from_name: settings.name.clone(),
@@ -307,11 +315,14 @@ mod tests {
     #[test]
     fn own_message_ids_name_their_ticket() {
         let id: TicketId = "k3x9p2".parse().unwrap();
-        let mid = message_id(&id, 3, "example.com");
-        assert_eq!(mid, "<tix.k3x9p2.3@example.com>");
-        assert_eq!(ticket_of(&mid), Some(id));
+        let mid = message_id(&id, 3, 0xab, "example.com");
+        assert_eq!(mid, "<tix.k3x9p2.3.0000ab@example.com>");
+        assert_eq!(ticket_of(&mid), Some(id.clone()));
+        // The shape of earlier versions, without a salt.
+        assert_eq!(ticket_of("<tix.k3x9p2.3@example.com>"), Some(id));
         assert_eq!(ticket_of("<abc@example.com>"), None);
-        assert_eq!(ticket_of("<tix.k3x9p2.x@example.com>"), None);
+        assert_eq!(ticket_of("<tix.k3x9p2.@example.com>"), None);
+        assert_eq!(ticket_of("<tix.nope.1@example.com>"), None);
     }
 
     #[test]

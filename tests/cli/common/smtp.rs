@@ -1,9 +1,12 @@
 //! Real mail parts for the outbound mail tests: an SMTP server on loopback
-//! (Python's aiosmtpd) that keeps every message it receives, and an msmtp
-//! configuration that sends to it (a real sendmail for `transport =
-//! "sendmail"`). Both are Debian packages that `.ci/run` installs
-//! (`python3-aiosmtpd`, `msmtp`); a test that needs one panics when it is
-//! missing, it never skips.
+//! (Python's aiosmtpd) that keeps every message it receives and writes
+//! down what each connection did, in the clear or over TLS (STARTTLS or
+//! implicit TLS, optionally requiring AUTH); a test CA and server
+//! certificate made with the `openssl` command; and an msmtp configuration
+//! that sends to the server (a real sendmail for `transport =
+//! "sendmail"`). All are Debian packages that `.ci/run` installs
+//! (`python3-aiosmtpd`, `msmtp`, `openssl`); a test that needs one panics
+//! when it is missing, it never skips.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -21,28 +24,56 @@ const INSTALL: &str = "`.ci/run` installs them on Debian: \
 /// The server: aiosmtpd's SMTP implementation with a handler that keeps
 /// each message's bytes exactly as they came (aiosmtpd's own
 /// `handlers.Mailbox` re-serialises them, turns CRLF into LF and adds
-/// X-Peer, X-MailFrom and X-RcptTo headers).
+/// X-Peer, X-MailFrom and X-RcptTo headers). It records each connection's
+/// commands and whether TLS was on at each, so tests can tell what went in
+/// the clear; `DIR/config.json`, when there, turns on TLS and AUTH.
 const SERVER_PY: &str = r#""""A loopback SMTP sink for tix's tests (tests/cli/common/smtp.rs).
 
 Usage: server.py PORT DIR. Keeps each message byte for byte in the Maildir
 DIR/maildir (new/NNNNNN.PID.tix-test, numbered in arrival order), its
 envelope in DIR/envelopes/<same name>.json, and writes DIR/ready once it
 listens. Exits 3 when the port is taken.
+
+Each connection gets DIR/sessions/NNNNNN.jsonl, one JSON object a line:
+{"event": "accept" | "connect" | "tls" | "tls-failed" | "auth" | "close" |
+an SMTP verb, "tls": the TLS version in effect or null, ...}.
+
+DIR/config.json, when present: {"tls": null | "starttls" | "implicit",
+"auth": null | {"user": ..., "password": ...}}; with "tls" the server's
+certificate chain and key are DIR/server.pem and DIR/server.key. With
+"starttls" nothing but EHLO, NOOP, STARTTLS and QUIT is taken before
+STARTTLS; with "auth" MAIL needs AUTH first, which the server checks
+against that user and password.
 """
 import asyncio
 import errno
+import functools
 import json
 import os
+import ssl
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 port, root = int(sys.argv[1]), sys.argv[2]
 maildir = os.path.join(root, "maildir")
 envelopes = os.path.join(root, "envelopes")
+sessions = os.path.join(root, "sessions")
 for sub in ("tmp", "new", "cur"):
     os.makedirs(os.path.join(maildir, sub), exist_ok=True)
 os.makedirs(envelopes, exist_ok=True)
+os.makedirs(sessions, exist_ok=True)
+
+config = {}
+if os.path.exists(os.path.join(root, "config.json")):
+    with open(os.path.join(root, "config.json")) as f:
+        config = json.load(f)
+mode = config.get("tls")
+auth = config.get("auth")
+context = None
+if mode:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.path.join(root, "server.pem"), os.path.join(root, "server.key"))
 
 
 class Sink:
@@ -61,14 +92,92 @@ class Sink:
         return "250 OK"
 
 
+def authenticator(server, session, envelope, mechanism, data):
+    ok = data.login == auth["user"].encode() and data.password == auth["password"].encode()
+    server.record("auth", mechanism=mechanism, user=data.login.decode("utf-8", "replace"), ok=ok)
+    return AuthResult(success=ok, handled=False)
+
+
+# What a STARTTLS server takes in the clear (RFC 3207).
+BEFORE_TLS = {"EHLO", "NOOP", "STARTTLS", "QUIT"}
+
+
+class Recorder(SMTP):
+    """aiosmtpd's SMTP, writing down each connection's commands."""
+
+    count = len(os.listdir(sessions))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        Recorder.count += 1
+        self.record_path = os.path.join(sessions, "%06d.jsonl" % Recorder.count)
+        for verb, method in list(self._smtp_methods.items()):
+            self._smtp_methods[verb] = self._recording(verb, method)
+        # With implicit TLS the factory runs when the TCP connection is
+        # taken, before the handshake: a failed handshake leaves this alone.
+        self.record("accept")
+
+    def _recording(self, verb, method):
+        @functools.wraps(method)
+        async def run(arg):
+            self.record(verb)
+            # aiosmtpd's own require_starttls refuses before the command
+            # reaches its method, which would leave it unrecorded.
+            if mode == "starttls" and self.tls() is None and verb not in BEFORE_TLS:
+                return await self.push("530 Must issue a STARTTLS command first")
+            try:
+                return await method(arg)
+            except Exception as e:
+                if verb == "STARTTLS":
+                    self.record("tls-failed", error=repr(e.__cause__ or e))
+                raise
+        return run
+
+    def tls(self):
+        try:
+            ssl_object = self.transport.get_extra_info("ssl_object")
+            return ssl_object.version() if ssl_object else None
+        except Exception:
+            return None
+
+    def record(self, event, **fields):
+        fields = dict(event=event, tls=self.tls(), **fields)
+        with open(self.record_path, "a") as f:
+            f.write(json.dumps(fields) + "\n")
+
+    def connection_made(self, transport):
+        upgrade = self._original_transport is not None
+        super().connection_made(transport)
+        self.record("tls" if upgrade else "connect")
+
+    def connection_lost(self, error):
+        self.record("close")
+        super().connection_lost(error)
+
+
+def protocol():
+    # A fixed name: the default asks the resolver for this host's.
+    options = dict(hostname="sink.tix-test")
+    if mode == "starttls":
+        options.update(tls_context=context)
+    if auth:
+        # Implicit TLS is TLS, though aiosmtpd only counts STARTTLS.
+        options.update(
+            authenticator=authenticator,
+            auth_required=True,
+            auth_require_tls=mode != "implicit",
+        )
+    return Recorder(Sink(), **options)
+
+
 loop = asyncio.new_event_loop()
 try:
     loop.run_until_complete(
         loop.create_server(
-            # A fixed name: the default asks the resolver for this host's.
-            lambda: SMTP(Sink(), hostname="sink.tix-test"),
+            protocol,
             host="127.0.0.1",
             port=port,
+            ssl=context if mode == "implicit" else None,
         )
     )
 except OSError as e:
@@ -96,7 +205,115 @@ pub(crate) struct Envelope {
     pub(crate) rcpt_to: Vec<String>,
 }
 
-/// An SMTP server on 127.0.0.1 (plain, no AUTH), killed on drop.
+/// One thing a connection did, as the server wrote it down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// `accept` (TCP), `connect` (the SMTP greeting; with implicit TLS
+    /// after the handshake), `tls` (a STARTTLS handshake done),
+    /// `tls-failed`, `auth` (a check of a login), `close`, or the SMTP verb
+    /// the client sent (`EHLO`, `STARTTLS`, `AUTH`, `MAIL`, ...).
+    pub(crate) event: String,
+    /// The TLS version in effect then (`TLSv1.3`), `None` in the clear.
+    pub(crate) tls: Option<String>,
+    /// For `auth`: the login given.
+    pub(crate) user: Option<String>,
+    /// For `auth`: whether it was right.
+    pub(crate) ok: Option<bool>,
+}
+
+/// One connection to the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Session {
+    /// What it did, in order.
+    pub(crate) steps: Vec<Step>,
+}
+
+impl Session {
+    /// Tells whether the connection is over: closed, or its STARTTLS
+    /// handshake failed (nothing can follow in the clear then).
+    pub(crate) fn ended(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|step| matches!(step.event.as_str(), "close" | "tls-failed"))
+    }
+
+    /// The SMTP verbs the client sent, in order.
+    pub(crate) fn commands(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|step| step.event.bytes().all(|b| b.is_ascii_uppercase()))
+            .map(|step| step.event.as_str())
+            .collect()
+    }
+
+    /// The SMTP verbs the client sent in the clear.
+    pub(crate) fn commands_in_clear(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter(|step| step.tls.is_none() && step.event.bytes().all(|b| b.is_ascii_uppercase()))
+            .map(|step| step.event.as_str())
+            .collect()
+    }
+
+    /// The first step named `event`.
+    pub(crate) fn step(&self, event: &str) -> Option<&Step> {
+        self.steps.iter().find(|step| step.event == event)
+    }
+}
+
+impl std::fmt::Display for Session {
+    /// One line: `EHLO STARTTLS tls[TLSv1.3] EHLO[TLSv1.3] ...`, each step
+    /// with the TLS version in effect, an `auth` with its login and
+    /// outcome.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (n, step) in self.steps.iter().enumerate() {
+            if n > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(&step.event)?;
+            if let Some(tls) = &step.tls {
+                write!(f, "[{tls}]")?;
+            }
+            if let Some(user) = &step.user {
+                let outcome = if step.ok == Some(true) {
+                    "ok"
+                } else {
+                    "refused"
+                };
+                write!(f, "({user} {outcome})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every session on its own numbered line.
+pub(crate) fn transcript(sessions: &[Session]) -> String {
+    if sessions.is_empty() {
+        return "  (no connection)".to_owned();
+    }
+    sessions
+        .iter()
+        .enumerate()
+        .map(|(n, session)| format!("  {}: {session}", n + 1))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How a TLS test server ([`SmtpServer::start_tls`]) secures connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlsMode {
+    /// Plain at first, upgraded by STARTTLS, which it offers and requires
+    /// before anything but EHLO, NOOP and QUIT (tix's `security =
+    /// "starttls"`).
+    StartTls,
+    /// TLS from the first byte, SMTPS (tix's `security = "tls"`).
+    Implicit,
+}
+
+/// An SMTP server on 127.0.0.1, killed on drop: plain without AUTH
+/// ([`Self::start`]), or with TLS and optionally AUTH
+/// ([`Self::start_tls`], [`Self::start_tls_auth`]).
 pub(crate) struct SmtpServer {
     dir: TempDir,
     port: u16,
@@ -104,10 +321,46 @@ pub(crate) struct SmtpServer {
 }
 
 impl SmtpServer {
-    /// Starts a server on a free loopback port and waits until it listens.
+    /// Starts a plain server (no TLS, no AUTH) on a free loopback port and
+    /// waits until it listens.
     pub(crate) fn start() -> Self {
-        let python = python();
+        Self::launch(TempDir::new().unwrap())
+    }
+
+    /// Starts a server that takes TLS as `mode` says, showing the server
+    /// certificate of `certs` (with its CA in the chain), without AUTH.
+    pub(crate) fn start_tls(mode: TlsMode, certs: &Certs) -> Self {
+        Self::start_secured(mode, certs, None)
+    }
+
+    /// [`Self::start_tls`], and MAIL needs AUTH (PLAIN or LOGIN) with
+    /// `user` and `password` first; with STARTTLS, AUTH is offered and
+    /// taken only after it.
+    pub(crate) fn start_tls_auth(mode: TlsMode, certs: &Certs, user: &str, password: &str) -> Self {
+        Self::start_secured(mode, certs, Some((user, password)))
+    }
+
+    fn start_secured(mode: TlsMode, certs: &Certs, auth: Option<(&str, &str)>) -> Self {
         let dir = TempDir::new().unwrap();
+        // The server's own copies: it outlives the test's `Certs` on restart.
+        std::fs::copy(certs.chain(), dir.path().join("server.pem")).unwrap();
+        std::fs::copy(certs.key(), dir.path().join("server.key")).unwrap();
+        let config = serde_json::json!({
+            "tls": match mode {
+                TlsMode::StartTls => "starttls",
+                TlsMode::Implicit => "implicit",
+            },
+            "auth": auth.map(|(user, password)| {
+                serde_json::json!({ "user": user, "password": password })
+            }),
+        });
+        std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        Self::launch(dir)
+    }
+
+    /// Starts the server script in `dir` on a free port.
+    fn launch(dir: TempDir) -> Self {
+        let python = python();
         std::fs::write(dir.path().join("server.py"), SERVER_PY).unwrap();
         for _ in 0..10 {
             let port = free_port();
@@ -196,7 +449,7 @@ impl SmtpServer {
             assert!(
                 Instant::now() < deadline,
                 "expected {n} message(s) on 127.0.0.1:{} within {timeout:?}, got {}:\n{}\n\
-                 server log:\n{}",
+                 connections:\n{}\nserver log:\n{}",
                 self.port,
                 messages.len(),
                 messages
@@ -204,6 +457,58 @@ impl SmtpServer {
                     .map(|m| String::from_utf8_lossy(m).into_owned())
                     .collect::<Vec<_>>()
                     .join("\n----\n"),
+                transcript(&self.sessions()),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What each connection did so far, in the order they came.
+    pub(crate) fn sessions(&self) -> Vec<Session> {
+        let dir = self.dir.path().join("sessions");
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).unwrap();
+                Session {
+                    steps: text
+                        .lines()
+                        // A line being written has no newline yet.
+                        .filter_map(|line| serde_json::from_str(line).ok())
+                        .map(|json: serde_json::Value| Step {
+                            event: json["event"].as_str().unwrap_or_default().to_owned(),
+                            tls: json["tls"].as_str().map(str::to_owned),
+                            user: json["user"].as_str().map(str::to_owned),
+                            ok: json["ok"].as_bool(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until `n` connections came and every one has ended (closed,
+    /// or its STARTTLS handshake failed), then returns them all; panics,
+    /// showing them and the server's log, after `timeout`. (A failed
+    /// implicit TLS handshake leaves only `accept` and never ends.)
+    pub(crate) fn wait_sessions(&self, n: usize, timeout: Duration) -> Vec<Session> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let sessions = self.sessions();
+            if sessions.len() >= n && sessions.iter().all(Session::ended) {
+                return sessions;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {n} ended connection(s) on 127.0.0.1:{} within {timeout:?}:\n{}\n\
+                 server log:\n{}",
+                self.port,
+                transcript(&sessions),
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -372,4 +677,134 @@ pub(crate) fn msmtp_command(rc: &Path) -> String {
         "{rc}: a path the shell would split or expand; use a plain TMPDIR"
     );
     format!("msmtp -C {rc} -t --read-envelope-from")
+}
+
+/// The extensions of the test certificates (an `openssl` configuration).
+const OPENSSL_CNF: &str = "\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = tix test
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = ${ENV::TIX_TEST_SAN}
+";
+
+/// A test CA and one server certificate it signed (ECDSA P-256, valid for
+/// two days from now), made with the `openssl` command in a temporary
+/// directory. Trust the CA in tix with `SSL_CERT_FILE` = [`Self::ca`]
+/// (rustls-native-certs reads only that file when it is set).
+///
+/// Why a CA and a leaf, not one self-signed certificate: webpki (rustls)
+/// refuses a CA certificate as the server's own (`CaUsedAsEndEntity`), and
+/// `openssl req -x509` marks what it makes as a CA.
+pub(crate) struct Certs {
+    dir: TempDir,
+}
+
+impl Certs {
+    /// A server certificate for 127.0.0.1 and localhost.
+    pub(crate) fn new() -> Self {
+        Self::for_names("IP:127.0.0.1, DNS:localhost")
+    }
+
+    /// A server certificate whose subjectAltName is `names` (openssl's
+    /// syntax: `IP:127.0.0.1, DNS:localhost`).
+    pub(crate) fn for_names(names: &str) -> Self {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path();
+        std::fs::write(path.join("openssl.cnf"), OPENSSL_CNF).unwrap();
+        // Each CA its own name: one CA never passes for another.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let unique = format!("{}-{nanos}", std::process::id());
+        let key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+        openssl(
+            path,
+            names,
+            &format!(
+                "req -config openssl.cnf -x509 -new {key} -keyout ca.key -out ca.pem -days 2 \
+                 -extensions ca"
+            ),
+            &["-subj", &format!("/CN=tix test CA {unique}")],
+        );
+        openssl(
+            path,
+            names,
+            &format!("req -config openssl.cnf -new {key} -keyout server.key -out server.csr"),
+            &["-subj", "/CN=tix test server"],
+        );
+        openssl(
+            path,
+            names,
+            "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -days 2 -extfile openssl.cnf \
+             -extensions leaf -out server.pem",
+            &["-set_serial", &format!("0x{nanos:x}")],
+        );
+        // The chain the server shows: its certificate, then the CA's.
+        let chain = [
+            std::fs::read_to_string(path.join("server.pem")).unwrap(),
+            std::fs::read_to_string(path.join("ca.pem")).unwrap(),
+        ]
+        .concat();
+        std::fs::write(path.join("chain.pem"), chain).unwrap();
+        Self { dir }
+    }
+
+    /// The CA certificate (PEM), for `SSL_CERT_FILE`.
+    pub(crate) fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The server's certificate chain (PEM).
+    fn chain(&self) -> PathBuf {
+        self.dir.path().join("chain.pem")
+    }
+
+    /// The server's private key (PEM).
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("server.key")
+    }
+}
+
+/// Runs `openssl` in `dir` with `args` (split at white space) and then
+/// `more`, the subjectAltName `san` for the `leaf` extensions; panics with
+/// its output when it fails.
+fn openssl(dir: &Path, san: &str, args: &str, more: &[&str]) {
+    let args: Vec<&str> = args
+        .split_whitespace()
+        .chain(more.iter().copied())
+        .collect();
+    let out = Command::new("openssl")
+        .args(&args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TIX_TEST_SAN", san)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "openssl: {e}; the TLS mail tests make their certificates with the openssl \
+                 command: apt-get install openssl"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
