@@ -9,13 +9,13 @@ use super::Error;
 pub fn maildir_new(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let new_dir = dir.join("new");
     if !new_dir.is_dir() || !dir.join("cur").is_dir() {
-        return Err(Error::io(
-            dir,
-            std::io::Error::other("not a Maildir (it needs new/ and cur/)"),
-        ));
+        return Err(Error::Mailbox(format!(
+            "{} is not a Maildir (it needs new/ and cur/)",
+            dir.display()
+        )));
     }
     let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&new_dir)
-        .map_err(|e| Error::io(&new_dir, e))?
+        .map_err(|e| Error::Mailbox(format!("cannot read {}: {e}", new_dir.display())))?
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
@@ -50,7 +50,14 @@ pub fn mark_seen(dir: &Path, message: &Path) -> Result<(), Error> {
 
 /// The messages of an mbox file, one at a time.
 pub fn mbox(path: &Path) -> Result<impl Iterator<Item = Result<Vec<u8>, String>>, Error> {
-    let opened = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let opened = std::fs::File::open(path)
+        .map_err(|e| Error::Mailbox(format!("cannot read {}: {e}", path.display())))?;
+    if opened.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::Mailbox(format!(
+            "{} is a directory, not an mbox file",
+            path.display()
+        )));
+    }
     let reader = std::io::BufReader::new(opened);
     Ok(
         mail_parser::mailbox::mbox::MessageIterator::new(reader).map(|message| {

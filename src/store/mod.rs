@@ -111,6 +111,9 @@ pub enum Error {
     /// A ticket file is not UTF-8.
     #[error("{0} is not UTF-8 text")]
     NotText(String),
+    /// A Maildir or mbox that cannot be read (the user named it).
+    #[error("{0}")]
+    Mailbox(String),
     /// `tix sync` could not finish.
     #[error("{0}")]
     Sync(String),

@@ -81,12 +81,71 @@ const TEMPLATES: &[&str] = &[
     "sla {}",
     "sla --at-risk {}",
     "hooks {}",
+    "ingest {}",
+    "ingest --maildir {}",
+    "ingest --mbox {}",
+    "outbox {}",
+    "reply ID -m x --attach {}",
     "completions {}",
     "--as {} note ID -m x",
     "-C {} list",
     "--format {} list",
     "--color {} list",
 ];
+
+/// Mail is text from strangers: every hostile value as a subject, a
+/// sender's name, a body, an attachment's name and a Message-ID is taken
+/// or refused cleanly, and nothing is left uncommitted.
+#[test]
+fn hostile_mail_is_taken_or_refused_cleanly() {
+    let env = TestEnv::new();
+    for (n, value) in hostile_values().iter().enumerate() {
+        let line: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+        let mail = format!(
+            "From: \"{line}\" <c{n}@example.com>\r\nTo: support@example.com\r\n\
+             Subject: {line}\r\nMessage-ID: <{line}.{n}@x>\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\n{value}\r\n--b\r\n\
+             Content-Type: application/octet-stream\r\n\
+             Content-Disposition: attachment; filename=\"{line}\"\r\n\r\nbytes\r\n--b--\r\n"
+        );
+        let mut cmd = env.command(&["ingest"]);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(mail.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_no_panic(&stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "mail with {:?}: {out:?}",
+            value.chars().take(40).collect::<String>()
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains('\u{1b}') && !stdout.contains('\u{202e}'),
+            "raw escapes on stdout: {stdout:?}"
+        );
+    }
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--untracked-files=all"]),
+        "",
+        "nothing left uncommitted"
+    );
+    let list = env.ok(&["list"]);
+    assert!(
+        !list.contains('\u{1b}') && !list.contains('\u{202e}'),
+        "{list:?}"
+    );
+}
 
 /// Drives every command with every hostile value: the exit code is 0, 1
 /// or 2, stderr shows no panic, and a refusal leaves `HEAD` where it was.
