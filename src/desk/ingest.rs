@@ -188,6 +188,26 @@ impl Desk {
         let reply = || Change::CustomerReply {
             body: text_of(mail),
         };
+        let rated = match &intake {
+            Intake::Append(id) | Intake::Reopen(id) => Some(id.clone()),
+            Intake::New {
+                follow_up_of: Some(id),
+                ..
+            } => Some(id.clone()),
+            _ => None,
+        }
+        .zip(inbound::rating(&mail.body));
+        if let Some((id, (score, comment))) = rated {
+            // A rating in answer to the resolution notice: recorded as the
+            // customer's rating, without reopening the ticket.
+            let change = Change::Rate { score, comment };
+            if let Ok(changed) = self.change_with(&id, &[change], &[], &agent, now, &stamp) {
+                result.outcome = Outcome::Appended;
+                result.reason = Some(format!("a rating of {score}"));
+                result.ticket = Some(changed.ticket.id.clone());
+                return Ok(result);
+            }
+        }
         let changed = match intake {
             Intake::Duplicate | Intake::Ignored(_) => return Ok(result),
             Intake::Refused(why) => {
@@ -425,12 +445,9 @@ fn stamp_received(ticket: &mut Ticket, mail: &Inbound, raw: &[u8]) -> Vec<(Strin
         .map(|a| (a.name.clone(), a.bytes.clone()))
         .collect();
     let mut files = inbound::store_files(&folder, Some(raw), &attachments);
-    let Some(event) = ticket
-        .events
-        .iter_mut()
-        .rev()
-        .find(|e| e.kind == EventKind::Message && e.role == Role::Customer)
-    else {
+    let Some(event) = ticket.events.iter_mut().rev().find(|e| {
+        matches!(e.kind, EventKind::Message | EventKind::Csat) && e.role == Role::Customer
+    }) else {
         return Vec::new();
     };
     event.actor.clone_from(&mail.from_address);

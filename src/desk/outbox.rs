@@ -51,7 +51,7 @@ pub struct SendReport {
 /// The cache of each ticket's Message-IDs (for threading) and of whether
 /// it has mail waiting (for the outbox): `!` marks a pending one.
 const MAIL_CACHE: &str = "mail";
-const MAIL_SALT: &str = "mail 1";
+const MAIL_SALT: &str = "mail 2";
 
 /// A reply's mail is the reply command's to send for this long; only then
 /// does `tix outbox --send` take it over (so a cron run during a reply
@@ -73,7 +73,7 @@ impl Desk {
             let mut tokens = Vec::new();
             for event in &ticket.events {
                 if let Some(id) = &event.message_id
-                    && event.kind == EventKind::Message
+                    && matches!(event.kind, EventKind::Message | EventKind::Csat)
                 {
                     let mark = if pending.contains(id) { "!" } else { "" };
                     tokens.push(format!("{mark}{id}"));
@@ -459,7 +459,9 @@ impl Desk {
                 address: settings.address.clone().unwrap_or_default(),
             },
             rating: template::RatingVars {
-                hint: "How did we do? A word in reply to this mail reaches the team.".to_owned(),
+                hint: "How did we do? Answer this mail with a first line like \"rating: 5\" \
+                       (1 = poor, 5 = great), and a word more if you like."
+                    .to_owned(),
             },
         }
     }

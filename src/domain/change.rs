@@ -134,6 +134,14 @@ pub enum Change {
     },
     /// Change header fields.
     Edit(Edit),
+    /// The customer's satisfaction rating, after the ticket was resolved:
+    /// a later one replaces the earlier (both stay in the log).
+    Rate {
+        /// 1 (poor) to 5 (great).
+        score: u8,
+        /// Optional words.
+        comment: Option<String>,
+    },
 }
 
 /// What an applied action did, for the commit message and the hooks.
@@ -353,7 +361,51 @@ fn apply_to(
             before.check(Move::Edit)?;
             apply_edit(ticket, edit, actor)
         }
+        Change::Rate { score, comment } => rate(ticket, *score, comment.as_deref(), actor),
     }
+}
+
+/// Records the customer's rating. A rating belongs after a resolve: a
+/// ticket never resolved is refused, whatever its status now.
+fn rate(
+    ticket: &mut Ticket,
+    score: u8,
+    comment: Option<&str>,
+    actor: &Actor<'_>,
+) -> Result<Applied, ChangeError> {
+    if !(1..=5).contains(&score) {
+        return Err(invalid(format!(
+            "a rating is 1 (poor) to 5 (great), not {score}"
+        )));
+    }
+    let resolved = ticket.events.iter().any(|e| {
+        e.sets_status()
+            && e.to
+                .as_deref()
+                .and_then(|to| actor.statuses.category(to))
+                .is_some_and(|c| matches!(c, Category::Solved | Category::Closed))
+    });
+    if !resolved {
+        return Err(invalid(format!(
+            "ticket {} was never resolved; a rating comes after a resolve",
+            ticket.id
+        )));
+    }
+    let comment = match comment.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(text) => Some(check_body(text)?.trim_end().to_owned()),
+        None => None,
+    };
+    let customer = ticket.customer.actor();
+    let mut event = Event::new(actor.now, &customer, Role::Customer, EventKind::Csat);
+    event.to = Some(score.to_string());
+    event.body.clone_from(&comment);
+    ticket.push(event);
+    ticket.rating = Some(crate::model::Rating {
+        score,
+        comment,
+        at: actor.now,
+    });
+    Ok(Applied::named("rate"))
 }
 
 /// An agent's public reply, resolving with `resolve`.

@@ -18,6 +18,7 @@ mod mail_notices;
 mod mail_send;
 mod mail_tls;
 mod new;
+mod rate;
 mod reliability;
 mod show;
 mod snapshots;

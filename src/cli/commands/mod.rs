@@ -22,6 +22,7 @@ pub(crate) mod open;
 pub(crate) mod outbox;
 pub(crate) mod postpone;
 pub(crate) mod queue;
+pub(crate) mod rate;
 pub(crate) mod reopen;
 pub(crate) mod reply;
 pub(crate) mod resolve;

@@ -312,6 +312,31 @@ pub fn subject_id(subject: &str) -> Option<TicketId> {
         .last()
 }
 
+/// A rating given by mail: the text's first non-empty line is
+/// `rating: N` (N from 1 to 5, any case); the lines after it are the
+/// comment.
+pub fn rating(body: &str) -> Option<(u8, Option<String>)> {
+    let mut lines = body.lines().skip_while(|l| l.trim().is_empty());
+    let first = lines.next()?.trim();
+    let (word, value) = first.split_once(':')?;
+    if !word.trim().eq_ignore_ascii_case("rating") {
+        return None;
+    }
+    let score: u8 = value.trim().parse().ok()?;
+    if !(1..=5).contains(&score) {
+        return None;
+    }
+    // Up to the quoted text of the mail it answers.
+    let comment: Vec<&str> = lines.take_while(|l| !quoted(l)).collect();
+    let comment = comment.join("\n").trim().to_owned();
+    Some((score, (!comment.is_empty()).then_some(comment)))
+}
+
+/// Tells whether a line starts the quoted mail a reply answers.
+fn quoted(line: &str) -> bool {
+    line.starts_with('>') || (line.starts_with("On ") && line.trim_end().ends_with("wrote:"))
+}
+
 /// The subject without any `[#ID]` tag (and the space around it).
 pub fn without_tags(subject: &str) -> String {
     let mut out = subject.to_owned();
@@ -488,6 +513,18 @@ mod tests {
         );
         assert_eq!(subject_id("Re: [#nope!] hi"), None);
         assert_eq!(subject_id("no tag"), None);
+    }
+
+    #[test]
+    fn a_first_line_rating_is_a_rating() {
+        assert_eq!(rating("rating: 5\n"), Some((5, None)));
+        assert_eq!(
+            rating("\nRating: 2\nStill slow.\n\nOn Mon, Bo wrote:\n> x"),
+            Some((2, Some("Still slow.".to_owned())))
+        );
+        assert_eq!(rating("rating: 9"), None);
+        assert_eq!(rating("My rating: 5"), None);
+        assert_eq!(rating("Thanks!\nrating: 5"), None);
     }
 
     #[test]
