@@ -133,9 +133,41 @@ pub fn merge(
         theirs.rating.as_ref(),
     );
     let log = merge_events(base_events, &ours.events, &theirs.events);
+    let log = once_per_mail(log);
     let log = settle(log, statuses);
     merged.events = keep_customer_messages_visible(log, statuses, actor);
     Ok(merged)
+}
+
+/// Keeps each received mail once: two clones that took the same mail (one
+/// Message-ID) at different times both recorded it, as a customer message
+/// (or rating) and the status move it caused. The first in the merged log
+/// stays; a later copy goes with the events it brought at the same
+/// instant by the same sender (its lifecycle move).
+fn once_per_mail(log: Vec<(Origin, Event)>) -> Vec<(Origin, Event)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out: Vec<(Origin, Event)> = Vec::with_capacity(log.len());
+    let mut dropped: Option<(Timestamp, String)> = None;
+    for (origin, event) in log {
+        let mail = matches!(event.kind, EventKind::Message | EventKind::Csat)
+            && event.role == Role::Customer;
+        if let (true, Some(id)) = (mail, &event.message_id)
+            && !seen.insert(id.clone())
+        {
+            dropped = Some((event.at, event.actor.clone()));
+            continue;
+        }
+        if event.kind == EventKind::Status
+            && dropped
+                .as_ref()
+                .is_some_and(|(at, actor)| *at == event.at && *actor == event.actor)
+        {
+            continue;
+        }
+        dropped = None;
+        out.push((origin, event));
+    }
+    out
 }
 
 /// Where an event of the merged log comes from.

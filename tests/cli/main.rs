@@ -13,6 +13,7 @@ mod init;
 mod interface;
 mod lifecycle;
 mod list;
+mod mail_collab;
 mod mail_corpus;
 mod mail_notices;
 mod mail_send;

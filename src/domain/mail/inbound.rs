@@ -428,6 +428,7 @@ pub fn safe_name(name: &str, taken: &BTreeSet<String>) -> String {
         let (stem, ext) = split_extension(&clean);
         let keep = 100usize.saturating_sub(ext.chars().count());
         clean = stem.chars().take(keep).collect::<String>() + ext;
+        clean = clean.trim().trim_start_matches('.').trim().to_owned();
     }
     if clean.is_empty() {
         clean = "attachment".to_owned();
@@ -442,9 +443,17 @@ pub fn safe_name(name: &str, taken: &BTreeSet<String>) -> String {
         .unwrap_or(clean)
 }
 
+/// A name's stem and extension: a dot and 1 to 10 letters or digits at
+/// its end, else none (`a.b c` has no extension).
 fn split_extension(name: &str) -> (&str, &str) {
     match name.rfind('.') {
-        Some(at) if at > 0 => (&name[..at], &name[at..]),
+        Some(at)
+            if at > 0
+                && (2..=11).contains(&(name.len() - at))
+                && name[at + 1..].chars().all(|c| c.is_alphanumeric()) =>
+        {
+            (&name[..at], &name[at..])
+        }
         _ => (name, ""),
     }
 }
@@ -503,6 +512,14 @@ mod tests {
         let long = format!("{}.pdf", "x".repeat(300));
         assert_eq!(safe_name(&long, &none).chars().count(), 100);
         assert!(safe_name(&long, &none).ends_with(".pdf"));
+        // Found by fuzzing: a long name whose last dot starts no extension.
+        let odd = format!("Order 4471 o. {} importes?", "revisar la f".repeat(10));
+        let safe = safe_name(&odd, &none);
+        assert!(
+            !safe.starts_with('.') && safe.starts_with("Order"),
+            "{safe}"
+        );
+        assert!(safe.chars().count() <= 100, "{safe}");
     }
 
     #[test]
