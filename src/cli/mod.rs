@@ -186,6 +186,15 @@ impl Ctx {
         Ok(desk)
     }
 
+    /// Opens the desk as it is, or as it was at `at` (`--at REV|DATE`);
+    /// returns it with the moment it shows.
+    pub fn desk_at(&self, at: Option<&str>) -> Result<(Desk, Timestamp), CommandError> {
+        match at {
+            None => Ok((self.desk()?, self.now()?)),
+            Some(at) => Ok(Desk::open_at(&self.start_dir()?, at, self.now()?)?),
+        }
+    }
+
     /// Returns the current time (`TIX_NOW` or the clock).
     pub fn now(&self) -> Result<Timestamp, CommandError> {
         clock::now().map_err(|e| CommandError::usage(format!("TIX_NOW: {e}")))

@@ -159,6 +159,30 @@ impl Desk {
         Self::with(store, config)
     }
 
+    /// Opens the desk containing `start` as it was at a past moment
+    /// (`--at`): a revision git understands, a time (RFC 3339 or a date), or
+    /// a duration ago (`30d`): the tickets and `tix.toml` of that commit.
+    /// Nothing can be written through it.
+    /// Returns the desk and the moment it shows: the time asked for, or
+    /// the commit's time for a revision.
+    pub fn open_at(start: &Path, at: &str, now: Timestamp) -> Result<(Self, Timestamp), Error> {
+        let mut store = Store::discover(start)?;
+        store.heal()?;
+        let at = parse_at(at, now);
+        store.pin(at.clone())?;
+        let moment = match at {
+            store::At::Time(time) => time,
+            store::At::Rev(_) => store.pinned_time().unwrap_or(now),
+        };
+        let config = load_config(&store)?;
+        Ok((Self::with(store, config)?, moment))
+    }
+
+    /// The commit a desk opened with [`Self::open_at`] reads.
+    pub fn pinned(&self) -> Option<String> {
+        self.store.pinned().map(|oid| oid.to_string())
+    }
+
     /// A desk of an opened store and its checked config.
     fn with(store: Store, config: Config) -> Result<Self, Error> {
         let commands_allowed = commands_allowed(&store, &config)?;
@@ -221,6 +245,21 @@ impl Desk {
             email: identity.email.clone(),
             time: now,
         }
+    }
+}
+
+/// Reads `--at`: a time (RFC 3339, a date), a duration ago (`30d`), else a
+/// revision for git.
+fn parse_at(text: &str, now: Timestamp) -> store::At {
+    let text = text.trim();
+    if let Some(secs) = crate::model::parse_duration_secs(text)
+        && let Some(at) = now.checked_plus_seconds(-secs)
+    {
+        return store::At::Time(at);
+    }
+    match Timestamp::parse_user(text, now) {
+        Ok(at) => store::At::Time(at),
+        Err(_) => store::At::Rev(text.to_owned()),
     }
 }
 

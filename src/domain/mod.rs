@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod lifecycle;
 pub mod mail;
 pub mod merge;
+pub mod report;
 pub mod routing;
 pub mod rules;
 pub mod sla;

@@ -227,6 +227,11 @@ impl Store {
         progress: &mut dyn FnMut(BatchProgress),
         rebuild: &mut dyn FnMut(&[TicketId]) -> Vec<BatchItem>,
     ) -> Result<BatchReport, Error> {
+        if self.pinned().is_some() && !dry_run {
+            return Err(Error::Past(
+                "a desk read at a past commit changes nothing".to_owned(),
+            ));
+        }
         let _lock = if dry_run { None } else { Some(self.lock()?) };
         self.check_state()?;
         items.sort_by(|a, b| a.id.cmp(&b.id));

@@ -111,6 +111,9 @@ pub enum Error {
     /// A ticket file is not UTF-8.
     #[error("{0} is not UTF-8 text")]
     NotText(String),
+    /// A past moment (`--at`) that names no commit of the desk.
+    #[error("{0}")]
+    Past(String),
     /// A Maildir or mbox that cannot be read (the user named it).
     #[error("{0}")]
     Mailbox(String),
@@ -162,6 +165,15 @@ pub enum UpdateError<E> {
     /// The caller's edit refused.
     #[error(transparent)]
     Edit(E),
+}
+
+/// A past moment of the desk (`--at`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum At {
+    /// A revision git understands.
+    Rev(String),
+    /// The last commit at or before this time on the current branch.
+    Time(crate::model::Timestamp),
 }
 
 /// A ticket file read from `HEAD`.
@@ -231,6 +243,9 @@ pub struct Store {
     /// the index ([`Store::defer_refresh`]): each path it committed, with
     /// its blob before the run.
     deferred: std::cell::RefCell<Option<std::collections::BTreeMap<String, Option<Oid>>>>,
+    /// A past commit every read sees instead of `HEAD` (`--at`); nothing
+    /// is written then.
+    pinned: Option<Oid>,
 }
 
 impl std::fmt::Debug for Store {
@@ -260,6 +275,7 @@ impl Store {
             root,
             packs: std::cell::OnceCell::new(),
             deferred: std::cell::RefCell::new(None),
+            pinned: None,
         };
         if store.read_file(layout::CONFIG_FILE)?.is_none()
             && !store.root.join(layout::CONFIG_FILE).exists()
@@ -319,6 +335,7 @@ impl Store {
             root,
             packs: std::cell::OnceCell::new(),
             deferred: std::cell::RefCell::new(None),
+            pinned: None,
         };
         if store.read_file(layout::CONFIG_FILE)?.is_some() {
             return Err(Error::AlreadyADesk(store.root.clone()));
@@ -502,7 +519,7 @@ impl Store {
 
     /// Reads a file from `HEAD`'s tree; `None` when absent.
     pub fn read_file(&self, path: &str) -> Result<Option<String>, Error> {
-        let Some(tree) = git::head_tree(&self.repo)? else {
+        let Some(tree) = self.tree()? else {
             return Ok(None);
         };
         let entry = match tree.get_path(Path::new(path)) {
@@ -523,7 +540,7 @@ impl Store {
     /// mail) from `HEAD`; `None` when absent.
     pub fn read_attachment(&self, id: &TicketId, name: &str) -> Result<Option<Vec<u8>>, Error> {
         let path = layout::attachment_path(id, name);
-        let Some(tree) = git::head_tree(&self.repo)? else {
+        let Some(tree) = self.tree()? else {
             return Ok(None);
         };
         match git::blob_in(&tree, &path)? {
@@ -556,7 +573,7 @@ impl Store {
     }
 
     fn ids_with(&self, shard_filter: impl Fn(&str) -> bool) -> Result<Vec<TicketId>, Error> {
-        let Some(tree) = git::head_tree(&self.repo)? else {
+        let Some(tree) = self.tree()? else {
             return Ok(Vec::new());
         };
         let Some(tickets) = tree.get_name(layout::TICKETS_DIR) else {
@@ -617,6 +634,9 @@ impl Store {
 
     /// Tells whether a ticket with this id is in `HEAD`.
     pub fn contains(&self, id: &TicketId) -> Result<bool, Error> {
+        if self.pinned.is_some() {
+            return Ok(self.blob_id(&layout::ticket_path(id))?.is_some());
+        }
         Ok(git::head_blob(&self.repo, &layout::ticket_path(id))?.is_some())
     }
 
@@ -637,7 +657,7 @@ impl Store {
         sink: &mut dyn FnMut(Option<T>) -> std::ops::ControlFlow<()>,
     ) -> Result<(), Error> {
         use std::ops::ControlFlow;
-        let Some(tree) = git::head_tree(&self.repo)? else {
+        let Some(tree) = self.tree()? else {
             for _ in ids {
                 if sink(None).is_break() {
                     break;
@@ -743,6 +763,13 @@ impl Store {
         expect: &dyn Fn(usize),
         visit: &mut dyn FnMut(Item<'_>),
     ) -> Result<(), Error> {
+        // A past commit's tickets go through a cache of their own, so the
+        // one of `HEAD` stays warm.
+        let name = if self.pinned.is_some() {
+            format!("{name}-at")
+        } else {
+            name.to_owned()
+        };
         let path = self.private_dir().join("cache").join(name);
         let how = cache::Scan {
             salt,
@@ -762,7 +789,7 @@ impl Store {
     }
 
     fn tickets_tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {
-        let Some(tree) = git::head_tree(&self.repo)? else {
+        let Some(tree) = self.tree()? else {
             return Ok(None);
         };
         match tree.get_name(layout::TICKETS_DIR) {
@@ -775,7 +802,67 @@ impl Store {
 
     /// Returns the blob id of a file in `HEAD` (to key caches on config).
     pub fn blob_id(&self, path: &str) -> Result<Option<Oid>, Error> {
-        git::head_blob(&self.repo, path)
+        match self.tree()? {
+            Some(tree) if self.pinned.is_some() => git::blob_in(&tree, path),
+            _ => git::head_blob(&self.repo, path),
+        }
+    }
+
+    /// The tree every read sees: `HEAD`'s, or the pinned commit's.
+    fn tree(&self) -> Result<Option<git2::Tree<'_>>, Error> {
+        match self.pinned {
+            Some(commit) => Ok(Some(self.repo.find_commit(commit)?.tree()?)),
+            None => git::head_tree(&self.repo),
+        }
+    }
+
+    /// Makes every read see the desk as it was at `rev`: a revision git
+    /// understands (`HEAD~3`, a tag, a commit id), or, for a time, the last
+    /// commit at or before it on the current branch (first parents). A
+    /// pinned store writes nothing. Returns the commit.
+    pub fn pin(&mut self, rev: At) -> Result<Oid, Error> {
+        let commit = match rev {
+            At::Rev(text) => self
+                .repo
+                .revparse_single(&text)
+                .and_then(|object| object.peel_to_commit())
+                .map_err(|_| Error::Past(format!("'{text}' names no commit of this desk")))?
+                .id(),
+            At::Time(time) => {
+                let mut commit = git::head_commit(&self.repo)?
+                    .ok_or_else(|| Error::Past("the desk has no commits yet".to_owned()))?;
+                loop {
+                    if commit.time().seconds() <= time.unix() {
+                        break commit.id();
+                    }
+                    commit = match commit.parent(0) {
+                        Ok(parent) => parent,
+                        Err(_) => {
+                            return Err(Error::Past(format!(
+                                "{} is before the desk's first commit ({})",
+                                time.to_rfc3339(),
+                                crate::model::Timestamp::from_unix(commit.time().seconds())
+                                    .map(|t| t.to_rfc3339())
+                                    .unwrap_or_default()
+                            )));
+                        }
+                    };
+                }
+            }
+        };
+        self.pinned = Some(commit);
+        Ok(commit)
+    }
+
+    /// The pinned commit, if any.
+    pub fn pinned(&self) -> Option<Oid> {
+        self.pinned
+    }
+
+    /// The commit time of the pinned commit.
+    pub fn pinned_time(&self) -> Option<crate::model::Timestamp> {
+        let commit = self.repo.find_commit(self.pinned?).ok()?;
+        crate::model::Timestamp::from_unix(commit.time().seconds())
     }
 
     /// Rewrites (or creates) one ticket file in one commit.
@@ -792,6 +879,11 @@ impl Store {
         mut edit: impl FnMut(Option<&str>) -> Result<Write, E>,
     ) -> Result<Oid, UpdateError<E>> {
         let path = layout::ticket_path(id);
+        if self.pinned.is_some() {
+            return Err(
+                Error::Past("a desk read at a past commit changes nothing".to_owned()).into(),
+            );
+        }
         let _lock = self.lock()?;
         self.check_state()?;
         let deferring = self.deferred.borrow().is_some();

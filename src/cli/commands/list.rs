@@ -80,6 +80,12 @@ pub(crate) struct ListArgs {
     /// Show at most N tickets.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// List the desk as it was at a past commit: a revision (HEAD~5, a
+    /// commit id, a tag), a time (2025-03-01, an RFC 3339 time) or a
+    /// duration ago (30d): the last commit at or before it. Ages and
+    /// relative filters count from that moment.
+    #[arg(long, value_name = "REV|DATE")]
+    at: Option<String>,
 }
 
 /// How to order the list.
@@ -138,8 +144,7 @@ impl ListArgs {
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Csv])?;
-    let desk = ctx.desk()?;
-    let now = ctx.now()?;
+    let (desk, now) = ctx.desk_at(args.at.as_deref())?;
     let query = args.query(ctx, &desk)?;
     // Each format keeps of an entry only what it prints and sorts by: a
     // JSON listing prints whole tickets, loaded again, and a table a few

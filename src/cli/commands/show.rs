@@ -19,6 +19,11 @@ use crate::domain::view::{SlaView, TicketView};
 pub(crate) struct ShowArgs {
     /// Ticket id or unique prefix.
     id: String,
+    /// Show the ticket as it was at a past commit: a revision (HEAD~5, a
+    /// commit id, a tag), a time (2025-03-01, an RFC 3339 time) or a
+    /// duration ago (30d): the last commit at or before it.
+    #[arg(long, value_name = "REV|DATE")]
+    at: Option<String>,
 }
 
 /// The ticket object plus its SLA state (null when no policy applies).
@@ -31,7 +36,7 @@ struct ShowJson<'a> {
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Toml])?;
-    let desk = ctx.desk()?;
+    let (desk, now) = ctx.desk_at(args.at.as_deref())?;
     let id = desk.resolve(&args.id)?;
     if format == Format::Toml {
         let text = desk.ticket_text(&id)?;
@@ -40,7 +45,6 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     }
     let ticket = desk.ticket(&id)?;
     let statuses = &desk.config().statuses;
-    let now = ctx.now()?;
     let state = desk.sla(&ticket, now);
     match format {
         Format::Json => ctx.ui.json(&ShowJson {
