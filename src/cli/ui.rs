@@ -42,6 +42,8 @@ pub enum Format {
     Csv,
     /// The ticket file itself (show only).
     Toml,
+    /// A self-contained web page (report only).
+    Html,
 }
 
 /// Output handles and style.
@@ -261,6 +263,11 @@ pub struct Painter {
 }
 
 impl Painter {
+    /// A painter that never colours (text for a file or a page).
+    pub fn plain() -> Self {
+        Self { color: false }
+    }
+
     /// `text` in `style`, or as it is without colour.
     pub fn paint(self, style: Style, text: &str) -> String {
         if !self.color || text.is_empty() {

@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod query;
 pub mod queue;
 pub mod read;
+pub mod report;
 pub mod setup;
 pub mod sla_check;
 

@@ -2175,3 +2175,142 @@ mod tests {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Charts: the series the HTML report draws.
+// ---------------------------------------------------------------------------
+
+/// One bucket of a time series: its first day and its counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// The first day of the bucket (`2025-03-03`).
+    pub start: String,
+    /// Tickets created in it.
+    pub created: usize,
+    /// Solves in it.
+    pub solved: usize,
+}
+
+/// What the HTML report draws, beyond the report's own numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Charts {
+    /// Days per bucket of `series`: 1, 7 or 30, so a chart has at most
+    /// about 100 buckets.
+    pub bucket_days: i64,
+    /// Created and solved per bucket, oldest first.
+    pub series: Vec<Bucket>,
+    /// First reply times of the period, in whole minutes, per range
+    /// (`FIRST_REPLY_RANGES`).
+    pub first_reply: Vec<(String, usize)>,
+    /// Full resolution times likewise (`RESOLUTION_RANGES`).
+    pub resolution: Vec<(String, usize)>,
+    /// Ratings given in the period, per score 1 to 5.
+    pub scores: [usize; 5],
+}
+
+/// The ranges of the first reply chart: label and upper bound in minutes.
+pub const FIRST_REPLY_RANGES: [(&str, i64); 6] = [
+    ("<1h", 60),
+    ("1-4h", 240),
+    ("4-8h", 480),
+    ("8-24h", 1440),
+    ("1-3d", 4320),
+    (">3d", i64::MAX),
+];
+
+/// The ranges of the resolution chart.
+pub const RESOLUTION_RANGES: [(&str, i64); 6] = [
+    ("<4h", 240),
+    ("4-24h", 1440),
+    ("1-3d", 4320),
+    ("3-7d", 10080),
+    ("7-30d", 43200),
+    (">30d", i64::MAX),
+];
+
+/// The series of the HTML report over `period`. Without a start, the
+/// period starts at the first ticket's creation.
+pub fn charts(facts: &[Facts], period: Period) -> Charts {
+    let first = facts.iter().filter_map(|f| f.created).min();
+    let start = period.since.or(first).unwrap_or(period.until);
+    let span_days = (period.until.unix() - start.unix()).max(0) / DAY + 1;
+    let bucket_days = match span_days {
+        0..=100 => 1,
+        101..=700 => 7,
+        _ => 30,
+    };
+    let count = usize::try_from((span_days + bucket_days - 1) / bucket_days).unwrap_or(0);
+    let day0 = start.unix().div_euclid(DAY) * DAY;
+    let index = |t: Timestamp| -> Option<usize> {
+        if !period.contains(t) {
+            return None;
+        }
+        usize::try_from((t.unix() - day0).div_euclid(DAY * bucket_days)).ok()
+    };
+    let mut series: Vec<Bucket> = (0..count)
+        .map(|i| Bucket {
+            start: Timestamp::from_unix(day0 + i as i64 * DAY * bucket_days)
+                .map(|t| t.to_rfc3339()[..10].to_owned())
+                .unwrap_or_default(),
+            created: 0,
+            solved: 0,
+        })
+        .collect();
+    let mut first_reply = Vec::new();
+    let mut resolution = Vec::new();
+    let mut scores = [0; 5];
+    for f in facts {
+        if let Some(b) = f.created.and_then(index).and_then(|i| series.get_mut(i)) {
+            b.created += 1;
+        }
+        for solve in &f.solves {
+            if let Some(b) = index(*solve).and_then(|i| series.get_mut(i)) {
+                b.solved += 1;
+            }
+        }
+        if let Some(t) = f.first_reply.filter(|t| period.contains(t.at)) {
+            first_reply.push(t.secs / 60);
+        }
+        if let Some(t) = f.full_resolution.filter(|t| period.contains(t.at)) {
+            resolution.push(t.secs / 60);
+        }
+        for rating in f.ratings.iter().filter(|r| period.contains(r.at)) {
+            if let Some(slot) = scores.get_mut(usize::from(rating.score).wrapping_sub(1)) {
+                *slot += 1;
+            }
+        }
+    }
+    Charts {
+        bucket_days,
+        series,
+        first_reply: histogram(&first_reply, &FIRST_REPLY_RANGES),
+        resolution: histogram(&resolution, &RESOLUTION_RANGES),
+        scores,
+    }
+}
+
+fn histogram(minutes: &[i64], ranges: &[(&str, i64)]) -> Vec<(String, usize)> {
+    let mut counts = vec![0; ranges.len()];
+    for m in minutes {
+        if let Some(i) = ranges.iter().position(|(_, upper)| m < upper) {
+            counts[i] += 1;
+        }
+    }
+    ranges
+        .iter()
+        .zip(counts)
+        .map(|((label, _), n)| ((*label).to_owned(), n))
+        .collect()
+}
+
+#[cfg(test)]
+mod chart_tests {
+    use super::*;
+
+    #[test]
+    fn histograms_put_each_value_under_its_first_upper_bound() {
+        let h = histogram(&[0, 59, 60, 239, 5000], &FIRST_REPLY_RANGES);
+        let counts: Vec<usize> = h.iter().map(|(_, n)| *n).collect();
+        assert_eq!(counts, [2, 2, 0, 0, 0, 1]);
+    }
+}

@@ -25,6 +25,7 @@ pub(crate) mod queue;
 pub(crate) mod rate;
 pub(crate) mod reopen;
 pub(crate) mod reply;
+pub(crate) mod report;
 pub(crate) mod resolve;
 pub(crate) mod show;
 pub(crate) mod sla;

@@ -2,6 +2,7 @@
 //! and the longer renderings of some commands, one file each.
 
 pub(crate) mod list;
+pub(crate) mod report;
 pub(crate) mod sla;
 
 use crate::domain::fields::FieldDef;
