@@ -18,6 +18,7 @@ use tix::domain::lifecycle::Statuses;
 use tix::model::{Customer, Priority, Role, TicketId, Timestamp};
 
 const TIX: &str = env!("CARGO_BIN_EXE_tix");
+const YEAR: i64 = 365 * 86_400;
 const WORDS: &[&str] = &[
     "printer",
     "invoice",
@@ -138,7 +139,9 @@ fn generate(dir: &Path, size: usize) -> Vec<TicketId> {
                 break id;
             }
         };
-        let created = start.plus_seconds((n as i64) * 600);
+        // A year of history, whatever the size.
+        let spacing = (YEAR / size.max(1) as i64).max(1);
+        let created = start.plus_seconds(n as i64 * spacing + rng.i64(0..spacing));
         let agent = |at: Timestamp| Actor {
             id: "agent@desk",
             role: Role::Agent,
@@ -157,6 +160,7 @@ fn generate(dir: &Path, size: usize) -> Vec<TicketId> {
             tags: (0..rng.usize(..3))
                 .map(|_| WORDS[rng.usize(..10)].to_owned())
                 .collect(),
+            assignee: Some(format!("agent{}@desk", rng.u8(..8))),
             ..NewTicket::default()
         };
         let (mut ticket, _) = change::create(id.clone(), new, &agent(created)).expect("create");
@@ -175,12 +179,38 @@ fn generate(dir: &Path, size: usize) -> Vec<TicketId> {
             };
             change::apply(&mut ticket, &change, &agent(at)).expect("message");
         }
-        // About 70% closed, 10% resolved, the rest active.
+        // About 70% closed, 10% resolved, the rest active; some reopened
+        // once by the customer first, some rated, half the closes made by
+        // the automation rule.
         let fate = rng.u8(..100);
         at = at.plus_seconds(3600);
         if fate < 80 {
             change::apply(&mut ticket, &Change::Resolve { reason: None }, &agent(at))
                 .expect("resolve");
+            if rng.u8(..100) < 8 {
+                at = at.plus_seconds(rng.i64(3600..400_000));
+                let body = paragraph(&mut rng);
+                change::apply(&mut ticket, &Change::CustomerReply { body }, &agent(at))
+                    .expect("reopen");
+                at = at.plus_seconds(rng.i64(600..86_400));
+                let body = paragraph(&mut rng);
+                change::apply(
+                    &mut ticket,
+                    &Change::Reply {
+                        body,
+                        resolve: true,
+                    },
+                    &agent(at),
+                )
+                .expect("resolve again");
+            }
+            if rng.u8(..100) < 30 {
+                let rate = Change::Rate {
+                    score: [1, 2, 3, 4, 4, 5, 5, 5][rng.usize(..8)],
+                    comment: None,
+                };
+                change::apply(&mut ticket, &rate, &agent(at.plus_seconds(7200))).expect("rate");
+            }
         }
         if fate < 70 {
             change::apply(
@@ -192,6 +222,11 @@ fn generate(dir: &Path, size: usize) -> Vec<TicketId> {
                 &agent(at.plus_seconds(345_600)),
             )
             .expect("close");
+            if rng.bool()
+                && let Some(close) = ticket.events.last_mut()
+            {
+                close.rule = Some("close-solved-4d".to_owned());
+            }
         }
         if fate >= 80 {
             active.push(id.clone());
@@ -395,6 +430,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         measure(dir, &["list", "--limit", "50"], memory)
     });
     row("tix list --limit 50 (warm)", warm);
+    report_rows(dir, runs);
 
     // Repository growth per change after gc. One packing thread: git's
     // threaded delta search finds different deltas from run to run, which
@@ -424,6 +460,35 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         before as f64 / 1048576.0,
         after as f64 / 1048576.0
     );
+}
+
+/// `tix report`: cold and warm facts cache, grouped, the HTML page, and
+/// the desk at a past commit.
+fn report_rows(dir: &Path, runs: usize) {
+    let report_cold = sample(runs.min(3), |_, memory| {
+        let _ = std::fs::remove_file(dir.join(".git/tix/cache/facts"));
+        let _ = std::fs::remove_file(dir.join(".git/tix/cache/facts.delta"));
+        measure(dir, &["report"], memory)
+    });
+    row("tix report (cold facts cache)", report_cold);
+    let report_warm = sample(runs, |_, memory| measure(dir, &["report"], memory));
+    row("tix report (warm)", report_warm);
+    let by_agent = sample(runs, |_, memory| {
+        measure(dir, &["report", "--by", "agent"], memory)
+    });
+    row("tix report --by agent (warm)", by_agent);
+    let html = sample(runs.min(3), |_, memory| {
+        measure(
+            dir,
+            &["report", "--since", "90d", "--format", "html"],
+            memory,
+        )
+    });
+    row("tix report --format html (warm)", html);
+    let at = sample(runs.min(3), |_, memory| {
+        measure(dir, &["report", "--at", "HEAD~1"], memory)
+    });
+    row("tix report --at HEAD~1 (the generated history)", at);
 }
 
 /// One generated mail: a new request, or (with `parent`) the customer's

@@ -38,7 +38,7 @@ pub enum Format {
     Table,
     /// JSON for scripts (docs/json-schema.md).
     Json,
-    /// CSV for spreadsheets (listings only).
+    /// CSV for spreadsheets (listings and reports).
     Csv,
     /// The ticket file itself (show only).
     Toml,

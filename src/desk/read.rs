@@ -231,7 +231,7 @@ impl Desk {
     /// What the cached summaries depend on besides each file: the entry
     /// format and the config (status categories, and SLA policies with
     /// their calendars, whose holidays may come from other files).
-    fn cache_salt(&self) -> Result<String, Error> {
+    pub(crate) fn cache_salt(&self) -> Result<String, Error> {
         let config = self
             .store
             .blob_id(layout::CONFIG_FILE)?

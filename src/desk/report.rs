@@ -1,15 +1,15 @@
 //! `tix report`: the metrics of a period (docs/reports.md), from every
-//! ticket's facts. A solved or closed ticket's facts cannot change until
-//! its file does, so they are cached by blob with the list cache's
-//! machinery (`.git/tix/cache/facts`); an active ticket's depend on the
-//! moment of the report (running SLA clocks, time in its category) and
-//! are computed each time.
+//! ticket's facts. A ticket's facts cannot change until its file does
+//! (`report::settled_facts` takes a running SLA clock as breached at its
+//! due time, which a period counts only once it holds that time), so they
+//! are cached by blob with the list cache's machinery
+//! (`.git/tix/cache/facts`).
 
 use super::read::{Problem, parse_ticket};
 use super::{Desk, Error};
 use crate::domain::report::{self, Charts, Facts, GroupBy, Period, Report};
 use crate::model::Timestamp;
-use crate::store::{RawTicket, layout};
+use crate::store::RawTicket;
 
 /// What `tix report` was asked.
 #[derive(Clone, Debug, Default)]
@@ -48,7 +48,13 @@ impl Desk {
                 .map_err(|e| Error::Request(format!("--{what}: {e}")))
         };
         let since = time("since", &query.since)?;
-        let until = time("until", &query.until)?.unwrap_or(now);
+        // A day given as the end holds the whole of that day.
+        let until = time("until", &query.until)?
+            .map(|t| match &query.until {
+                Some(text) if is_date(text) => t.plus_seconds(86_399),
+                _ => t,
+            })
+            .unwrap_or(now);
         if since.is_some_and(|s| s > until) {
             return Err(Error::Request(
                 "--since is after --until: the period is empty".to_owned(),
@@ -68,22 +74,17 @@ impl Desk {
     /// Every ticket's facts at `now`.
     fn all_facts(&self, now: Timestamp) -> Result<(Vec<Facts>, Vec<Problem>), Error> {
         let config = &self.config;
-        let salt = format!(
-            "facts-1 {} {}",
-            env!("CARGO_PKG_VERSION"),
-            self.store()
-                .blob_id(layout::CONFIG_FILE)?
-                .map(|o| o.to_string())
-                .unwrap_or_default()
-        );
+        // The config and the calendars' holidays, as for the list cache.
+        let salt = format!("facts-3 {}", self.cache_salt()?);
         let derive = |raw: RawTicket| {
             let text = raw.text.ok()?;
-            let ticket = crate::model::Ticket::parse(&text).ok()?;
-            let summary = ticket.summary(&config.statuses);
-            if summary.category.is_some_and(|c| c.is_active()) || summary.category.is_none() {
+            // Facts need no message bodies: the fast reader, else the full parse.
+            let ticket = crate::model::scan::without_bodies(&text)
+                .or_else(|| crate::model::Ticket::parse(&text).ok())?;
+            if ticket.summary(&config.statuses).category.is_none() {
                 return Some(ACTIVE.to_owned());
             }
-            let facts = report::facts(&ticket, &config.statuses, &config.policies, now);
+            let facts = report::settled_facts(&ticket, &config.statuses, &config.policies, now);
             serde_json::to_string(&facts).ok()
         };
         let mut facts = Vec::new();
@@ -115,14 +116,21 @@ impl Desk {
                     message: e.to_string(),
                 })
                 .and_then(|text| {
-                    parse_ticket(&path, &text, raw.id.as_ref()).map_err(|e| Problem {
-                        path: path.clone(),
-                        line: None,
-                        message: e.to_string(),
+                    parse_ticket(&path, &text, raw.id.as_ref()).map_err(|e| match e {
+                        Error::Parse { error, .. } => Problem {
+                            path: path.clone(),
+                            line: error.line,
+                            message: error.message,
+                        },
+                        other => Problem {
+                            path: path.clone(),
+                            line: None,
+                            message: other.to_string(),
+                        },
                     })
                 });
             match loaded {
-                Ok(ticket) => facts.push(report::facts(
+                Ok(ticket) => facts.push(report::settled_facts(
                     &ticket,
                     &config.statuses,
                     &config.policies,
@@ -133,6 +141,11 @@ impl Desk {
         }
         Ok((facts, problems))
     }
+}
+
+/// Tells whether `text` is a plain date (`2025-03-31`).
+fn is_date(text: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").is_ok()
 }
 
 /// A time on the command line for a report: a time, a date, or a duration

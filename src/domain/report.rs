@@ -335,6 +335,36 @@ impl Pass {
 
 /// Computes what `ticket` contributes to reports, at `now`.
 pub fn facts(ticket: &Ticket, statuses: &Statuses, policies: &[Policy], now: Timestamp) -> Facts {
+    facts_with(ticket, statuses, policies, now, now)
+}
+
+/// How far ahead [`settled_facts`] looks for SLA clocks: ten years.
+pub const SLA_HORIZON_SECS: i64 = 10 * 365 * 86_400;
+
+/// [`facts`] that hold whatever the moment of the report, so they can be
+/// cached until the ticket changes: a running SLA clock is taken as
+/// breached at its due time (a report whose period ends before that time
+/// does not count it, one that ends after does, as it would have been
+/// breached by then unless the ticket changed, which makes new facts).
+/// Only the time in categories of an active ticket (not part of any
+/// report) is as of `now`.
+pub fn settled_facts(
+    ticket: &Ticket,
+    statuses: &Statuses,
+    policies: &[Policy],
+    now: Timestamp,
+) -> Facts {
+    let horizon = now.checked_plus_seconds(SLA_HORIZON_SECS).unwrap_or(now);
+    facts_with(ticket, statuses, policies, horizon, now)
+}
+
+fn facts_with(
+    ticket: &Ticket,
+    statuses: &Statuses,
+    policies: &[Policy],
+    sla_now: Timestamp,
+    now: Timestamp,
+) -> Facts {
     let created = ticket
         .events
         .iter()
@@ -365,7 +395,7 @@ pub fn facts(ticket: &Ticket, statuses: &Statuses, policies: &[Policy], now: Tim
         closes: Vec::new(),
         assignee_stations: stations(ticket, EventKind::Assign, ticket.assignee.as_deref()),
         department_stations: stations(ticket, EventKind::Department, ticket.department.as_deref()),
-        sla: sla_outcomes(ticket, statuses, policies, now),
+        sla: sla_outcomes(ticket, statuses, policies, sla_now),
         ratings: ratings(ticket),
     };
     if let (Some(created), Some(pass)) = (created, pass) {
@@ -2306,6 +2336,58 @@ fn histogram(minutes: &[i64], ranges: &[(&str, i64)]) -> Vec<(String, usize)> {
 #[cfg(test)]
 mod chart_tests {
     use super::*;
+
+    #[test]
+    fn settled_facts_count_a_running_clock_only_once_its_due_time_is_in_the_period() {
+        use crate::domain::change::{self, Actor, NewTicket};
+        use crate::domain::sla::{Match, Policy, Targets};
+        let statuses = Statuses::builtin();
+        let at = |h: i64| Timestamp::from_unix(1_740_992_400 + h * 3600).unwrap();
+        let actor = |t| Actor {
+            id: "ana@desk",
+            role: Role::Agent,
+            now: t,
+            statuses: &statuses,
+        };
+        let new = NewTicket {
+            subject: "Printer".into(),
+            body: Some("Help".into()),
+            customer: crate::model::Customer {
+                email: Some("bo@example.com".into()),
+                ..Default::default()
+            },
+            ..NewTicket::default()
+        };
+        let id: TicketId = "abcdef".parse().unwrap();
+        let (ticket, _) = change::create(id, new, &actor(at(0))).unwrap();
+        let policy = Policy {
+            name: "p".into(),
+            matches: Match::default(),
+            calendar: Calendar::always(),
+            pause: Vec::new(),
+            warn_before: None,
+            targets: [(
+                Priority::Normal,
+                Targets {
+                    first_reply: Some(4 * 3600),
+                    ..Targets::default()
+                },
+            )]
+            .into(),
+        };
+        let facts = settled_facts(&ticket, &statuses, &[policy], at(1));
+        let period = |h| Period {
+            since: Some(at(0)),
+            until: at(h),
+        };
+        let report = aggregate(std::slice::from_ref(&facts), period(2), None);
+        assert_eq!(
+            report.metrics.sla.first_reply.breached, 0,
+            "not due by then"
+        );
+        let report = aggregate(&[facts], period(5), None);
+        assert_eq!(report.metrics.sla.first_reply.breached, 1, "due at 4h");
+    }
 
     #[test]
     fn histograms_put_each_value_under_its_first_upper_bound() {

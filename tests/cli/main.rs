@@ -21,6 +21,7 @@ mod mail_tls;
 mod new;
 mod rate;
 mod reliability;
+mod report;
 mod show;
 mod snapshots;
 mod worktree;

@@ -20,7 +20,7 @@ use crate::domain::report::{GroupBy, Metrics, Report};
 ///
 /// Examples:
 ///   tix report --since 30d
-///   tix report --since 2025-01-01 --until 2025-03-31 --by agent
+///   tix report --since 2025-01-01 --until 2025-03-31 --by agent   # to the end of that day
 ///   tix report --since 7d --format html > week.html
 ///   tix report --at 2025-01-01 --since 2024-12-01
 #[derive(Debug, Args)]
@@ -29,7 +29,8 @@ pub(crate) struct ReportArgs {
     /// duration ago (30d).
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
-    /// End of the period (default: now, or the --at moment).
+    /// End of the period (default: now, or the --at moment); a date means
+    /// the end of that day.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
     /// The metrics per agent, department, priority or tag too.
@@ -91,12 +92,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ReportArgs) -> Result<(), CommandError> 
 }
 
 /// One row per group and metric: `group,metric,value`, the metric a
-/// dotted path of the JSON keys (`first_reply.median_minutes`).
+/// dotted path of the JSON keys (`first_reply.median_minutes`); the whole
+/// desk is the group `(all)`, which no tag or agent can be named.
 fn csv(ctx: &mut Ctx, report: &Report) -> Result<(), CommandError> {
     let out = ctx.ui.out();
     writeln!(out, "group,metric,value")?;
     let mut rows = Vec::new();
-    flatten("all", &report.metrics, &mut rows);
+    flatten("(all)", &report.metrics, &mut rows);
     for group in &report.groups {
         flatten(&group.key, &group.metrics, &mut rows);
     }

@@ -108,7 +108,7 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
     );
     let _ = writeln!(
         out,
-        "\n{:<17} {:>6} {:>8} {:>8} {:>8}   {:>8} {:>8}",
+        "\n{:<18} {:>5} {:>8} {:>8} {:>8}   {:>8} {:>8}",
         ui.paint(Style::Bold, "Times"),
         "COUNT",
         "MEAN",
@@ -128,7 +128,7 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
     let s = &m.sla;
     let _ = writeln!(
         out,
-        "\n{}  first reply {}, next reply {}, resolution {}, first assign {}",
+        "\n{}  first reply {}, next reply {},\n         resolution {}, first assign {}",
         ui.paint(Style::Bold, "SLA met"),
         achievement(&s.first_reply),
         achievement(&s.next_reply),
@@ -146,9 +146,10 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
     let c = &m.satisfaction;
     let _ = writeln!(
         out,
-        "\n{}  {} ratings, average {}, {} gave 4 or 5, {} of resolved tickets rated",
+        "\n{}  {} rating{}, average {}, {} gave 4 or 5,\n              {} of resolved tickets rated",
         ui.paint(Style::Bold, "Satisfaction"),
         c.count,
+        if c.count == 1 { "" } else { "s" },
         c.average
             .map_or_else(|| "-".to_owned(), |a| format!("{a:.1}")),
         percent(c.share_4_5),
@@ -186,7 +187,7 @@ fn stat_line(name: &str, stat: &Stat) -> String {
         p90_minutes,
     } = stat.calendar;
     format!(
-        "  {name:<15} {:>6} {:>8} {:>8} {:>8}   {:>8} {:>8}",
+        "  {name:<16} {:>5} {:>8} {:>8} {:>8}   {:>8} {:>8}",
         stat.count,
         duration(mean_minutes),
         duration(median_minutes),
@@ -389,8 +390,8 @@ mod svg {
             "<line x1=\"{PAD}\" y1=\"{y}\" x2=\"{x2}\" y2=\"{y}\" class=\"axis\"/>\
              <polyline points=\"{}\" fill=\"none\" stroke=\"#4c78a8\" stroke-width=\"2\"/>\
              <polyline points=\"{}\" fill=\"none\" stroke=\"#54a24b\" stroke-width=\"2\"/>\
-             <text x=\"{PAD}\" y=\"14\" class=\"k\" fill=\"#4c78a8\">created</text>\
-             <text x=\"{:.1}\" y=\"14\" class=\"k\" fill=\"#54a24b\">solved</text>\
+             <text x=\"{PAD}\" y=\"14\" class=\"k\" style=\"fill:#4c78a8\">created</text>\
+             <text x=\"{:.1}\" y=\"14\" class=\"k\" style=\"fill:#54a24b\">solved</text>\
              <text x=\"{:.1}\" y=\"14\" class=\"le\">at most {} per bucket</text>",
             line(|b| b.created),
             line(|b| b.solved),
