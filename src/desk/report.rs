@@ -60,7 +60,7 @@ impl Desk {
                 "--since is after --until: the period is empty".to_owned(),
             ));
         }
-        let (facts, problems) = self.all_facts(now)?;
+        let (facts, problems) = self.all_facts(now, until)?;
         let period = Period { since, until };
         let mut report = report::aggregate(&facts, period, query.by);
         report.at = self.pinned();
@@ -72,7 +72,11 @@ impl Desk {
     }
 
     /// Every ticket's facts at `now`.
-    fn all_facts(&self, now: Timestamp) -> Result<(Vec<Facts>, Vec<Problem>), Error> {
+    fn all_facts(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<(Vec<Facts>, Vec<Problem>), Error> {
         let config = &self.config;
         // The config and the calendars' holidays, as for the list cache.
         let salt = format!("facts-3 {}", self.cache_salt()?);
@@ -100,7 +104,10 @@ impl Desk {
             &mut |item| match item.payload {
                 Some(ACTIVE) => fresh.push((item.path(), item.blob)),
                 Some(payload) => match serde_json::from_str::<Facts>(payload) {
-                    Ok(f) => facts.push(f),
+                    Ok(mut f) => {
+                        f.keep_for(until);
+                        facts.push(f);
+                    }
                     Err(_) => fresh.push((item.path(), item.blob)),
                 },
                 None => fresh.push((item.path(), item.blob)),
@@ -130,12 +137,12 @@ impl Desk {
                     })
                 });
             match loaded {
-                Ok(ticket) => facts.push(report::settled_facts(
-                    &ticket,
-                    &config.statuses,
-                    &config.policies,
-                    now,
-                )),
+                Ok(ticket) => {
+                    let mut f =
+                        report::settled_facts(&ticket, &config.statuses, &config.policies, now);
+                    f.keep_for(until);
+                    facts.push(f);
+                }
                 Err(problem) => problems.push(problem),
             }
         }

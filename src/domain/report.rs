@@ -235,6 +235,18 @@ impl Facts {
             .find(|i| i.start <= t)
             .map(|i| (i.status.as_str(), i.category))
     }
+
+    /// Drops what a report ending at `until` never reads: every interval
+    /// but the one [`Self::status_at`] finds at `until`, so a report over
+    /// many tickets holds little of each.
+    pub fn keep_for(&mut self, until: Timestamp) {
+        let kept = self
+            .intervals
+            .iter()
+            .rposition(|i| i.start <= until)
+            .map(|at| self.intervals.swap_remove(at));
+        self.intervals = kept.into_iter().collect();
+    }
 }
 
 /// One pass over the log: everything instant-like.
@@ -723,6 +735,34 @@ pub struct Metrics {
     pub satisfaction: Satisfaction,
     /// Active tickets at `until`.
     pub backlog: Backlog,
+    /// Time in categories of the tickets whose last entry into solved or
+    /// closed falls in the period (requester wait, agent work, waiting,
+    /// on hold).
+    pub time_in: TimeInReport,
+    /// Distinct assignees and departments those tickets had, on average.
+    pub stations: Stations,
+}
+
+/// Time spent in categories, per metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TimeInReport {
+    /// New, open or on hold: the customer waits.
+    pub requester_wait: Stat,
+    /// New or open: an agent has work.
+    pub agent_work: Stat,
+    /// Waiting for the customer.
+    pub waiting: Stat,
+    /// On hold.
+    pub on_hold: Stat,
+}
+
+/// Stations: how many hands a ticket passed through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Stations {
+    /// Mean distinct assignees.
+    pub assignees: Option<f64>,
+    /// Mean distinct departments.
+    pub departments: Option<f64>,
 }
 
 /// The metrics of one group.
@@ -873,6 +913,63 @@ fn metrics(tickets: &[&Facts], period: Period, follow_ups: &FollowUps<'_>) -> Me
         premature_autoclose_rate: premature_rate(&tickets, period, follow_ups),
         satisfaction: satisfaction(&tickets, period),
         backlog: backlog(&tickets, period.until),
+        time_in: time_in_report(&tickets, period),
+        stations: stations_report(&tickets, period),
+    }
+}
+
+/// When a ticket last entered solved or closed, while it is in one.
+fn ended(f: &Facts) -> Option<Timestamp> {
+    if !matches!(f.category, Some(Category::Solved | Category::Closed)) {
+        return None;
+    }
+    f.solves
+        .iter()
+        .copied()
+        .chain(f.closes.iter().map(|c| c.at))
+        .max()
+}
+
+fn time_in_report(tickets: &[&Facts], period: Period) -> TimeInReport {
+    let done: Vec<(&Facts, Timestamp)> = tickets
+        .iter()
+        .filter_map(|f| ended(f).filter(|t| period.contains(*t)).map(|t| (*f, t)))
+        .collect();
+    let stat = |pick: fn(&TimeIn) -> Span| {
+        let values: Vec<Timed> = done
+            .iter()
+            .map(|(f, at)| {
+                let span = pick(&f.time_in);
+                Timed {
+                    at: *at,
+                    secs: span.secs,
+                    business_secs: span.business_secs,
+                }
+            })
+            .collect();
+        Stat::of(&values)
+    };
+    TimeInReport {
+        requester_wait: stat(|t| t.requester_wait),
+        agent_work: stat(|t| t.agent_work),
+        waiting: stat(|t| t.waiting),
+        on_hold: stat(|t| t.on_hold),
+    }
+}
+
+fn stations_report(tickets: &[&Facts], period: Period) -> Stations {
+    let done: Vec<&Facts> = tickets
+        .iter()
+        .copied()
+        .filter(|f| ended(f).is_some_and(|t| period.contains(t)))
+        .collect();
+    let mean = |pick: fn(&Facts) -> u32| {
+        (!done.is_empty())
+            .then(|| done.iter().map(|f| f64::from(pick(f))).sum::<f64>() / done.len() as f64)
+    };
+    Stations {
+        assignees: mean(|f| f.assignee_stations),
+        departments: mean(|f| f.department_stations),
     }
 }
 
@@ -2118,6 +2215,12 @@ mod tests {
             })
         };
         let none = serde_json::json!({ "achieved": 0, "breached": 0, "rate": null });
+        let minutes = |m: i64| {
+            serde_json::json!({
+                "count": 1, "mean_minutes": m, "median_minutes": m, "p90_minutes": m,
+                "business": { "mean_minutes": m, "median_minutes": m, "p90_minutes": m },
+            })
+        };
         let expected = serde_json::json!({
             "since": "2025-03-03T00:00:00Z",
             "until": "2025-03-03T12:00:00Z",
@@ -2137,6 +2240,14 @@ mod tests {
                               "response_rate": 0.0 },
             "backlog": { "total": 0, "by_status": {},
                          "by_age": { "<1d": 0, "1-3d": 0, "3-7d": 0, "7-30d": 0, ">30d": 0 } },
+            // New 09:00-09:30, answered 09:30-10:00, then resolved.
+            "time_in": {
+                "requester_wait": minutes(30),
+                "agent_work": minutes(30),
+                "waiting": minutes(30),
+                "on_hold": minutes(0),
+            },
+            "stations": { "assignees": 1.0, "departments": 0.0 },
             "groups": []
         });
         assert_eq!(serde_json::to_value(&report).unwrap(), expected);

@@ -122,6 +122,10 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
         ("next reply", &m.next_reply),
         ("first resolution", &m.first_resolution),
         ("full resolution", &m.full_resolution),
+        ("requester wait", &m.time_in.requester_wait),
+        ("agent work", &m.time_in.agent_work),
+        ("waiting", &m.time_in.waiting),
+        ("on hold", &m.time_in.on_hold),
     ] {
         let _ = writeln!(out, "{}", stat_line(name, stat));
     }
@@ -142,6 +146,14 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
         percent(m.one_touch_rate),
         percent(m.reopen_rate),
         percent(m.premature_autoclose_rate),
+    );
+    let mean = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+    let _ = writeln!(
+        out,
+        "\n{}  {} assignees and {} departments per solved ticket",
+        ui.paint(Style::Bold, "Stations"),
+        mean(m.stations.assignees),
+        mean(m.stations.departments),
     );
     let c = &m.satisfaction;
     let _ = writeln!(
@@ -256,6 +268,10 @@ pub(crate) fn html(report: &Report, charts: &Charts, desk: Option<&str>) -> Resu
         ("Next reply", &m.next_reply),
         ("First resolution", &m.first_resolution),
         ("Full resolution", &m.full_resolution),
+        ("Requester wait", &m.time_in.requester_wait),
+        ("Agent work", &m.time_in.agent_work),
+        ("Waiting on the customer", &m.time_in.waiting),
+        ("On hold", &m.time_in.on_hold),
     ]
     .iter()
     .map(|(name, stat)| {
