@@ -6,6 +6,7 @@ mod args;
 mod automation;
 pub mod clock;
 mod commands;
+mod defuse;
 pub mod error;
 mod render;
 pub mod ui;

@@ -75,9 +75,9 @@ impl Ui {
 
     /// Writes one status line to stderr (progress, confirmations, warnings).
     /// Text from tickets and from `tix.toml` inside it is defused
-    /// (`render::text`): a status line never carries an escape code.
+    /// (`defuse::text`): a status line never carries an escape code.
     pub fn status(&self, line: &str) {
-        let _ = writeln!(io::stderr(), "{}", super::render::text(line));
+        let _ = writeln!(io::stderr(), "{}", super::defuse::text(line));
     }
 
     /// Wraps text in an ANSI style when colour is on.

@@ -1,55 +1,12 @@
 //! `[mail]` and `[[mailbox]]`: the mail channel (docs/configuration.md,
 //! "Mail").
 
-use serde::Deserialize;
-
 use super::Report;
-use super::raw::Element;
+use super::raw::{Element, RawMail, RawMailbox};
 use crate::domain::mail::{
     ClosedReply, DEFAULT_MAX_SIZE_MB, MailSettings, Mailbox, Notify, Security, Smtp, Transport,
     is_address,
 };
-
-/// `[mail]` as written.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawMail {
-    address: Option<String>,
-    name: Option<String>,
-    transport: Option<String>,
-    sendmail: Option<String>,
-    smtp: Option<RawSmtp>,
-    closed_reply: Option<String>,
-    max_size_mb: Option<u64>,
-    #[serde(default)]
-    notify: RawNotify,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSmtp {
-    host: String,
-    port: Option<u16>,
-    security: Option<String>,
-    user: Option<String>,
-    password_env: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNotify {
-    created: Option<String>,
-    resolved: Option<String>,
-    closed: Option<String>,
-}
-
-/// `[[mailbox]]` as written.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawMailbox {
-    address: String,
-    department: String,
-}
 
 /// Builds the mail settings; `span` is where `[mail]` starts.
 pub(super) fn mail(

@@ -31,8 +31,8 @@ pub(super) struct RawConfig {
     pub(super) automation: Vec<Element<Rule>>,
     pub(super) calendar: BTreeMap<String, Spanned<RawCalendar>>,
     pub(super) sla: RawSla,
-    pub(super) mail: Option<(super::mail::RawMail, std::ops::Range<usize>)>,
-    pub(super) mailbox: Vec<Element<super::mail::RawMailbox>>,
+    pub(super) mail: Option<(RawMail, std::ops::Range<usize>)>,
+    pub(super) mailbox: Vec<Element<RawMailbox>>,
     /// Tables that failed to read, by section: what they define still
     /// counts, so a reference to it is not reported a second time.
     pub(super) broken: BTreeMap<&'static str, Vec<toml::Table>>,
@@ -324,4 +324,45 @@ pub(super) struct RawRouteSet {
     pub(super) priority: Option<Priority>,
     #[serde(default)]
     pub(super) add_tags: Vec<String>,
+}
+
+/// `[mail]` as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMail {
+    pub(super) address: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) transport: Option<String>,
+    pub(super) sendmail: Option<String>,
+    pub(super) smtp: Option<RawSmtp>,
+    pub(super) closed_reply: Option<String>,
+    pub(super) max_size_mb: Option<u64>,
+    #[serde(default)]
+    pub(super) notify: RawNotify,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    pub(super) host: String,
+    pub(super) port: Option<u16>,
+    pub(super) security: Option<String>,
+    pub(super) user: Option<String>,
+    pub(super) password_env: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub(super) created: Option<String>,
+    pub(super) resolved: Option<String>,
+    pub(super) closed: Option<String>,
+}
+
+/// `[[mailbox]]` as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMailbox {
+    pub(super) address: String,
+    pub(super) department: String,
 }

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::change::commit_message;
+use super::commit::commit_message;
 use super::{Desk, Error, ParseOn, Version};
 use crate::domain::change::{Actor, Applied, ChangeError};
 use crate::domain::entry::ListEntry;

@@ -12,6 +12,7 @@ use crate::domain::routing::{self, Assignment, Explicit};
 use crate::model::{Customer, Priority, Role, Ticket, TicketId, Timestamp};
 use crate::store::{self, UpdateError, Write, layout};
 
+use super::commit::commit_message;
 use super::read::parse_ticket;
 use super::{Agent, Desk, Error};
 
@@ -414,63 +415,4 @@ fn once_each(fields: &[(String, String)]) -> Result<(), Error> {
 fn unreachable_state() -> Error {
     // The store only returns Ok after the edit closure ran and succeeded.
     Error::Store(store::Error::Contended(0))
-}
-
-/// Builds the commit message: a subject naming id, action and ticket
-/// subject, then trailers (docs/storage.md).
-///
-/// Only tix writes trailers: the ticket's subject, which another clone or a
-/// hand edit may have filled with line breaks (`hi\n\nTix-Ticket: other`),
-/// becomes one line that can neither start a line of the message nor be
-/// found as a trailer (see `one_line`).
-pub(crate) fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
-    let full = one_line(&ticket.subject);
-    let mut subject: String = full.chars().take(60).collect();
-    if subject.len() < full.len() {
-        subject.push('…');
-    }
-    let status = applied
-        .status
-        .as_ref()
-        .map(|(from, to)| (one_line(from), one_line(to)));
-    let mut message = match &status {
-        Some((from, to)) => format!(
-            "{}: {} ({from} -> {to}) {subject}\n\n",
-            ticket.id, applied.action
-        ),
-        None => format!("{}: {} {subject}\n\n", ticket.id, applied.action),
-    };
-    message.push_str(&format!(
-        "Tix-Ticket: {}\nTix-Action: {}\n",
-        ticket.id, applied.action
-    ));
-    if let Some((from, to)) = &status {
-        message.push_str(&format!("Tix-Status: {from} -> {to}\n"));
-    }
-    message
-}
-
-/// Text for a commit's subject line: every control character (line
-/// breaks among them) a space, and the hyphen of any `Tix-` a
-/// non-breaking hyphen (U+2011), so that `git log --grep 'Tix-Ticket: ID'`
-/// finds only the trailers tix wrote.
-fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let tix = out.len() >= 3
-            && out.is_char_boundary(out.len() - 3)
-            && out[out.len() - 3..].eq_ignore_ascii_case("tix");
-        out.push(match c {
-            '-' if tix => '\u{2011}',
-            // Line breaks and escapes, and the invisible characters that
-            // reorder text (bidi overrides and isolates).
-            c if c.is_control()
-                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
-                ' '
-            }
-            c => c,
-        });
-    }
-    out
 }

@@ -21,6 +21,7 @@
 
 pub mod automate;
 pub mod change;
+mod commit;
 pub mod doctor;
 pub mod hooks;
 pub mod ingest;

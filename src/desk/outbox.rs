@@ -319,7 +319,7 @@ impl Desk {
                 };
                 let write = Write {
                     content: ticket.to_toml(&self.config.statuses),
-                    message: super::change::commit_message(&ticket, &applied),
+                    message: super::commit::commit_message(&ticket, &applied),
                     files: Vec::new(),
                 };
                 recorded = Some(ticket);

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use super::change::commit_message;
+use super::commit::commit_message;
 use super::{Desk, Error, ParseOn, Problem};
 use crate::domain::change::{self, Actor, Applied, Change};
 use crate::domain::hooks::{HookEvent, events_for};

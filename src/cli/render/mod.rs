@@ -29,35 +29,7 @@ pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
     }
 }
 
-/// A ticket's text for a table cell: control characters (escape codes
-/// among them) and the bidirectional overrides shown as `�`, so the text
-/// a customer wrote cannot restyle or reorder the terminal's lines.
-pub(crate) fn cell(text: &str) -> String {
-    text.chars()
-        .map(|c| if is_hostile(c) { '\u{fffd}' } else { c })
-        .collect()
-}
-
-/// A ticket's text of several lines (a message body) for the terminal:
-/// as [`cell`], but line breaks and tabs stay.
-pub(crate) fn text(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if is_hostile(c) && c != '\n' && c != '\t' {
-                '\u{fffd}'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Control characters (escape codes, carriage returns among them) and the
-/// bidirectional embeddings, overrides and isolates, which can make a
-/// line read other than it is.
-pub(crate) fn is_hostile(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+pub(crate) use super::defuse::{cell, is_hostile, text};
 
 /// Picks the colour of a status by its category.
 pub(crate) fn status_style(category: Option<Category>) -> Style {
