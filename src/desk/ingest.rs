@@ -109,7 +109,17 @@ impl Desk {
                 .map(|t| (t, t.summary(&self.config.statuses).category)),
             &self.config.mail,
         );
-        self.take(intake, &mail, raw, result, now, rng)
+        let kept = result.clone();
+        match self.take(intake, &mail, raw, result, now, rng) {
+            // Its folder is in the ticket already: the same mail, taken
+            // before under another Message-ID spelling.
+            Err(Error::Store(crate::store::Error::Exists(path))) => Ok(Ingested {
+                outcome: Outcome::Duplicate,
+                reason: Some(format!("its files are stored already ({path})")),
+                ..kept
+            }),
+            other => other,
+        }
     }
 
     /// The checks before threading: size, form, automatic mail, the
@@ -261,11 +271,12 @@ impl Desk {
     /// parents: in one pass over the desk's Message-IDs, or in the index a
     /// batch keeps.
     fn lookup(&self, mail: &Inbound) -> Result<HashMap<String, TicketId>, Error> {
-        let mut wanted: Vec<&String> = mail.message_id.iter().collect();
-        wanted.extend(mail.in_reply_to.iter().chain(&mail.references));
         let mut found = HashMap::new();
-        let mut foreign = Vec::new();
-        for id in wanted {
+        // The message's own Message-ID is looked up among the stored ones
+        // even when it has tix's shape: a forged `<tix.ID.1@...>` must not
+        // pass for a mail tix sent.
+        let mut foreign: Vec<&str> = mail.message_id.iter().map(String::as_str).collect();
+        for id in mail.in_reply_to.iter().chain(&mail.references) {
             match outbound::ticket_of(id) {
                 Some(ticket) if self.store.contains(&ticket)? => {
                     found.insert(id.clone(), ticket);

@@ -410,9 +410,9 @@ impl Store {
         if paths.is_empty() {
             return Ok(Vec::new());
         }
+        // The journal holds every commit of the run (or what another tix's
+        // recovery left of it): working it off brings each path to HEAD.
         let _lock = WriterLock::acquire(&self.private_dir())?;
-        let entries: Vec<(String, Option<Oid>)> = paths.into_iter().collect();
-        git::write_journal(&self.private_dir(), &entries)?;
         git::recover(&self.repo, &self.root, &self.private_dir())
     }
 
@@ -937,18 +937,18 @@ impl Store {
                 }
             }
             let mut deferred = self.deferred.borrow_mut();
+            // Every commit of a deferred run journals its paths with the
+            // blobs they had before it: another tix may refresh them in
+            // between (its recovery works the journal off), and the last
+            // word must be this run's.
             let defer = deferred.as_mut().map(|paths| {
-                std::iter::once((path.clone(), old))
+                let all: Vec<(String, Option<Oid>)> = std::iter::once((path.clone(), old))
                     .chain(files.iter().map(|(file, _)| (file.clone(), None)))
-                    // The blob before the run is the first one seen.
-                    .filter(|(p, before)| match paths.entry(p.clone()) {
-                        std::collections::btree_map::Entry::Occupied(_) => false,
-                        std::collections::btree_map::Entry::Vacant(slot) => {
-                            slot.insert(*before);
-                            true
-                        }
-                    })
-                    .collect::<Vec<_>>()
+                    .collect();
+                for (p, before) in &all {
+                    paths.entry(p.clone()).or_insert(*before);
+                }
+                all
             });
             match git::commit_one(
                 &self.repo,

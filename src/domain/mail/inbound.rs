@@ -135,8 +135,16 @@ fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
         .collect()
 }
 
+/// A Message-ID as tix stores it: `<...>`, without white space (a folded
+/// header can leave line breaks and spaces inside; stored IDs are kept
+/// space-separated in the mail cache).
 fn bracket(id: &str) -> String {
-    format!("<{}>", id.trim().trim_matches(['<', '>']))
+    let inner: String = id
+        .trim_matches(|c: char| c.is_whitespace() || c == '<' || c == '>')
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    format!("<{inner}>")
 }
 
 fn ids(value: &HeaderValue<'_>) -> Vec<String> {
@@ -423,6 +431,9 @@ fn known_sender(ticket: &Ticket, address: &str) -> bool {
         })
 }
 
+/// The longest stored file name, in bytes.
+const MAX_NAME_BYTES: usize = 200;
+
 /// Makes an attachment's name safe to store: its last path component,
 /// without control characters, path separators, leading dots or a name
 /// that is empty; a name in `taken` gets `-2`, `-3`, ... before its
@@ -440,11 +451,22 @@ pub fn safe_name(name: &str, taken: &BTreeSet<String>) -> String {
         })
         .collect();
     clean = clean.trim().trim_start_matches('.').trim().to_owned();
-    if clean.chars().count() > 100 {
+    // File systems limit a name to 255 bytes, and the working-tree file is
+    // first written under a longer temporary name: 100 characters, at most
+    // 200 bytes.
+    if clean.chars().count() > 100 || clean.len() > MAX_NAME_BYTES {
         let (stem, ext) = split_extension(&clean);
-        let keep = 100usize.saturating_sub(ext.chars().count());
-        clean = stem.chars().take(keep).collect::<String>() + ext;
-        clean = clean.trim().trim_start_matches('.').trim().to_owned();
+        let mut cut = String::new();
+        for c in stem
+            .chars()
+            .take(100usize.saturating_sub(ext.chars().count()))
+        {
+            if cut.len() + c.len_utf8() + ext.len() > MAX_NAME_BYTES {
+                break;
+            }
+            cut.push(c);
+        }
+        clean = (cut + ext).trim().trim_start_matches('.').trim().to_owned();
     }
     if clean.is_empty() {
         clean = "attachment".to_owned();
@@ -528,6 +550,14 @@ mod tests {
         let long = format!("{}.pdf", "x".repeat(300));
         assert_eq!(safe_name(&long, &none).chars().count(), 100);
         assert!(safe_name(&long, &none).ends_with(".pdf"));
+        // 100 characters of three bytes each would be 300 bytes.
+        let wide = format!("{}.pdf", "漢".repeat(150));
+        let safe = safe_name(&wide, &none);
+        assert!(
+            safe.len() <= 200 && safe.ends_with(".pdf"),
+            "{}",
+            safe.len()
+        );
         // Found by fuzzing: a long name whose last dot starts no extension.
         let odd = format!("Order 4471 o. {} importes?", "revisar la f".repeat(10));
         let safe = safe_name(&odd, &none);
@@ -590,6 +620,7 @@ In-Reply-To: <tix.k3x9p2.1@example.com>\r\nReferences: <a@x> <b@x>\r\n\r\nHello\
         assert_eq!(mail.message_id.as_deref(), Some("<m1@example.com>"));
         assert_eq!(mail.in_reply_to, ["<tix.k3x9p2.1@example.com>"]);
         assert_eq!(mail.references, ["<a@x>", "<b@x>"]);
+        assert_eq!(bracket(" <a b\r\n c@x> "), "<abc@x>");
         assert_eq!(mail.body, "Hello\n");
         assert_eq!(mail.automatic, None);
     }
