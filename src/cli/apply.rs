@@ -63,14 +63,7 @@ pub(crate) fn report(
             "warning: the mail waits in the outbox: {why}; `tix outbox --send` retries"
         ));
     }
-    for delivery in &changed.mail {
-        if let Some(why) = &delivery.error {
-            ctx.ui.status(&format!(
-                "warning: mail to {} queued: {why}; `tix outbox --send` retries",
-                delivery.to
-            ));
-        }
-    }
+    warn_unsent(ctx, &changed.mail);
     let (ticket, applied) = (&changed.ticket, &changed.applied);
     if format == Format::Json {
         return Ok(ctx
@@ -93,4 +86,16 @@ pub(crate) fn report(
         writeln!(ctx.ui.out(), "{}", crate::cli::render::text(&line))?;
     }
     Ok(())
+}
+
+/// Warns, on stderr, of each mail the transport did not take.
+pub(crate) fn warn_unsent(ctx: &Ctx, mail: &[crate::desk::outbox::Delivery]) {
+    for delivery in mail {
+        if let Some(why) = &delivery.error {
+            ctx.ui.status(&format!(
+                "warning: mail to {} queued: {why}; `tix outbox --send` retries",
+                delivery.to
+            ));
+        }
+    }
 }

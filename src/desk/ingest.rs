@@ -295,14 +295,9 @@ impl Desk {
             }
             return Ok(found);
         }
-        self.mail_index(&mut |ticket, tokens| {
-            for token in tokens.split(' ') {
-                let token = token.trim_start_matches('!');
-                if foreign.contains(&token) {
-                    found
-                        .entry(token.to_owned())
-                        .or_insert_with(|| ticket.clone());
-                }
+        self.mail_index(&mut |ticket, id, _| {
+            if foreign.contains(&id) {
+                found.entry(id.to_owned()).or_insert_with(|| ticket.clone());
             }
         })?;
         Ok(found)
@@ -313,12 +308,8 @@ impl Desk {
     /// refreshed once at the end (each message is still its own commit).
     fn in_batch<T>(&self, run: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
         let mut known = HashMap::new();
-        self.mail_index(&mut |ticket, tokens| {
-            for token in tokens.split(' ') {
-                known
-                    .entry(token.trim_start_matches('!').to_owned())
-                    .or_insert_with(|| ticket.clone());
-            }
+        self.mail_index(&mut |ticket, id, _| {
+            known.entry(id.to_owned()).or_insert_with(|| ticket.clone());
         })?;
         self.known_mail.replace(Some(known));
         self.store.defer_refresh();

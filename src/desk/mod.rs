@@ -253,16 +253,23 @@ impl Desk {
 /// Reads `--at`: a time (RFC 3339, a date), a duration ago (`30d`), else a
 /// revision for git.
 fn parse_at(text: &str, now: Timestamp) -> store::At {
-    let text = text.trim();
-    if let Some(secs) = crate::model::parse_duration_secs(text)
-        && let Some(at) = now.checked_plus_seconds(-secs)
-    {
-        return store::At::Time(at);
-    }
-    match Timestamp::parse_user(text, now) {
+    match past_or_time(text, now) {
         Ok(at) => store::At::Time(at),
-        Err(_) => store::At::Rev(text.to_owned()),
+        Err(_) => store::At::Rev(text.trim().to_owned()),
     }
+}
+
+/// A moment given on the command line for the past (`--at`, a report's
+/// period): a time, a date, or a duration ago (`30d`: thirty days before
+/// `now`).
+pub(crate) fn past_or_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
+    let text = text.trim();
+    if let Some(secs) = crate::model::parse_duration_secs(text) {
+        return now
+            .checked_plus_seconds(-secs)
+            .ok_or_else(|| format!("'{text}' reaches before any date"));
+    }
+    Timestamp::parse_user(text, now).map_err(|e| e.to_string())
 }
 
 /// Reads and parses the committed `tix.toml` (built-in defaults if absent);

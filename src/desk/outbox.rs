@@ -19,7 +19,7 @@ use crate::domain::mail::inbound;
 use crate::domain::mail::outbound::{self, FAILED, OutMail, Pending, SENT};
 use crate::domain::mail::template::{self, Vars};
 use crate::domain::mail::{Security, Transport};
-use crate::model::{Event, EventKind, Role, Ticket, TicketId, Timestamp, scan};
+use crate::model::{Event, EventKind, Role, Ticket, TicketId, Timestamp};
 use crate::store::{UpdateError, Write, layout};
 
 /// What became of one mail handed to the transport.
@@ -59,29 +59,31 @@ const MAIL_SALT: &str = "mail 2";
 const HANDOVER_SECS: i64 = 60;
 
 impl Desk {
-    /// Looks through every ticket's stored and sent Message-IDs with
-    /// `visit(ticket, tokens)`, where tokens are the ids, and `!` marks
-    /// the outbox's.
-    pub(crate) fn mail_index(&self, visit: &mut dyn FnMut(TicketId, &str)) -> Result<(), Error> {
+    /// Visits every stored or sent Message-ID of the desk as
+    /// `visit(ticket, message_id, waiting)`, `waiting` telling whether the
+    /// mail is in the outbox, through the mail cache.
+    pub(crate) fn mail_index(
+        &self,
+        visit: &mut dyn FnMut(&TicketId, &str, bool),
+    ) -> Result<(), Error> {
         let derive = |raw: crate::store::RawTicket| {
-            let text = raw.text.ok()?;
-            let ticket = scan::without_bodies(&text).or_else(|| Ticket::parse(&text).ok())?;
+            let ticket = super::read::load_summary(&raw).ok()?;
             let pending: BTreeSet<String> = outbound::pending(&ticket)
                 .into_iter()
                 .map(|p| p.message_id)
                 .collect();
-            let mut tokens = Vec::new();
-            for event in &ticket.events {
-                if let Some(id) = &event.message_id
-                    && matches!(event.kind, EventKind::Message | EventKind::Csat)
-                {
+            let tokens: Vec<String> = ticket
+                .events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::Message | EventKind::Csat))
+                .filter_map(|e| e.message_id.as_ref())
+                .map(|id| {
                     let mark = if pending.contains(id) { "!" } else { "" };
-                    tokens.push(format!("{mark}{id}"));
-                }
-            }
+                    format!("{mark}{id}")
+                })
+                .collect();
             Some(tokens.join(" "))
         };
-        let mut result = Ok(());
         self.store.scan_cache(
             MAIL_CACHE,
             MAIL_SALT,
@@ -90,31 +92,39 @@ impl Desk {
             false,
             &|_| {},
             &mut |item| {
-                let Some(payload) = item.payload else { return };
-                if payload.is_empty() || result.is_err() {
+                let (Some(payload), Some(id)) = (item.payload, layout::id_from_path(&item.path()))
+                else {
                     return;
-                }
-                match crate::store::layout::id_from_path(&item.path()) {
-                    Some(id) => visit(id, payload),
-                    None => result = Ok(()),
+                };
+                for token in payload.split(' ').filter(|t| !t.is_empty()) {
+                    match token.strip_prefix('!') {
+                        Some(waiting) => visit(&id, waiting, true),
+                        None => visit(&id, token, false),
+                    }
                 }
             },
         )?;
-        result
+        Ok(())
+    }
+
+    /// The tickets with mail in the outbox.
+    fn outbox_tickets(&self) -> Result<Vec<Ticket>, Error> {
+        let mut ids = BTreeSet::new();
+        self.mail_index(&mut |id, _, waiting| {
+            if waiting {
+                ids.insert(id.clone());
+            }
+        })?;
+        ids.iter().map(|id| self.ticket(id)).collect()
     }
 
     /// Every mail waiting to be sent, oldest first.
     pub fn outbox(&self) -> Result<Vec<Pending>, Error> {
-        let mut ids = Vec::new();
-        self.mail_index(&mut |id, tokens| {
-            if tokens.split(' ').any(|t| t.starts_with('!')) {
-                ids.push(id);
-            }
-        })?;
-        let mut all = Vec::new();
-        for id in ids {
-            all.extend(outbound::pending(&self.ticket(&id)?));
-        }
+        let mut all: Vec<Pending> = self
+            .outbox_tickets()?
+            .iter()
+            .flat_map(outbound::pending)
+            .collect();
         all.sort_by(|a, b| (a.queued, &a.message_id).cmp(&(b.queued, &b.message_id)));
         Ok(all)
     }
@@ -124,34 +134,22 @@ impl Desk {
     /// that wrote it.
     pub fn send_outbox(&self, agent: &Agent, now: Timestamp) -> Result<SendReport, Error> {
         let mut report = SendReport::default();
-        let mut by_ticket: std::collections::BTreeMap<TicketId, Vec<Pending>> = Default::default();
-        for pending in self.outbox()? {
-            let due = pending.next_try.is_none_or(|t| t <= now)
-                && (pending.attempts > 0 || pending.queued.plus_seconds(HANDOVER_SECS) <= now);
-            if due {
-                by_ticket
-                    .entry(pending.ticket.clone())
-                    .or_default()
-                    .push(pending);
-            } else {
-                report.waiting += 1;
-            }
-        }
-        for (id, pending) in by_ticket {
-            let ticket = self.ticket(&id)?;
-            let tried: Vec<Delivery> = pending
-                .iter()
-                .map(|p| self.deliver(&ticket, p, now))
-                .collect();
-            self.record_deliveries(&id, &tried, agent, now)?;
+        for ticket in self.outbox_tickets()? {
+            let (due, waiting): (Vec<Pending>, Vec<Pending>) =
+                outbound::pending(&ticket).into_iter().partition(|p| {
+                    p.next_try.is_none_or(|t| t <= now)
+                        && (p.attempts > 0 || p.queued.plus_seconds(HANDOVER_SECS) <= now)
+                });
+            report.waiting += waiting.len();
+            let (tried, _) = self.deliver_all(&ticket, &due, agent, now)?;
             report.tried.extend(tried);
         }
         Ok(report)
     }
 
     /// Sends the mail a committed change queued (its last `recorded`
-    /// events), records the outcomes, and returns them.
-    /// Returns them with the ticket as the record left it.
+    /// events) and records the outcomes; returns them with the ticket as
+    /// the record left it.
     pub(crate) fn send_queued(
         &self,
         ticket: &Ticket,
@@ -164,15 +162,7 @@ impl Desk {
             .into_iter()
             .filter(|p| p.event >= first)
             .collect();
-        if pending.is_empty() {
-            return Ok((Vec::new(), None));
-        }
-        let tried: Vec<Delivery> = pending
-            .iter()
-            .map(|p| self.deliver(ticket, p, now))
-            .collect();
-        let recorded = self.record_deliveries(&ticket.id, &tried, agent, now)?;
-        Ok((tried, recorded))
+        self.deliver_all(ticket, &pending, agent, now)
     }
 
     /// Sends the mail of the ticket `id` that was never tried (a notice an
@@ -184,13 +174,29 @@ impl Desk {
         now: Timestamp,
     ) -> Result<Vec<Delivery>, Error> {
         let ticket = self.ticket(id)?;
-        let tried: Vec<Delivery> = outbound::pending(&ticket)
-            .iter()
+        let pending: Vec<Pending> = outbound::pending(&ticket)
+            .into_iter()
             .filter(|p| p.attempts == 0)
-            .map(|p| self.deliver(&ticket, p, now))
             .collect();
-        self.record_deliveries(id, &tried, agent, now)?;
-        Ok(tried)
+        Ok(self.deliver_all(&ticket, &pending, agent, now)?.0)
+    }
+
+    /// Hands each of `pending` (mail of `ticket`) to the transport and
+    /// records the outcomes in one commit; returns them with the ticket as
+    /// that commit left it (none when there was nothing to send).
+    fn deliver_all(
+        &self,
+        ticket: &Ticket,
+        pending: &[Pending],
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<(Vec<Delivery>, Option<Ticket>), Error> {
+        let tried: Vec<Delivery> = pending
+            .iter()
+            .map(|p| self.deliver(ticket, p, now))
+            .collect();
+        let recorded = self.record_deliveries(&ticket.id, &tried, agent, now)?;
+        Ok((tried, recorded))
     }
 
     /// Hands one mail to the transport.

@@ -304,7 +304,9 @@ pub(crate) fn parse_ticket(
 /// Like [`load_raw`], for a summary: a file in tix's own layout is read
 /// without its message bodies, which a summary does not need (the fast
 /// reader of docs/storage.md; anything else goes to the full parse).
-fn load_summary(raw: &RawTicket) -> Result<Ticket, Problem> {
+/// Loads a ticket without its message bodies (the fast reader for files
+/// in tix's layout, else the full parse), or says why it does not load.
+pub(crate) fn load_summary(raw: &RawTicket) -> Result<Ticket, Problem> {
     if let (Some(id), Ok(text)) = (&raw.id, &raw.text)
         && raw.path == layout::ticket_path(id)
         && let Some(ticket) = scan::without_bodies(text)

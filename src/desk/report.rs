@@ -5,7 +5,7 @@
 //! are cached by blob with the list cache's machinery
 //! (`.git/tix/cache/facts`).
 
-use super::read::{Problem, parse_ticket};
+use super::read::{Problem, load_summary};
 use super::{Desk, Error};
 use crate::domain::report::{self, Charts, Facts, GroupBy, Period, Report};
 use crate::model::Timestamp;
@@ -34,16 +34,13 @@ pub struct Reported {
     pub problems: Vec<Problem>,
 }
 
-/// The cache payload of a ticket whose facts depend on the moment.
-const ACTIVE: &str = "active";
-
 impl Desk {
     /// Computes the report of `query` at `now` (the moment the desk shows:
     /// now, or the `--at` moment). Broken files come back as problems.
     pub fn report(&self, query: &ReportQuery, now: Timestamp) -> Result<Reported, Error> {
         let time = |what: &str, text: &Option<String>| -> Result<Option<Timestamp>, Error> {
             text.as_deref()
-                .map(|t| past_or_time(t, now))
+                .map(|t| super::past_or_time(t, now))
                 .transpose()
                 .map_err(|e| Error::Request(format!("--{what}: {e}")))
         };
@@ -81,19 +78,13 @@ impl Desk {
         // The config and the calendars' holidays, as for the list cache.
         let salt = format!("facts-3 {}", self.cache_salt()?);
         let derive = |raw: RawTicket| {
-            let text = raw.text.ok()?;
-            // Facts need no message bodies: the fast reader, else the full parse.
-            let ticket = crate::model::scan::without_bodies(&text)
-                .or_else(|| crate::model::Ticket::parse(&text).ok())?;
-            if ticket.summary(&config.statuses).category.is_none() {
-                return Some(ACTIVE.to_owned());
-            }
+            let ticket = load_summary(&raw).ok()?;
             let facts = report::settled_facts(&ticket, &config.statuses, &config.policies, now);
             serde_json::to_string(&facts).ok()
         };
         let mut facts = Vec::new();
         let mut problems = Vec::new();
-        let mut fresh = Vec::new();
+        let mut unread = Vec::new();
         self.store().scan_cache(
             "facts",
             &salt,
@@ -101,42 +92,22 @@ impl Desk {
             &|_| false,
             false,
             &|_| {},
-            &mut |item| match item.payload {
-                Some(ACTIVE) => fresh.push((item.path(), item.blob)),
-                Some(payload) => match serde_json::from_str::<Facts>(payload) {
-                    Ok(mut f) => {
+            &mut |item| {
+                match item
+                    .payload
+                    .and_then(|p| serde_json::from_str::<Facts>(p).ok())
+                {
+                    Some(mut f) => {
                         f.keep_for(until);
                         facts.push(f);
                     }
-                    Err(_) => fresh.push((item.path(), item.blob)),
-                },
-                None => fresh.push((item.path(), item.blob)),
+                    // A file that does not load: read it to report why.
+                    None => unread.push((item.path(), item.blob)),
+                }
             },
         )?;
-        for (path, blob) in fresh {
-            let raw = self.store().read_blob(path.clone(), blob);
-            let loaded = raw
-                .text
-                .map_err(|e| Problem {
-                    path: path.clone(),
-                    line: None,
-                    message: e.to_string(),
-                })
-                .and_then(|text| {
-                    parse_ticket(&path, &text, raw.id.as_ref()).map_err(|e| match e {
-                        Error::Parse { error, .. } => Problem {
-                            path: path.clone(),
-                            line: error.line,
-                            message: error.message,
-                        },
-                        other => Problem {
-                            path: path.clone(),
-                            line: None,
-                            message: other.to_string(),
-                        },
-                    })
-                });
-            match loaded {
+        for (path, blob) in unread {
+            match load_summary(&self.store().read_blob(path, blob)) {
                 Ok(ticket) => {
                     let mut f =
                         report::settled_facts(&ticket, &config.statuses, &config.policies, now);
@@ -153,15 +124,4 @@ impl Desk {
 /// Tells whether `text` is a plain date (`2025-03-31`).
 fn is_date(text: &str) -> bool {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").is_ok()
-}
-
-/// A time on the command line for a report: a time, a date, or a duration
-/// ago (`30d`: thirty days before `now`).
-fn past_or_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
-    if let Some(secs) = crate::model::parse_duration_secs(text) {
-        return now
-            .checked_plus_seconds(-secs)
-            .ok_or_else(|| format!("'{text}' reaches before any date"));
-    }
-    Timestamp::parse_user(text, now).map_err(|e| e.to_string())
 }

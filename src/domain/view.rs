@@ -222,33 +222,24 @@ pub fn attachment_path(ticket: &Ticket, name: &str) -> String {
 
 /// What became of the mail of message `event`, sent to `to`.
 pub fn mail_view(ticket: &Ticket, event: &Event, to: &str) -> MailView {
-    let outcomes: Vec<&Event> = ticket
-        .events
-        .iter()
-        .filter(|e| e.kind == EventKind::Mail && e.message_id == event.message_id)
-        .collect();
-    let failures: Vec<&&Event> = outcomes
-        .iter()
-        .filter(|e| e.to.as_deref() == Some(crate::domain::mail::outbound::FAILED))
-        .collect();
-    let sent = outcomes
-        .iter()
-        .any(|e| e.to.as_deref() == Some(crate::domain::mail::outbound::SENT));
+    let outcome = event
+        .message_id
+        .as_deref()
+        .map(|id| crate::domain::mail::outbound::outcome(ticket, id));
+    let sent = outcome.is_some_and(|o| o.sent);
+    let attempts = outcome.map_or(0, |o| o.attempts);
     MailView {
         to: to.to_owned(),
-        state: if sent {
-            "sent"
-        } else if failures.is_empty() {
-            "queued"
-        } else {
-            "failed"
+        state: match (sent, attempts) {
+            (true, _) => "sent",
+            (false, 0) => "queued",
+            (false, _) => "failed",
         },
-        attempts: failures.len(),
-        error: if sent {
-            None
-        } else {
-            failures.last().and_then(|e| e.reason.clone())
-        },
+        attempts: attempts as usize,
+        error: outcome
+            .filter(|o| !o.sent)
+            .and_then(|o| o.last_failure)
+            .and_then(|e| e.reason.clone()),
     }
 }
 

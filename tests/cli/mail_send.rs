@@ -9,23 +9,12 @@ use std::time::Duration;
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use serde_json::Value;
 
+use crate::common::mail::{configure, printer_ticket};
 use crate::common::smtp::{SmtpServer, msmtp_command, msmtp_rc};
 use crate::common::{TestEnv, assert_no_panic};
 
 /// How long a sent message may take to land.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// Appends `[mail]` (the desk's address and name, then `transport`, the
-/// rest of the section) to tix.toml and commits it.
-fn configure(env: &TestEnv, transport: &str) {
-    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
-    env.commit_file(
-        "tix.toml",
-        &format!(
-            "{text}\n[mail]\naddress = \"support@example.com\"\nname = \"Example Support\"\n{transport}"
-        ),
-    );
-}
 
 /// The `[mail]` transport lines for the SMTP server on `port`.
 fn smtp(port: u16) -> String {
@@ -55,21 +44,6 @@ fn msmtp_desk(server: &SmtpServer) -> TestEnv {
     let rc = msmtp_rc(env.home(), server.port());
     configure(&env, &sendmail(&msmtp_command(&rc)));
     env
-}
-
-/// Bo's ticket, made by an agent with `tix new`.
-fn printer_ticket(env: &TestEnv) -> String {
-    env.new_ticket_with(
-        "Printer on fire",
-        &[
-            "--customer",
-            "Bo Berg",
-            "--email",
-            "bo@example.com",
-            "-m",
-            "It smokes",
-        ],
-    )
 }
 
 /// Runs `tix` expecting exit 0; returns stdout and stderr.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use mail_parser::MessageParser;
 use serde_json::Value;
 
+use crate::common::mail::{configure, printer_ticket};
 use crate::common::smtp::{Certs, Session, SmtpServer, TlsMode, transcript};
 use crate::common::{TestEnv, assert_no_panic};
 
@@ -48,36 +49,19 @@ fn security(mode: TlsMode) -> &'static str {
 fn desk(host: &str, port: u16, mode: TlsMode, login: bool) -> TestEnv {
     let security = security(mode);
     let env = TestEnv::new();
-    let text = std::fs::read_to_string(env.path("tix.toml")).unwrap();
     let login = if login {
         format!(", user = \"{USER}\", password_env = \"{PASSWORD_ENV}\"")
     } else {
         String::new()
     };
-    env.commit_file(
-        "tix.toml",
+    configure(
+        &env,
         &format!(
-            "{text}\n[mail]\naddress = \"support@example.com\"\nname = \"Example Support\"\n\
-             transport = \"smtp\"\n\
+            "transport = \"smtp\"\n\
              smtp = {{ host = \"{host}\", port = {port}, security = \"{security}\"{login} }}\n"
         ),
     );
     env
-}
-
-/// Bo's ticket, made by an agent (no mail goes out for it).
-fn printer_ticket(env: &TestEnv) -> String {
-    env.new_ticket_with(
-        "Printer on fire",
-        &[
-            "--customer",
-            "Bo Berg",
-            "--email",
-            "bo@example.com",
-            "-m",
-            "It smokes",
-        ],
-    )
 }
 
 /// Runs `tix args` with `vars` added to the sealed environment; returns

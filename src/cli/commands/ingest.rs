@@ -99,14 +99,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &IngestArgs) -> Result<(), CommandError> 
         }
     };
     for result in &results {
-        for delivery in &result.mail {
-            if let Some(why) = &delivery.error {
-                ctx.ui.status(&format!(
-                    "warning: mail to {} queued: {why}; `tix outbox --send` retries",
-                    delivery.to
-                ));
-            }
-        }
+        crate::cli::apply::warn_unsent(ctx, &result.mail);
     }
     let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
     let refused = count(Outcome::Refused);

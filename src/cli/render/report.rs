@@ -117,16 +117,7 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
         "BUS.MED",
         "BUS.P90"
     );
-    for (name, stat) in [
-        ("first reply", &m.first_reply),
-        ("next reply", &m.next_reply),
-        ("first resolution", &m.first_resolution),
-        ("full resolution", &m.full_resolution),
-        ("requester wait", &m.time_in.requester_wait),
-        ("agent work", &m.time_in.agent_work),
-        ("waiting", &m.time_in.waiting),
-        ("on hold", &m.time_in.on_hold),
-    ] {
+    for (name, _, stat) in time_stats(m) {
         let _ = writeln!(out, "{}", stat_line(name, stat));
     }
     let s = &m.sla;
@@ -190,6 +181,25 @@ fn metrics_text(ui: Painter, m: &Metrics, out: &mut String) {
         a.d7_30,
         a.over_30d,
     );
+}
+
+/// The time statistics of a report, in the order shown, each with its
+/// name in the text table and on the page.
+fn time_stats(m: &Metrics) -> [(&'static str, &'static str, &Stat); 8] {
+    [
+        ("first reply", "First reply", &m.first_reply),
+        ("next reply", "Next reply", &m.next_reply),
+        ("first resolution", "First resolution", &m.first_resolution),
+        ("full resolution", "Full resolution", &m.full_resolution),
+        (
+            "requester wait",
+            "Requester wait",
+            &m.time_in.requester_wait,
+        ),
+        ("agent work", "Agent work", &m.time_in.agent_work),
+        ("waiting", "Waiting on the customer", &m.time_in.waiting),
+        ("on hold", "On hold", &m.time_in.on_hold),
+    ]
 }
 
 fn stat_line(name: &str, stat: &Stat) -> String {
@@ -263,29 +273,20 @@ pub(crate) fn html(report: &Report, charts: &Charts, desk: Option<&str>) -> Resu
         .map(|n| (n.to_string(), charts.scores[n - 1]))
         .collect();
     let satisfaction = svg::bars(&scores, "#f58518", "ratings");
-    let times: Vec<minijinja::Value> = [
-        ("First reply", &m.first_reply),
-        ("Next reply", &m.next_reply),
-        ("First resolution", &m.first_resolution),
-        ("Full resolution", &m.full_resolution),
-        ("Requester wait", &m.time_in.requester_wait),
-        ("Agent work", &m.time_in.agent_work),
-        ("Waiting on the customer", &m.time_in.waiting),
-        ("On hold", &m.time_in.on_hold),
-    ]
-    .iter()
-    .map(|(name, stat)| {
-        minijinja::context! {
-            name => name,
-            count => stat.count,
-            mean => duration(stat.calendar.mean_minutes),
-            median => duration(stat.calendar.median_minutes),
-            p90 => duration(stat.calendar.p90_minutes),
-            business_median => duration(stat.business.median_minutes),
-            business_p90 => duration(stat.business.p90_minutes),
-        }
-    })
-    .collect();
+    let times: Vec<minijinja::Value> = time_stats(m)
+        .iter()
+        .map(|(_, name, stat)| {
+            minijinja::context! {
+                name => name,
+                count => stat.count,
+                mean => duration(stat.calendar.mean_minutes),
+                median => duration(stat.calendar.median_minutes),
+                p90 => duration(stat.calendar.p90_minutes),
+                business_median => duration(stat.business.median_minutes),
+                business_p90 => duration(stat.business.p90_minutes),
+            }
+        })
+        .collect();
     let groups: Vec<minijinja::Value> = report
         .groups
         .iter()

@@ -104,6 +104,41 @@ pub struct Pending {
     pub next_try: Option<Timestamp>,
 }
 
+/// What the ticket's `mail` events say of the mail `message_id`.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome<'t> {
+    /// A transport took it.
+    pub sent: bool,
+    /// How often sending it failed.
+    pub attempts: u32,
+    /// The last failure.
+    pub last_failure: Option<&'t Event>,
+}
+
+/// Reads the `mail` events of the mail `message_id`.
+pub fn outcome<'t>(ticket: &'t Ticket, message_id: &str) -> Outcome<'t> {
+    let mut found = Outcome {
+        sent: false,
+        attempts: 0,
+        last_failure: None,
+    };
+    let mine = ticket
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Mail && e.message_id.as_deref() == Some(message_id));
+    for event in mine {
+        match event.to.as_deref() {
+            Some(SENT) => found.sent = true,
+            Some(FAILED) => {
+                found.attempts = found.attempts.saturating_add(1);
+                found.last_failure = Some(event);
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 /// The ticket's mail that no transport took yet.
 pub fn pending(ticket: &Ticket) -> Vec<Pending> {
     let mut out = Vec::new();
@@ -111,29 +146,20 @@ pub fn pending(ticket: &Ticket) -> Vec<Pending> {
         let (Some(to), Some(id)) = (&event.recipient, &event.message_id) else {
             continue;
         };
-        let outcomes: Vec<&Event> = ticket
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::Mail && e.message_id.as_ref() == Some(id))
-            .collect();
-        if outcomes.iter().any(|e| e.to.as_deref() == Some(SENT)) {
+        let outcome = outcome(ticket, id);
+        if outcome.sent {
             continue;
         }
-        let failures: Vec<&&Event> = outcomes
-            .iter()
-            .filter(|e| e.to.as_deref() == Some(FAILED))
-            .collect();
-        let attempts = u32::try_from(failures.len()).unwrap_or(u32::MAX);
-        let last = failures.last();
+        let last = outcome.last_failure;
         out.push(Pending {
             ticket: ticket.id.clone(),
             event: index,
             message_id: id.clone(),
             to: to.clone(),
             queued: event.at,
-            attempts,
+            attempts: outcome.attempts,
             error: last.and_then(|e| e.reason.clone()),
-            next_try: last.map(|e| e.at.plus_seconds(backoff_secs(attempts))),
+            next_try: last.map(|e| e.at.plus_seconds(backoff_secs(outcome.attempts))),
         });
     }
     out

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tempfile::TempDir;
 
+pub(crate) mod mail;
 pub(crate) mod smtp;
 pub(crate) mod world;
 
