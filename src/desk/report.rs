@@ -7,7 +7,7 @@
 
 use super::read::{Problem, load_summary};
 use super::{Desk, Error};
-use crate::domain::report::{self, Charts, Facts, GroupBy, Period, Report};
+use crate::domain::report::{self, Charts, Facts, GroupBy, Period, Report, Tally};
 use crate::model::Timestamp;
 use crate::store::RawTicket;
 
@@ -57,33 +57,34 @@ impl Desk {
                 "--since is after --until: the period is empty".to_owned(),
             ));
         }
-        let (facts, problems) = self.all_facts(now, until)?;
         let period = Period { since, until };
-        let mut report = report::aggregate(&facts, period, query.by);
+        let mut tally = Tally::new(period, query.by);
+        let problems = self.each_facts(now, &mut |facts| tally.add(&facts))?;
+        let (mut report, charts) = tally.finish();
         report.at = self.pinned();
         Ok(Reported {
             report,
-            charts: report::charts(&facts, period),
+            charts,
             problems,
         })
     }
 
-    /// Every ticket's facts at `now`.
-    fn all_facts(
+    /// Hands every ticket's facts at `now` to `visit`, one at a time (a
+    /// report holds numbers, not 100,000 tickets' facts); returns the
+    /// files that could not be read.
+    fn each_facts(
         &self,
         now: Timestamp,
-        until: Timestamp,
-    ) -> Result<(Vec<Facts>, Vec<Problem>), Error> {
+        visit: &mut dyn FnMut(Facts),
+    ) -> Result<Vec<Problem>, Error> {
         let config = &self.config;
         // The config and the calendars' holidays, as for the list cache.
-        let salt = format!("facts-3 {}", self.cache_salt()?);
+        let salt = format!("facts-4 {}", self.cache_salt()?);
         let derive = |raw: RawTicket| {
             let ticket = load_summary(&raw).ok()?;
             let facts = report::settled_facts(&ticket, &config.statuses, &config.policies, now);
             serde_json::to_string(&facts).ok()
         };
-        let mut facts = Vec::new();
-        let mut problems = Vec::new();
         let mut unread = Vec::new();
         self.store().scan_cache(
             "facts",
@@ -97,27 +98,25 @@ impl Desk {
                     .payload
                     .and_then(|p| serde_json::from_str::<Facts>(p).ok())
                 {
-                    Some(mut f) => {
-                        f.keep_for(until);
-                        facts.push(f);
-                    }
+                    Some(facts) => visit(facts),
                     // A file that does not load: read it to report why.
                     None => unread.push((item.path(), item.blob)),
                 }
             },
         )?;
+        let mut problems = Vec::new();
         for (path, blob) in unread {
             match load_summary(&self.store().read_blob(path, blob)) {
-                Ok(ticket) => {
-                    let mut f =
-                        report::settled_facts(&ticket, &config.statuses, &config.policies, now);
-                    f.keep_for(until);
-                    facts.push(f);
-                }
+                Ok(ticket) => visit(report::settled_facts(
+                    &ticket,
+                    &config.statuses,
+                    &config.policies,
+                    now,
+                )),
                 Err(problem) => problems.push(problem),
             }
         }
-        Ok((facts, problems))
+        Ok(problems)
     }
 }
 

@@ -18,12 +18,13 @@
 //! the first and overriding its shards); once it holds more than
 //! `DELTA_MAX` shards the whole cache is written afresh.
 //!
-//! File format (each file read whole): a `tix-cache 3<TAB>salt` line, then
-//! per shard a `S<TAB>name<TAB>tree<TAB>hot<TAB>cold` line followed by `hot`
-//! then `cold` bytes of `blob<TAB>file<TAB>=payload` lines (`!` instead of
-//! `=payload` when the caller could not derive one; such lines are hot).
+//! File format: a `tix-cache 4<TAB>salt` line, then per shard a
+//! `S<TAB>name<TAB>tree<TAB>hot<TAB>cold<TAB>hot lines<TAB>cold lines` line
+//! followed by `hot` then `cold` bytes of `blob<TAB>file<TAB>=payload` lines
+//! (`!` instead of `=payload` when the caller could not derive one; such
+//! lines are hot). A scan reads the headers first and a shard's lines only
+//! when it reaches the shard.
 
-use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -35,7 +36,7 @@ use git2::{ObjectType, Oid, Repository, Tree};
 use super::gitfmt::pack_reader::{self, PackSet};
 use super::{Error, RawTicket, layout};
 
-const MAGIC: &str = "tix-cache 3";
+const MAGIC: &str = "tix-cache 4";
 
 /// One ticket file seen by a cached scan.
 #[derive(Clone, Copy, Debug)]
@@ -62,14 +63,49 @@ impl Item<'_> {
     }
 }
 
+/// Where a cached shard's lines are: which file, and the byte ranges of
+/// its hot and cold lines with their line counts.
+#[derive(Clone, Debug)]
+struct Section {
+    tree: Oid,
+    /// 0: the base file; 1: the delta file.
+    file: usize,
+    hot: Range<u64>,
+    cold: Range<u64>,
+    lines: (usize, usize),
+}
+
+/// An open cache: the index of its shards. A shard's lines are read when
+/// the scan reaches it, so a scan holds one shard's text at a time, not
+/// the whole file (200 MB of report facts at 100,000 tickets). Both files
+/// stay open: a writer replaces them by renaming, so what they hold
+/// cannot change under the scan.
 struct Loaded {
-    /// The base file's text, then the delta file's.
-    text: String,
-    /// Shard name → (tree id, byte ranges of its hot and cold lines); a
-    /// shard in the delta file overrides the base file's.
-    shards: HashMap<String, (Oid, Range<usize>, Range<usize>)>,
+    /// The base file and, if any, the delta file.
+    files: Vec<std::fs::File>,
+    /// Shard name → its section; a shard in the delta file overrides the
+    /// base file's.
+    shards: HashMap<String, Section>,
     /// The shards the delta file holds.
     in_delta: std::collections::HashSet<String>,
+}
+
+impl Loaded {
+    /// Reads a section's hot and cold lines; `None` when the file does not
+    /// give them (it is then treated as not cached).
+    fn read(&self, s: &Section) -> Option<(String, String)> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
+        let mut file = self.files.get(s.file)?;
+        file.seek(SeekFrom::Start(s.hot.start)).ok()?;
+        let len = usize::try_from(s.cold.end - s.hot.start).ok()?;
+        let mut bytes = vec![0; len];
+        file.read_exact(&mut bytes).ok()?;
+        let cold = bytes.split_off(usize::try_from(s.hot.end - s.hot.start).ok()?);
+        Some((
+            String::from_utf8(bytes).ok()?,
+            String::from_utf8(cold).ok()?,
+        ))
+    }
 }
 
 /// The file that holds the shards changed since the base file was written,
@@ -83,68 +119,77 @@ fn delta_path(path: &Path) -> std::path::PathBuf {
 const DELTA_MAX: usize = 64;
 
 fn load(path: &Path, salt: &str) -> Option<Loaded> {
-    use std::io::Read as _;
-    let mut base = std::fs::File::open(path).ok()?;
-    let delta = std::fs::File::open(delta_path(path)).ok();
-    let size = |f: &std::fs::File| f.metadata().map_or(0, |m| m.len() as usize);
-    let mut text = String::with_capacity(size(&base) + delta.as_ref().map_or(0, size));
-    base.read_to_string(&mut text).ok()?;
+    let base = std::fs::File::open(path).ok()?;
     let mut shards = HashMap::new();
-    sections(&text, 0, salt, &mut shards)?;
+    sections(&base, 0, salt, &mut shards)?;
+    let mut files = vec![base];
     let mut in_delta = std::collections::HashSet::new();
-    let base_len = text.len();
-    if let Some(mut delta) = delta
-        && delta.read_to_string(&mut text).is_ok()
-    {
+    if let Ok(delta) = std::fs::File::open(delta_path(path)) {
         let mut overlay = HashMap::new();
-        if sections(&text, base_len, salt, &mut overlay).is_some() {
+        if sections(&delta, 1, salt, &mut overlay).is_some() {
             in_delta = overlay.keys().cloned().collect();
             shards.extend(overlay);
+            files.push(delta);
         }
     }
     Some(Loaded {
-        text,
+        files,
         shards,
         in_delta,
     })
 }
 
-/// Reads the shard sections of one file that starts at `start` in `text`.
+/// Reads the shard headers of one cache file (number `index`), skipping
+/// their lines.
 fn sections(
-    text: &str,
-    start: usize,
+    file: &std::fs::File,
+    index: usize,
     salt: &str,
-    shards: &mut HashMap<String, (Oid, Range<usize>, Range<usize>)>,
+    shards: &mut HashMap<String, Section>,
 ) -> Option<()> {
-    let first = start + text[start..].find('\n')?;
-    if text[start..first] != format!("{MAGIC}\t{salt}") {
+    use std::io::BufRead as _;
+    let size = file.metadata().ok()?.len();
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    if line.strip_suffix('\n')? != format!("{MAGIC}\t{salt}") {
         return None;
     }
-    let mut at = first + 1;
-    while at < text.len() {
-        let end = at + text[at..].find('\n')?;
-        let mut parts = text[at..end].split('\t');
-        let (Some("S"), Some(name), Some(tree), Some(hot), Some(cold)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+    let mut at = line.len() as u64;
+    let number = |text: Option<&str>| text?.parse::<u64>().ok();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line).ok()? {
+            0 => return Some(()),
+            n => at += n as u64,
+        }
+        let mut parts = line.strip_suffix('\n')?.split('\t');
+        let (Some("S"), Some(name), Some(tree)) = (parts.next(), parts.next(), parts.next()) else {
             return None;
         };
-        let hot = end + 1..end + 1 + hot.parse::<usize>().ok()?;
-        let cold = hot.end..hot.end + cold.parse::<usize>().ok()?;
-        if cold.end > text.len()
-            || !text.is_char_boundary(hot.end)
-            || !text.is_char_boundary(cold.end)
-        {
+        let [hot, cold, hot_lines, cold_lines] = [(); 4].map(|()| number(parts.next()));
+        let hot = at..at.checked_add(hot?)?;
+        let cold = hot.end..hot.end.checked_add(cold?)?;
+        if cold.end > size {
             return None;
         }
+        reader
+            .seek_relative(i64::try_from(cold.end - at).ok()?)
+            .ok()?;
         at = cold.end;
-        shards.insert(name.to_owned(), (Oid::from_str(tree).ok()?, hot, cold));
+        let lines = (
+            usize::try_from(hot_lines?).ok()?,
+            usize::try_from(cold_lines?).ok()?,
+        );
+        let section = Section {
+            tree: Oid::from_str(tree).ok()?,
+            file: index,
+            hot,
+            cold,
+            lines,
+        };
+        shards.insert(name.to_owned(), section);
     }
-    Some(())
 }
 
 /// Splits one cached line into an item; `None` if it is not one.
@@ -227,41 +272,31 @@ pub(super) fn scan(
     let visits: usize = shards
         .iter()
         .map(|(_, _, body)| match body {
-            Body::Cached { hot, cold } => lines(hot) + if how.skip_cold { 0 } else { lines(cold) },
+            Body::Cached(section) => {
+                section.lines.0 + if how.skip_cold { 0 } else { section.lines.1 }
+            }
             Body::Files(files, _) => files.len(),
         })
         .sum();
     (how.expect)(visits + stray.len());
-    let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(..)));
-    let dropped = old.as_ref().is_some_and(|o| o.shards.len() != shards.len());
-    // The new cache text is built only when it will be written: the shards
-    // changed since the base file was written go to the delta file while
-    // they are few, else the base file is written afresh.
-    let rewrite = cache_path.is_some() && (changed || dropped);
-    let delta_shards: std::collections::HashSet<&str> = match &old {
-        Some(o) if !dropped => shards
-            .iter()
-            .filter(|s| matches!(s.2, Body::Files(..)) || o.in_delta.contains(&s.0))
-            .map(|s| s.0.as_str())
-            .collect(),
-        _ => Default::default(),
-    };
-    let as_delta = old.is_some() && !dropped && delta_shards.len() <= DELTA_MAX;
-    // Written as the scan goes (holding the text would double the memory of
-    // a first scan), and put in place only once the scan is complete.
-    let mut fresh = cache_path.filter(|_| rewrite).and_then(|path| {
-        Writer::create(&if as_delta {
-            delta_path(path)
-        } else {
-            path.to_owned()
-        })
-    });
-    if let Some(out) = &mut fresh {
-        out.push(&format!("{MAGIC}\t{salt}\n"));
-    }
+    let Output {
+        mut fresh,
+        as_delta,
+        delta_shards,
+    } = output(cache_path, old.as_ref(), &shards, salt);
+    let mut repaired = false;
     for (name, tree, body) in &shards {
-        let (hot, cold): (Cow<'_, str>, Cow<'_, str>) = match body {
-            Body::Cached { hot, cold } => (Cow::Borrowed(hot), Cow::Borrowed(cold)),
+        let mut repairing = false;
+        let (hot, cold) = match body {
+            Body::Cached(section) => match old.as_ref().and_then(|o| o.read(section)) {
+                Some(text) => text,
+                // Unreadable after all: derive the shard anew, and see that
+                // the file is replaced.
+                None => {
+                    repairing = true;
+                    derive_shard(repo, packs, name, *tree, how)?
+                }
+            },
             Body::Files(files, todo_end) => {
                 if *todo_end > derived_upto {
                     let end = (derived_upto + DERIVE_BLOCK).max(*todo_end).min(todo.len());
@@ -273,10 +308,10 @@ pub(super) fn scan(
                     )?);
                     derived_upto = end;
                 }
-                let (hot, cold) = shard_text(files, &mut derived, &twice, how);
-                (Cow::Owned(hot), Cow::Owned(cold))
+                shard_text(files, &mut derived, &twice, how)
             }
         };
+        repaired |= repairing;
         let wanted = if how.skip_cold { "" } else { &cold };
         for line in hot.lines().chain(wanted.lines()) {
             if let Some(item) = parse_line(name, line) {
@@ -284,12 +319,14 @@ pub(super) fn scan(
             }
         }
         if let Some(out) = &mut fresh
-            && (!as_delta || delta_shards.contains(name.as_str()))
+            && (!as_delta || repairing || delta_shards.contains(name.as_str()))
         {
             out.push(&format!(
-                "S\t{name}\t{tree}\t{}\t{}\n",
+                "S\t{name}\t{tree}\t{}\t{}\t{}\t{}\n",
                 hot.len(),
-                cold.len()
+                cold.len(),
+                lines(&hot),
+                lines(&cold)
             ));
             out.push(&hot);
             out.push(&cold);
@@ -303,10 +340,66 @@ pub(super) fn scan(
             payload: None,
         });
     }
-    if let (Some(path), Some(out)) = (cache_path, fresh) {
-        finish_cache(path, out, as_delta);
+    match (cache_path, fresh) {
+        (Some(path), Some(out)) => finish_cache(path, out, as_delta),
+        // A file that failed to give a shard is not kept to fail again.
+        (Some(path), None) if repaired => {
+            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(delta_path(path));
+        }
+        _ => {}
     }
     Ok(())
+}
+
+/// Where a scan writes its cache text.
+struct Output<'s> {
+    /// The file being written, if the cache is to be rewritten.
+    fresh: Option<Writer>,
+    /// The file is the delta file: it gets `delta_shards` only.
+    as_delta: bool,
+    delta_shards: std::collections::HashSet<&'s str>,
+}
+
+/// Decides what a scan writes. The cache text is written only when
+/// something changed: the shards changed since the base file was written
+/// go to the delta file while they are few, else the base file is written
+/// afresh. It is written as the scan goes (holding the text would double
+/// the memory of a first scan), and put in place only once the scan is
+/// complete.
+fn output<'s>(
+    cache_path: Option<&Path>,
+    old: Option<&Loaded>,
+    shards: &'s [(String, Oid, Body<'_>)],
+    salt: &str,
+) -> Output<'s> {
+    let changed = old.is_none() || shards.iter().any(|s| matches!(s.2, Body::Files(..)));
+    let dropped = old.is_some_and(|o| o.shards.len() != shards.len());
+    let rewrite = cache_path.is_some() && (changed || dropped);
+    let delta_shards: std::collections::HashSet<&str> = match old {
+        Some(o) if !dropped => shards
+            .iter()
+            .filter(|s| matches!(s.2, Body::Files(..)) || o.in_delta.contains(&s.0))
+            .map(|s| s.0.as_str())
+            .collect(),
+        _ => Default::default(),
+    };
+    let as_delta = old.is_some() && !dropped && delta_shards.len() <= DELTA_MAX;
+    let mut fresh = cache_path.filter(|_| rewrite).and_then(|path| {
+        Writer::create(&if as_delta {
+            delta_path(path)
+        } else {
+            path.to_owned()
+        })
+    });
+    if let Some(out) = &mut fresh {
+        out.push(&format!("{MAGIC}\t{salt}\n"));
+    }
+    Output {
+        fresh,
+        as_delta,
+        delta_shards,
+    }
 }
 
 /// Puts a cache file written by a complete scan in place. A failed write
@@ -321,10 +414,8 @@ fn finish_cache(path: &Path, out: Writer, as_delta: bool) {
 
 /// A shard's body in the scan: from the cache, or its files listed anew.
 enum Body<'a> {
-    Cached {
-        hot: &'a str,
-        cold: &'a str,
-    },
+    /// Unchanged since the cache was written: its lines are in the file.
+    Cached(&'a Section),
     /// The shard's files (name, blob, payload when the cache knew the
     /// blob), and where its blobs to derive end in the scan's `todo`.
     Files(Vec<(String, Oid, Option<Option<String>>)>, usize),
@@ -365,26 +456,22 @@ fn list_shards<'a>(
             }
             continue;
         }
-        let cached = old.and_then(|o| {
-            o.shards
-                .get(&name)
-                .map(|(tree, hot, cold)| (*tree, &o.text[hot.clone()], &o.text[cold.clone()]))
-        });
+        let cached = old.and_then(|o| Some((o, o.shards.get(&name)?)));
         let body = match cached {
-            Some((tree, hot, cold)) if tree == shard_entry.id() => Body::Cached { hot, cold },
+            Some((_, section)) if section.tree == shard_entry.id() => Body::Cached(section),
             cached => {
-                let mut by_blob: HashMap<Oid, Option<&str>> = HashMap::new();
-                if let Some((_, hot, cold)) = cached {
+                let mut by_blob: HashMap<Oid, Option<String>> = HashMap::new();
+                if let Some((hot, cold)) = cached.and_then(|(o, section)| o.read(section)) {
                     for line in hot.lines().chain(cold.lines()) {
                         if let Some(item) = parse_line(&name, line) {
-                            by_blob.insert(item.blob, item.payload);
+                            by_blob.insert(item.blob, item.payload.map(str::to_owned));
                         }
                     }
                 }
                 let entries = shard_files(repo, &mut trees, shard_entry.id())?;
                 let mut files = Vec::with_capacity(entries.len());
                 for (file_name, id) in entries {
-                    let known = by_blob.get(&id).map(|p| p.map(str::to_owned));
+                    let known = by_blob.get(&id).cloned();
                     if known.is_none() {
                         todo.push((format!("{}/{name}/{file_name}", layout::TICKETS_DIR), id));
                     }
@@ -429,8 +516,31 @@ fn shard_text(
     (hot, cold)
 }
 
+/// The cache text of one shard derived from scratch.
+fn derive_shard(
+    repo: &Repository,
+    packs: &OnceCell<PackSet>,
+    shard: &str,
+    tree: Oid,
+    how: &Scan<'_>,
+) -> Result<(String, String), Error> {
+    let mut trees = pack_reader::for_reading(packs, repo.path(), 1).reader();
+    let files: Vec<(String, Oid, Option<Option<String>>)> = shard_files(repo, &mut trees, tree)?
+        .into_iter()
+        .map(|(name, blob)| (name, blob, None))
+        .collect();
+    let todo: Vec<(String, Oid)> = files
+        .iter()
+        .map(|(name, blob, _)| (format!("{}/{shard}/{name}", layout::TICKETS_DIR), *blob))
+        .collect();
+    let mut derived = derive_all(repo, packs, &todo, how.derive)?;
+    // Every payload is copied: a blob may be listed twice.
+    let twice = derived.keys().copied().collect();
+    Ok(shard_text(&files, &mut derived, &twice, how))
+}
+
 /// Ticket files a first scan reads and derives at a time.
-const DERIVE_BLOCK: usize = 8192;
+const DERIVE_BLOCK: usize = 2048;
 
 /// A cache file being written: a temporary file beside it, renamed into
 /// place by [`Writer::finish`]; dropped unfinished (the scan failed), it is
