@@ -33,6 +33,18 @@ pub(crate) fn apply_with_files(
     report(ctx, &desk, &changed, format)
 }
 
+/// The text of `templates/NAME.txt` for the ticket `prefix` names, as the
+/// acting agent writes it.
+pub(crate) fn template_text(
+    ctx: &mut Ctx,
+    prefix: &str,
+    name: &str,
+) -> Result<String, CommandError> {
+    let desk = ctx.desk()?;
+    let agent = ctx.agent(&desk)?;
+    Ok(desk.template_text(prefix, name, &agent)?)
+}
+
 /// A customer's reply to a closed ticket belongs in a reopen or a
 /// follow-up: say so.
 fn refused(desk: &Desk, err: Error, customer_reply: bool, prefix: &str) -> CommandError {
@@ -75,6 +87,10 @@ pub(crate) fn report(
         None => format!("{}: {}", ticket.id, applied.action),
     };
     writeln!(ctx.ui.out(), "{line}")?;
+    if !changed.triggers.is_empty() {
+        let line = format!("triggers fired: {}", changed.triggers.join(", "));
+        writeln!(ctx.ui.out(), "{}", crate::cli::render::text(&line))?;
+    }
     for delivery in &changed.mail {
         let line = match &delivery.error {
             None => format!("mail sent to {}", delivery.to),

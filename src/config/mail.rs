@@ -165,28 +165,48 @@ fn transport(raw: &RawMail, report: &mut impl FnMut(String)) -> Transport {
 /// names only variables tix fills in: a broken notice is found when the
 /// desk is loaded, not when a customer should get it.
 fn check_template(name: &str, files: &super::ReadFile<'_>, report: &mut impl FnMut(String)) {
+    if let Some(message) = template_problem("notify", name, files) {
+        report(message);
+    }
+}
+
+/// What is wrong with the template `templates/NAME.txt` that `key` names
+/// (not committed, does not parse, names a variable tix does not fill
+/// in), if anything.
+pub(super) fn template_problem(
+    key: &str,
+    name: &str,
+    files: &super::ReadFile<'_>,
+) -> Option<String> {
+    if !is_template_name(name) {
+        return Some(format!(
+            "{key}: template '{name}' must be a plain name (letters, digits, - and _), \
+             the file templates/NAME.txt"
+        ));
+    }
     let path = format!("templates/{name}.txt");
     match files(&path) {
-        Ok(Some(text)) => {
-            if let Err(why) = crate::domain::mail::template::check(name, &text) {
-                report(format!("notify: {why}"));
-            }
-        }
-        Ok(None) => report(format!(
-            "notify names the template '{name}', but {path} is not committed"
+        Ok(Some(text)) => crate::domain::mail::template::check(name, &text)
+            .err()
+            .map(|why| format!("{key}: {why}")),
+        Ok(None) => Some(format!(
+            "{key} names the template '{name}', but {path} is not committed"
         )),
-        Err(why) => report(format!("notify: cannot read {path}: {why}")),
+        Err(why) => Some(format!("{key}: cannot read {path}: {why}")),
     }
+}
+
+fn is_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// A template name: a plain file name under `templates/`, without `.txt`.
 fn template_name(name: Option<String>, report: &mut impl FnMut(String)) -> Option<String> {
     let name = name?;
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !plain {
+    if !is_template_name(&name) {
         report(format!(
             "notify template '{name}' must be a plain name (letters, digits, - and _), \
              the file templates/NAME.txt"

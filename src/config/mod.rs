@@ -25,6 +25,7 @@ use crate::domain::mail::MailSettings;
 use crate::domain::routing::{AgentDef, Department, RoutingRule};
 use crate::domain::rules::Rule;
 use crate::domain::sla::Policy;
+use crate::domain::triggers::{Macro, Trigger};
 
 mod automation;
 mod fields;
@@ -36,6 +37,7 @@ mod reader;
 mod routing;
 mod sla;
 mod statuses;
+mod triggers;
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -59,6 +61,10 @@ pub struct Config {
     pub hooks: Vec<Hook>,
     /// Time-based rules (`[[automation]]`).
     pub automations: Vec<Rule>,
+    /// Rules that fire on changes (`[[trigger]]`), in file order.
+    pub triggers: Vec<Trigger>,
+    /// Actions agents apply in one go (`[[macro]]`).
+    pub macros: Vec<Macro>,
     /// SLA policies (`[[sla.policy]]`), in order: the first match applies.
     pub policies: Vec<Policy>,
     /// The mail channel (`[mail]`, `[[mailbox]]`).
@@ -160,6 +166,14 @@ impl Config {
         );
         let automations =
             automation::automations(raw.automation, text, &statuses, &people, &mut problem);
+        let known = triggers::Known {
+            statuses: &statuses,
+            people: &people,
+            fields: &fields,
+            files,
+        };
+        let triggers = triggers::triggers(raw.trigger, &known, &mut problem);
+        let macros = triggers::macros(raw.macros, &known, &mut problem);
         let policies = sla::policies(
             &raw.calendar,
             raw.sla,
@@ -182,6 +196,8 @@ impl Config {
             routing,
             hooks,
             automations,
+            triggers,
+            macros,
             mail,
         })
     }

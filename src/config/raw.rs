@@ -15,6 +15,7 @@ use crate::domain::fields::FieldKind;
 use crate::domain::hooks::HookEvent;
 use crate::domain::routing::{Department, RouteWhen};
 use crate::domain::rules::Rule;
+use crate::domain::triggers::{Macro, Trigger};
 use crate::model::Priority;
 
 /// The sections of `tix.toml`, each table read on its own (see
@@ -29,6 +30,8 @@ pub(super) struct RawConfig {
     pub(super) routing: Vec<Element<RawRouting>>,
     pub(super) hook: Vec<Element<RawHook>>,
     pub(super) automation: Vec<Element<Rule>>,
+    pub(super) trigger: Vec<Element<Trigger>>,
+    pub(super) macros: Vec<Element<Macro>>,
     pub(super) calendar: BTreeMap<String, Spanned<RawCalendar>>,
     pub(super) sla: RawSla,
     pub(super) mail: Option<(RawMail, std::ops::Range<usize>)>,
@@ -40,7 +43,7 @@ pub(super) struct RawConfig {
 
 impl RawConfig {
     /// The top-level keys of `tix.toml`.
-    const SECTIONS: [&'static str; 12] = [
+    const SECTIONS: [&'static str; 14] = [
         "desk",
         "status",
         "field",
@@ -49,6 +52,8 @@ impl RawConfig {
         "routing",
         "hook",
         "automation",
+        "trigger",
+        "macro",
         "calendar",
         "sla",
         "mail",
@@ -92,6 +97,10 @@ impl RawConfig {
                     &mut raw.automation,
                     reader.array(value, section, Some("name")),
                 ),
+                "trigger" => {
+                    read_into(&mut raw.trigger, reader.array(value, section, Some("name")))
+                }
+                "macro" => read_into(&mut raw.macros, reader.array(value, section, Some("name"))),
                 "calendar" => {
                     raw.calendar = read_calendars(reader, value);
                     Vec::new()

@@ -477,3 +477,114 @@ fn field_types_parse_and_refuse() {
     let p = problems("[[field]]\nname = \"n\"\ntype = \"float\"\n");
     assert!(p[0].message.contains("float"));
 }
+
+#[test]
+fn triggers_and_macros_are_checked_at_load_each_problem_at_its_line() {
+    let text = r#"[[field]]
+name = "plan"
+type = "string"
+
+[[trigger]]
+name = "bad-pattern"
+on = "created"
+when = { subject_matches = "(unclosed" }
+do = { add_tags = ["x"] }
+
+[[trigger]]
+name = "never"
+on = "created"
+when = { tags_all = ["a"], tags_none = ["a"] }
+do = { add_tags = ["x"] }
+
+[[trigger]]
+name = "typo"
+on = "created"
+when = { prority = "high" }
+do = { add_tags = ["x"] }
+
+[[trigger]]
+name = "no-template"
+on = "created"
+do = { reply = "welcome" }
+
+[[trigger]]
+name = "unknown-field"
+on = "note"
+do = { set_field = { region = "eu" } }
+
+[[trigger]]
+name = "bad-event"
+on = "deleted"
+do = { add_tags = ["x"] }
+
+[[macro]]
+name = "refund"
+template = "refund"
+do = { set_status = "refunded" }
+"#;
+    let files = |path: &str| {
+        Ok((path == "templates/refund.txt").then(|| "Hi {{ customer.nmae }}".to_owned()))
+    };
+    let problems: Vec<(usize, String)> = Config::parse_in(text, &files)
+        .unwrap_err()
+        .problems
+        .into_iter()
+        .map(|p| (p.line.unwrap_or(0), p.message))
+        .collect();
+    let line_of = |needle: &str| {
+        problems
+            .iter()
+            .find(|(_, m)| m.contains(needle))
+            .unwrap_or_else(|| panic!("no problem with {needle:?} in {problems:#?}"))
+            .0
+    };
+    assert_eq!(line_of("(unclosed"), 8, "a pattern that does not parse");
+    assert_eq!(
+        line_of("can never fire"),
+        11,
+        "conditions that exclude each other"
+    );
+    assert_eq!(line_of("prority"), 20, "an unknown key");
+    assert_eq!(line_of("templates/welcome.txt is not committed"), 23);
+    assert_eq!(line_of("no field 'region'"), 28);
+    assert_eq!(
+        line_of("unknown event 'deleted'"),
+        35,
+        "an event triggers do not know"
+    );
+    assert_eq!(
+        line_of("customer.nmae"),
+        38,
+        "a template naming an unknown variable"
+    );
+    assert_eq!(line_of("unknown status 'refunded'"), 38);
+    assert!(
+        !problems.iter().any(|(_, m)| m.contains("does nothing")),
+        "no follow-on problem: {problems:#?}"
+    );
+}
+
+#[test]
+fn a_valid_trigger_loads_with_typed_fields_and_agents_by_address() {
+    let text = r#"[[field]]
+name = "seats"
+type = "number"
+
+[[agent]]
+name = "Raj Patel"
+email = "raj@desk"
+
+[[trigger]]
+name = "big"
+on = ["created", "customer_replied"]
+when = { any = [{ customer_domain = "bigcorp.com" }, { field.seats = 100 }] }
+do = { assign = "Raj Patel", set_field = { seats = "250" } }
+"#;
+    let config = Config::parse(text).unwrap();
+    let trigger = &config.triggers[0];
+    assert_eq!(trigger.actions.assign.as_deref(), Some("raj@desk"));
+    assert_eq!(
+        trigger.actions.set_field.get("seats"),
+        Some(&toml::Value::Integer(250))
+    );
+}

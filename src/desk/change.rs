@@ -14,6 +14,7 @@ use crate::store::{self, UpdateError, Write, layout};
 
 use super::commit::commit_message;
 use super::read::parse_ticket;
+use super::triggers::Fired;
 use super::{Agent, Desk, Error};
 
 /// A committed change, with what came after it.
@@ -30,6 +31,8 @@ pub struct Changed {
     /// Why the mail could not even be tried or recorded (the change stays
     /// committed; the mail waits in the outbox).
     pub mail_error: Option<String>,
+    /// The triggers that fired on the change, in order.
+    pub triggers: Vec<String>,
 }
 
 /// Adds to a change before it is committed (a received mail's
@@ -153,16 +156,17 @@ impl Desk {
             new.assignee =
                 routing::pick_agent(&config.departments, &config.agents, department, &tickets);
         }
-        let ticket = self.commit_new(new, agent, now, rng, extra)?;
+        let (ticket, fired) = self.commit_new(new, agent, now, rng, extra)?;
         let applied = Applied {
             action: "new",
             status: None,
             recorded: ticket.events.len(),
         };
-        Ok(self.after_commit(ticket, applied, agent, now))
+        Ok(self.after_commit(ticket, applied, agent, now, fired))
     }
 
-    /// Runs the hooks a committed change raises and sends the mail it
+    /// Runs the hooks a committed change raises (and the hook event
+    /// notify when a trigger that `fired` raises it) and sends the mail it
     /// queued.
     fn after_commit(
         &self,
@@ -170,8 +174,9 @@ impl Desk {
         applied: Applied,
         agent: &Agent,
         now: Timestamp,
+        fired: Fired,
     ) -> Changed {
-        let hook_failures = self.run_hooks_for_change(&ticket, &applied, false, &[]);
+        let hook_failures = self.run_hooks_for_change(&ticket, &applied, fired.notify_hook, &[]);
         // The customer acts in a received mail; the desk sends what that
         // queued (an acknowledgement) and records it.
         let desk_agent;
@@ -196,6 +201,7 @@ impl Desk {
             hook_failures,
             mail,
             mail_error,
+            triggers: fired.names,
         }
     }
 
@@ -207,7 +213,7 @@ impl Desk {
         now: Timestamp,
         rng: &mut fastrand::Rng,
         extra: &Extra<'_>,
-    ) -> Result<Ticket, Error> {
+    ) -> Result<(Ticket, Fired), Error> {
         let actor = self.actor(agent, now);
         for _ in 0..16 {
             let id = self.unused_id(rng)?;
@@ -215,9 +221,11 @@ impl Desk {
             let result = self.store.update(&id, true, &agent.signature(now), |_| {
                 let (mut ticket, applied) = change::create(id.clone(), new.clone(), &actor)?;
                 let files = extra(&mut ticket)?;
+                let fired = self.fire_triggers(&mut ticket, 0, agent, now)?;
                 let mut write = self.write_for(&ticket, &applied);
+                write.message.push_str(&fired.trailers());
                 write.files = files;
-                created = Some(ticket);
+                created = Some((ticket, fired));
                 Ok::<_, Error>(write)
             });
             match result {
@@ -277,7 +285,8 @@ impl Desk {
     /// `files` attached to an agent's public reply and `extra` adding to
     /// the ticket before the commit. An agent's public reply goes out by
     /// mail, and a resolve or close sends the notice `[mail] notify`
-    /// names, queued in the same commit and sent after it.
+    /// names, queued in the same commit and sent after it; the triggers
+    /// fire on it, in the same commit.
     pub(crate) fn change_with(
         &self,
         id: &TicketId,
@@ -288,38 +297,105 @@ impl Desk {
         extra: &Extra<'_>,
     ) -> Result<Changed, Error> {
         let actor = self.actor(agent, now);
+        let apply = |ticket: &mut Ticket| {
+            let mut applied = None;
+            for change in changes {
+                applied = Some(change::apply(ticket, change, &actor)?);
+            }
+            applied.ok_or_else(unreachable_state)
+        };
+        let how = How {
+            apply: &apply,
+            files,
+            extra,
+        };
+        self.commit_edit(id, &how, agent, now)
+    }
+
+    /// Makes the change `how` describes to a ticket in one commit, then
+    /// runs the hooks it raises and sends the mail it queued.
+    pub(crate) fn commit_edit(
+        &self,
+        id: &TicketId,
+        how: &How<'_>,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Changed, Error> {
         let path = layout::ticket_path(id);
         let mut result = None;
         self.store
             .update(id, false, &agent.signature(now), |text| {
                 let mut ticket = parse_ticket(&path, text.unwrap_or_default(), Some(id))?;
-                let before = ticket.events.len();
-                let mut applied = None;
-                for change in changes {
-                    applied = Some(change::apply(&mut ticket, change, &actor)?);
-                }
-                let mut applied = applied.ok_or_else(unreachable_state)?;
-                let mut stored = Vec::new();
-                if matches!(applied.action, "reply" | "reply-resolve") {
-                    stored = self.queue_reply(&mut ticket, files);
-                }
-                let notice = match applied.action {
-                    "resolve" | "reply-resolve" => self.config.mail.notify.resolved.as_deref(),
-                    "close" => self.config.mail.notify.closed.as_deref(),
-                    _ => None,
-                };
-                if let Some(name) = notice {
-                    self.queue_notice(&mut ticket, name, agent, now)?;
-                }
-                stored.extend(extra(&mut ticket)?);
-                applied.recorded = ticket.events.len() - before;
+                let (applied, stored, fired) = self.prepare(&mut ticket, how, agent, now)?;
                 let mut write = self.write_for(&ticket, &applied);
+                write.message.push_str(&fired.trailers());
                 write.files = stored;
-                result = Some((ticket, applied));
+                result = Some((ticket, applied, fired));
                 Ok::<_, Error>(write)
             })?;
-        let (ticket, applied) = result.ok_or_else(unreachable_state)?;
-        Ok(self.after_commit(ticket, applied, agent, now))
+        let (ticket, applied, fired) = result.ok_or_else(unreachable_state)?;
+        Ok(self.after_commit(ticket, applied, agent, now, fired))
+    }
+
+    /// The ticket as the change `how` describes would leave it, nothing
+    /// written (`--dry-run`).
+    pub(crate) fn preview(
+        &self,
+        id: &TicketId,
+        how: &How<'_>,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<Changed, Error> {
+        let path = layout::ticket_path(id);
+        let text = self.store.read_ticket(id)?;
+        let mut ticket = parse_ticket(&path, &text, Some(id))?;
+        let (applied, _, fired) = self.prepare(&mut ticket, how, agent, now)?;
+        Ok(Changed {
+            ticket,
+            applied,
+            hook_failures: Vec::new(),
+            mail: Vec::new(),
+            mail_error: None,
+            triggers: fired.names,
+        })
+    }
+
+    /// Applies a change to `ticket`: the change itself, the mail it
+    /// queues, `extra`, then the triggers. Returns what was applied, the
+    /// files to commit with it and the triggers that fired.
+    fn prepare(
+        &self,
+        ticket: &mut Ticket,
+        how: &How<'_>,
+        agent: &Agent,
+        now: Timestamp,
+    ) -> Result<(Applied, Files, Fired), Error> {
+        let statuses = &self.config.statuses;
+        let before = ticket.events.len();
+        let status_before = ticket.summary(statuses).status;
+        let mut applied = (how.apply)(ticket)?;
+        let mut stored = Vec::new();
+        if matches!(applied.action, "reply" | "reply-resolve") {
+            stored = self.queue_reply(ticket, how.files);
+        }
+        let notice = match applied.action {
+            "resolve" | "reply-resolve" => self.config.mail.notify.resolved.as_deref(),
+            "close" => self.config.mail.notify.closed.as_deref(),
+            _ => None,
+        };
+        if let Some(name) = notice {
+            self.queue_notice(ticket, name, agent, now)?;
+        }
+        stored.extend((how.extra)(ticket)?);
+        let fired = self.fire_triggers(ticket, before, agent, now)?;
+        applied.recorded = ticket.events.len() - before;
+        if !fired.names.is_empty() {
+            // The commit says where the status went, triggers included.
+            let status_after = ticket.summary(statuses).status;
+            applied.status =
+                (status_after != status_before).then_some((status_before, status_after));
+        }
+        Ok((applied, stored, fired))
     }
 
     /// Applies a change given with files to attach to its reply
@@ -397,6 +473,21 @@ impl Desk {
             files: Vec::new(),
         }
     }
+}
+
+/// Files to commit with a change: names inside the ticket's attachment
+/// directory, and their bytes.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A change to make to one ticket: what it applies, the files attached to
+/// its reply, and what `extra` adds before the commit.
+pub(crate) struct How<'a> {
+    /// Applies the change (events appended to the ticket).
+    pub(crate) apply: &'a dyn Fn(&mut Ticket) -> Result<Applied, Error>,
+    /// Files attached to the agent's public reply.
+    pub(crate) files: &'a [(String, Vec<u8>)],
+    /// Adds to the ticket before the commit.
+    pub(crate) extra: &'a Extra<'a>,
 }
 
 /// Refuses a field given twice (`--field order=1 --field order=2`): one of

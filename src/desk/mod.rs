@@ -32,6 +32,7 @@ pub mod read;
 pub mod report;
 pub mod setup;
 pub mod sla_check;
+pub mod triggers;
 
 use std::path::Path;
 

@@ -430,7 +430,7 @@ impl Desk {
         }
     }
 
-    fn template_vars(&self, ticket: &Ticket, agent: &Agent) -> Vars {
+    pub(crate) fn template_vars(&self, ticket: &Ticket, agent: &Agent) -> Vars {
         let settings = &self.config.mail;
         let summary = ticket.summary(&self.config.statuses);
         let customer_email = ticket.customer.email.clone().unwrap_or_default();

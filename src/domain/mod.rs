@@ -18,4 +18,5 @@ pub mod report;
 pub mod routing;
 pub mod rules;
 pub mod sla;
+pub mod triggers;
 pub mod view;

@@ -118,8 +118,9 @@ pub struct When {
     pub postponed_until_passed: Option<bool>,
 }
 
-/// What a rule does.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+/// What a rule does: an automation's, a trigger's or a macro's actions
+/// (docs/automation.md).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Do {
     /// Move to this status.
@@ -138,9 +139,23 @@ pub struct Do {
     pub remove_tags: Vec<String>,
     /// Add an internal note.
     pub add_note: Option<String>,
-    /// Only "hook": the commit of a ticket this rule changed raises the hook
-    /// event `notify`. A rule that only notifies pairs it with a marker tag.
+    /// "hook": the commit of a ticket this rule changed raises the hook
+    /// event `notify` (an automation that only notifies pairs it with a
+    /// marker tag). In triggers also "requester" or "assignee": a mail
+    /// made from `template`.
     pub notify: Option<String>,
+    /// Set custom fields (triggers and macros); the configuration turns
+    /// the values into the form's types when it loads, and an empty text
+    /// into [`Self::clear_fields`].
+    #[serde(default)]
+    pub set_field: std::collections::BTreeMap<String, toml::Value>,
+    /// The fields `set_field` clears.
+    #[serde(skip)]
+    pub clear_fields: Vec<String>,
+    /// Reply to the customer with this template (triggers).
+    pub reply: Option<String>,
+    /// The template of a `notify` mail.
+    pub template: Option<String>,
 }
 
 /// Whom an `assign` action gives the ticket to.
@@ -165,6 +180,168 @@ impl Do {
             agent => AssignTo::Agent(agent),
         })
     }
+
+    /// Applies the actions to `ticket` as `actor`; with a `rule` name
+    /// (an automation or a trigger) every event they add carries it.
+    /// `picked` is the agent the caller chose for `assign = "round_robin" |
+    /// "least_loaded"`. A status the ticket already has is left as it is;
+    /// `reply`, `notify` and `template` are the desk's (they send mail).
+    pub fn apply(
+        &self,
+        rule: Option<&str>,
+        ticket: &mut Ticket,
+        actor: &Actor<'_>,
+        picked: Option<&str>,
+    ) -> Result<Applied, ChangeError> {
+        let before = ticket.events.len();
+        let who = rule.map_or_else(|| "the macro".to_owned(), |r| format!("rule '{r}'"));
+        // Everything but the status first: a closed ticket takes no edits.
+        let edit = Edit {
+            priority: self.set_priority,
+            add_tags: self.add_tags.clone(),
+            remove_tags: self.remove_tags.clone(),
+            fields: self.set_field.clone(),
+            clear_fields: self.clear_fields.clone(),
+            ..Edit::default()
+        };
+        let edits = edit.priority.is_some()
+            || !edit.add_tags.is_empty()
+            || !edit.remove_tags.is_empty()
+            || !edit.fields.is_empty()
+            || !edit.clear_fields.is_empty();
+        if edits {
+            unless_unchanged(change::apply(ticket, &Change::Edit(edit), actor))?;
+        }
+        if let Some(to) = self.assign_to() {
+            let assignee = match to {
+                AssignTo::Nobody => None,
+                AssignTo::Agent(agent) => Some(agent.to_owned()),
+                AssignTo::Pool(_) => Some(picked.map(str::to_owned).ok_or_else(|| {
+                    ChangeError::Invalid(format!(
+                        "{who}: no agent of department '{}' to assign",
+                        ticket.department.as_deref().unwrap_or("-")
+                    ))
+                })?),
+            };
+            let change = Change::Assign {
+                assignee: Some(assignee),
+                department: None,
+            };
+            unless_unchanged(change::apply(ticket, &change, actor))?;
+        }
+        if let Some(note) = &self.add_note {
+            change::apply(ticket, &Change::Note { body: note.clone() }, actor)?;
+        }
+        let mut applied = None;
+        if let Some(target) = &self.set_status {
+            let summary = ticket.summary(actor.statuses);
+            let target_category = actor.statuses.category(target);
+            let change = if summary.category == Some(Category::OnHold)
+                && target_category == Some(Category::Open)
+            {
+                // LiveAgent: a postponed ticket nobody ever answered wakes to new.
+                Some(Change::Wake)
+            } else if summary.status == *target {
+                None
+            } else {
+                Some(Change::SetStatus {
+                    status: target.clone(),
+                    reason: None,
+                })
+            };
+            if let Some(change) = change {
+                applied = Some(change::apply(ticket, &change, actor)?);
+            }
+        }
+        if let Some(rule) = rule {
+            for event in &mut ticket.events[before..] {
+                event.rule = Some(rule.to_owned());
+            }
+        }
+        if ticket.events.len() == before {
+            return Err(ChangeError::NoChange(format!("{who} changed nothing")));
+        }
+        Ok(Applied {
+            action: "automate",
+            status: applied.and_then(|a| a.status),
+            recorded: ticket.events.len() - before,
+        })
+    }
+}
+
+/// A change that found nothing to change is no failure for a rule.
+fn unless_unchanged(result: Result<Applied, ChangeError>) -> Result<(), ChangeError> {
+    match result {
+        Ok(_) | Err(ChangeError::NoChange(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl When {
+    /// Tells whether the conditions all hold for `ticket` at `now`; a
+    /// business-hours idle clock counts the hours of `calendar` (the
+    /// ticket's SLA calendar, else `24x7`). `me` is the acting agent, for
+    /// `assignee = "me"` (triggers).
+    pub fn holds(
+        &self,
+        ticket: &Ticket,
+        statuses: &Statuses,
+        now: Timestamp,
+        calendar: &Calendar,
+        me: Option<&str>,
+    ) -> bool {
+        let w = self;
+        let summary = ticket.summary(statuses);
+        let category = summary.category.map_or("", Category::as_str);
+        let one =
+            |cond: &Option<OneOrMany>, value: &str| cond.as_ref().is_none_or(|c| c.contains(value));
+        let assignee_ok = match w.assignee.as_deref() {
+            None => true,
+            Some("none") => ticket.assignee.is_none(),
+            Some("any") => ticket.assignee.is_some(),
+            Some("me") if me.is_some() => ticket.assignee.as_deref() == me,
+            Some(agent) => ticket.assignee.as_deref() == Some(agent),
+        };
+        let last_role_ok = w.last_message_role.as_deref().is_none_or(|role| {
+            let last = ticket
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == EventKind::Message);
+            last.is_some_and(|e| match role {
+                "customer" => e.role == Role::Customer,
+                _ => e.role == Role::Agent,
+            })
+        });
+        let idle_ok = w.idle_since.as_ref().is_none_or(|idle| {
+            let min = parse_duration_secs(&idle.min).unwrap_or(i64::MAX);
+            anchor_time(ticket, statuses, idle.anchor).is_some_and(|at| match idle.clock {
+                Clock::Calendar => now.unix() - at.unix() >= min,
+                Clock::Business => calendar.business_secs(at, now) >= min,
+            })
+        });
+        let postponed_ok = match w.postponed_until_passed {
+            None => true,
+            Some(want) => {
+                let passed = summary.category == Some(Category::OnHold)
+                    && summary.postponed_until.is_some_and(|until| until <= now);
+                passed == want
+            }
+        };
+        one(&w.status, &summary.status)
+            && one(&w.category, category)
+            && one(&w.priority, ticket.priority.as_str())
+            && w.department
+                .as_ref()
+                .is_none_or(|d| ticket.department.as_deref().is_some_and(|t| d.contains(t)))
+            && assignee_ok
+            && (w.tags_any.is_empty() || w.tags_any.iter().any(|t| ticket.tags.contains(t)))
+            && w.tags_all.iter().all(|t| ticket.tags.contains(t))
+            && !w.tags_none.iter().any(|t| ticket.tags.contains(t))
+            && last_role_ok
+            && idle_ok
+            && postponed_ok
+    }
 }
 
 /// Tickets one rule changes per run when it sets no `limit` (as Zendesk
@@ -172,7 +349,7 @@ impl Do {
 pub const DEFAULT_LIMIT: usize = 1000;
 
 /// One `[[automation]]` rule.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Its name: the `Tix-Rule` trailer, so letters, digits, '.', '_' and
@@ -324,6 +501,17 @@ impl Rule {
                 "automation '{name}': notify = \"{notify}\" is not supported; use \"hook\" (it raises the hook event notify)"
             ));
         }
+        let a = &self.actions;
+        let trigger_only = [
+            ("set_field", !a.set_field.is_empty()),
+            ("reply", a.reply.is_some()),
+            ("template", a.template.is_some()),
+        ];
+        if let Some((key, _)) = trigger_only.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "automation '{name}': {key} is for triggers and macros, not automations"
+            ));
+        }
         if self.limit == Some(0) {
             return Err(format!("automation '{name}': limit must be at least 1"));
         }
@@ -385,62 +573,13 @@ impl Rule {
         now: Timestamp,
         calendar: &Calendar,
     ) -> bool {
-        let w = &self.when;
-        let summary = ticket.summary(statuses);
-        let category = summary.category.map_or("", Category::as_str);
-        let one =
-            |cond: &Option<OneOrMany>, value: &str| cond.as_ref().is_none_or(|c| c.contains(value));
-        let assignee_ok = match w.assignee.as_deref() {
-            None => true,
-            Some("none") => ticket.assignee.is_none(),
-            Some("any") => ticket.assignee.is_some(),
-            Some(agent) => ticket.assignee.as_deref() == Some(agent),
-        };
-        let last_role_ok = w.last_message_role.as_deref().is_none_or(|role| {
-            let last = ticket
-                .events
-                .iter()
-                .rev()
-                .find(|e| e.kind == EventKind::Message);
-            last.is_some_and(|e| match role {
-                "customer" => e.role == Role::Customer,
-                _ => e.role == Role::Agent,
-            })
-        });
-        let idle_ok = w.idle_since.as_ref().is_none_or(|idle| {
-            let min = parse_duration_secs(&idle.min).unwrap_or(i64::MAX);
-            anchor_time(ticket, statuses, idle.anchor).is_some_and(|at| match idle.clock {
-                Clock::Calendar => now.unix() - at.unix() >= min,
-                Clock::Business => calendar.business_secs(at, now) >= min,
-            })
-        });
-        let postponed_ok = match w.postponed_until_passed {
-            None => true,
-            Some(want) => {
-                let passed = summary.category == Some(Category::OnHold)
-                    && summary.postponed_until.is_some_and(|until| until <= now);
-                passed == want
-            }
-        };
+        let status = ticket.summary(statuses).status;
         let movable = self
             .actions
             .set_status
             .as_deref()
-            .is_none_or(|target| status_move(statuses, &summary.status, target).is_ok());
-        one(&w.status, &summary.status)
-            && one(&w.category, category)
-            && one(&w.priority, ticket.priority.as_str())
-            && w.department
-                .as_ref()
-                .is_none_or(|d| ticket.department.as_deref().is_some_and(|t| d.contains(t)))
-            && assignee_ok
-            && (w.tags_any.is_empty() || w.tags_any.iter().any(|t| ticket.tags.contains(t)))
-            && w.tags_all.iter().all(|t| ticket.tags.contains(t))
-            && !w.tags_none.iter().any(|t| ticket.tags.contains(t))
-            && last_role_ok
-            && idle_ok
-            && postponed_ok
-            && movable
+            .is_none_or(|target| status_move(statuses, &status, target).is_ok());
+        movable && self.when.holds(ticket, statuses, now, calendar, None)
     }
 
     /// Applies the rule's actions to `ticket` as the automation `actor`;
@@ -453,83 +592,7 @@ impl Rule {
         actor: &Actor<'_>,
         picked: Option<&str>,
     ) -> Result<Applied, ChangeError> {
-        let before = ticket.events.len();
-        let a = &self.actions;
-        // Everything but the status first: a closed ticket takes no edits.
-        let edit = Edit {
-            priority: a.set_priority,
-            add_tags: a.add_tags.clone(),
-            remove_tags: a.remove_tags.clone(),
-            ..Edit::default()
-        };
-        if edit.priority.is_some() || !edit.add_tags.is_empty() || !edit.remove_tags.is_empty() {
-            match change::apply(ticket, &Change::Edit(edit), actor) {
-                Ok(_) | Err(ChangeError::NoChange(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some(to) = a.assign_to() {
-            let assignee = match to {
-                AssignTo::Nobody => None,
-                AssignTo::Agent(agent) => Some(agent.to_owned()),
-                AssignTo::Pool(_) => Some(picked.map(str::to_owned).ok_or_else(|| {
-                    ChangeError::Invalid(format!(
-                        "automation '{}': no agent of department '{}' to assign",
-                        self.name,
-                        ticket.department.as_deref().unwrap_or("-")
-                    ))
-                })?),
-            };
-            match change::apply(
-                ticket,
-                &Change::Assign {
-                    assignee: Some(assignee),
-                    department: None,
-                },
-                actor,
-            ) {
-                Ok(_) | Err(ChangeError::NoChange(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some(note) = &a.add_note {
-            change::apply(ticket, &Change::Note { body: note.clone() }, actor)?;
-        }
-        let mut applied = None;
-        if let Some(target) = &a.set_status {
-            let summary = ticket.summary(actor.statuses);
-            let target_category = actor.statuses.category(target);
-            let change = if summary.category == Some(Category::OnHold)
-                && target_category == Some(Category::Open)
-            {
-                // LiveAgent: a postponed ticket nobody ever answered wakes to new.
-                Some(Change::Wake)
-            } else if summary.status == *target {
-                None
-            } else {
-                Some(Change::SetStatus {
-                    status: target.clone(),
-                    reason: None,
-                })
-            };
-            if let Some(change) = change {
-                applied = Some(change::apply(ticket, &change, actor)?);
-            }
-        }
-        for event in &mut ticket.events[before..] {
-            event.rule = Some(self.name.clone());
-        }
-        if ticket.events.len() == before {
-            return Err(ChangeError::NoChange(format!(
-                "automation '{}' changed nothing",
-                self.name
-            )));
-        }
-        Ok(Applied {
-            action: "automate",
-            status: applied.and_then(|a| a.status),
-            recorded: ticket.events.len() - before,
-        })
+        self.actions.apply(Some(&self.name), ticket, actor, picked)
     }
 
     /// Tells whether the rule closes tickets.
@@ -644,7 +707,8 @@ fn undo_each_other(first: &Rule, second: &Rule, statuses: &Statuses) -> bool {
 
 const NAME_MAX: usize = 64;
 
-fn valid_name(name: &str) -> bool {
+/// Tells whether `name` may name a rule: it becomes a `Tix-Rule` trailer.
+pub fn valid_name(name: &str) -> bool {
     (1..=NAME_MAX).contains(&name.len())
         && name
             .bytes()
@@ -655,7 +719,7 @@ fn valid_name(name: &str) -> bool {
 /// none when the ticket has the status already; a postponed ticket wakes
 /// up into the open category (or new, [`Change::Wake`]); anything else is a
 /// move of `tix status`.
-fn status_move(statuses: &Statuses, from: &str, to: &str) -> Result<(), String> {
+pub fn status_move(statuses: &Statuses, from: &str, to: &str) -> Result<(), String> {
     if from == to {
         return Ok(());
     }

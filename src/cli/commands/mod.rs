@@ -14,6 +14,7 @@ pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod list;
 pub(crate) mod log;
+pub(crate) mod macros;
 pub(crate) mod merge_driver;
 pub(crate) mod new;
 pub(crate) mod next;

@@ -16,7 +16,9 @@ use crate::domain::change::Change;
 /// address, an agent's reply is mailed to them; what cannot be sent waits
 /// in `tix outbox`.
 ///
-/// Example: tix reply k3x -m "Unplug it and plug it back in" --resolve
+/// Examples:
+///   tix reply k3x -m "Unplug it and plug it back in" --resolve
+///   tix reply k3x --template refund-approved
 #[derive(Debug, Args)]
 pub(crate) struct ReplyArgs {
     /// Ticket id or unique prefix.
@@ -34,10 +36,17 @@ pub(crate) struct ReplyArgs {
     /// mail); give it once per file.
     #[arg(long, value_name = "FILE", conflicts_with = "customer")]
     attach: Vec<std::path::PathBuf>,
+    /// The reply is templates/NAME.txt, filled in for this ticket
+    /// (docs/mail.md, "Templates").
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["message", "customer"])]
+    template: Option<String>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ReplyArgs) -> Result<(), CommandError> {
-    let body = read_message(ctx, args.message.as_deref(), "reply")?;
+    let body = match &args.template {
+        Some(name) => crate::cli::apply::template_text(ctx, &args.id, name)?,
+        None => read_message(ctx, args.message.as_deref(), "reply")?,
+    };
     let change = if args.customer {
         Change::CustomerReply { body }
     } else {

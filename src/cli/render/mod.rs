@@ -3,6 +3,7 @@
 
 pub(crate) mod list;
 pub(crate) mod report;
+mod rules;
 pub(crate) mod sla;
 
 use crate::domain::fields::FieldDef;
@@ -30,6 +31,7 @@ pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
 }
 
 pub(crate) use super::defuse::{cell, is_hostile, text};
+pub(crate) use rules::{actions, event_line};
 
 /// Picks the colour of a status by its category.
 pub(crate) fn status_style(category: Option<Category>) -> Style {
