@@ -487,6 +487,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
     });
     row("tix list --limit 50 (warm)", warm);
     report_rows(dir, runs);
+    trigger_rows(dir, &active[2 * changes + 2..], runs);
 
     // Repository growth per change after gc. One packing thread: git's
     // threaded delta search finds different deltas from run to run, which
@@ -515,6 +516,60 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         (after.saturating_sub(before)) as f64 / 1024.0 / changes as f64,
         before as f64 / 1048576.0,
         after as f64 / 1048576.0
+    );
+}
+
+/// Fifty triggers a change evaluates and none of which fires, as a desk
+/// might have them: ten of each kind of condition (a subject pattern, a
+/// body pattern, a customer domain, tags, a priority with a pattern), all
+/// set off by a note.
+fn fifty_triggers() -> String {
+    let mut text = String::new();
+    for i in 0..50 {
+        let when = match i % 5 {
+            0 => format!("subject_matches = \"(?i)\\\\bnever{i}\\\\b\""),
+            1 => format!("body_matches = \"(?i)(refund|chargeback) {i}\""),
+            2 => format!("customer_domain = \"corp{i}.example\""),
+            3 => format!("tags_all = [\"never{i}\"], tags_none = [\"x\"]"),
+            _ => format!("priority = \"urgent\", subject_matches = \"outage {i}\""),
+        };
+        text.push_str(&format!(
+            "\n[[trigger]]\nname = \"t{i}\"\non = [\"note\", \"customer_replied\"]\nwhen = {{ {when} }}\ndo = {{ add_tags = [\"t{i}\"] }}\n"
+        ));
+    }
+    text
+}
+
+/// Commits `text` as the desk's tix.toml (an unchanged one too).
+fn commit_config(dir: &Path, text: &str) {
+    std::fs::write(dir.join("tix.toml"), text).expect("write tix.toml");
+    let identity = ["-c", "user.name=Bench", "-c", "user.email=bench@desk"];
+    let commit = ["commit", "-q", "--allow-empty", "-am", "bench: triggers"];
+    run(dir, "git", &[&identity[..], &commit[..]].concat());
+}
+
+/// A note (a change) with no triggers and with fifty that it evaluates,
+/// alternating, so both see the same desk; each run notes another ticket.
+fn trigger_rows(dir: &Path, tickets: &[TicketId], runs: usize) {
+    let config = std::fs::read_to_string(dir.join("tix.toml")).expect("tix.toml");
+    let with = format!("{config}{}", fifty_triggers());
+    let runs = (runs * 2).min(tickets.len() / 2);
+    let (mut none, mut fifty) = (Vec::new(), Vec::new());
+    for i in 0..runs {
+        commit_config(dir, &config);
+        let id = tickets[2 * i].as_str();
+        none.push(measure(dir, &["note", id, "-m", "Checked"], false).0);
+        commit_config(dir, &with);
+        let id = tickets[2 * i + 1].as_str();
+        fifty.push(measure(dir, &["note", id, "-m", "Checked"], false).0);
+    }
+    commit_config(dir, &config);
+    let (a, b) = (median(none.clone()), median(fifty.clone()));
+    row("tix note, no triggers", (none, None));
+    row("tix note, 50 triggers evaluated", (fifty, None));
+    println!(
+        "\nFifty triggers cost {:.2} ms a change (difference of the medians).",
+        (b - a) * 1000.0
     );
 }
 

@@ -178,6 +178,7 @@ impl Desk {
             now,
             statuses,
         };
+        let before = ticket.events.len();
         let mut applied = Applied {
             action: "sla-warning",
             status: None,
@@ -197,8 +198,13 @@ impl Desk {
             e.until = Some(*due);
             ticket.push(e);
         }
+        // Triggers on sla_breach and sla_warning fire in the same commit;
+        // mail they queue waits in the outbox for `tix outbox --send`.
+        let fired = self.fire_triggers(&mut ticket, before, &self.automation_agent(), now)?;
+        applied.recorded = ticket.events.len() - before;
         let content = ticket.to_toml(statuses);
-        let message = commit_message(&ticket, &applied);
+        let mut message = commit_message(&ticket, &applied);
+        message.push_str(&fired.trailers());
         let keep = !self.config.hooks.is_empty();
         let recorded = Recorded {
             id: ticket.id.clone(),

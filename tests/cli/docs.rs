@@ -42,3 +42,32 @@ fn lifecycle_doc_matches_the_transition_table() {
     }
     assert_eq!(cell(Move::Wake { replied: false }, Category::OnHold), "new");
 }
+
+/// Every trigger and macro example of docs/automation.md and
+/// docs/configuration.md loads (with the agent and templates they name).
+#[test]
+fn trigger_and_macro_examples_in_the_docs_load() {
+    let prelude = "[[agent]]\nname = \"Raj Patel\"\nemail = \"raj@example.com\"\n\n";
+    let files = |path: &str| {
+        Ok(path
+            .starts_with("templates/")
+            .then(|| "Hello {{ customer.name }}".to_owned()))
+    };
+    let mut seen = 0;
+    for name in ["automation.md", "configuration.md"] {
+        let path = format!("{}/docs/{name}", env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(path).unwrap();
+        for block in doc.split("```toml\n").skip(1) {
+            let block = block.split("```").next().unwrap();
+            if !block.contains("[[trigger]]") && !block.contains("[[macro]]") {
+                continue;
+            }
+            seen += 1;
+            let text = format!("{prelude}{block}");
+            if let Err(e) = tix::config::Config::parse_in(&text, &files) {
+                panic!("docs/{name}: an example does not load: {e}\n{block}");
+            }
+        }
+    }
+    assert!(seen >= 5, "the examples were found ({seen})");
+}

@@ -403,3 +403,46 @@ smtp = {{ host = "127.0.0.1", port = {port}, security = "none" }}
     assert!(message.contains("Tix-Rule: password-help"), "{message}");
     assert!(message.contains("Tix-Rule: tell-assignee"), "{message}");
 }
+
+/// `tix sla check` records a breach; a trigger on sla_breach acts in the
+/// same commit.
+#[test]
+fn a_trigger_on_an_sla_breach_acts_in_the_commit_that_records_it() {
+    let env = TestEnv::new();
+    configure(
+        &env,
+        r#"
+[[trigger]]
+name = "late"
+on = "sla_breach"
+when = { tags_none = ["late"] }
+do = { add_tags = ["late"], add_note = "First reply is late: take it now." }
+"#,
+        &[],
+    );
+    env.at(T0);
+    let id = env.new_ticket_with(
+        "Urgent",
+        &[
+            "--priority",
+            "urgent",
+            "--email",
+            "bo@example.com",
+            "-m",
+            "Help",
+        ],
+    );
+    env.at("2025-03-03T10:30:00Z");
+    let before = env.commits();
+    let out = env.tix(&["sla", "check"]);
+    assert_eq!(out.status.code(), Some(4), "a breach exists");
+    assert_eq!(env.commits(), before + 1);
+    let message = last_message(&env);
+    assert!(
+        message.contains("Tix-Action: sla-breach") && message.contains("Tix-Rule: late"),
+        "{message}"
+    );
+    let ticket = env.show(&id);
+    assert_eq!(tags(&ticket), ["late"]);
+    assert!(bodies(&ticket).iter().any(|b| b.contains("is late")));
+}

@@ -16,9 +16,12 @@
 //! change with N triggers runs at most N + 1 cycles and N firings.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer};
+
+pub use pattern::Pattern;
+
+mod pattern;
 
 use crate::domain::calendar::Calendar;
 use crate::domain::change::field_text;
@@ -96,81 +99,12 @@ impl Happened {
                 EventKind::Assign | EventKind::Department => set.insert(On::Assigned),
                 EventKind::Tag => set.insert(On::TagsChanged),
                 EventKind::Sla if e.to.as_deref() == Some("warning") => set.insert(On::SlaWarning),
-                EventKind::Sla if e.to.as_deref() == Some("breached") => set.insert(On::SlaBreach),
+                EventKind::Sla if e.to.as_deref() == Some("breach") => set.insert(On::SlaBreach),
                 _ => {}
             }
         }
         set
     }
-}
-
-/// A regular expression from `tix.toml`: its syntax is checked when the
-/// configuration loads, and it is compiled the first time a trigger gets
-/// as far as testing it (a desk with 50 triggers compiles only those a
-/// change reaches). Rust's `regex` runs in time linear in the text, so a
-/// hostile pattern or message cannot stall a change.
-#[derive(Clone, Debug)]
-pub struct Pattern {
-    source: String,
-    compiled: OnceLock<Option<regex::Regex>>,
-}
-
-/// The largest compiled pattern, in bytes (`regex`'s own default is 10 MiB).
-const PATTERN_SIZE: usize = 1 << 20;
-
-impl Pattern {
-    /// Checks `source` and keeps it.
-    pub fn new(source: &str) -> Result<Self, String> {
-        regex_syntax::Parser::new().parse(source).map_err(|e| {
-            let why = first_line(&e.to_string());
-            let why = why.strip_prefix("error: ").unwrap_or(&why).to_owned();
-            format!("/{source}/ is not a regular expression: {why}")
-        })?;
-        Ok(Self {
-            source: source.to_owned(),
-            compiled: OnceLock::new(),
-        })
-    }
-
-    /// Tells whether the pattern matches somewhere in `text`; a pattern
-    /// too large to compile matches nothing.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.compiled
-            .get_or_init(|| {
-                regex::RegexBuilder::new(&self.source)
-                    .size_limit(PATTERN_SIZE)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
-            .is_some_and(|re| re.is_match(text))
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-}
-
-impl PartialEq for Pattern {
-    fn eq(&self, other: &Self) -> bool {
-        self.source == other.source
-    }
-}
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let source = String::deserialize(d)?;
-        Self::new(&source).map_err(serde::de::Error::custom)
-    }
-}
-
-fn first_line(text: &str) -> String {
-    text.lines()
-        .map(str::trim)
-        .rfind(|l| !l.is_empty() && !l.chars().all(|c| c == '^' || c == ' '))
-        .unwrap_or(text)
-        .to_owned()
 }
 
 /// A trigger's conditions: every listed one must hold, and at least one
