@@ -291,13 +291,7 @@ fn link_both(
             "tickets {a_id} and {b_id} are related already"
         )));
     }
-    Ok((
-        Applied {
-            action: "link",
-            ..first
-        },
-        second,
-    ))
+    Ok((first, second))
 }
 
 fn applied(action: &'static str, recorded: usize) -> Applied {

@@ -241,14 +241,20 @@ pub fn copied_from(event: &Event) -> Option<(&str, &str)> {
     }
 }
 
-/// The ids of the tickets merged into this one, in the order merged.
+/// The ids of the tickets merged into this one, each once, in the order
+/// first merged.
 pub fn merged_in(ticket: &Ticket) -> Vec<&str> {
-    ticket
+    let mut ids: Vec<&str> = Vec::new();
+    let markers = ticket
         .events
         .iter()
-        .filter(|e| e.kind == EventKind::Merge && e.field.is_none())
-        .filter_map(|e| e.from.as_deref())
-        .collect()
+        .filter(|e| e.kind == EventKind::Merge && e.field.is_none());
+    for id in markers.filter_map(|e| e.from.as_deref()) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// Tells whether an event is part of a conversation a merge moves: a
@@ -312,7 +318,8 @@ pub fn merge(
         && source.summary(actor.statuses).category == Some(Category::Closed)
     {
         return Err(ChangeError::Invalid(format!(
-            "ticket {s} is closed as a duplicate of {into} already: it was merged"
+            "ticket {s} is closed as a duplicate of {into} already; to merge it again, \
+             `tix reopen {s}` first"
         )));
     }
     if target.duplicate_of.as_ref() == Some(&s) {
@@ -322,7 +329,7 @@ pub fn merge(
     check_not_closed(
         target,
         actor,
-        "nothing was merged; reopen it or merge the other way",
+        "nothing was merged (or merge the other way round)",
     )?;
     let (mut source_draft, mut target_draft) = (source.clone(), target.clone());
     let copies: Vec<Event> = source
@@ -705,7 +712,7 @@ mod tests {
         let (mut source, mut target) = merged_pair(&statuses);
         let (s0, t0) = (source.clone(), target.clone());
         let err = merge(&mut source, &mut target, &now).unwrap_err();
-        assert!(err.to_string().contains("merged"), "{err}");
+        assert!(err.to_string().contains("already"), "{err}");
         let mut other = ticket(&statuses, "pppppp", "x");
         let err = merge(&mut other.clone(), &mut other, &now).unwrap_err();
         assert!(err.to_string().contains("itself"), "{err}");
@@ -734,7 +741,9 @@ mod tests {
         let merged = merge(&mut source, &mut target, &now).unwrap();
         // The new customer message and the first merge's note on the source.
         assert_eq!(merged.copied, 2);
-        assert_eq!(merged_in(&target), ["ssssss", "ssssss"]);
+        assert_eq!(merged_in(&target), ["ssssss"]);
+        let markers = target.events.iter().filter(|e| e.kind == EventKind::Merge);
+        assert_eq!(markers.filter(|e| e.field.is_none()).count(), 2);
     }
 
     #[test]

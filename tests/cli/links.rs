@@ -330,7 +330,10 @@ fn bad_merges_are_refused_in_one_line_and_write_nothing() {
     env.ok(&["merge", &source, &target]);
     let head = env.show(&target);
     let stderr = refused(&env, &["merge", &source, &target], 1);
-    assert!(stderr.contains("merged"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("is closed as a duplicate of {target} already")),
+        "{stderr}"
+    );
     assert_eq!(env.show(&target), head);
     refused(&env, &["merge", &source], 2);
 }

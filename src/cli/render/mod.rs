@@ -120,8 +120,6 @@ fn show_links(ui: &Ui, ticket: &Ticket, out: &mut String) {
     let merged: Vec<String> = crate::domain::link::merged_in(ticket)
         .into_iter()
         .map(str::to_owned)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
         .collect();
     for (name, ids) in [
         ("Follow-up of", one(&ticket.follow_up_of)),
