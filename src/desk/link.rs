@@ -119,7 +119,9 @@ impl Desk {
         agent: &Agent,
         now: Timestamp,
     ) -> Result<Vec<(Ticket, Applied)>, Error> {
-        let back = self.store.contains(other)?
+        // A link of a ticket to itself (a hand edit) is one file's.
+        let back = other != id
+            && self.store.contains(other)?
             && self.ticket(other)?.related.contains(id)
             && self.ticket(id)?.related.contains(other);
         let unlink = |ticket: &mut Ticket, target: &TicketId, kinds: &[LinkKind]| {

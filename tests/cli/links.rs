@@ -556,3 +556,25 @@ fn link_and_merge_are_listed_with_their_help() {
         "told apart from git's: {merge}"
     );
 }
+
+#[test]
+fn unlink_repairs_a_ticket_linked_to_itself_by_hand() {
+    let env = TestEnv::new();
+    let a = env.new_ticket("A");
+    let text = env.read_ticket_file(&a);
+    let edited = text.replacen(
+        "priority = ",
+        &format!("related = [\"{a}\"]\npriority = "),
+        1,
+    );
+    env.commit_file(&env.ticket_path(&a), &edited);
+    assert_eq!(env.tix(&["doctor"]).status.code(), Some(1));
+    let before = env.commits();
+    assert_eq!(
+        env.ok(&["link", &a, "--unlink", &a]),
+        format!("{a}: unlink {a}\n")
+    );
+    assert_eq!(env.commits(), before + 1);
+    assert_eq!(links(&env, &a)["related"], serde_json::json!([]));
+    env.ok(&["doctor"]);
+}
