@@ -4,7 +4,7 @@
 //! its commit through here.
 
 use crate::domain::change::Applied;
-use crate::model::Ticket;
+use crate::model::{Ticket, TicketId};
 
 /// Builds the commit message: a subject naming id, action and ticket
 /// subject, then trailers (docs/storage.md).
@@ -14,6 +14,25 @@ use crate::model::Ticket;
 /// becomes one line that can neither start a line of the message nor be
 /// found as a trailer (see `one_line`).
 pub(crate) fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
+    commit_message_with(ticket, applied, "", &[])
+}
+
+/// [`commit_message`] with `detail` after the action in the subject line
+/// (`merge into m4n5p6`), and a `Tix-Ticket` trailer for each of `others`:
+/// the other tickets one commit changes (`tix merge`, a related link), so
+/// that `git log --grep 'Tix-Ticket: ID'` finds it for each of them. Such
+/// a commit has no `Tix-Status` trailer.
+pub(crate) fn commit_message_with(
+    ticket: &Ticket,
+    applied: &Applied,
+    detail: &str,
+    others: &[&TicketId],
+) -> String {
+    let action = if detail.is_empty() {
+        applied.action.to_owned()
+    } else {
+        format!("{} {}", applied.action, one_line(detail))
+    };
     let full = one_line(&ticket.subject);
     let mut subject: String = full.chars().take(60).collect();
     if subject.len() < full.len() {
@@ -24,17 +43,18 @@ pub(crate) fn commit_message(ticket: &Ticket, applied: &Applied) -> String {
         .as_ref()
         .map(|(from, to)| (one_line(from), one_line(to)));
     let mut message = match &status {
-        Some((from, to)) => format!(
-            "{}: {} ({from} -> {to}) {subject}\n\n",
-            ticket.id, applied.action
-        ),
-        None => format!("{}: {} {subject}\n\n", ticket.id, applied.action),
+        Some((from, to)) => format!("{}: {action} ({from} -> {to}) {subject}\n\n", ticket.id),
+        None => format!("{}: {action} {subject}\n\n", ticket.id),
     };
-    message.push_str(&format!(
-        "Tix-Ticket: {}\nTix-Action: {}\n",
-        ticket.id, applied.action
-    ));
-    if let Some((from, to)) = &status {
+    message.push_str(&format!("Tix-Ticket: {}\n", ticket.id));
+    for other in others {
+        message.push_str(&format!("Tix-Ticket: {other}\n"));
+    }
+    message.push_str(&format!("Tix-Action: {}\n", applied.action));
+    // A commit of several tickets names the first one's status change in
+    // its subject only: `tix log` of another ticket must not show it as
+    // that ticket's.
+    if let Some((from, to)) = status.as_ref().filter(|_| others.is_empty()) {
         message.push_str(&format!("Tix-Status: {from} -> {to}\n"));
     }
     message

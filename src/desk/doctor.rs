@@ -13,7 +13,8 @@ use super::read::parse_ticket;
 use super::{Error, Problem, committed_files};
 use crate::config::{Config, ConfigProblem};
 use crate::domain::change::check_customer;
-use crate::model::Ticket;
+use crate::domain::link::{self, LinkKind, Links};
+use crate::model::{Ticket, TicketId};
 use crate::store::{RawTicket, Store, layout};
 
 /// What the doctor found.
@@ -33,7 +34,9 @@ pub struct DoctorReport {
 /// Checks the desk containing `start`: git's lock files and index
 /// settings, `tix.toml` (committed, and the working copy when it differs),
 /// and every ticket file: that it parses, that ids are unique and match
-/// their paths, that statuses and fields are the desk's. It first finishes
+/// their paths, that statuses and fields are the desk's, and that links
+/// name tickets that exist, not the ticket itself, in no `duplicate_of`
+/// cycle. It first finishes
 /// a change that a killed tix process left half-written.
 pub fn doctor(start: &Path) -> Result<DoctorReport, Error> {
     let store = Store::discover(start)?;
@@ -190,6 +193,7 @@ fn check_tickets(
     report: &mut DoctorReport,
 ) -> Result<(), Error> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut linked: BTreeMap<TicketId, Linked> = BTreeMap::new();
     let mut fatal = None;
     store.for_each_file(&|raw| check_file(raw, config, config_ok), &mut |checked| {
         report.tickets += 1;
@@ -199,7 +203,11 @@ fn check_tickets(
                 id,
                 id_line,
                 dup_at,
+                links,
             } => {
+                if let Some(links) = links {
+                    linked.insert(links.id.clone(), *links);
+                }
                 if let Some(other) = seen.insert(id.clone(), checked.path.clone()) {
                     let clash = Problem {
                         path: checked.path,
@@ -219,7 +227,43 @@ fn check_tickets(
         report.problems.append(&mut found);
         flow
     })?;
-    fatal.map_or(Ok(()), Err)
+    if let Some(error) = fatal {
+        return Err(error);
+    }
+    report.problems.extend(link_problems(&linked, &seen));
+    Ok(())
+}
+
+/// The links of a ticket that has any, and where its file has them.
+struct Linked {
+    id: TicketId,
+    path: String,
+    links: Links,
+    lines: BTreeMap<LinkKind, usize>,
+}
+
+/// Links to tickets that do not exist, tickets linked to themselves,
+/// `duplicate_of` cycles and related links not listed back.
+fn link_problems(
+    linked: &BTreeMap<TicketId, Linked>,
+    seen: &BTreeMap<String, String>,
+) -> Vec<Problem> {
+    let links: BTreeMap<TicketId, Links> = linked
+        .iter()
+        .map(|(id, l)| (id.clone(), l.links.clone()))
+        .collect();
+    let exists = |id: &TicketId| seen.contains_key(id.as_str());
+    link::problems(&links, &exists)
+        .into_iter()
+        .filter_map(|problem| {
+            let at = linked.get(&problem.id)?;
+            Some(Problem {
+                path: at.path.clone(),
+                line: at.lines.get(&problem.kind).copied(),
+                message: problem.message,
+            })
+        })
+        .collect()
 }
 
 /// What the check of one ticket file found.
@@ -236,6 +280,8 @@ enum Outcome {
         id: String,
         id_line: Option<usize>,
         dup_at: usize,
+        /// Its links, when it has any (checked once every file is read).
+        links: Option<Box<Linked>>,
     },
     /// Not a ticket: its problems say why.
     Skipped,
@@ -310,11 +356,24 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
     }
     check_log(&ticket, &text, config, &mut problems, &path);
     check_text(&ticket, &text, &mut problems, &path);
+    let links = Links::of(&ticket).map(|links| {
+        let lines = LinkKind::ALL
+            .into_iter()
+            .filter_map(|kind| Some((kind, line_of(&text, kind.as_str())?)))
+            .collect();
+        Box::new(Linked {
+            id: ticket.id.clone(),
+            path: path.clone(),
+            links,
+            lines,
+        })
+    });
     Checked {
         outcome: Outcome::Checked {
             id: ticket.id.to_string(),
             id_line: line_of(&text, "id"),
             dup_at,
+            links,
         },
         path,
         problems,

@@ -8,6 +8,8 @@ use std::path::Path;
 use super::change::NewRequest;
 use super::{Agent, Desk, Error};
 use crate::domain::change::Change;
+use crate::domain::lifecycle::Category;
+use crate::domain::link;
 use crate::domain::mail::inbound::{self, Inbound, Intake, Thread};
 use crate::domain::mail::outbound;
 use crate::model::{Customer, EventKind, Role, Ticket, TicketId, Timestamp};
@@ -93,7 +95,7 @@ impl Desk {
             Screened::Done(result) => return Ok(result),
             Screened::Take(mail, result, found) => (mail, result, found),
         };
-        let thread = inbound::thread(&mail, &mut |m| found.get(m).cloned());
+        let mut thread = inbound::thread(&mail, &mut |m| found.get(m).cloned());
         let target = match &thread {
             Thread::Parent(id) | Thread::Subject(id) => match self.ticket(id) {
                 Ok(ticket) => Some(self.surviving(ticket)?),
@@ -101,6 +103,16 @@ impl Desk {
             },
             Thread::None => None,
         };
+        if let (Thread::Subject(named), Some(target)) = (&thread, &target)
+            && *named != target.id
+            && self
+                .ticket(named)
+                .is_ok_and(|named| inbound::known_sender(&named, &mail.from_address))
+        {
+            // The subject named a ticket merged into `target`, and the
+            // sender wrote to that one: the mail is theirs to continue.
+            thread = Thread::Parent(target.id.clone());
+        }
         let intake = inbound::settle(
             &mail,
             &thread,
@@ -333,12 +345,34 @@ impl Desk {
         }
     }
 
-    /// A merged ticket's mail goes to the ticket it was merged into.
+    /// The mail of a ticket closed as a duplicate (merged) goes to the
+    /// ticket it duplicates, following a chain of them to the first one
+    /// that is not (a chain that loops leaves the mail where it threaded).
     fn surviving(&self, ticket: Ticket) -> Result<Ticket, Error> {
-        match &ticket.duplicate_of {
-            Some(target) if self.store.contains(target)? => self.ticket(target),
-            _ => Ok(ticket),
+        let statuses = &self.config.statuses;
+        let hands_on = |t: &Ticket| {
+            let closed = t.summary(statuses).category == Some(Category::Closed);
+            t.duplicate_of.clone().filter(|_| closed)
+        };
+        if hands_on(&ticket).is_none() {
+            return Ok(ticket);
         }
+        let start = ticket.id.clone();
+        let mut next = |id: &TicketId| {
+            let read = if *id == start {
+                Some(ticket.clone())
+            } else {
+                self.ticket(id).ok()
+            };
+            let following = hands_on(&read?)?;
+            // A link to a ticket that is gone ends the chain here.
+            self.store.contains(&following).ok()?.then_some(following)
+        };
+        let end = link::surviving(&start, &mut next);
+        if end == start {
+            return Ok(ticket);
+        }
+        self.ticket(&end)
     }
 
     fn new_request(

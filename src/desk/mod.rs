@@ -8,6 +8,7 @@
 //! - [`read`]: the one way to read tickets (one, many streamed, summaries);
 //! - [`change`]: create a ticket, apply a change, each in one commit, with
 //!   the hooks the recorded events raise ([`hooks`]);
+//! - [`link`]: links between tickets, and merging one into another;
 //! - [`query`]: the list filters and sort orders;
 //! - [`queue`]: the To Solve queue and `next --take`;
 //! - [`sla_check`]: SLA states, and recording breaches for cron;
@@ -25,6 +26,7 @@ mod commit;
 pub mod doctor;
 pub mod hooks;
 pub mod ingest;
+pub mod link;
 pub mod outbox;
 pub mod query;
 pub mod queue;

@@ -15,7 +15,8 @@
 //!   field, a customer detail, a link) changed on one side takes that
 //!   change; changed on both, the side whose latest event for the field is
 //!   later wins (a change made and undone counts as a change);
-//! - sets (tags, related tickets) merge as sets;
+//! - tags merge as sets; each related ticket is a scalar of its own
+//!   (linked or not), merged like the other scalars;
 //! - derived state (status, timestamps, reopen count) is recomputed from the
 //!   merged log when the file is written, and a status change's `from` is
 //!   the status it leaves in the merged log;
@@ -125,7 +126,7 @@ pub fn merge(
         when(EventKind::Customer, Some("phone")),
     );
     merged.tags = merge_set(base.map(|b| &b.tags), &ours.tags, &theirs.tags);
-    merged.related = merge_set(base.map(|b| &b.related), &ours.related, &theirs.related);
+    merged.related = merge_related(&sides, &ours_new, &theirs_new);
     merged.fields = merge_fields(&sides, &ours_new, &theirs_new);
     merged.rating = merge_rating(
         base.map(|b| &b.rating),
@@ -279,6 +280,42 @@ fn merge_set<T: Clone + Ord>(
         .filter(|x| ours.contains(*x) && theirs.contains(*x));
     let added = ours.union(theirs).filter(|x| !base.contains(*x));
     kept.chain(added).cloned().collect()
+}
+
+/// Related links: each ticket of the set is a scalar (linked or not),
+/// taken like any other from the side that changed it, and from the side
+/// whose latest `link` event for it is later when both did (a link made
+/// and removed again counts as a change, as for any scalar).
+fn merge_related(
+    sides: &Sides<'_>,
+    ours_new: &[Event],
+    theirs_new: &[Event],
+) -> BTreeSet<TicketId> {
+    let all = [Some(sides.ours), Some(sides.theirs), sides.base];
+    let ids: BTreeSet<&TicketId> = all.iter().flatten().flat_map(|t| &t.related).collect();
+    let latest_for = |new: &[Event], id: &TicketId| {
+        new.iter()
+            .filter(|e| e.kind == EventKind::Link && e.field.as_deref() == Some("related"))
+            .filter(|e| {
+                [&e.to, &e.from]
+                    .into_iter()
+                    .flatten()
+                    .any(|x| x == id.as_str())
+            })
+            .map(|e| e.at)
+            .max()
+    };
+    ids.into_iter()
+        .filter(|id| {
+            pick(
+                sides.base.map(|b| b.related.contains(*id)).as_ref(),
+                &sides.ours.related.contains(*id),
+                &sides.theirs.related.contains(*id),
+                (latest_for(ours_new, id), latest_for(theirs_new, id)),
+            )
+        })
+        .cloned()
+        .collect()
 }
 
 fn merge_fields(
@@ -717,6 +754,7 @@ mod tests {
     use super::*;
     use crate::domain::change::{self, Actor, Change, Edit, NewTicket};
     use crate::domain::lifecycle::Statuses;
+    use crate::domain::link::{self, LinkKind};
     use crate::model::{Priority, Role};
 
     const SYSTEM: &str = "tix-automation@localhost";
@@ -1394,6 +1432,184 @@ mod tests {
         assert_eq!(m.rating.unwrap().score, 5);
     }
 
+    fn tid(text: &str) -> TicketId {
+        text.parse().unwrap()
+    }
+
+    /// `t` linked (`Some(kind)`) or unlinked (`None`) to `other` by `who`.
+    fn linked(t: &Ticket, kind: Option<LinkKind>, other: &str, who: &str, now: &str) -> Ticket {
+        let s = Statuses::builtin();
+        let mut t = t.clone();
+        let actor = act(&s, who, now);
+        match kind {
+            Some(kind) => drop(link::link(&mut t, kind, &tid(other), &actor).unwrap()),
+            None => drop(link::unlink(&mut t, &tid(other), &LinkKind::ALL, &actor).unwrap()),
+        }
+        t
+    }
+
+    fn related(t: &Ticket) -> Vec<&str> {
+        t.related.iter().map(TicketId::as_str).collect()
+    }
+
+    #[test]
+    fn links_made_on_both_sides_are_all_kept() {
+        let s = Statuses::builtin();
+        let b = base(&s);
+        let ours = linked(
+            &b,
+            Some(LinkKind::Related),
+            "aaaaaa",
+            "ana",
+            "2025-03-03T10:00:00Z",
+        );
+        let theirs = linked(
+            &b,
+            Some(LinkKind::DuplicateOf),
+            "bbbbbb",
+            "raj",
+            "2025-03-03T10:00:00Z",
+        );
+        let theirs = linked(
+            &theirs,
+            Some(LinkKind::Related),
+            "cccccc",
+            "raj",
+            "2025-03-03T10:01:00Z",
+        );
+        let m = merge(Some(&b), &ours, &theirs);
+        assert_eq!(related(&m), ["aaaaaa", "cccccc"]);
+        assert_eq!(m.duplicate_of, Some(tid("bbbbbb")));
+        let links = m
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Link)
+            .count();
+        assert_eq!(links, 3, "every link event is kept");
+    }
+
+    #[test]
+    fn a_related_link_removed_on_one_side_stays_removed() {
+        let s = Statuses::builtin();
+        let b = linked(
+            &base(&s),
+            Some(LinkKind::Related),
+            "aaaaaa",
+            "ana",
+            "2025-03-03T09:30:00Z",
+        );
+        let ours = linked(&b, None, "aaaaaa", "ana", "2025-03-03T10:00:00Z");
+        let theirs = apply(
+            &b,
+            Change::Note { body: "x".into() },
+            "raj",
+            "2025-03-03T11:00:00Z",
+        );
+        assert!(merge(Some(&b), &ours, &theirs).related.is_empty());
+    }
+
+    /// Unlinked and linked again on one side after the other side unlinked:
+    /// the later change wins, though that side's set equals the base's.
+    #[test]
+    fn a_related_link_removed_and_made_again_beats_an_earlier_removal() {
+        let s = Statuses::builtin();
+        let b = linked(
+            &base(&s),
+            Some(LinkKind::Related),
+            "aaaaaa",
+            "ana",
+            "2025-03-03T09:30:00Z",
+        );
+        let ours = linked(&b, None, "aaaaaa", "ana", "2025-03-03T10:00:00Z");
+        let theirs = linked(&b, None, "aaaaaa", "raj", "2025-03-03T10:01:00Z");
+        let theirs = linked(
+            &theirs,
+            Some(LinkKind::Related),
+            "aaaaaa",
+            "raj",
+            "2025-03-03T10:02:00Z",
+        );
+        assert_eq!(theirs.related, b.related);
+        assert_eq!(related(&merge(Some(&b), &ours, &theirs)), ["aaaaaa"]);
+        // The removal is the later change: it wins.
+        let late = linked(&b, None, "aaaaaa", "ana", "2025-03-03T10:03:00Z");
+        assert!(merge(Some(&b), &late, &theirs).related.is_empty());
+    }
+
+    #[test]
+    fn the_later_duplicate_link_wins_and_an_unlink_is_a_change() {
+        let s = Statuses::builtin();
+        let b = base(&s);
+        let ours = linked(
+            &b,
+            Some(LinkKind::DuplicateOf),
+            "aaaaaa",
+            "ana",
+            "2025-03-03T10:00:00Z",
+        );
+        let theirs = linked(
+            &b,
+            Some(LinkKind::DuplicateOf),
+            "bbbbbb",
+            "raj",
+            "2025-03-03T10:05:00Z",
+        );
+        assert_eq!(
+            merge(Some(&b), &ours, &theirs).duplicate_of,
+            Some(tid("bbbbbb"))
+        );
+        let undone = linked(&ours, None, "aaaaaa", "ana", "2025-03-03T11:00:00Z");
+        assert_eq!(undone.duplicate_of, None);
+        assert_eq!(merge(Some(&b), &undone, &theirs).duplicate_of, None);
+    }
+
+    /// `tix merge` into this ticket on one clone, a customer reply on the
+    /// other: the copies, the marker and the reply are all kept; the copies
+    /// change no status, and the same merge on both clones is kept once.
+    #[test]
+    fn a_merged_conversation_and_a_reply_made_meanwhile_are_both_kept() {
+        let s = Statuses::builtin();
+        let b = apply(
+            &base(&s),
+            Change::Reply {
+                body: "Unplug it".into(),
+                resolve: false,
+            },
+            "ana",
+            "2025-03-03T09:30:00Z",
+        );
+        let mut source = b.clone();
+        source.id = tid("ssssss");
+        source = apply(
+            &source,
+            customer("Smoke everywhere"),
+            "bo",
+            "2025-03-03T09:40:00Z",
+        );
+        let mut ours = b.clone();
+        let merged = link::merge(
+            &mut source.clone(),
+            &mut ours,
+            &act(&s, "ana", "2025-03-03T11:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(merged.copied, 3);
+        let theirs = apply(&b, customer("Still smoking"), "bo", "2025-03-03T10:30:00Z");
+        let m = merge(Some(&b), &ours, &theirs);
+        let copied: Vec<&str> = m
+            .events
+            .iter()
+            .filter(|e| link::copied_from(e).is_some())
+            .filter_map(|e| e.body.as_deref())
+            .collect();
+        assert_eq!(copied, ["It smokes", "Unplug it", "Smoke everywhere"]);
+        assert!(bodies(&m).contains(&"Still smoking".to_owned()));
+        assert_eq!(link::merged_in(&m), ["ssssss"]);
+        assert!(synthesized(&m).is_empty(), "{m:#?}");
+        assert_eq!(status(&m), "open");
+        assert_eq!(merge(Some(&b), &ours, &ours).events, ours.events);
+    }
+
     mod properties {
         use proptest::prelude::*;
 
@@ -1440,6 +1656,71 @@ mod tests {
                 }
             }
             t
+        }
+
+        /// One link action: related, duplicate or unlink (0..3), of one of
+        /// three tickets, some minutes after the one before.
+        fn link_action() -> impl Strategy<Value = (u8, usize, i64)> {
+            (0u8..3, 0usize..3, 0i64..4)
+        }
+
+        const OTHERS: [&str; 3] = ["aaaaaa", "bbbbbb", "cccccc"];
+
+        fn play_links(start: &Ticket, side: &str, actions: &[(u8, usize, i64)]) -> Ticket {
+            let statuses = Statuses::builtin();
+            let mut t = start.clone();
+            let mut now = at("2025-03-03T10:00:00Z");
+            for (kind, other, minutes) in actions {
+                now = now.plus_seconds(minutes * 60);
+                let actor = Actor {
+                    now,
+                    ..act(&statuses, side, "2025-03-03T10:00:00Z")
+                };
+                let other = tid(OTHERS[*other]);
+                let mut next = t.clone();
+                let done = match kind {
+                    0 => link::link(&mut next, LinkKind::Related, &other, &actor).is_ok(),
+                    1 => link::link(&mut next, LinkKind::DuplicateOf, &other, &actor).is_ok(),
+                    _ => link::unlink(&mut next, &other, &LinkKind::ALL, &actor).is_ok(),
+                };
+                // A refused action (a link there already) is skipped.
+                if done {
+                    t = next;
+                }
+            }
+            t
+        }
+
+        /// The value of a link (by `get`) that the latest change of either
+        /// side (events of `field` naming `id`, or any id when `None`)
+        /// gave; the base's when neither side changed it; on a tie, the
+        /// greater one.
+        fn latest_value<T: Ord + Clone>(
+            b: &Ticket,
+            sides: [&Ticket; 2],
+            field: &str,
+            id: Option<&str>,
+            get: impl Fn(&Ticket) -> T,
+        ) -> T {
+            let at = |t: &Ticket| {
+                t.events[b.events.len()..]
+                    .iter()
+                    .filter(|e| e.kind == EventKind::Link && e.field.as_deref() == Some(field))
+                    .filter(|e| {
+                        id.is_none_or(|id| [&e.to, &e.from].into_iter().flatten().any(|x| x == id))
+                    })
+                    .map(|e| e.at)
+                    .max()
+            };
+            let [o, t] = sides;
+            match (at(o), at(t)) {
+                (None, None) => get(b),
+                (Some(_), None) => get(o),
+                (None, Some(_)) => get(t),
+                (Some(x), Some(y)) if x > y => get(o),
+                (Some(x), Some(y)) if x < y => get(t),
+                _ => get(o).max(get(t)),
+            }
         }
 
         proptest! {
@@ -1503,6 +1784,38 @@ mod tests {
                         prop_assert!(seen || handled, "buried: {message:?} in {m:?}");
                     }
                 }
+            }
+
+            /// Whatever links both sides made and removed: the same bytes
+            /// either way round, every link event kept, and each link as
+            /// the latest change of it left it.
+            #[test]
+            fn links_merge_to_their_latest_change(
+                shared in proptest::collection::vec(link_action(), 0..4),
+                ours in proptest::collection::vec(link_action(), 0..6),
+                theirs in proptest::collection::vec(link_action(), 0..6),
+            ) {
+                let s = Statuses::builtin();
+                let b = play_links(&base(&s), "base", &shared);
+                let o = play_links(&b, "ana", &ours);
+                let t = play_links(&b, "raj", &theirs);
+                let m = merge(Some(&b), &o, &t);
+                for side in [&o, &t] {
+                    for event in side.events.iter().filter(|e| e.kind == EventKind::Link) {
+                        prop_assert!(m.events.contains(event), "lost {event:?}");
+                    }
+                }
+                for other in OTHERS {
+                    let id = tid(other);
+                    let want = latest_value(&b, [&o, &t], "related", Some(other), |x| {
+                        x.related.contains(&id)
+                    });
+                    prop_assert_eq!(m.related.contains(&id), want, "related {}", other);
+                }
+                let want = latest_value(&b, [&o, &t], "duplicate_of", None, |x| {
+                    x.duplicate_of.clone()
+                });
+                prop_assert_eq!(m.duplicate_of, want);
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod entry;
 pub mod fields;
 pub mod hooks;
 pub mod lifecycle;
+pub mod link;
 pub mod mail;
 pub mod merge;
 pub mod report;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::lifecycle::Statuses;
+use crate::domain::link;
 use crate::domain::sla::{Instance, SlaState, Status};
 use crate::model::{Event, EventKind, Role, Ticket, TicketId};
 
@@ -85,6 +86,8 @@ pub struct LinksView {
     pub duplicate_of: Option<String>,
     /// Related tickets.
     pub related: Vec<String>,
+    /// The tickets merged into this one (`tix merge`), in the order merged.
+    pub merged_from: Vec<String>,
 }
 
 /// One message of the conversation.
@@ -106,6 +109,9 @@ pub struct MessageView {
     pub raw: Option<String>,
     /// For a message that goes out by mail: where, and what became of it.
     pub mail: Option<MailView>,
+    /// For a message a merge copied here: the ticket it was written on
+    /// (which also holds its files).
+    pub merged_from: Option<String>,
 }
 
 /// What became of a message sent by mail.
@@ -176,6 +182,10 @@ impl TicketView {
                 follow_up_of: ticket.follow_up_of.as_ref().map(ToString::to_string),
                 duplicate_of: ticket.duplicate_of.as_ref().map(ToString::to_string),
                 related: ticket.related.iter().map(ToString::to_string).collect(),
+                merged_from: link::merged_in(ticket)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
             },
             messages: ticket
                 .events
@@ -188,13 +198,10 @@ impl TicketView {
 }
 
 fn message_view(ticket: &Ticket, event: &Event) -> Option<MessageView> {
-    let role = match (event.kind, event.role) {
-        (EventKind::Note, _) => "note",
-        (EventKind::Message, Role::Customer) => "customer",
-        (EventKind::Message, Role::Agent) => "agent",
-        (EventKind::Message, Role::System) => "system",
-        _ => return None,
-    };
+    let role = message_role(event)?;
+    // A copied message's files stay with the ticket it was written on.
+    let merged_from = link::copied_from(event).map(|(_, from)| from.to_owned());
+    let holder = merged_from.as_deref().unwrap_or(ticket.id.as_str());
     Some(MessageView {
         role,
         author: event.actor.clone(),
@@ -204,20 +211,54 @@ fn message_view(ticket: &Ticket, event: &Event) -> Option<MessageView> {
         attachments: event
             .attachments
             .iter()
-            .map(|name| attachment_path(ticket, name))
+            .map(|name| file_path(holder, name))
             .collect(),
-        raw: event.raw.as_ref().map(|name| attachment_path(ticket, name)),
+        raw: event.raw.as_ref().map(|name| file_path(holder, name)),
         mail: event
             .recipient
             .as_ref()
             .map(|to| mail_view(ticket, event, to)),
+        merged_from,
+    })
+}
+
+/// The role of a message of the conversation (customer, agent, system or
+/// note), also of one a merge copied here; `None` for other events.
+pub fn message_role(event: &Event) -> Option<&'static str> {
+    let kind = match link::copied_from(event) {
+        Some(("note", _)) => EventKind::Note,
+        Some(_) => EventKind::Message,
+        None => event.kind,
+    };
+    Some(match (kind, event.role) {
+        (EventKind::Note, _) => "note",
+        (EventKind::Message, Role::Customer) => "customer",
+        (EventKind::Message, Role::Agent) => "agent",
+        (EventKind::Message, Role::System) => "system",
+        _ => return None,
     })
 }
 
 /// Where a file stored with a ticket is, from the desk root (the layout
 /// the store keeps: docs/mail.md, "Attachments").
 pub fn attachment_path(ticket: &Ticket, name: &str) -> String {
-    format!("tickets/{}/{}/{name}", ticket.id.shard(), ticket.id)
+    file_path(ticket.id.as_str(), name)
+}
+
+/// Where a file of the conversation event `event` of `ticket` is: a
+/// message a merge copied keeps its files with the ticket it came from.
+pub fn event_file_path(ticket: &Ticket, event: &Event, name: &str) -> String {
+    match link::copied_from(event) {
+        Some((_, from)) => file_path(from, name),
+        None => attachment_path(ticket, name),
+    }
+}
+
+/// `tickets/<ab>/<id>/<name>` for the ticket `id` (two characters at
+/// least, as every id is).
+fn file_path(id: &str, name: &str) -> String {
+    let shard: String = id.chars().take(2).collect();
+    format!("tickets/{shard}/{id}/{name}")
 }
 
 /// What became of the mail of message `event`, sent to `to`.

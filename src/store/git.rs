@@ -400,69 +400,109 @@ pub(super) fn commit_one(
     index: &mut Option<LockedIndex>,
     deferred: Option<&[(String, Option<Oid>)]>,
 ) -> Result<Option<Oid>, Error> {
-    let blob = repo.blob(write.content.as_bytes())?;
-    let base = match parent {
-        Some(commit) => commit.tree()?,
+    let entries: Vec<Staged<'_>> =
+        std::iter::once((path.to_owned(), old, write.content.as_bytes()))
+            .chain(
+                files
+                    .iter()
+                    .map(|(file, bytes)| (file.clone(), None, *bytes)),
+            )
+            .collect();
+    // The locked index was opened for the ticket's path only.
+    let in_index = files.is_empty();
+    let commit = NewCommit {
+        parent,
+        message: &write.message,
+        sig,
+        deferred,
+    };
+    commit_paths(repo, root, private, &commit, &entries, index, in_index)
+}
+
+/// One path of a commit: where, its blob before (`None`: a new file), and
+/// its new content.
+pub(super) type Staged<'a> = (String, Option<Oid>, &'a [u8]);
+
+/// What every commit of [`commit_paths`] needs besides its paths.
+pub(super) struct NewCommit<'a, 'r> {
+    /// The commit it builds on (`None`: the first commit).
+    pub(super) parent: Option<&'a Commit<'r>>,
+    /// The commit message.
+    pub(super) message: &'a str,
+    /// Author and committer.
+    pub(super) sig: &'a Signature,
+    /// In a deferred run: the paths to add to the run's journal.
+    pub(super) deferred: Option<&'a [(String, Option<Oid>)]>,
+}
+
+/// Commits `entries` on top of `commit.parent` in one commit. Returns
+/// `None` when the branch moved meanwhile (the caller retries from the new
+/// head). After the commit each working-tree file is written and its index
+/// entry set: through `index` (git's index, read and locked by the caller)
+/// when `in_index` says it was opened for every path, else by another
+/// rewrite of the index.
+pub(super) fn commit_paths(
+    repo: &Repository,
+    root: &Path,
+    private: &Path,
+    commit: &NewCommit<'_, '_>,
+    entries: &[Staged<'_>],
+    index: &mut Option<LockedIndex>,
+    in_index: bool,
+) -> Result<Option<Oid>, Error> {
+    let base = match commit.parent {
+        Some(parent) => parent.tree()?,
         None => empty_tree(repo)?,
     };
     let mut builder = TreeUpdateBuilder::new();
-    builder.upsert(path, blob, FileMode::Blob);
-    let mut extra = Vec::with_capacity(files.len());
-    for (file, bytes) in files {
-        let oid = repo.blob(bytes)?;
-        builder.upsert(file.as_str(), oid, FileMode::Blob);
-        extra.push((file.clone(), oid, bytes.to_vec()));
+    let mut written = Vec::with_capacity(entries.len());
+    for (path, _, content) in entries {
+        let blob = repo.blob(content)?;
+        builder.upsert(path.as_str(), blob, FileMode::Blob);
+        written.push((path.clone(), blob, *content));
     }
     let tree_id = builder.create_updated(repo, &base)?;
     let tree = repo.find_tree(tree_id)?;
-    if let Some(new_paths) = deferred {
+    if let Some(new_paths) = commit.deferred {
         // A deferred run: the journal grows with each path the run touches
         // first, and is worked off at its end (or by the next command).
         append_journal(private, new_paths)?;
     } else {
-        let journal: Vec<(String, Option<Oid>)> = std::iter::once((path.to_owned(), old))
-            .chain(files.iter().map(|(file, _)| (file.clone(), None)))
+        let journal: Vec<(String, Option<Oid>)> = entries
+            .iter()
+            .map(|(path, old, _)| (path.clone(), *old))
             .collect();
         write_journal(private, &journal)?;
     }
-    let sig = sig.to_git()?;
-    let parents: Vec<&Commit<'_>> = parent.into_iter().collect();
+    let sig = commit.sig.to_git()?;
+    let parents: Vec<&Commit<'_>> = commit.parent.into_iter().collect();
     let claim = GitLockClaim::record(private, REF_LOCK, &branch_lock(repo)?)?;
-    let committed = repo.commit(Some("HEAD"), &sig, &sig, &write.message, &tree, &parents);
+    let committed = repo.commit(Some("HEAD"), &sig, &sig, commit.message, &tree, &parents);
     drop(claim);
     match committed {
-        Ok(oid) if deferred.is_some() => Ok(Some(oid)),
+        Ok(oid) if commit.deferred.is_some() => Ok(Some(oid)),
         Ok(oid) => {
-            if extra.is_empty() {
-                refresh_written(
-                    repo,
-                    root,
-                    path,
-                    blob,
-                    write.content.as_bytes(),
-                    index.take(),
-                )?;
+            if in_index {
+                refresh_written(repo, root, &written, index.take())?;
             } else {
-                // The locked index was opened for the ticket's path only.
                 drop(index.take());
-                let all =
-                    std::iter::once((path.to_owned(), blob, write.content.as_bytes().to_vec()))
-                        .chain(extra)
-                        .map(Ok);
-                refresh_files(repo, root, all)?;
+                let owned = written
+                    .into_iter()
+                    .map(|(path, blob, content)| Ok((path, blob, content.to_vec())));
+                refresh_files(repo, root, owned)?;
             }
             remove_journal(private)?;
             Ok(Some(oid))
         }
         // In a deferred run the journal holds the run's earlier commits.
         Err(e) if e.code() == ErrorCode::Modified => {
-            if deferred.is_none() {
+            if commit.deferred.is_none() {
                 remove_journal(private)?;
             }
             Ok(None)
         }
         Err(e) => {
-            if deferred.is_none() {
+            if commit.deferred.is_none() {
                 remove_journal(private)?;
             }
             Err(e.into())
@@ -470,25 +510,26 @@ pub(super) fn commit_one(
     }
 }
 
-/// Brings one path that was just committed with `content` (blob `blob`)
-/// to the working tree and the index, without reading it back from git.
+/// Brings paths that were just committed, each with its blob and content,
+/// to the working tree and the index, without reading them back from git.
 fn refresh_written(
     repo: &Repository,
     root: &Path,
-    path: &str,
-    blob: Oid,
-    content: &[u8],
+    written: &[(String, Oid, &[u8])],
     index: Option<LockedIndex>,
 ) -> Result<(), Error> {
-    let full = write_worktree_file(repo, root, path, content)?;
+    let mut updates = Vec::with_capacity(written.len());
+    for (path, blob, content) in written {
+        let full = write_worktree_file(repo, root, path, content)?;
+        updates.push((path.clone(), *blob, full));
+    }
     if let Some(index) = index
-        && index
-            .commit(&[(path.to_owned(), blob, full)], skip_hash(repo))
-            .is_some()
+        && index.commit(&updates, skip_hash(repo)).is_some()
     {
         return Ok(());
     }
-    refresh(repo, root, &[path.to_owned()])
+    let paths: Vec<String> = written.iter().map(|(path, _, _)| path.clone()).collect();
+    refresh(repo, root, &paths)
 }
 
 /// Tells whether git is set to write the index without its checksum

@@ -233,6 +233,16 @@ pub struct Write {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+/// New contents of several ticket files, committed together
+/// ([`Store::update_many`]).
+#[derive(Clone, Debug)]
+pub struct Writes {
+    /// Each file's new content, in the order of the ids.
+    pub contents: Vec<String>,
+    /// The commit message.
+    pub message: String,
+}
+
 /// An opened desk.
 pub struct Store {
     repo: Repository,
@@ -970,6 +980,103 @@ impl Store {
         Err(Error::Contended(ATTEMPTS).into())
     }
 
+    /// Rewrites several existing ticket files in one commit: a change that
+    /// belongs to more than one ticket (`tix merge`, a related link), so
+    /// that no moment in history holds one half of it.
+    ///
+    /// `edit` gets the committed contents, in the order of `ids`, and
+    /// returns the new ones in that order with the commit message; like
+    /// [`Self::update`], it runs again on the newer contents when another
+    /// writer moves the branch first, and the change is refused when any of
+    /// the files has uncommitted changes. The journal lists every file, so
+    /// a killed process leaves each of them as it was before or after.
+    pub fn update_many<E>(
+        &self,
+        ids: &[TicketId],
+        sig: &Signature,
+        mut edit: impl FnMut(&[String]) -> Result<Writes, E>,
+    ) -> Result<Oid, UpdateError<E>> {
+        let paths: Vec<String> = ids.iter().map(layout::ticket_path).collect();
+        if self.pinned.is_some() {
+            return Err(
+                Error::Past("a desk read at a past commit changes nothing".to_owned()).into(),
+            );
+        }
+        let _lock = self.lock()?;
+        self.check_state()?;
+        let deferring = self.deferred.borrow().is_some();
+        let index_file = self.repo.path().join("index");
+        let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let mut index = if deferring {
+            None
+        } else {
+            index::LockedIndex::open(&index_file, &path_refs)
+        };
+        const ATTEMPTS: u32 = 20;
+        for _ in 0..ATTEMPTS {
+            let head = git::head_commit(&self.repo)?;
+            let mut olds = Vec::with_capacity(paths.len());
+            let mut current = Vec::with_capacity(paths.len());
+            for (id, path) in ids.iter().zip(&paths) {
+                let old = git::head_blob(&self.repo, path)?
+                    .ok_or_else(|| Error::NotFound(id.to_string()))?;
+                let ours = self
+                    .deferred
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|run| run.contains_key(path));
+                if !ours {
+                    git::check_clean_with(&self.root, path, Some(old), || match &index {
+                        Some(locked) => locked
+                            .entry_oid(path)
+                            .ok_or_else(|| Error::Dirty(path.clone())),
+                        None if deferring => index::entry_oid(&index_file, path)
+                            .ok_or_else(|| Error::Dirty(path.clone())),
+                        None => git::index_blob(&self.repo, path),
+                    })?;
+                }
+                current.push(git::blob_text(&self.repo, old, path)?);
+                olds.push(old);
+            }
+            let writes = edit(&current).map_err(UpdateError::Edit)?;
+            if writes.contents.len() != paths.len() {
+                // The caller's edit returns one content per id: a bug.
+                return Err(Error::Contended(0).into());
+            }
+            let entries: Vec<git::Staged<'_>> = paths
+                .iter()
+                .zip(&olds)
+                .zip(&writes.contents)
+                .map(|((path, old), content)| (path.clone(), Some(*old), content.as_bytes()))
+                .collect();
+            let mut deferred = self.deferred.borrow_mut();
+            let defer = deferred.as_mut().map(|run| {
+                let all: Vec<(String, Option<Oid>)> = entries
+                    .iter()
+                    .map(|(path, old, _)| (path.clone(), *old))
+                    .collect();
+                for (p, before) in &all {
+                    run.entry(p.clone()).or_insert(*before);
+                }
+                all
+            });
+            let commit = git::NewCommit {
+                parent: head.as_ref(),
+                message: &writes.message,
+                sig,
+                deferred: defer.as_deref(),
+            };
+            let root = &self.root;
+            let private = self.private_dir();
+            if let Some(oid) = git::commit_paths(
+                &self.repo, root, &private, &commit, &entries, &mut index, true,
+            )? {
+                return Ok(oid);
+            }
+        }
+        Err(Error::Contended(ATTEMPTS).into())
+    }
+
     fn check_state(&self) -> Result<(), Error> {
         match self.repo.state() {
             RepositoryState::Clean => Ok(()),
@@ -1105,4 +1212,149 @@ fn configure_libgit2() {
         // tree). tix builds trees only from trees it just read.
         git2::opts::strict_object_creation(false);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::*;
+    use crate::desk::change::NewRequest;
+    use crate::desk::{Agent, Desk};
+    use crate::model::Timestamp;
+
+    fn now() -> Timestamp {
+        "2025-03-03T09:00:00Z".parse().unwrap()
+    }
+
+    fn sig() -> Signature {
+        Signature {
+            name: "Ana".into(),
+            email: "ana@desk".into(),
+            time: now(),
+        }
+    }
+
+    fn desk(n: usize) -> (tempfile::TempDir, Desk, Vec<TicketId>) {
+        let dir = tempfile::tempdir().unwrap();
+        let agent = Agent::parse("Ana <ana@desk>").unwrap();
+        let desk = crate::desk::setup::init(dir.path(), Some("Ana <ana@desk>"), now(), false)
+            .unwrap()
+            .desk;
+        let mut rng = fastrand::Rng::with_seed(11);
+        let ids = (0..n)
+            .map(|i| {
+                let new = NewRequest {
+                    subject: format!("Ticket {i}"),
+                    ..NewRequest::default()
+                };
+                desk.create(new, &agent, now(), &mut rng).unwrap().ticket.id
+            })
+            .collect();
+        (dir, desk, ids)
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// An edit that appends a comment line to each file.
+    fn mark(texts: &[String]) -> Result<Writes, std::convert::Infallible> {
+        Ok(Writes {
+            contents: texts.iter().map(|t| format!("{t}# both\n")).collect(),
+            message: "both\n".into(),
+        })
+    }
+
+    #[test]
+    fn update_many_commits_every_file_in_one_commit_and_refreshes_them() {
+        let (dir, desk, ids) = desk(3);
+        let store = desk.store();
+        let root = dir.path();
+        let head = git(root, &["rev-parse", "HEAD"]);
+        store.update_many(&ids[..2], &sig(), mark).unwrap();
+        let changed = git(root, &["diff", "--name-only", head.trim(), "HEAD"]);
+        let mut expected: Vec<String> = ids[..2].iter().map(layout::ticket_path).collect();
+        expected.sort();
+        assert_eq!(changed.lines().collect::<Vec<_>>(), expected);
+        assert_eq!(
+            git(
+                root,
+                &["rev-list", "--count", &format!("{}..HEAD", head.trim())]
+            ),
+            "1\n"
+        );
+        for id in &ids[..2] {
+            assert!(store.read_ticket(id).unwrap().ends_with("# both\n"));
+        }
+        // The working tree and the index hold the commit, and the journal
+        // is gone.
+        assert_eq!(git(root, &["status", "--porcelain"]), "");
+        assert!(!store.private_dir().join(git::JOURNAL).exists());
+    }
+
+    #[test]
+    fn update_many_refuses_when_one_file_has_uncommitted_changes_and_writes_nothing() {
+        let (dir, desk, ids) = desk(2);
+        let store = desk.store();
+        let root = dir.path();
+        let path = layout::ticket_path(&ids[1]);
+        let file = root.join(&path);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{text}# mine\n")).unwrap();
+        let head = git(root, &["rev-parse", "HEAD"]);
+        let err = store.update_many(&ids, &sig(), mark).unwrap_err();
+        assert!(matches!(err, UpdateError::Store(Error::Dirty(p)) if p == path));
+        assert_eq!(git(root, &["rev-parse", "HEAD"]), head);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{text}# mine\n")
+        );
+    }
+
+    #[test]
+    fn update_many_builds_again_on_a_commit_another_writer_made_meanwhile() {
+        let (dir, desk, ids) = desk(2);
+        let store = desk.store();
+        let mut runs = 0;
+        store
+            .update_many(&ids, &sig(), |texts| {
+                runs += 1;
+                if runs == 1 {
+                    // Another writer commits a file of its own between the
+                    // read and the commit (git's index is locked by tix).
+                    let repo = store.repo();
+                    let head = repo.head().unwrap().peel_to_commit().unwrap();
+                    let blob = repo.blob(b"other\n").unwrap();
+                    let mut builder = git2::build::TreeUpdateBuilder::new();
+                    builder.upsert("notes.txt", blob, git2::FileMode::Blob);
+                    let tree = builder.create_updated(repo, &head.tree().unwrap()).unwrap();
+                    let tree = repo.find_tree(tree).unwrap();
+                    let who = git2::Signature::now("H", "h@x").unwrap();
+                    repo.commit(Some("HEAD"), &who, &who, "other", &tree, &[&head])
+                        .unwrap();
+                }
+                mark(texts)
+            })
+            .unwrap();
+        assert_eq!(runs, 2);
+        assert_eq!(
+            store.read_file("notes.txt").unwrap().as_deref(),
+            Some("other\n")
+        );
+        for id in &ids {
+            assert!(store.read_ticket(id).unwrap().ends_with("# both\n"));
+        }
+        let log = git(dir.path(), &["log", "--format=%s", "-2"]);
+        assert_eq!(log, "both\nother\n");
+    }
 }

@@ -12,6 +12,7 @@ mod ids;
 mod init;
 mod interface;
 mod lifecycle;
+mod links;
 mod list;
 mod mail_collab;
 mod mail_corpus;

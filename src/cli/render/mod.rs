@@ -8,7 +8,7 @@ pub(crate) mod sla;
 
 use crate::domain::fields::FieldDef;
 use crate::domain::lifecycle::{Category, Statuses};
-use crate::model::{EventKind, Role, Ticket, Timestamp};
+use crate::model::{Event, EventKind, Role, Ticket, Timestamp};
 
 use super::ui::{Style, Ui};
 use crate::model::TicketId;
@@ -102,17 +102,7 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
     if summary.reopens > 0 {
         out.push_str(&format!("{}{}\n", label("Reopened"), summary.reopens));
     }
-    for (name, link) in [
-        ("Follow-up of", &ticket.follow_up_of),
-        ("Duplicate of", &ticket.duplicate_of),
-    ] {
-        if let Some(link) = link {
-            out.push_str(&format!(
-                "{}{link}\n",
-                ui.paint(Style::Dim, &format!("{name:<13}"))
-            ));
-        }
-    }
+    show_links(ui, ticket, &mut out);
     if let Some(rating) = &ticket.rating {
         let comment = rating
             .comment
@@ -124,6 +114,32 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
     show_fields(ui, ticket, form, &mut out);
     show_conversation(ui, ticket, &mut out);
     out
+}
+
+/// The links of `tix show`: one line per kind, each id once.
+fn show_links(ui: &Ui, ticket: &Ticket, out: &mut String) {
+    let one = |id: &Option<TicketId>| id.iter().map(ToString::to_string).collect::<Vec<_>>();
+    let merged: Vec<String> = crate::domain::link::merged_in(ticket)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for (name, ids) in [
+        ("Follow-up of", one(&ticket.follow_up_of)),
+        ("Duplicate of", one(&ticket.duplicate_of)),
+        (
+            "Related",
+            ticket.related.iter().map(ToString::to_string).collect(),
+        ),
+        ("Merged from", merged),
+    ] {
+        if !ids.is_empty() {
+            out.push_str(&format!(
+                "{}{}\n",
+                ui.paint(Style::Dim, &format!("{name:<13}")),
+                cell(&ids.join(", "))
+            ));
+        }
+    }
 }
 
 /// The custom fields of `tix show`, by the label of the ticket form.
@@ -145,60 +161,64 @@ fn show_fields(ui: &Ui, ticket: &Ticket, form: &[FieldDef], out: &mut String) {
     }
 }
 
-/// The messages, notes and status changes of `tix show`, in order.
+/// The messages, notes and status changes of `tix show`, in order; a
+/// message a merge copied here says where it came from.
 fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
     for event in &ticket.events {
-        match event.kind {
-            EventKind::Message | EventKind::Note => {
-                let role = match (event.kind, event.role) {
-                    (EventKind::Note, _) => ui.paint(Style::Yellow, "internal note"),
-                    (_, Role::Customer) => ui.paint(Style::Cyan, "customer"),
-                    (_, Role::Agent) => ui.paint(Style::Green, "agent"),
-                    (_, Role::System) => ui.paint(Style::Dim, "system"),
-                };
-                out.push_str(&format!(
-                    "\n{} {} ({role}) {}\n",
-                    ui.paint(Style::Dim, "──"),
-                    ui.paint(Style::Bold, &cell(&event.actor)),
-                    ui.paint(Style::Dim, &format!("· {}", time(event.at))),
-                ));
-                out.push_str(&text(event.body.as_deref().unwrap_or_default().trim_end()));
-                out.push('\n');
-                if let Some(raw) = &event.raw {
-                    let path = crate::domain::view::attachment_path(ticket, raw);
-                    out.push_str(&format!("  received mail: {}\n", cell(&path)));
-                }
-                for name in &event.attachments {
-                    let path = crate::domain::view::attachment_path(ticket, name);
-                    out.push_str(&format!("  attached: {}\n", cell(&path)));
-                }
-                if let Some(to) = &event.recipient {
-                    let mail = crate::domain::view::mail_view(ticket, event, to);
-                    let line = match &mail.error {
-                        Some(why) => format!("  mail to {}: {} ({why})", mail.to, mail.state),
-                        None => format!("  mail to {}: {}", mail.to, mail.state),
-                    };
-                    out.push_str(&ui.paint(Style::Dim, &cell(&line)));
-                    out.push('\n');
-                }
-            }
-            EventKind::Status => {
-                let reason = event
-                    .reason
-                    .as_deref()
-                    .map(|r| format!(": {}", cell(r)))
-                    .unwrap_or_default();
-                let line = format!(
-                    "── {} {} -> {} by {}{reason}",
-                    time(event.at),
-                    cell(event.from.as_deref().unwrap_or("?")),
-                    cell(event.to.as_deref().unwrap_or("?")),
-                    cell(&event.actor)
-                );
-                out.push_str(&format!("\n{}\n", ui.paint(Style::Dim, &line)));
-            }
-            _ => {}
+        if let Some(role) = crate::domain::view::message_role(event) {
+            show_message(ui, ticket, event, role, out);
+        } else if event.kind == EventKind::Status {
+            let reason = event
+                .reason
+                .as_deref()
+                .map(|r| format!(": {}", cell(r)))
+                .unwrap_or_default();
+            let line = format!(
+                "── {} {} -> {} by {}{reason}",
+                time(event.at),
+                cell(event.from.as_deref().unwrap_or("?")),
+                cell(event.to.as_deref().unwrap_or("?")),
+                cell(&event.actor)
+            );
+            out.push_str(&format!("\n{}\n", ui.paint(Style::Dim, &line)));
         }
+    }
+}
+
+/// One message or note of `tix show`, with its files and mail state.
+fn show_message(ui: &Ui, ticket: &Ticket, event: &Event, role: &str, out: &mut String) {
+    let mut role = match (role, event.role) {
+        ("note", _) => ui.paint(Style::Yellow, "internal note"),
+        (_, Role::Customer) => ui.paint(Style::Cyan, "customer"),
+        (_, Role::Agent) => ui.paint(Style::Green, "agent"),
+        (_, Role::System) => ui.paint(Style::Dim, "system"),
+    };
+    if let Some((_, from)) = crate::domain::link::copied_from(event) {
+        role.push_str(&format!(", merged from {}", cell(from)));
+    }
+    out.push_str(&format!(
+        "\n{} {} ({role}) {}\n",
+        ui.paint(Style::Dim, "──"),
+        ui.paint(Style::Bold, &cell(&event.actor)),
+        ui.paint(Style::Dim, &format!("· {}", time(event.at))),
+    ));
+    out.push_str(&text(event.body.as_deref().unwrap_or_default().trim_end()));
+    out.push('\n');
+    let path = |name: &str| crate::domain::view::event_file_path(ticket, event, name);
+    if let Some(raw) = &event.raw {
+        out.push_str(&format!("  received mail: {}\n", cell(&path(raw))));
+    }
+    for name in &event.attachments {
+        out.push_str(&format!("  attached: {}\n", cell(&path(name))));
+    }
+    if let Some(to) = &event.recipient {
+        let mail = crate::domain::view::mail_view(ticket, event, to);
+        let line = match &mail.error {
+            Some(why) => format!("  mail to {}: {} ({why})", mail.to, mail.state),
+            None => format!("  mail to {}: {}", mail.to, mail.state),
+        };
+        out.push_str(&ui.paint(Style::Dim, &cell(&line)));
+        out.push('\n');
     }
 }
 

@@ -417,7 +417,7 @@ pub fn settle(
 
 /// Tells whether `address` is the ticket's customer, or wrote to it by
 /// mail before (a Cc the customer brought in).
-fn known_sender(ticket: &Ticket, address: &str) -> bool {
+pub fn known_sender(ticket: &Ticket, address: &str) -> bool {
     ticket
         .customer
         .email
