@@ -86,6 +86,11 @@ const TEMPLATES: &[&str] = &[
     "ingest --mbox {}",
     "outbox {}",
     "reply ID -m x --attach {}",
+    "reply ID --template {}",
+    "note ID --template {}",
+    "macro {} ID",
+    "macro {} ID --dry-run",
+    "macro hello {}",
     "completions {}",
     "--as {} note ID -m x",
     "-C {} list",
@@ -99,6 +104,16 @@ const TEMPLATES: &[&str] = &[
 #[test]
 fn hostile_mail_is_taken_or_refused_cleanly() {
     let env = TestEnv::new();
+    // Triggers read every subject and body: their patterns meet it all.
+    let config = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    env.commit_file(
+        "tix.toml",
+        &format!(
+            "{config}\n[[trigger]]\nname = \"mark\"\non = [\"mail_received\", \"created\"]\n\
+             when = {{ any = [{{ subject_matches = \"(?i)(red|txt|passwd)\" }}, {{ body_matches = \"\\\\p{{L}}+=\" }}] }}\n\
+             do = {{ add_tags = [\"marked\"] }}\n"
+        ),
+    );
     for (n, value) in hostile_values().iter().enumerate() {
         let line: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
         let mail = format!(
@@ -145,6 +160,11 @@ fn hostile_mail_is_taken_or_refused_cleanly() {
         !list.contains('\u{1b}') && !list.contains('\u{202e}'),
         "{list:?}"
     );
+    let marked = env.json(&["list", "--tag", "marked", "--format", "json"]);
+    assert!(
+        marked.as_array().is_some_and(|a| a.len() >= 3),
+        "the trigger read the hostile subjects and bodies: {marked}"
+    );
 }
 
 /// Drives every command with every hostile value: the exit code is 0, 1
@@ -157,6 +177,12 @@ fn every_command_survives_a_corpus_of_hostile_arguments() {
     env.commit_file(
         "tix.toml",
         &format!("{config}\n[[field]]\nname = \"qty\"\ntype = \"number\"\n"),
+    );
+    env.commit_file("templates/hello.txt", "Hello {{ customer.name }}");
+    let config = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    env.commit_file(
+        "tix.toml",
+        &format!("{config}\n[[macro]]\nname = \"hello\"\ntemplate = \"hello\"\n"),
     );
     let id = env.new_ticket_with("Target", &["--email", "bo@example.com", "-m", "Hi"]);
     let values = hostile_values();

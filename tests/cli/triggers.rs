@@ -85,6 +85,11 @@ fn triggers_change_the_ticket_in_the_commit_of_the_change_that_fired_them() {
             .any(|b| b.contains("page the on-call")),
         "{ticket}"
     );
+    let out = env.ok(&["new", "Outage in the EU", "--email", "ida@bigcorp.com"]);
+    assert!(
+        out.contains("triggers fired: vip-mail, outage, escalate-urgent"),
+        "{out}"
+    );
     // A second change that fires nothing adds no trailer.
     env.ok(&["note", &id, "-m", "Looking"]);
     assert!(!last_message(&env).contains("Tix-Rule"));

@@ -82,5 +82,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
         ctx.ui.status(&format!("warning: {failure}"));
     }
     writeln!(ctx.ui.out(), "Created ticket {}", changed.ticket.id)?;
+    if !changed.triggers.is_empty() {
+        let line = format!("triggers fired: {}", changed.triggers.join(", "));
+        writeln!(ctx.ui.out(), "{}", crate::cli::render::text(&line))?;
+    }
     Ok(())
 }
