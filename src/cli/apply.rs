@@ -67,7 +67,11 @@ pub(crate) fn report(
     changed: &Changed,
     format: Format,
 ) -> Result<(), CommandError> {
-    for failure in &changed.hook_failures {
+    for failure in changed
+        .hook_failures
+        .iter()
+        .chain(&changed.skipped_triggers)
+    {
         ctx.ui.status(&format!("warning: {failure}"));
     }
     if let Some(why) = &changed.mail_error {

@@ -178,7 +178,7 @@ pub(super) fn template_problem(
     name: &str,
     files: &super::ReadFile<'_>,
 ) -> Option<String> {
-    if !is_template_name(name) {
+    if !crate::domain::mail::template::is_template_name(name) {
         return Some(format!(
             "{key}: template '{name}' must be a plain name (letters, digits, - and _), \
              the file templates/NAME.txt"
@@ -196,17 +196,10 @@ pub(super) fn template_problem(
     }
 }
 
-fn is_template_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// A template name: a plain file name under `templates/`, without `.txt`.
 fn template_name(name: Option<String>, report: &mut impl FnMut(String)) -> Option<String> {
     let name = name?;
-    if !is_template_name(&name) {
+    if !crate::domain::mail::template::is_template_name(&name) {
         report(format!(
             "notify template '{name}' must be a plain name (letters, digits, - and _), \
              the file templates/NAME.txt"

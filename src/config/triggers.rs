@@ -58,8 +58,14 @@ pub(super) fn triggers(
         if trigger.actions == Do::default() {
             report("does nothing: give `do` an action".to_owned());
         }
-        let department = trigger.when.department.is_some();
-        check_actions(&mut trigger.actions, department, known, &mut report);
+        let departments: Vec<String> = trigger
+            .when
+            .department
+            .iter()
+            .flat_map(|d| d.values())
+            .map(str::to_owned)
+            .collect();
+        check_actions(&mut trigger.actions, Some(&departments), known, &mut report);
         if let Some(target) = &trigger.actions.set_status
             && known.statuses.get(target).is_some()
             && !known.statuses.iter().any(|from| {
@@ -111,7 +117,10 @@ pub(super) fn macros(
         if m.actions == Do::default() && m.template.is_none() {
             report("does nothing: give it a `template` or `do` actions".to_owned());
         }
-        check_actions(&mut m.actions, true, known, &mut report);
+        if m.actions.notify.is_some() {
+            report("notify is for triggers; a macro's mail is its `template` reply".to_owned());
+        }
+        check_actions(&mut m.actions, None, known, &mut report);
         macros.push(m);
     }
     macros
@@ -156,27 +165,39 @@ fn check_conditions(when: &mut Conditions, known: &Known<'_>, report: &mut dyn F
         }
     }
     for domain in when.customer_domain.iter().flat_map(OneOrMany::values) {
-        if domain.is_empty() || domain.contains(['@', ' ']) {
+        if domain.is_empty() || domain.starts_with('.') || domain.contains(['@', ' ', '*', '/']) {
             report(format!(
                 "customer_domain '{domain}' is not a domain (like example.com)"
             ));
         }
     }
-    for field in when.field.keys() {
-        if !known.fields.iter().any(|f| f.name == *field) {
+    for (field, want) in &mut when.field {
+        let Some(def) = known.fields.iter().find(|f| f.name == *field) else {
             report(format!(
                 "field.{field}: the ticket form has no field '{field}'"
             ));
+            continue;
+        };
+        // Typed as the form types the field, so `1.0`, `"1"` and `1`
+        // compare as the values they are.
+        let values = match want {
+            toml::Value::Array(values) => values.iter_mut().collect(),
+            one => vec![one],
+        };
+        for value in values {
+            let text = crate::domain::change::field_text(value);
+            match def.parse_value(&text) {
+                Ok(typed) => *value = typed,
+                Err(why) => report(format!("field.{field}: {why}")),
+            }
         }
     }
-    for tag in when
-        .tags_any
-        .iter()
-        .chain(&when.tags_all)
-        .chain(&when.tags_none)
-    {
-        if let Err(e) = check_tag(tag) {
-            report(e.to_string());
+    for tags in [&mut when.tags_any, &mut when.tags_all, &mut when.tags_none] {
+        for tag in tags.iter_mut() {
+            match check_tag(tag) {
+                Ok(clean) => *tag = clean,
+                Err(e) => report(e.to_string()),
+            }
         }
     }
     for group in &mut when.any {
@@ -235,14 +256,22 @@ fn resolve_agent(who: &mut String, key: &str, known: &Known<'_>, report: &mut dy
     }
 }
 
-/// Checks the actions of a trigger or macro; `department` tells whether
-/// its conditions name a department (a pool assignment needs one).
+/// Checks the actions of a trigger or macro; `departments` are those a
+/// trigger's conditions name (a pool assignment picks from them, so it
+/// needs them, each with agents), `None` for a macro.
 fn check_actions(
     actions: &mut Do,
-    department: bool,
+    departments: Option<&[String]>,
     known: &Known<'_>,
     report: &mut dyn FnMut(String),
 ) {
+    if actions
+        .add_note
+        .as_deref()
+        .is_some_and(|n| n.trim().is_empty())
+    {
+        report("add_note is empty: give the note's text".to_owned());
+    }
     if let Some(status) = &actions.set_status
         && known.statuses.get(status).is_none()
     {
@@ -258,10 +287,25 @@ fn check_actions(
         }
     }
     match actions.assign_to() {
-        Some(AssignTo::Pool(_)) if !department => report(format!(
+        Some(AssignTo::Pool(_)) if departments.is_none_or(<[String]>::is_empty) => report(format!(
             "assign = \"{}\" picks an agent of the ticket's department; add `department = \"...\"` to its `when`",
             actions.assign.as_deref().unwrap_or_default()
         )),
+        Some(AssignTo::Pool(_)) => {
+            let people = known.people;
+            for department in departments.unwrap_or_default() {
+                let staffed = people
+                    .agents
+                    .iter()
+                    .any(|a| a.departments.iter().any(|d| d == department));
+                if !staffed && !people.agents_broken {
+                    report(format!(
+                        "assign picks an agent of department '{department}', which has no agents: \
+                         list it in the departments of an [[agent]]"
+                    ));
+                }
+            }
+        }
         Some(AssignTo::Agent(_)) => {
             if let Some(who) = &mut actions.assign {
                 resolve_agent(who, "do.assign", known, report);

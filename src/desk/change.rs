@@ -8,6 +8,7 @@
 //! command get the same answers.
 
 use crate::domain::change::{self, Actor, Applied, Change, ChangeError, Edit, NewTicket};
+use crate::domain::lifecycle::Category;
 use crate::domain::routing::{self, Assignment, Explicit};
 use crate::model::{Customer, Priority, Role, Ticket, TicketId, Timestamp};
 use crate::store::{self, UpdateError, Write, layout};
@@ -33,6 +34,8 @@ pub struct Changed {
     pub mail_error: Option<String>,
     /// The triggers that fired on the change, in order.
     pub triggers: Vec<String>,
+    /// Triggers whose actions were refused and left out, and why.
+    pub skipped_triggers: Vec<String>,
 }
 
 /// Adds to a change before it is committed (a received mail's
@@ -202,6 +205,7 @@ impl Desk {
             mail,
             mail_error,
             triggers: fired.names,
+            skipped_triggers: fired.skipped,
         }
     }
 
@@ -357,6 +361,7 @@ impl Desk {
             mail: Vec::new(),
             mail_error: None,
             triggers: fired.names,
+            skipped_triggers: fired.skipped,
         })
     }
 
@@ -372,28 +377,34 @@ impl Desk {
     ) -> Result<(Applied, Files, Fired), Error> {
         let statuses = &self.config.statuses;
         let before = ticket.events.len();
-        let status_before = ticket.summary(statuses).status;
+        let summary = ticket.summary(statuses);
+        let (status_before, category_before) = (summary.status, summary.category);
         let mut applied = (how.apply)(ticket)?;
         let mut stored = Vec::new();
         if matches!(applied.action, "reply" | "reply-resolve") {
             stored = self.queue_reply(ticket, how.files);
         }
-        let notice = match applied.action {
-            "resolve" | "reply-resolve" => self.config.mail.notify.resolved.as_deref(),
-            "close" => self.config.mail.notify.closed.as_deref(),
+        stored.extend((how.extra)(ticket)?);
+        let fired = self.fire_triggers(ticket, before, agent, now)?;
+        // The notice goes by where the change left the ticket, triggers
+        // included: a macro that resolves sends it, a resolve a trigger
+        // undid does not.
+        let summary = ticket.summary(statuses);
+        let notify = &self.config.mail.notify;
+        let notice = match summary.category {
+            after if after == category_before => None,
+            Some(Category::Solved) => notify.resolved.as_deref(),
+            Some(Category::Closed) => notify.closed.as_deref(),
             _ => None,
         };
         if let Some(name) = notice {
             self.queue_notice(ticket, name, agent, now)?;
         }
-        stored.extend((how.extra)(ticket)?);
-        let fired = self.fire_triggers(ticket, before, agent, now)?;
         applied.recorded = ticket.events.len() - before;
         if !fired.names.is_empty() {
             // The commit says where the status went, triggers included.
-            let status_after = ticket.summary(statuses).status;
             applied.status =
-                (status_after != status_before).then_some((status_before, status_after));
+                (summary.status != status_before).then_some((status_before, summary.status));
         }
         Ok((applied, stored, fired))
     }

@@ -154,6 +154,19 @@ fn check_config(store: &Store, report: &mut DoctorReport) -> Result<(Config, boo
         },
         None => Config::default(),
     };
+    // A pattern is read when the desk loads and compiled when a change
+    // first needs it; a doctor compiles them all.
+    for trigger in &config.triggers {
+        let mut patterns = Vec::new();
+        trigger_patterns(&trigger.when, &mut patterns);
+        for why in patterns.iter().filter_map(|p| p.compile().err()) {
+            report.problems.push(Problem {
+                path: layout::CONFIG_FILE.into(),
+                line: None,
+                message: format!("trigger '{}': {why}", trigger.name),
+            });
+        }
+    }
     if !config_ok {
         report.notes.push(
             "note: tix.toml has problems, so the ticket checks that depend on it \
@@ -182,6 +195,17 @@ fn check_config(store: &Store, report: &mut DoctorReport) -> Result<(Config, boo
         }
     }
     Ok((config, config_ok))
+}
+
+/// The patterns of a trigger's conditions and of their `any` groups.
+fn trigger_patterns<'a>(
+    when: &'a crate::domain::triggers::Conditions,
+    out: &mut Vec<&'a crate::domain::triggers::Pattern>,
+) {
+    out.extend(when.subject_matches.iter().chain(&when.body_matches));
+    for group in &when.any {
+        trigger_patterns(group, out);
+    }
 }
 
 /// Checks every ticket file, each on the thread that read it; only the ids

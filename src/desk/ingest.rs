@@ -230,6 +230,24 @@ impl Desk {
                 return Ok(result);
             }
         }
+        // An agent of the desk answering a mail tix sent them (a trigger's
+        // mail to the assignee): an internal note, never the customer's
+        // words.
+        let from_agent = self
+            .config
+            .agents
+            .iter()
+            .any(|a| a.email.eq_ignore_ascii_case(&mail.from_address));
+        if let (true, Intake::Append(id) | Intake::Reopen(id)) = (from_agent, &intake) {
+            let note = Change::Note {
+                body: text_of(mail),
+            };
+            let changed = self.change_with(id, &[note], &[], &agent, now, &stamp)?;
+            result.outcome = Outcome::Appended;
+            result.reason = Some("an agent's mail, kept as an internal note".to_owned());
+            result.ticket = Some(changed.ticket.id.clone());
+            return Ok(result);
+        }
         let changed = match intake {
             Intake::Duplicate | Intake::Ignored(_) => return Ok(result),
             Intake::Refused(why) => {
@@ -481,8 +499,11 @@ fn stamp_received(ticket: &mut Ticket, mail: &Inbound, raw: &[u8]) -> Vec<(Strin
         .map(|a| (a.name.clone(), a.bytes.clone()))
         .collect();
     let mut files = inbound::store_files(&folder, Some(raw), &attachments);
+    // The customer's message, or an agent's mail kept as a note: the
+    // newest, which the change just added.
     let Some(event) = ticket.events.iter_mut().rev().find(|e| {
-        matches!(e.kind, EventKind::Message | EventKind::Csat) && e.role == Role::Customer
+        (matches!(e.kind, EventKind::Message | EventKind::Csat) && e.role == Role::Customer)
+            || (e.kind == EventKind::Note && e.role == Role::Agent && e.actor == mail.from_address)
     }) else {
         return Vec::new();
     };

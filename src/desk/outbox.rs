@@ -51,7 +51,7 @@ pub struct SendReport {
 /// The cache of each ticket's Message-IDs (for threading) and of whether
 /// it has mail waiting (for the outbox): `!` marks a pending one.
 const MAIL_CACHE: &str = "mail";
-const MAIL_SALT: &str = "mail 2";
+const MAIL_SALT: &str = "mail 3";
 
 /// A reply's mail is the reply command's to send for this long; only then
 /// does `tix outbox --send` take it over (so a cron run during a reply
@@ -75,7 +75,11 @@ impl Desk {
             let tokens: Vec<String> = ticket
                 .events
                 .iter()
-                .filter(|e| matches!(e.kind, EventKind::Message | EventKind::Csat))
+                // Mail to an assignee (a note with a recipient) too: it
+                // waits in the outbox, and an answer to it threads here.
+                .filter(|e| {
+                    matches!(e.kind, EventKind::Message | EventKind::Csat) || e.recipient.is_some()
+                })
                 .filter_map(|e| e.message_id.as_ref())
                 .map(|id| {
                     let mark = if pending.contains(id) { "!" } else { "" };

@@ -41,6 +41,12 @@ pub struct Recorded {
     /// The ticket as recorded, kept for the hooks (none without hooks: a
     /// check can record 20,000 tickets).
     ticket: Option<Box<Ticket>>,
+    /// How many events the commit added, the triggers' included.
+    added: usize,
+    /// A trigger raised the hook event notify.
+    notify: bool,
+    /// Triggers left out, and why.
+    pub skipped_triggers: Vec<String>,
 }
 
 /// What `tix sla check` did.
@@ -200,8 +206,13 @@ impl Desk {
         }
         // Triggers on sla_breach and sla_warning fire in the same commit;
         // mail they queue waits in the outbox for `tix outbox --send`.
+        let status_before = ticket.summary(statuses).status;
         let fired = self.fire_triggers(&mut ticket, before, &self.automation_agent(), now)?;
         applied.recorded = ticket.events.len() - before;
+        let status_after = ticket.summary(statuses).status;
+        if status_after != status_before {
+            applied.status = Some((status_before, status_after));
+        }
         let content = ticket.to_toml(statuses);
         let mut message = commit_message(&ticket, &applied);
         message.push_str(&fired.trailers());
@@ -212,6 +223,9 @@ impl Desk {
             ticket: keep.then(|| Box::new(ticket)),
             breaches,
             warnings,
+            added: applied.recorded,
+            notify: fired.notify_hook,
+            skipped_triggers: fired.skipped,
         };
         Ok((content, message, recorded))
     }
@@ -226,12 +240,15 @@ impl Desk {
         // One event per alert was recorded; the commit's other events
         // (`changed`) go with its first alert run, so a hook listening to
         // them runs once for the commit.
-        let recorded = r.breaches.len() + r.warnings.len();
+        let recorded = r.added;
         let start = ticket.events.len().saturating_sub(recorded);
         let mut rest: Vec<HookEvent> = events_for(&ticket.events[start..])
             .into_iter()
             .filter(|e| !matches!(e, HookEvent::SlaBreach | HookEvent::SlaWarning))
             .collect();
+        if r.notify {
+            rest.push(HookEvent::Notify);
+        }
         let runs = [
             ("sla-breach", HookEvent::SlaBreach, &r.breaches),
             ("sla-warning", HookEvent::SlaWarning, &r.warnings),

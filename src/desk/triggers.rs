@@ -5,6 +5,7 @@
 //! an assignee.
 
 use crate::domain::change::{self, Actor, Applied, Change, ChangeError};
+use crate::domain::lifecycle::Category;
 use crate::domain::mail::{outbound, template};
 use crate::domain::routing;
 use crate::domain::rules::{AssignTo, Do, status_move};
@@ -22,6 +23,8 @@ pub(crate) struct Fired {
     pub(crate) names: Vec<String>,
     /// One of them raises the hook event `notify`.
     pub(crate) notify_hook: bool,
+    /// Triggers whose actions were refused and left out, with why.
+    pub(crate) skipped: Vec<String>,
 }
 
 impl Fired {
@@ -37,7 +40,11 @@ impl Fired {
 impl Desk {
     /// Fires the desk's triggers on the change whose events start at
     /// `before` in `ticket`, made by `agent`; their actions go into the
-    /// same ticket, so into the same commit.
+    /// same ticket, so into the same commit. A ticket the change left
+    /// closed takes none (closed is locked). A trigger whose actions are
+    /// refused (a template that no longer renders, a note on a ticket
+    /// that cannot take one) is left out, with a warning: it never blocks
+    /// the change that set it off.
     pub(crate) fn fire_triggers(
         &self,
         ticket: &mut Ticket,
@@ -46,39 +53,43 @@ impl Desk {
         now: Timestamp,
     ) -> Result<Fired, Error> {
         let config = &self.config;
-        if config.triggers.is_empty() {
+        let closed = || ticket.summary(&config.statuses).category == Some(Category::Closed);
+        if config.triggers.is_empty() || closed() {
             return Ok(Fired::default());
         }
-        let cx = Context {
-            statuses: &config.statuses,
-            now,
-            me: agent.id(),
-        };
+        let cx = Context::new(&config.statuses, now, agent.id());
         let actor = Actor {
             id: &config.desk.automation.email,
             role: Role::System,
             now,
             statuses: &config.statuses,
         };
-        let mut notify_hook = false;
+        let mut fired = Fired::default();
         let names = triggers::fire(
             &config.triggers,
             ticket,
             before,
             &cx,
             &mut |trigger: &Trigger, ticket: &mut Ticket| {
-                notify_hook |= trigger.actions.notify.as_deref() == Some("hook");
-                self.carry_out(&trigger.actions, Some(&trigger.name), ticket, &actor)
-                    .map_err(|e| match e {
-                        Error::Change(why) => Error::Change(ChangeError::Invalid(format!(
-                            "trigger '{}': {why}",
-                            trigger.name
-                        ))),
-                        other => other,
-                    })
+                let kept = ticket.clone();
+                match self.carry_out(&trigger.actions, Some(&trigger.name), ticket, &actor) {
+                    Ok(()) => {
+                        fired.notify_hook |= trigger.actions.notify.as_deref() == Some("hook");
+                        Ok::<_, Error>(true)
+                    }
+                    Err(why @ (Error::Change(_) | Error::Request(_))) => {
+                        *ticket = kept;
+                        fired
+                            .skipped
+                            .push(format!("trigger '{}' left out: {why}", trigger.name));
+                        Ok(false)
+                    }
+                    Err(other) => Err(other),
+                }
             },
         )?;
-        Ok(Fired { names, notify_hook })
+        fired.names = names;
+        Ok(fired)
     }
 
     /// Carries out actions on `ticket` as `actor`: the ticket's own
@@ -93,31 +104,35 @@ impl Desk {
     ) -> Result<(), Error> {
         let before = ticket.events.len();
         // A status the ticket cannot move to from where it is is left as
-        // it is; the rest still applies.
-        let mut actions_now;
-        let mut actions = actions;
+        // it is, and so is an assignment to a pool without an agent to
+        // pick; the rest still applies.
+        let mut actions_now = actions.clone();
         if let Some(target) = &actions.set_status {
             let status = ticket.summary(actor.statuses).status;
             if status_move(actor.statuses, &status, target).is_err() {
-                actions_now = actions.clone();
                 actions_now.set_status = None;
-                actions = &actions_now;
             }
         }
         let picked = match actions.assign_to() {
-            Some(AssignTo::Pool(mode)) => ticket.department.clone().and_then(|department| {
-                let (tickets, _) = self.entries(&|_| true, Some).ok()?;
-                routing::pick_agent_by(&self.config.agents, &department, mode, &tickets)
-            }),
+            Some(AssignTo::Pool(mode)) => match ticket.department.clone() {
+                Some(department) => {
+                    let (tickets, _) = self.entries(&|_| true, Some)?;
+                    routing::pick_agent_by(&self.config.agents, &department, mode, &tickets)
+                }
+                None => None,
+            },
             _ => None,
         };
-        match actions.apply(rule, ticket, actor, picked.as_deref()) {
+        if matches!(actions.assign_to(), Some(AssignTo::Pool(_))) && picked.is_none() {
+            actions_now.assign = None;
+        }
+        match actions_now.apply(rule, ticket, actor, picked.as_deref()) {
             Ok(_) | Err(ChangeError::NoChange(_)) => {}
             Err(e) => return Err(e.into()),
         }
         let desk = self.desk_agent();
         if let Some(name) = &actions.reply {
-            self.rule_reply(ticket, name, &desk, actor.now)?;
+            self.rule_reply(ticket, name, &desk, actor)?;
         }
         match (actions.notify.as_deref(), &actions.template) {
             (Some("requester"), Some(name)) => {
@@ -145,19 +160,28 @@ impl Desk {
         template::render(name, &source, &vars).map_err(Error::Request)
     }
 
-    /// A trigger's public reply from a template, written by the desk and
-    /// mailed to the customer as an agent's reply is.
+    /// A trigger's public reply from a template, written by the desk as
+    /// an agent's reply is (the lifecycle moves the status as for any
+    /// reply; a closed ticket refuses it) and mailed to the customer.
     fn rule_reply(
         &self,
         ticket: &mut Ticket,
         name: &str,
         desk: &Agent,
-        now: Timestamp,
+        actor: &Actor<'_>,
     ) -> Result<(), Error> {
         let body = self.render(ticket, name, desk)?;
-        let mut event = Event::new(now, desk.id(), Role::Agent, EventKind::Message);
-        event.body = Some(body);
-        ticket.push(event);
+        let as_desk = Actor {
+            id: desk.id(),
+            role: Role::Agent,
+            now: actor.now,
+            statuses: actor.statuses,
+        };
+        let reply = Change::Reply {
+            body,
+            resolve: false,
+        };
+        change::apply(ticket, &reply, &as_desk)?;
         self.queue_reply(ticket, &[]);
         Ok(())
     }
@@ -295,11 +319,7 @@ impl Desk {
     /// template that is not committed, does not parse or names a variable
     /// tix does not fill in is refused before anything is written.
     pub fn template_text(&self, prefix: &str, name: &str, agent: &Agent) -> Result<String, Error> {
-        let plain = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !plain {
+        if !template::is_template_name(name) {
             return Err(Error::Request(format!(
                 "template '{name}' must be a plain name (letters, digits, - and _), the file templates/NAME.txt"
             )));

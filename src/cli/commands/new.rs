@@ -78,7 +78,11 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NewArgs) -> Result<(), CommandError> {
     if format == Format::Json {
         return report(ctx, &desk, &changed, format);
     }
-    for failure in &changed.hook_failures {
+    for failure in changed
+        .hook_failures
+        .iter()
+        .chain(&changed.skipped_triggers)
+    {
         ctx.ui.status(&format!("warning: {failure}"));
     }
     writeln!(ctx.ui.out(), "Created ticket {}", changed.ticket.id)?;

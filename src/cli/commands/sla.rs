@@ -97,7 +97,8 @@ fn check(ctx: &mut Ctx) -> Result<(), CommandError> {
         ));
     }
     render::sla::check_report(ctx, &report, format)?;
-    for failure in &report.hook_failures {
+    let skipped = report.recorded.iter().flat_map(|r| &r.skipped_triggers);
+    for failure in report.hook_failures.iter().chain(skipped) {
         ctx.ui.status(&format!("warning: {failure}"));
     }
     match report.in_breach {

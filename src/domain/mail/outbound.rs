@@ -217,7 +217,14 @@ impl OutMail {
         files: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
     ) -> Result<Self, String> {
         let event = ticket.events.get(at).ok_or("no such message")?;
-        let (in_reply_to, references) = thread_headers(ticket, at);
+        // A note with a recipient is a mail to the assignee: not part of
+        // the customer's thread, and not addressed to the customer.
+        let internal = event.kind == EventKind::Note;
+        let (in_reply_to, references) = if internal {
+            (None, Vec::new())
+        } else {
+            thread_headers(ticket, at)
+        };
         let from = ticket
             .department
             .as_deref()
@@ -238,7 +245,11 @@ impl OutMail {
                 .recipient
                 .clone()
                 .ok_or("the message has no recipient")?,
-            to_name: ticket.customer.name.clone(),
+            to_name: if internal {
+                None
+            } else {
+                ticket.customer.name.clone()
+            },
             subject: subject(ticket),
             message_id: event.message_id.clone().ok_or("the message has no id")?,
             in_reply_to,
@@ -246,7 +257,9 @@ impl OutMail {
             date: event.at,
             body: event.body.clone().unwrap_or_default(),
             attachments,
-            automatic: event.role == Role::System,
+            // A notice, or a reply a rule wrote: an autoresponder must not
+            // answer it (and start a loop of replies).
+            automatic: event.role == Role::System || event.rule.is_some(),
         })
     }
 

@@ -78,7 +78,25 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
+    // Templates come with the desk from other clones: a loop in one must
+    // not stall a change, nor its text grow without bound.
+    env.set_fuel(Some(FUEL));
     env
+}
+
+/// The instructions a template may run: far more than any notice needs.
+const FUEL: u64 = 100_000;
+
+/// The longest text a template may render, in bytes.
+pub const MAX_RENDERED: usize = 1 << 20;
+
+/// Tells whether `name` may name a template: a plain file name under
+/// `templates/`, without `.txt`.
+pub fn is_template_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Checks a template: its syntax, and that it names only [`VARIABLES`].
@@ -109,9 +127,16 @@ pub fn render(name: &str, source: &str, vars: &Vars) -> Result<String, String> {
     let template = env
         .template_from_str(source)
         .map_err(|e| format!("templates/{name}.txt: {}", describe(&e)))?;
-    template
+    let text = template
         .render(vars)
-        .map_err(|e| format!("templates/{name}.txt: {}", describe(&e)))
+        .map_err(|e| format!("templates/{name}.txt: {}", describe(&e)))?;
+    if text.len() > MAX_RENDERED {
+        return Err(format!(
+            "templates/{name}.txt renders more than {} MiB of text",
+            MAX_RENDERED >> 20
+        ));
+    }
+    Ok(text)
 }
 
 fn describe(error: &minijinja::Error) -> String {

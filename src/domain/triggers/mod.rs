@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer};
 
-pub use pattern::Pattern;
+pub use pattern::{Lowered, Pattern};
 
 mod pattern;
 
@@ -94,7 +94,9 @@ impl Happened {
                     }
                 }
                 EventKind::Message if e.role == Role::Agent => set.insert(On::Replied),
-                EventKind::Note => set.insert(On::Note),
+                // A mail to the assignee is kept as a note; it is no note
+                // an agent added.
+                EventKind::Note if e.recipient.is_none() => set.insert(On::Note),
                 EventKind::Status => set.insert(On::StatusChanged),
                 EventKind::Assign | EventKind::Department => set.insert(On::Assigned),
                 EventKind::Tag => set.insert(On::TagsChanged),
@@ -147,6 +149,9 @@ pub struct Conditions {
     /// Groups of conditions of which at least one must hold.
     #[serde(default)]
     pub any: Vec<Self>,
+    /// The conditions shared with automations, made once.
+    #[serde(skip)]
+    shared: std::sync::OnceLock<When>,
 }
 
 /// One `[[trigger]]`.
@@ -207,14 +212,29 @@ pub struct Context<'a> {
     pub statuses: &'a Statuses,
     /// The moment of the change.
     pub now: Timestamp,
-    /// The agent making the change (`assignee = "me"`).
+    /// The agent making the change (`assignee = "me"`): the customer's
+    /// address for a mail, the automation identity in `tix sla check`.
     pub me: &'a str,
+    /// Texts patterns have lowered during this evaluation.
+    lowered: Lowered,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a change made by `me` at `now`.
+    pub fn new(statuses: &'a Statuses, now: Timestamp, me: &'a str) -> Self {
+        Self {
+            statuses,
+            now,
+            me,
+            lowered: Lowered::default(),
+        }
+    }
 }
 
 impl Conditions {
     /// The conditions triggers share with automations.
-    fn shared(&self) -> When {
-        When {
+    fn shared(&self) -> &When {
+        self.shared.get_or_init(|| When {
             status: self.status.clone(),
             category: self.category.clone(),
             priority: self.priority.clone(),
@@ -226,7 +246,7 @@ impl Conditions {
             last_message_role: self.last_message_role.clone(),
             idle_since: None,
             postponed_until_passed: None,
-        }
+        })
     }
 
     /// Tells whether the conditions hold for `ticket`.
@@ -268,11 +288,10 @@ impl Conditions {
             && self
                 .subject_matches
                 .as_ref()
-                .is_none_or(|p| p.is_match(&ticket.subject))
-            && self
-                .body_matches
-                .as_ref()
-                .is_none_or(|p| newest_message(ticket).is_some_and(|body| p.is_match(body)))
+                .is_none_or(|p| p.is_match_in(&ticket.subject, &cx.lowered))
+            && self.body_matches.as_ref().is_none_or(|p| {
+                newest_message(ticket).is_some_and(|body| p.is_match_in(body, &cx.lowered))
+            })
             && (self.any.is_empty() || self.any.iter().any(|group| group.holds(ticket, cx)))
     }
 }
@@ -294,21 +313,22 @@ fn newest_message(ticket: &Ticket) -> Option<&str> {
         .events
         .iter()
         .rev()
-        .find(|e| e.kind == EventKind::Message && e.role != Role::System)
+        .find(|e| e.kind == EventKind::Message && e.role != Role::System && e.rule.is_none())
         .and_then(|e| e.body.as_deref())
 }
 
 /// Fires `triggers` on a change whose events start at `before` in
 /// `ticket`: `act` carries out a firing trigger's actions (adding events,
-/// which count as happened for the triggers after it). Returns the names
-/// of the triggers that fired, in order. An error from `act` ends it: the
-/// change is then refused as a whole.
+/// which count as happened for the triggers after it) and tells whether
+/// it did (false: it left the trigger out and the ticket as it was).
+/// Returns the names of the triggers that fired, in order. An error from
+/// `act` ends it.
 pub fn fire<E>(
     triggers: &[Trigger],
     ticket: &mut Ticket,
     before: usize,
     cx: &Context<'_>,
-    act: &mut dyn FnMut(&Trigger, &mut Ticket) -> Result<(), E>,
+    act: &mut dyn FnMut(&Trigger, &mut Ticket) -> Result<bool, E>,
 ) -> Result<Vec<String>, E> {
     let mut fired = vec![false; triggers.len()];
     let mut names = Vec::new();
@@ -322,8 +342,11 @@ pub fn fire<E>(
                 continue;
             }
             fired[i] = true;
+            if !act(trigger, ticket)? {
+                // Left out: the ticket is as it was; go on.
+                continue;
+            }
             names.push(trigger.name.clone());
-            act(trigger, ticket)?;
             if trigger.stop {
                 break 'cycle;
             }
@@ -393,11 +416,7 @@ mod tests {
     /// Fires `list` on the whole of `ticket` as a new ticket, applying
     /// each trigger's plain actions; returns the names fired.
     fn run(list: &[Trigger], ticket: &mut Ticket, statuses: &Statuses) -> Vec<String> {
-        let cx = Context {
-            statuses,
-            now: NOW.parse().unwrap(),
-            me: "ana@desk",
-        };
+        let cx = Context::new(statuses, NOW.parse().unwrap(), "ana@desk");
         let rule_actor = actor(statuses);
         fire(
             list,
@@ -410,7 +429,7 @@ mod tests {
                 &rule_actor,
                 None,
             ) {
-                Ok(_) | Err(change::ChangeError::NoChange(_)) => Ok(()),
+                Ok(_) | Err(change::ChangeError::NoChange(_)) => Ok(true),
                 Err(e) => Err(e),
             },
         )
@@ -441,11 +460,7 @@ mod tests {
     #[test]
     fn conditions_on_domain_subject_body_fields_and_any_groups() {
         let statuses = Statuses::builtin();
-        let cx = Context {
-            statuses: &statuses,
-            now: NOW.parse().unwrap(),
-            me: "ana@desk",
-        };
+        let cx = Context::new(&statuses, NOW.parse().unwrap(), "ana@desk");
         let mut t = new_ticket(&statuses, "Site DOWN since noon", "bo@mail.BigCorp.com");
         t.fields
             .insert("plan".into(), toml::Value::String("gold".into()));

@@ -9,8 +9,9 @@
 //! that has one compiles the pattern and runs it: most triggers match
 //! most changes not at all, and compiling is what costs (a Unicode,
 //! case-insensitive pattern takes a few hundred thousand instructions).
-//! The engine is `regex-automata`'s, configured to compile cheaply (no
-//! literal prefilter, one-pass or full DFA: texts here are short), and
+//! The engine is `regex-automata`'s, configured to compile cheaply (a
+//! lazy DFA and a PikeVM; no literal prefilter, one-pass or full DFA:
+//! texts here are short), and
 //! runs in time linear in the text, so no pattern or message can stall a
 //! change.
 //!
@@ -65,27 +66,40 @@ impl Pattern {
     }
 
     /// Tells whether the pattern matches somewhere in `text`; a pattern
-    /// too large to compile matches nothing.
+    /// too large to compile matches nothing (`tix doctor` reports it).
     pub fn is_match(&self, text: &str) -> bool {
+        self.is_match_in(text, &Lowered::default())
+    }
+
+    /// [`Self::is_match`], lowering `text` through `cache`, so that many
+    /// patterns tested against one text lower it once.
+    pub fn is_match_in(&self, text: &str, cache: &Lowered) -> bool {
         if !self.needles.is_empty() {
-            let lowered = lower(text);
+            let lowered = cache.get(text);
             let held = |set: &Vec<String>| set.iter().any(|n| lowered.contains(n.as_str()));
             if !self.needles.iter().all(held) {
                 return false;
             }
         }
         self.compiled
-            .get_or_init(|| {
-                let config = Regex::config()
-                    .nfa_size_limit(Some(SIZE_LIMIT))
-                    .auto_prefilter(false)
-                    .onepass(false)
-                    .backtrack(false)
-                    .dfa(false);
-                Regex::builder().configure(config).build(&self.source).ok()
-            })
+            .get_or_init(|| self.compile().ok())
             .as_ref()
             .is_some_and(|re| re.is_match(text))
+    }
+
+    /// Compiles the pattern (`tix doctor` compiles every pattern): a lazy
+    /// DFA and a PikeVM; no literal prefilter, one-pass or full DFA.
+    pub fn compile(&self) -> Result<Regex, String> {
+        let config = Regex::config()
+            .nfa_size_limit(Some(SIZE_LIMIT))
+            .auto_prefilter(false)
+            .onepass(false)
+            .backtrack(false)
+            .dfa(false);
+        Regex::builder()
+            .configure(config)
+            .build(&self.source)
+            .map_err(|e| format!("/{}/ does not compile: {e}", self.source))
     }
 
     /// The pattern as written.
@@ -104,6 +118,25 @@ impl<'de> serde::Deserialize<'de> for Pattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let source = String::deserialize(d)?;
         Self::new(&source).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Texts lowered once for many patterns, by where they are in memory: the
+/// texts of one evaluation (a subject, message bodies) are neither freed
+/// nor changed while it runs.
+#[derive(Debug, Default)]
+pub struct Lowered(std::cell::RefCell<Vec<(usize, usize, std::rc::Rc<str>)>>);
+
+impl Lowered {
+    fn get(&self, text: &str) -> std::rc::Rc<str> {
+        let key = (text.as_ptr() as usize, text.len());
+        let mut seen = self.0.borrow_mut();
+        if let Some((_, _, lowered)) = seen.iter().find(|(p, l, _)| (*p, *l) == key) {
+            return lowered.clone();
+        }
+        let lowered: std::rc::Rc<str> = lower(text).into();
+        seen.push((key.0, key.1, lowered.clone()));
+        lowered
     }
 }
 
