@@ -11,8 +11,9 @@
 //! files.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::de::Error as _;
+use serde::de::{self, Error as _, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::{Priority, Ticket};
@@ -300,12 +301,31 @@ fn one_or_many<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error
     Ok(OneOrMany::deserialize(de)?.into_vec())
 }
 
-/// Priorities by name, with the message `--priority` gives for a bad one.
+/// Priorities by name, one or a list, with the message `--priority`
+/// gives for a bad one. The names are read inside the visitor, so the
+/// error carries the place of the value.
 fn priorities<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<Priority>, D::Error> {
-    one_or_many(de)?
-        .iter()
-        .map(|name| name.parse().map_err(D::Error::custom))
-        .collect()
+    struct Priorities;
+    impl<'de> Visitor<'de> for Priorities {
+        type Value = Vec<Priority>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a priority or a list of priorities")
+        }
+
+        fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+            name.parse().map(|p| vec![p]).map_err(E::custom)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut priorities = Vec::new();
+            while let Some(name) = seq.next_element::<String>()? {
+                priorities.push(name.parse().map_err(A::Error::custom)?);
+            }
+            Ok(priorities)
+        }
+    }
+    de.deserialize_any(Priorities)
 }
 
 /// A field value as written in TOML: text, a number or true/false.

@@ -24,6 +24,7 @@ mod reliability;
 mod report;
 mod show;
 mod snapshots;
+mod views;
 mod worktree;
 
 mod automation;

@@ -244,3 +244,47 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use crate::cli::Cli;
+    use crate::domain::filter::Filter;
+
+    /// The keys a view's `when` takes, as serde lists them.
+    fn view_keys() -> Vec<String> {
+        let err = toml::from_str::<Filter>("no_such_key = 1\n").unwrap_err();
+        let message = err.message().to_owned();
+        let (_, list) = message.split_once("expected one of ").unwrap();
+        list.split(", ")
+            .map(|k| k.trim_matches('`').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_filter_flag_is_a_view_key_and_every_key_a_flag() {
+        let cli = Cli::command();
+        let list = cli.find_subcommand("list").unwrap();
+        let filters = list.get_groups().find(|g| g.get_id() == "filters").unwrap();
+        let mut flags: Vec<String> = filters
+            .get_args()
+            .map(|id| {
+                let arg = list.get_arguments().find(|a| a.get_id() == id).unwrap();
+                arg.get_long().unwrap().replace('-', "_")
+            })
+            .collect();
+        let mut keys = view_keys();
+        flags.sort();
+        keys.sort();
+        assert_eq!(flags, keys);
+        // Every other flag of `tix list` is known not to be a filter: a new
+        // filter flag outside FilterArgs would have no view key.
+        let others: Vec<&str> = list
+            .get_arguments()
+            .filter(|a| !a.is_global_set() && !filters.get_args().any(|id| id == a.get_id()))
+            .filter_map(|a| a.get_long())
+            .collect();
+        assert_eq!(others, ["sort", "reverse", "limit", "at", "view", "views"]);
+    }
+}

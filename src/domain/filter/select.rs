@@ -317,3 +317,153 @@ fn field_filters(
     }
     filters
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::change::{self, Actor, NewTicket};
+    use crate::model::Role;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    /// A new ticket's summary, created at `created`.
+    fn entry(created: &str) -> ListEntry {
+        let statuses = Statuses::builtin();
+        let new = NewTicket {
+            subject: "x".into(),
+            ..NewTicket::default()
+        };
+        let actor = Actor {
+            id: "ana@desk.test",
+            role: Role::Agent,
+            now: at(created),
+            statuses: &statuses,
+        };
+        let ticket = change::create("k3x9p2".parse().unwrap(), new, &actor)
+            .unwrap()
+            .0;
+        ListEntry::of(&ticket, &statuses)
+    }
+
+    fn closed(mut entry: ListEntry) -> ListEntry {
+        entry.status = "closed".to_owned();
+        entry.category = Some(Category::Closed);
+        entry
+    }
+
+    fn select(parts: &[Filter], me: &[&str]) -> Selection {
+        let now = at("2025-03-10T00:00:00Z");
+        let parts = parts
+            .iter()
+            .map(|f| f.check(&Statuses::builtin(), &[], now).unwrap())
+            .collect();
+        Selection::new(parts, me.iter().map(|m| (*m).to_owned()).collect())
+    }
+
+    fn filter(toml: &str) -> Filter {
+        toml::from_str(toml).unwrap()
+    }
+
+    #[test]
+    fn a_closed_ticket_shows_when_either_filter_asks_for_it() {
+        let ticket = closed(entry("2025-03-01T00:00:00Z"));
+        let none = Filter::default();
+        assert!(!select(&[none.clone()], &[]).matches(&ticket));
+        assert!(!select(&[none.clone()], &[]).may_show_closed());
+        for asks in ["all = true", "status = \"closed\"", "category = \"closed\""] {
+            let view = filter(asks);
+            let both = select(&[view.clone(), none.clone()], &[]);
+            assert!(both.may_show_closed(), "{asks}");
+            assert!(both.matches(&ticket), "{asks}");
+            assert!(
+                select(&[none.clone(), view], &[]).matches(&ticket),
+                "{asks}"
+            );
+        }
+        // Naming another status is no reason to show this closed ticket.
+        let other = select(&[filter("status = \"new\"")], &[]);
+        assert!(other.may_show_closed() && !other.matches(&ticket));
+    }
+
+    #[test]
+    fn every_filter_must_hold() {
+        let mut ticket = entry("2025-03-01T00:00:00Z");
+        ticket.priority = Priority::Urgent;
+        ticket.tags = vec!["vip".to_owned()];
+        let view = filter("priority = [\"high\", \"urgent\"]");
+        assert!(select(&[view.clone(), filter("tag = \"vip\"")], &[]).matches(&ticket));
+        assert!(!select(&[view.clone(), filter("tag = \"hw\"")], &[]).matches(&ticket));
+        assert!(!select(&[view, filter("priority = \"low\"")], &[]).matches(&ticket));
+    }
+
+    #[test]
+    fn me_is_any_name_the_agent_goes_by_and_none_is_unassigned() {
+        let mut ticket = entry("2025-03-01T00:00:00Z");
+        let mine = filter("assignee = \"me\"");
+        assert!(!select(&[mine.clone()], &["ana@desk.test"]).matches(&ticket));
+        assert!(select(&[filter("assignee = \"none\"")], &[]).matches(&ticket));
+        ticket.assignee = Some("ana@desk.test".to_owned());
+        assert!(select(&[mine.clone()], &["ana@desk.test", "Ana"]).matches(&ticket));
+        assert!(!select(&[mine], &["raj@desk.test"]).matches(&ticket));
+        assert!(!select(&[filter("assignee = \"none\"")], &[]).matches(&ticket));
+        assert!(select(&[filter("assignee = \"ana@desk.test\"")], &[]).matches(&ticket));
+    }
+
+    #[test]
+    fn times_count_back_from_now_and_bound_as_the_flags_do() {
+        // now is 2025-03-10: 7d is 2025-03-03.
+        let old = entry("2025-03-02T23:59:59Z");
+        let new = entry("2025-03-03T00:00:00Z");
+        let recent = select(&[filter("created_after = \"7d\"")], &[]);
+        assert!(!recent.matches(&old) && recent.matches(&new));
+        let stale = select(&[filter("created_before = \"7d\"")], &[]);
+        assert!(stale.matches(&old) && !stale.matches(&new));
+        let dated = select(&[filter("created_after = \"2025-03-03\"")], &[]);
+        assert!(!dated.matches(&old) && dated.matches(&new));
+    }
+
+    #[test]
+    fn every_problem_is_named_by_its_key() {
+        let bad = filter(
+            "status = [\"new\", \"frozen\"]\ncategory = \"limbo\"\nme = true\nassignee = \"kim\"\nfield = { plan = \"pro\" }\nupdated_before = \"last week\"\n",
+        );
+        let problems = bad
+            .check(&Statuses::builtin(), &[], Timestamp::EPOCH)
+            .unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key).collect();
+        assert_eq!(keys, ["status", "category", "me", "updated_before"]);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("unknown status 'frozen': use ")
+        );
+        assert_eq!(
+            problems[1].message,
+            "unknown category 'limbo': use new, open, waiting, on_hold, solved or closed"
+        );
+        assert!(problems[3].message.contains("'last week'"), "{problems:?}");
+        // With a ticket form, a field it lacks, or a value its type refuses.
+        let form = [crate::domain::fields::FieldDef {
+            name: "seats".to_owned(),
+            label: None,
+            kind: crate::domain::fields::FieldKind::Number,
+            required: false,
+            choices: Vec::new(),
+            default: None,
+        }];
+        let fields = filter("field = { plan = \"pro\", seats = \"many\" }");
+        let problems = fields
+            .check(&Statuses::builtin(), &form, Timestamp::EPOCH)
+            .unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "unknown field 'plan': the ticket form has seats",
+                "field 'seats' must be a number, not 'many'"
+            ]
+        );
+    }
+}
