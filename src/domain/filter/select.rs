@@ -353,7 +353,7 @@ mod tests {
         entry
     }
 
-    fn select(parts: &[Filter], me: &[&str]) -> Selection {
+    fn select(parts: &[&Filter], me: &[&str]) -> Selection {
         let now = at("2025-03-10T00:00:00Z");
         let parts = parts
             .iter()
@@ -370,20 +370,17 @@ mod tests {
     fn a_closed_ticket_shows_when_either_filter_asks_for_it() {
         let ticket = closed(entry("2025-03-01T00:00:00Z"));
         let none = Filter::default();
-        assert!(!select(&[none.clone()], &[]).matches(&ticket));
-        assert!(!select(&[none.clone()], &[]).may_show_closed());
+        assert!(!select(&[&none], &[]).matches(&ticket));
+        assert!(!select(&[&none], &[]).may_show_closed());
         for asks in ["all = true", "status = \"closed\"", "category = \"closed\""] {
             let view = filter(asks);
-            let both = select(&[view.clone(), none.clone()], &[]);
+            let both = select(&[&view, &none], &[]);
             assert!(both.may_show_closed(), "{asks}");
             assert!(both.matches(&ticket), "{asks}");
-            assert!(
-                select(&[none.clone(), view], &[]).matches(&ticket),
-                "{asks}"
-            );
+            assert!(select(&[&none, &view], &[]).matches(&ticket), "{asks}");
         }
         // Naming another status is no reason to show this closed ticket.
-        let other = select(&[filter("status = \"new\"")], &[]);
+        let other = select(&[&filter("status = \"new\"")], &[]);
         assert!(other.may_show_closed() && !other.matches(&ticket));
     }
 
@@ -393,22 +390,22 @@ mod tests {
         ticket.priority = Priority::Urgent;
         ticket.tags = vec!["vip".to_owned()];
         let view = filter("priority = [\"high\", \"urgent\"]");
-        assert!(select(&[view.clone(), filter("tag = \"vip\"")], &[]).matches(&ticket));
-        assert!(!select(&[view.clone(), filter("tag = \"hw\"")], &[]).matches(&ticket));
-        assert!(!select(&[view, filter("priority = \"low\"")], &[]).matches(&ticket));
+        assert!(select(&[&view, &filter("tag = \"vip\"")], &[]).matches(&ticket));
+        assert!(!select(&[&view, &filter("tag = \"hw\"")], &[]).matches(&ticket));
+        assert!(!select(&[&view, &filter("priority = \"low\"")], &[]).matches(&ticket));
     }
 
     #[test]
     fn me_is_any_name_the_agent_goes_by_and_none_is_unassigned() {
         let mut ticket = entry("2025-03-01T00:00:00Z");
         let mine = filter("assignee = \"me\"");
-        assert!(!select(&[mine.clone()], &["ana@desk.test"]).matches(&ticket));
-        assert!(select(&[filter("assignee = \"none\"")], &[]).matches(&ticket));
+        assert!(!select(&[&mine], &["ana@desk.test"]).matches(&ticket));
+        assert!(select(&[&filter("assignee = \"none\"")], &[]).matches(&ticket));
         ticket.assignee = Some("ana@desk.test".to_owned());
-        assert!(select(&[mine.clone()], &["ana@desk.test", "Ana"]).matches(&ticket));
-        assert!(!select(&[mine], &["raj@desk.test"]).matches(&ticket));
-        assert!(!select(&[filter("assignee = \"none\"")], &[]).matches(&ticket));
-        assert!(select(&[filter("assignee = \"ana@desk.test\"")], &[]).matches(&ticket));
+        assert!(select(&[&mine], &["ana@desk.test", "Ana"]).matches(&ticket));
+        assert!(!select(&[&mine], &["raj@desk.test"]).matches(&ticket));
+        assert!(!select(&[&filter("assignee = \"none\"")], &[]).matches(&ticket));
+        assert!(select(&[&filter("assignee = \"ana@desk.test\"")], &[]).matches(&ticket));
     }
 
     #[test]
@@ -416,11 +413,11 @@ mod tests {
         // now is 2025-03-10: 7d is 2025-03-03.
         let old = entry("2025-03-02T23:59:59Z");
         let new = entry("2025-03-03T00:00:00Z");
-        let recent = select(&[filter("created_after = \"7d\"")], &[]);
+        let recent = select(&[&filter("created_after = \"7d\"")], &[]);
         assert!(!recent.matches(&old) && recent.matches(&new));
-        let stale = select(&[filter("created_before = \"7d\"")], &[]);
+        let stale = select(&[&filter("created_before = \"7d\"")], &[]);
         assert!(stale.matches(&old) && !stale.matches(&new));
-        let dated = select(&[filter("created_after = \"2025-03-03\"")], &[]);
+        let dated = select(&[&filter("created_after = \"2025-03-03\"")], &[]);
         assert!(!dated.matches(&old) && dated.matches(&new));
     }
 
