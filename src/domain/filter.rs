@@ -39,81 +39,49 @@ pub struct View {
 /// Times are texts: an RFC 3339 time, a date, or a duration ago (`7d`),
 /// read when the listing runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Filter {
     /// Only these statuses (`--status`).
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "one_or_many")]
     pub status: Vec<String>,
     /// Only these categories (`--category`).
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "one_or_many")]
     pub category: Vec<String>,
     /// Only these priorities (`--priority`).
-    #[serde(
-        default,
-        deserialize_with = "priorities",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "priorities")]
     pub priority: Vec<Priority>,
     /// Only the tickets of this agent (`--assignee`); `none`: unassigned
     /// ones, `me`: the acting agent's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
     /// Only the acting agent's tickets (`--me`), as `assignee = "me"`.
-    #[serde(default, skip_serializing_if = "is_false")]
     pub me: bool,
     /// Only this department (`--department`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// Only tickets with every one of these tags (`--tag`).
-    #[serde(
-        default,
-        deserialize_with = "one_or_many",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "one_or_many")]
     pub tag: Vec<String>,
     /// Only tickets whose customer name or address contains this text
     /// (`--customer`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<String>,
     /// Custom field values (`--field KEY=VALUE`), compared as the field's
     /// type; an empty value: the field is not set. Values of one key match
     /// any; different keys must all hold.
-    #[serde(
-        default,
-        deserialize_with = "field_values",
-        serialize_with = "field_map",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(deserialize_with = "field_values", serialize_with = "field_map")]
     pub field: Vec<(String, String)>,
     /// Only unassigned new or open tickets (`--pending`).
-    #[serde(default, skip_serializing_if = "is_false")]
     pub pending: bool,
     /// Only tickets whose subject or messages contain this text, in any
     /// case (`--search`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
     /// Only tickets created at or after this time (`--created-after`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_after: Option<String>,
     /// Only tickets created before this time (`--created-before`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_before: Option<String>,
     /// Only tickets updated at or after this time (`--updated-after`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_after: Option<String>,
     /// Only tickets updated before this time (`--updated-before`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_before: Option<String>,
     /// Closed tickets too (`--all`).
-    #[serde(default, skip_serializing_if = "is_false")]
     pub all: bool,
 }
 
@@ -273,10 +241,6 @@ pub fn mentions(ticket: &Ticket, needle: &str) -> bool {
                 .as_deref()
                 .is_some_and(|b| b.to_lowercase().contains(needle))
         })
-}
-
-fn is_false(value: &bool) -> bool {
-    !*value
 }
 
 /// One value or a list of values (`status = "new"` or
@@ -497,9 +461,16 @@ mod tests {
         let json = serde_json::to_value(&every).unwrap();
         let back: Filter = serde_json::from_value(json).unwrap();
         assert_eq!(back, every);
+        // Every key is there, set or not, as scripts expect of JSON.
         assert_eq!(
             serde_json::to_value(Filter::default()).unwrap(),
-            serde_json::json!({})
+            serde_json::json!({
+                "status": [], "category": [], "priority": [], "assignee": null,
+                "me": false, "department": null, "tag": [], "customer": null,
+                "field": {}, "pending": false, "search": null, "created_after": null,
+                "created_before": null, "updated_after": null, "updated_before": null,
+                "all": false
+            })
         );
     }
 

@@ -315,21 +315,28 @@ fn views_lists_each_name_and_its_filter_as_flags() {
     let json = d.env.json(&["list", "--views", "--format", "json"]);
     let views = json.as_array().unwrap();
     assert_eq!(views.len(), 10);
+    // Every key of `when` is there, set or not.
     assert_eq!(
         views[0],
         serde_json::json!({
             "name": "my-urgent",
-            "when": { "category": ["new", "open"], "priority": ["high", "urgent"], "assignee": "me" }
+            "when": {
+                "status": [], "category": ["new", "open"], "priority": ["high", "urgent"],
+                "assignee": "me", "me": false, "department": null, "tag": [],
+                "customer": null, "field": {}, "pending": false, "search": null,
+                "created_after": null, "created_before": null, "updated_after": null,
+                "updated_before": null, "all": false
+            }
         })
     );
+    assert_eq!(views[3]["name"], "raj");
+    assert_eq!(views[3]["when"]["assignee"], "raj@desk.test");
+    assert_eq!(views[4]["when"]["department"], "billing");
     assert_eq!(
-        views[3],
-        serde_json::json!({ "name": "raj", "when": { "assignee": "raj@desk.test" } })
+        views[4]["when"]["field"],
+        serde_json::json!({ "plan": ["pro"] })
     );
-    assert_eq!(
-        views[4]["when"],
-        serde_json::json!({ "department": "billing", "field": { "plan": ["pro"] } })
-    );
+    assert_eq!(views[8]["when"]["all"], true);
     // Nothing to list: a note on stderr, and an empty JSON array.
     let env = TestEnv::new();
     let out = env.tix(&["list", "--views"]);
