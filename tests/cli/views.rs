@@ -1,6 +1,8 @@
 //! Views: `[[view]]` in tix.toml, `tix list --view`, `tix list --views`
 //! and `tix queue --view`; how flags combine with a view; bad views.
 
+use serde::Deserialize as _;
+
 use crate::common::{TestEnv, assert_no_panic, fixture, ids_of};
 
 /// The desk of `tests/fixtures/views-desk.toml` with five tickets, at
@@ -447,4 +449,44 @@ fn bad_input_around_views_is_refused_without_a_panic() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_key_table_of_configuration_md_is_every_key_a_view_reads() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/configuration.md"
+    ))
+    .unwrap();
+    let rows: Vec<(String, String)> = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("## `[[view]]`"))
+        .skip_while(|l| !l.starts_with("| key | flag |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').collect();
+            let cell = |i: usize| cells[i].trim().trim_matches('`').to_owned();
+            (cell(0), cell(1))
+        })
+        .collect();
+    // The keys tix reads, as its message for an unknown key lists them.
+    let err = tix::domain::filter::Filter::deserialize(
+        toml::de::ValueDeserializer::parse("{ no_such_key = 1 }").unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    let listed = err.split_once("expected one of ").unwrap().1;
+    let keys: Vec<String> = listed
+        .lines()
+        .next()
+        .unwrap()
+        .split(", ")
+        .map(|k| k.trim().trim_matches('`').to_owned())
+        .collect();
+    let documented: Vec<String> = rows.iter().map(|(key, _)| key.clone()).collect();
+    assert_eq!(documented, keys);
+    for (key, flag) in &rows {
+        assert_eq!(*flag, format!("--{}", key.replace('_', "-")));
+    }
 }
