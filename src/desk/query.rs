@@ -71,9 +71,8 @@ impl Desk {
     ) -> Result<Listing<T>, Error> {
         let me = query.me.as_ref().map(names_of);
         let selection = self.selection(query.view.as_ref(), &query.filter, me, now)?;
-        let keep = |category: Option<Category>| {
-            category != Some(Category::Closed) || selection.may_show_closed()
-        };
+        let closed_too = selection.may_show_closed();
+        let keep = |category: Option<Category>| category != Some(Category::Closed) || closed_too;
         let (mut rows, problems) = self.entries(&keep, |entry| {
             selection.matches(&entry).then(|| make(entry))
         })?;

@@ -164,6 +164,8 @@ fn a_view_lists_the_tickets_its_filter_selects() {
     d.lists(&["--view", "spam"], "d");
     d.lists(&["--view", "recent"], "bcde");
     d.lists(&["--view", "printers-seen-by-bo"], "a");
+    // A view without `when` lists what `tix list` lists.
+    d.lists(&["--view", "open"], "abce");
     // A view is the same filter as its flags.
     d.lists(
         &[
@@ -294,7 +296,7 @@ fn an_unknown_view_is_a_one_line_usage_error_naming_the_views() {
         let err = d.env.fail(&[command, "--view", "urgnet"], 2);
         assert_eq!(
             err,
-            "error: unknown view 'urgnet': tix.toml defines my-urgent, mine, vip-waiting, raj, billing-pro, stale, refunds, spam, recent, printers-seen-by-bo\n",
+            "error: unknown view 'urgnet': tix.toml defines my-urgent, mine, vip-waiting, raj, billing-pro, stale, refunds, spam, recent, printers-seen-by-bo, open\n",
             "{command}"
         );
     }
@@ -316,7 +318,7 @@ fn views_lists_each_name_and_its_filter_as_flags() {
     }
     let json = d.env.json(&["list", "--views", "--format", "json"]);
     let views = json.as_array().unwrap();
-    assert_eq!(views.len(), 10);
+    assert_eq!(views.len(), 11);
     // Every key of `when` is there, set or not.
     assert_eq!(
         views[0],
@@ -371,8 +373,8 @@ fn views_of_the_past_come_from_the_config_of_the_past() {
     let then = d
         .env
         .json(&["list", "--views", "--at", &before, "--format", "json"]);
-    assert_eq!(now.as_array().unwrap().len(), 11);
-    assert_eq!(then.as_array().unwrap().len(), 10);
+    assert_eq!(now.as_array().unwrap().len(), 12);
+    assert_eq!(then.as_array().unwrap().len(), 11);
     d.env.fail(&["list", "--view", "later", "--at", &before], 2);
 }
 
