@@ -172,7 +172,7 @@ impl Config {
             &people.department_names,
             &mut problem,
         );
-        let against = views::Desk {
+        let against = views::Defined {
             statuses: &statuses,
             form: &fields,
             form_broken: raw.broken.get("field").is_some_and(|b| !b.is_empty()),

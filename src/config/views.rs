@@ -27,8 +27,8 @@ pub(super) struct RawView {
     pub(super) when: Filter,
 }
 
-/// What views are checked against.
-pub(super) struct Desk<'a> {
+/// What the desk defines, which views are checked against.
+pub(super) struct Defined<'a> {
     pub(super) statuses: &'a Statuses,
     pub(super) form: &'a [FieldDef],
     /// A `[[field]]` table failed to read: the form is not known whole,
@@ -42,7 +42,7 @@ pub(super) struct Desk<'a> {
 pub(super) fn views(
     raw: Vec<Element<RawView>>,
     root: &DeTable<'_>,
-    desk: &Desk<'_>,
+    desk: &Defined<'_>,
     problem: &mut Report<'_>,
 ) -> Vec<View> {
     let mut views: Vec<View> = Vec::new();
@@ -74,7 +74,7 @@ pub(super) fn views(
 
 /// Reports every problem of a view's filter through `say(key, message)`;
 /// returns the filter with its agent given by address.
-fn check(mut filter: Filter, desk: &Desk<'_>, say: &mut dyn FnMut(&str, String)) -> Filter {
+fn check(mut filter: Filter, desk: &Defined<'_>, say: &mut dyn FnMut(&str, String)) -> Filter {
     let mut checked = filter.clone();
     if desk.form_broken {
         checked.field.clear();
