@@ -43,6 +43,7 @@ impl Scope {
             agent: self.agent.clone(),
             department: self.department.clone(),
             limit: None,
+            view: None,
         }
     }
 }

@@ -80,6 +80,17 @@ impl Ui {
         let _ = writeln!(io::stderr(), "{}", super::defuse::text(line));
     }
 
+    /// Returns the width to wrap text to: the terminal's, else 80 columns.
+    pub fn columns(&self) -> usize {
+        io::stdout()
+            .is_terminal()
+            .then(|| Table::new().width())
+            .flatten()
+            .map(usize::from)
+            .filter(|w| *w > 0)
+            .unwrap_or(80)
+    }
+
     /// Wraps text in an ANSI style when colour is on.
     pub fn paint(&self, style: Style, text: &str) -> String {
         self.painter().paint(style, text)

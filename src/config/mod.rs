@@ -19,6 +19,7 @@ use raw::RawConfig;
 use reader::Reader;
 
 use crate::domain::fields::FieldDef;
+use crate::domain::filter::View;
 use crate::domain::hooks::Hook;
 use crate::domain::lifecycle::Statuses;
 use crate::domain::mail::MailSettings;
@@ -38,6 +39,7 @@ mod routing;
 mod sla;
 mod statuses;
 mod triggers;
+mod views;
 
 /// The file name of the configuration at the desk root.
 pub const FILE_NAME: &str = "tix.toml";
@@ -69,6 +71,8 @@ pub struct Config {
     pub policies: Vec<Policy>,
     /// The mail channel (`[mail]`, `[[mailbox]]`).
     pub mail: MailSettings,
+    /// Named filters (`[[view]]`).
+    pub views: Vec<View>,
 }
 
 /// The `[desk]` section.
@@ -182,6 +186,13 @@ impl Config {
             &people.department_names,
             &mut problem,
         );
+        let against = views::Defined {
+            statuses: &statuses,
+            form: &fields,
+            form_broken: raw.broken.get("field").is_some_and(|b| !b.is_empty()),
+            people: &people,
+        };
+        let views = views::views(raw.view, &root, &against, &mut problem);
         let problems = reader.into_problems();
         if !problems.is_empty() {
             return Err(ConfigError { problems });
@@ -199,6 +210,7 @@ impl Config {
             triggers,
             macros,
             mail,
+            views,
         })
     }
 
@@ -215,19 +227,7 @@ impl Config {
     /// Looks up the field `--field NAME=...` names, or says which fields
     /// the ticket form has.
     pub fn form_field(&self, name: &str) -> Result<&FieldDef, String> {
-        self.field(name).ok_or_else(|| {
-            let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
-            if known.is_empty() {
-                format!(
-                    "unknown field '{name}': the ticket form has no fields; define [[field]] in tix.toml"
-                )
-            } else {
-                format!(
-                    "unknown field '{name}': the ticket form has {}",
-                    known.join(", ")
-                )
-            }
-        })
+        crate::domain::fields::form_field(&self.fields, name)
     }
 
     /// Turns the `--field KEY=VALUE` pairs of `tix new` into typed values

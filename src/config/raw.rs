@@ -11,6 +11,7 @@ use toml::de::{DeTable, DeValue};
 use super::DeskSection;
 pub(super) use super::reader::Element;
 use super::reader::Reader;
+use super::views::RawView;
 use crate::domain::fields::FieldKind;
 use crate::domain::hooks::HookEvent;
 use crate::domain::routing::{Department, RouteWhen};
@@ -36,6 +37,7 @@ pub(super) struct RawConfig {
     pub(super) sla: RawSla,
     pub(super) mail: Option<(RawMail, std::ops::Range<usize>)>,
     pub(super) mailbox: Vec<Element<RawMailbox>>,
+    pub(super) view: Vec<Element<RawView>>,
     /// Tables that failed to read, by section: what they define still
     /// counts, so a reference to it is not reported a second time.
     pub(super) broken: BTreeMap<&'static str, Vec<toml::Table>>,
@@ -43,7 +45,7 @@ pub(super) struct RawConfig {
 
 impl RawConfig {
     /// The top-level keys of `tix.toml`.
-    const SECTIONS: [&'static str; 14] = [
+    const SECTIONS: [&'static str; 15] = [
         "desk",
         "status",
         "field",
@@ -58,6 +60,7 @@ impl RawConfig {
         "sla",
         "mail",
         "mailbox",
+        "view",
     ];
 
     pub(super) fn read(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Self {
@@ -115,6 +118,7 @@ impl RawConfig {
                     &mut raw.mailbox,
                     reader.array(value, section, Some("address")),
                 ),
+                "view" => read_into(&mut raw.view, reader.array(value, section, Some("name"))),
                 _ => {
                     raw.sla = read_sla(reader, value);
                     Vec::new()

@@ -257,7 +257,7 @@ fn key_path(value: &DeValue<'_>, at: usize, path: &mut Vec<Step>) {
                     path.push(Step::Key(key.get_ref().to_string()));
                     return;
                 }
-                if value.span().contains(&at) || value.span().start == at {
+                if holds(value, at) {
                     path.push(Step::Key(key.get_ref().to_string()));
                     key_path(value.get_ref(), at, path);
                     return;
@@ -265,13 +265,27 @@ fn key_path(value: &DeValue<'_>, at: usize, path: &mut Vec<Step>) {
             }
         }
         DeValue::Array(items) => {
-            if let Some(i) = items.iter().position(|item| item.span().contains(&at)) {
+            if let Some(i) = items.iter().position(|item| holds(item, at)) {
                 path.push(Step::Index(i));
                 key_path(items[i].get_ref(), at, path);
             }
         }
         _ => {}
     }
+}
+
+/// Tells whether byte `at` lies inside `value`: in its span, or, for a
+/// table written under a header of its own (`[view.when]`, whose span is
+/// the header's), in one of its keys or values.
+fn holds(value: &Spanned<DeValue<'_>>, at: usize) -> bool {
+    value.span().contains(&at)
+        || value.span().start == at
+        || match value.get_ref() {
+            DeValue::Table(table) => table
+                .iter()
+                .any(|(key, value)| key.span().contains(&at) || holds(value, at)),
+            _ => false,
+        }
 }
 
 /// Takes the value at `path` out of `value`; tells whether it was there.
@@ -431,6 +445,29 @@ mod tests {
                 "[[item]] #1: key 'inner.tags': expected a string, found integer 1",
             ],
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_of_a_table_under_its_own_header_is_named_and_taken_out() {
+        // `[item.inner]` spans only its header: the key is found by its own
+        // place, and taking the unknown one out leaves a good table.
+        let text = "[[item]]\nname = \"a\"\n[item.inner]\ntags = [\"x\"]\ntagz = 1\n\n[[item]]\nname = \"b\"\n[item.inner]\ntags = \"x\"\n";
+        let (read, problems) = read(text);
+        assert_eq!(read, 1, "{problems:?}");
+        let messages: Vec<_> = problems
+            .iter()
+            .map(|p| (p.line.unwrap(), p.message.as_str()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                (5, "unknown key `tagz` in `inner` of [[item]] 'a'; use tags"),
+                (
+                    10,
+                    "[[item]] 'b': key 'inner.tags': expected a list [...], found string \"x\""
+                ),
+            ]
         );
     }
 

@@ -588,3 +588,156 @@ do = { assign = "Raj Patel", set_field = { seats = "250" } }
         Some(&toml::Value::Integer(250))
     );
 }
+
+/// A desk with a department, two agents and a ticket form, then `views`.
+fn desk_with_views(views: &str) -> String {
+    format!(
+        "[[department]]\nname = \"billing\"\n\n[[agent]]\nname = \"Ana Lima\"\nemail = \"ana@desk.test\"\n\n[[agent]]\nname = \"Raj\"\nemail = \"raj@desk.test\"\n\n[[field]]\nname = \"plan\"\ntype = \"choice\"\nchoices = [\"free\", \"pro\"]\n\n{views}"
+    )
+}
+
+/// Line 17: the first line after [`desk_with_views`]'s own.
+const VIEWS_AT: usize = 17;
+
+#[test]
+fn views_are_read_with_agents_as_their_addresses() {
+    let config = Config::parse(&desk_with_views(
+        "[[view]]\nname = \"ana-vip\"\nwhen = { assignee = \"Ana Lima\", tag = \"vip\", status = [\"new\", \"open\"], field = { plan = \"pro\" }, created_after = \"7d\" }\n\n[[view]]\nname = \"mine\"\n[view.when]\nme = true\npriority = \"urgent\"\n\n[[view]]\nname = \"everything\"\n",
+    ))
+    .unwrap();
+    let names: Vec<&str> = config.views.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["ana-vip", "mine", "everything"]);
+    let vip = &config.views[0].filter;
+    assert_eq!(vip.assignee.as_deref(), Some("ana@desk.test"));
+    assert_eq!(vip.tag, ["vip"]);
+    assert_eq!(vip.status, ["new", "open"]);
+    assert_eq!(vip.field, [("plan".to_owned(), "pro".to_owned())]);
+    assert_eq!(vip.created_after.as_deref(), Some("7d"));
+    assert!(config.views[1].filter.needs_me());
+    assert_eq!(
+        config.views[1].filter.priority,
+        [crate::model::Priority::Urgent]
+    );
+    assert_eq!(
+        config.views[2].filter,
+        crate::domain::filter::Filter::default()
+    );
+}
+
+#[test]
+fn every_view_problem_is_reported_at_the_line_of_its_key() {
+    let views = "[[view]]\nname = \"a\"\n[view.when]\nstatus = [\"new\", \"frozen\"]\ncategory = \"limbo\"\nassignee = \"kim\"\ndepartment = \"sales\"\nfield = { plan = \"gold\" }\nupdated_before = \"last week\"\ntag = \"two words\"\n\n[[view]]\nname = \"b\"\nwhen = { customer = \" \", me = true, assignee = \"raj\" }\n\n[[view]]\nname = \"a\"\n\n[[view]]\nname = \"my view\"\n";
+    let at = |line: usize| Some(VIEWS_AT + line - 1);
+    let p: Vec<(Option<usize>, String)> = problems(&desk_with_views(views))
+        .into_iter()
+        .map(|p| (p.line, p.message))
+        .collect();
+    let expected = [
+        (
+            at(4),
+            "[[view]] 'a': key 'when.status': unknown status 'frozen': use answered, closed, new, open, postponed, resolved",
+        ),
+        (
+            at(5),
+            "[[view]] 'a': key 'when.category': unknown category 'limbo': use new, open, waiting, on_hold, solved or closed",
+        ),
+        (
+            at(6),
+            "[[view]] 'a': key 'when.assignee': unknown agent 'kim': tix.toml lists ana@desk.test, raj@desk.test (or use me or none)",
+        ),
+        (
+            at(7),
+            "[[view]] 'a': key 'when.department': unknown department 'sales': tix.toml lists billing",
+        ),
+        (
+            at(8),
+            "[[view]] 'a': key 'when.field': field 'plan' must be one of free, pro, not 'gold'",
+        ),
+        (
+            at(9),
+            "[[view]] 'a': key 'when.updated_before': invalid time 'last week': expected an RFC 3339 time, a date (YYYY-MM-DD) or a duration (90m, 4h, 3d, 2w)",
+        ),
+        (
+            at(10),
+            "[[view]] 'a': key 'when.tag': 'two words' is not a tag: tags are single words without commas",
+        ),
+        (
+            at(14),
+            "[[view]] 'b': key 'when.me': me = true and assignee = 'raj' both say whose tickets: keep one",
+        ),
+        (
+            at(14),
+            "[[view]] 'b': key 'when.customer': the value is empty",
+        ),
+        (at(17), "view 'a' is defined twice"),
+        (
+            at(20),
+            "view name 'my view' must be ASCII letters, digits, '-' and '_', so that --view can name it",
+        ),
+    ];
+    let expected: Vec<(Option<usize>, String)> = expected
+        .iter()
+        .map(|(l, m)| (*l, (*m).to_owned()))
+        .collect();
+    assert_eq!(p, expected);
+}
+
+#[test]
+fn a_view_with_an_unknown_key_or_a_bad_priority_is_named_at_that_key() {
+    let p = problems(&desk_with_views(
+        "[[view]]\nname = \"vip\"\nwhen = { tags = [\"vip\"] }\n\n[[view]]\nname = \"hot\"\nwhen = { category = \"open\",\n  priority = [\"high\", \"meh\"] }\n\n[[view]]\nname = \"warm\"\n[view.when]\npriority = \"tepid\"\n",
+    ));
+    let messages: Vec<_> = p.iter().map(|p| (p.line, p.message.as_str())).collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                Some(VIEWS_AT + 2),
+                "unknown key `tags` in `when` of [[view]] 'vip'; use status, category, priority, assignee, me, department, tag, customer, field, pending, search, created_after, created_before, updated_after, updated_before, all"
+            ),
+            (
+                Some(VIEWS_AT + 7),
+                "[[view]] 'hot': key 'when.priority': unknown priority 'meh': use low, normal, high or urgent"
+            ),
+            // A [view.when] table of its own: the key is found there too.
+            (
+                Some(VIEWS_AT + 12),
+                "[[view]] 'warm': key 'when.priority': unknown priority 'tepid': use low, normal, high or urgent"
+            ),
+        ]
+    );
+    let p = one_problem("[[view]]\nwhen = { pending = true }\n");
+    assert_eq!(
+        (p.line, p.message.as_str()),
+        (Some(1), "[[view]] #1: missing key 'name'")
+    );
+    let p = one_problem("view = 3\n");
+    assert_eq!(p.line, Some(1));
+    assert_eq!(
+        p.message,
+        "`view` must be a list of tables, written [[view]]"
+    );
+}
+
+#[test]
+fn views_are_checked_only_against_what_the_desk_defines() {
+    // Without [[agent]], [[department]] or [[field]], any agent, department
+    // and field is taken as written (fields are then compared as text).
+    let config = Config::parse(
+        "[[view]]\nname = \"v\"\nwhen = { assignee = \"kim\", department = \"sales\", field = { plan = \"gold\" } }\n",
+    )
+    .unwrap();
+    assert_eq!(config.views[0].filter.assignee.as_deref(), Some("kim"));
+    // A [[field]] that failed to read leaves field filters unchecked:
+    // the one problem is the field's own.
+    let p = one_problem(
+        "[[field]]\nname = \"plan\"\ntype = \"colour\"\n\n[[view]]\nname = \"v\"\nwhen = { field = { plan = \"gold\" } }\n",
+    );
+    assert_eq!(p.line, Some(3));
+    // A view of the custom statuses uses them.
+    let config = Config::parse(
+        "[[status]]\nid = \"waiting_on_vendor\"\ncategory = \"on_hold\"\n\n[[view]]\nname = \"vendor\"\nwhen = { status = \"waiting_on_vendor\" }\n",
+    )
+    .unwrap();
+    assert_eq!(config.views[0].filter.status, ["waiting_on_vendor"]);
+}

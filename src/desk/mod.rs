@@ -266,13 +266,7 @@ fn parse_at(text: &str, now: Timestamp) -> store::At {
 /// period): a time, a date, or a duration ago (`30d`: thirty days before
 /// `now`).
 pub(crate) fn past_or_time(text: &str, now: Timestamp) -> Result<Timestamp, String> {
-    let text = text.trim();
-    if let Some(secs) = crate::model::parse_duration_secs(text) {
-        return now
-            .checked_plus_seconds(-secs)
-            .ok_or_else(|| format!("'{text}' reaches before any date"));
-    }
-    Timestamp::parse_user(text, now).map_err(|e| e.to_string())
+    Timestamp::parse_past(text, now).map_err(|e| e.to_string())
 }
 
 /// Reads and parses the committed `tix.toml` (built-in defaults if absent);

@@ -1,5 +1,5 @@
-//! Listing tickets: the filters and sort orders of `tix list`
-//! (docs/guide.md, "Finding tickets").
+//! Listing tickets: the filters, views and sort orders of `tix list`
+//! (docs/guide.md, "Finding tickets" and "Views").
 //!
 //! A [`ListQuery`] says which tickets and in what order, as plain values;
 //! [`Desk::list`] picks them from the cached summaries, so only tickets
@@ -7,9 +7,8 @@
 //! search reads whole tickets. Each row is made by the caller's `make` as
 //! it is read, so a listing keeps of each ticket only what it shows.
 
-use crate::config::Config;
 use crate::domain::entry::ListEntry;
-use crate::domain::fields::FieldDef;
+use crate::domain::filter::{Filter, KeyProblem, Selection, View};
 use crate::domain::lifecycle::Category;
 use crate::model::{Priority, TicketId, Timestamp};
 
@@ -33,45 +32,17 @@ pub enum SortKey {
     Subject,
 }
 
-/// Which tickets a listing shows, and in what order. Every filter given
-/// must hold; a repeated filter matches any of its values, except tags,
-/// which must all be present. Times are texts `Timestamp::parse_user`
-/// reads (a date, a time, or a duration back from now).
+/// Which tickets a listing shows, and in what order: the filter of a
+/// view, if one is named, narrowed by the filter the flags give
+/// ([`Filter::overridden_by`] says how they combine).
 #[derive(Clone, Debug, Default)]
 pub struct ListQuery {
-    /// Only these statuses.
-    pub statuses: Vec<String>,
-    /// Only these categories (by name).
-    pub categories: Vec<String>,
-    /// Only these priorities.
-    pub priorities: Vec<Priority>,
-    /// Only tickets assigned to this agent ("none" for unassigned).
-    pub assignee: Option<String>,
-    /// Only tickets assigned to this agent (`--me`).
+    /// The view (`--view NAME`).
+    pub view: Option<View>,
+    /// The filter of the flags.
+    pub filter: Filter,
+    /// The acting agent, when a filter asks for `me`.
     pub me: Option<Agent>,
-    /// Only this department.
-    pub department: Option<String>,
-    /// Only tickets with every one of these tags.
-    pub tags: Vec<String>,
-    /// Only tickets whose customer name or address contains this text.
-    pub customer: Option<String>,
-    /// Only tickets whose custom field KEY has VALUE, compared as the
-    /// field's type; an empty VALUE means the field is not set.
-    pub fields: Vec<(String, String)>,
-    /// Only unassigned new or open tickets.
-    pub pending: bool,
-    /// Only tickets whose subject or messages contain this text (any case).
-    pub search: Option<String>,
-    /// Only tickets created at or after this time.
-    pub created_after: Option<String>,
-    /// Only tickets created before this time.
-    pub created_before: Option<String>,
-    /// Only tickets updated at or after this time.
-    pub updated_after: Option<String>,
-    /// Only tickets updated before this time.
-    pub updated_before: Option<String>,
-    /// Include closed tickets.
-    pub all: bool,
     /// The order.
     pub sort: SortKey,
     /// Reverse the order.
@@ -89,16 +60,6 @@ pub struct Listing<T> {
     pub problems: Vec<Problem>,
 }
 
-/// A query checked against the desk, with its times read.
-struct Filter {
-    fields: Vec<FieldFilter>,
-    created_after: Option<Timestamp>,
-    created_before: Option<Timestamp>,
-    updated_after: Option<Timestamp>,
-    updated_before: Option<Timestamp>,
-    categories: Vec<Category>,
-}
-
 impl Desk {
     /// Lists the tickets `query` selects at `now`, each made into a row by
     /// `make` as it is read.
@@ -108,80 +69,94 @@ impl Desk {
         now: Timestamp,
         make: impl Fn(ListEntry) -> T,
     ) -> Result<Listing<T>, Error> {
-        let filter = self.filter(query, now)?;
-        let keep = |category: Option<Category>| {
-            category != Some(Category::Closed)
-                || query.all
-                || filter.categories.contains(&Category::Closed)
-                || !query.statuses.is_empty()
-        };
+        let me = query.me.as_ref().map(names_of);
+        let selection = self.selection(query.view.as_ref(), &query.filter, me, now)?;
+        let closed_too = selection.may_show_closed();
+        let keep = |category: Option<Category>| category != Some(Category::Closed) || closed_too;
         let (mut rows, problems) = self.entries(&keep, |entry| {
-            matches(&entry, query, &filter).then(|| make(entry))
+            selection.matches(&entry).then(|| make(entry))
         })?;
-        self.arrange(query, &mut rows)?;
+        self.arrange(query, &selection, &mut rows)?;
         Ok(Listing { rows, problems })
     }
 
-    /// Checks a query's names against the desk and reads its times.
-    fn filter(&self, query: &ListQuery, now: Timestamp) -> Result<Filter, Error> {
-        let statuses = &self.config.statuses;
-        for status in &query.statuses {
-            if statuses.get(status).is_none() {
-                let known: Vec<&str> = statuses.iter().map(|s| s.id.as_str()).collect();
-                return Err(Error::Request(format!(
-                    "unknown status '{status}': use {}",
+    /// Returns the view `tix.toml` defines under `name`, or refuses with
+    /// the names it does define.
+    pub fn view(&self, name: &str) -> Result<&View, Error> {
+        let views = &self.config.views;
+        views.iter().find(|v| v.name == name).ok_or_else(|| {
+            let known: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+            Error::Request(if known.is_empty() {
+                format!("unknown view '{name}': tix.toml defines no views (add a [[view]])")
+            } else {
+                format!(
+                    "unknown view '{name}': tix.toml defines {}",
                     known.join(", ")
-                )));
-            }
-        }
-        let categories = query
-            .categories
-            .iter()
-            .map(|c| {
-                Category::parse(c).ok_or_else(|| {
-                    Error::Request(format!(
-                        "unknown category '{c}': use new, open, waiting, on_hold, solved or closed"
-                    ))
-                })
+                )
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let time = |flag: &str, text: &Option<String>| -> Result<Option<Timestamp>, Error> {
-            text.as_deref()
-                .map(|t| {
-                    Timestamp::parse_user(t, now)
-                        .map_err(|e| Error::Request(format!("--{flag}: {e}")))
-                })
-                .transpose()
-        };
-        Ok(Filter {
-            fields: field_filters(&self.config, &query.fields)?,
-            created_after: time("created-after", &query.created_after)?,
-            created_before: time("created-before", &query.created_before)?,
-            updated_after: time("updated-after", &query.updated_after)?,
-            updated_before: time("updated-before", &query.updated_before)?,
-            categories,
         })
+    }
+
+    /// Checks a view (if any) and the filter of the flags, the view
+    /// without the keys the flags replace, against the desk and reads
+    /// their times at `now`. `me` lists the names of the agent a `me`
+    /// filter means; without it such a filter is refused.
+    pub(super) fn selection(
+        &self,
+        view: Option<&View>,
+        flags: &Filter,
+        me: Option<Vec<String>>,
+        now: Timestamp,
+    ) -> Result<Selection, Error> {
+        let config = &self.config;
+        let check = |filter: &Filter, name: &dyn Fn(&KeyProblem) -> String| {
+            if filter.needs_me() && me.is_none() {
+                return Err(Error::from(crate::store::Error::NoIdentity));
+            }
+            filter
+                .check(&config.statuses, &config.fields, now)
+                .map_err(|problems| {
+                    let first = &problems[0];
+                    Error::Request(format!("{}: {}", name(first), first.message))
+                })
+        };
+        let mut parts = Vec::new();
+        if let Some(view) = view {
+            let left = view.filter.overridden_by(flags);
+            parts.push(check(&left, &|p| {
+                format!("view '{}': key 'when.{}'", view.name, p.key)
+            })?);
+        }
+        // Tickets record an agent's address: a name given to --assignee
+        // means that agent's address, as it does in a view.
+        let mut flags = flags.clone();
+        if let Some(who) = flags.assignee.as_mut()
+            && let Some(agent) = config.agents.iter().find(|a| a.name == *who)
+        {
+            agent.email.clone_into(who);
+        }
+        parts.push(check(&flags, &|p| {
+            format!("--{}", p.key.replace('_', "-"))
+        })?);
+        Ok(Selection::new(parts, me.unwrap_or_default()))
     }
 
     /// Keeps the rows the text search finds, then sorts, reverses and
     /// limits them.
-    fn arrange<T: Row>(&self, query: &ListQuery, rows: &mut Vec<T>) -> Result<(), Error> {
+    fn arrange<T: Row>(
+        &self,
+        query: &ListQuery,
+        selection: &Selection,
+        rows: &mut Vec<T>,
+    ) -> Result<(), Error> {
         if rows.is_empty() {
             return Ok(());
         }
-        if let Some(needle) = &query.search {
+        if selection.searches() {
             // Text search needs the conversation: load only the candidates.
             // Each ticket is searched on the thread that parsed it.
-            let needle = needle.to_lowercase();
             let ids: Vec<TicketId> = rows.iter().map(|r| r.sort_fields().id.clone()).collect();
-            let hits = self.read_all(&ids, &|ticket, _| {
-                ticket.subject.to_lowercase().contains(&needle)
-                    || ticket.events.iter().any(|e| {
-                        e.body
-                            .as_deref()
-                            .is_some_and(|b| b.to_lowercase().contains(&needle))
-                    })
-            })?;
+            let hits = self.read_all(&ids, &|ticket, _| selection.found_in(&ticket))?;
             let mut hits = hits.into_iter();
             rows.retain(|_| hits.next().unwrap_or(false));
         }
@@ -196,116 +171,14 @@ impl Desk {
     }
 }
 
-/// `--field KEY=VALUE` filters on one key: any of its values matches.
-struct FieldFilter {
-    name: String,
-    /// The field of the ticket form; `None` without a form (text match).
-    def: Option<FieldDef>,
-    wanted: Vec<Wanted>,
-}
-
-/// One `--field` value.
-enum Wanted {
-    /// An empty value: the field is not set.
-    Unset,
-    /// Without a ticket form: the stored text.
-    Text(String),
-    /// A value of the field's type.
-    Value(toml::Value),
-}
-
-impl FieldFilter {
-    fn matches(&self, entry: &ListEntry) -> bool {
-        let stored = entry
-            .fields
-            .iter()
-            .find(|(name, _)| *name == self.name)
-            .map(|(_, text)| text.as_str());
-        self.wanted.iter().any(|wanted| match (wanted, stored) {
-            (Wanted::Unset, stored) => stored.is_none(),
-            (_, None) => false,
-            (Wanted::Text(text), Some(stored)) => stored == text,
-            (Wanted::Value(value), Some(stored)) => self.def.as_ref().is_some_and(|def| {
-                def.parse_value(stored)
-                    .is_ok_and(|stored| def.same_value(&stored, value))
-            }),
-        })
+/// The names an agent goes by in a ticket's assignee (see [`Agent::is`]).
+pub(super) fn names_of(agent: &Agent) -> Vec<String> {
+    let mut names = vec![agent.id().to_owned(), agent.name.clone()];
+    if !agent.email.is_empty() {
+        names.push(agent.email.clone());
     }
-}
-
-/// Groups `--field` filters by key and parses each value as its field's
-/// type, so the list compares values, not spellings. Without a ticket
-/// form, values are compared as text.
-fn field_filters(config: &Config, given: &[(String, String)]) -> Result<Vec<FieldFilter>, Error> {
-    let mut filters: Vec<FieldFilter> = Vec::new();
-    for (name, text) in given {
-        let def = if config.fields.is_empty() {
-            None
-        } else {
-            Some(config.form_field(name).map_err(Error::Request)?)
-        };
-        let wanted = match def {
-            _ if text.trim().is_empty() => Wanted::Unset,
-            None => Wanted::Text(text.clone()),
-            Some(def) => Wanted::Value(def.parse_value(text).map_err(Error::Request)?),
-        };
-        match filters.iter_mut().find(|f| f.name == *name) {
-            Some(filter) => filter.wanted.push(wanted),
-            None => filters.push(FieldFilter {
-                name: name.clone(),
-                def: def.cloned(),
-                wanted: vec![wanted],
-            }),
-        }
-    }
-    Ok(filters)
-}
-
-fn matches(t: &ListEntry, query: &ListQuery, filter: &Filter) -> bool {
-    let shows_closed = query.all
-        || query.statuses.contains(&t.status)
-        || filter.categories.contains(&Category::Closed);
-    if t.category == Some(Category::Closed) && !shows_closed {
-        return false;
-    }
-    let contains = |hay: &Option<String>, needle: &str| {
-        hay.as_deref()
-            .is_some_and(|h| h.to_lowercase().contains(&needle.to_lowercase()))
-    };
-    let before = |at: Option<Timestamp>, limit: Option<Timestamp>| {
-        limit.is_none_or(|l| at.is_some_and(|a| a < l))
-    };
-    let after = |at: Option<Timestamp>, limit: Option<Timestamp>| {
-        limit.is_none_or(|l| at.is_some_and(|a| a >= l))
-    };
-    (query.statuses.is_empty() || query.statuses.contains(&t.status))
-        && (filter.categories.is_empty()
-            || t.category.is_some_and(|c| filter.categories.contains(&c)))
-        && (query.priorities.is_empty() || query.priorities.contains(&t.priority))
-        && match query.assignee.as_deref() {
-            None => true,
-            Some("none") => t.assignee.is_none(),
-            Some(who) => t.assignee.as_deref() == Some(who),
-        }
-        && query
-            .me
-            .as_ref()
-            .is_none_or(|me| t.assignee.as_deref().is_some_and(|a| me.is(a)))
-        && query
-            .department
-            .as_ref()
-            .is_none_or(|d| t.department.as_ref() == Some(d))
-        && query.tags.iter().all(|tag| t.tags.contains(tag))
-        && query
-            .customer
-            .as_deref()
-            .is_none_or(|c| contains(&t.customer_name, c) || contains(&t.customer_email, c))
-        && (!query.pending || t.is_pending())
-        && filter.fields.iter().all(|f| f.matches(t))
-        && after(t.created, filter.created_after)
-        && before(t.created, filter.created_before)
-        && after(t.updated, filter.updated_after)
-        && before(t.updated, filter.updated_before)
+    names.dedup();
+    names
 }
 
 /// What ordering a row needs.

@@ -10,6 +10,7 @@ use std::ops::ControlFlow;
 
 use super::{Agent, Desk, Error, ParseOn, Problem, Version};
 use crate::domain::change::{Change, ChangeError};
+use crate::domain::filter::{Filter, Selection, View};
 use crate::domain::lifecycle::Category;
 use crate::domain::sla::{self, QueueKey};
 use crate::model::{Priority, Ticket, TicketId, Timestamp};
@@ -24,6 +25,9 @@ pub struct QueueRequest {
     pub department: Option<String>,
     /// At most this many tickets.
     pub limit: Option<usize>,
+    /// Only the tickets of this view (`--view`); `department` replaces
+    /// the view's, and `me` in it is the agent whose queue it is.
+    pub view: Option<View>,
 }
 
 /// One queued ticket: what the queue shows of it (a long queue never holds
@@ -136,6 +140,18 @@ impl Desk {
         };
         let mut notes = Vec::new();
         let departments = self.departments_of(&me, request, &mut notes)?;
+        let selection = match &request.view {
+            Some(view) => {
+                let flags = Filter {
+                    department: request.department.clone(),
+                    ..Filter::default()
+                };
+                Some(self.selection(Some(view), &flags, Some(vec![me.clone()]), now)?)
+            }
+            None => None,
+        };
+        // A text search reads whole tickets: the limit then waits for it.
+        let searching = selection.as_ref().is_some_and(Selection::searches);
         let (entries, problems) = self.entries(&|c| c.is_some_and(Category::is_active), Some)?;
         let mut candidates: Vec<(QueueKey, TicketId)> = entries
             .into_iter()
@@ -143,6 +159,7 @@ impl Desk {
                 wanted(e.category, e.postponed_until, now)
                     && e.assignee.as_deref().is_none_or(|a| a == me)
                     && departments.admit(e.department.as_ref())
+                    && selection.as_ref().is_none_or(|s| s.matches(e))
             })
             .map(|e| {
                 let key = QueueKey::at(
@@ -157,7 +174,7 @@ impl Desk {
             })
             .collect();
         candidates.sort();
-        if let Some(limit) = request.limit {
+        if let Some(limit) = request.limit.filter(|_| !searching) {
             candidates.truncate(limit);
         }
         let ids: Vec<TicketId> = candidates.into_iter().map(|(_, id)| id).collect();
@@ -168,7 +185,8 @@ impl Desk {
             let mine = ticket.assignee.as_deref().is_none_or(|a| a == me);
             if !(wanted(summary.category, summary.postponed_until, now)
                 && mine
-                && departments.admit(ticket.department.as_ref()))
+                && departments.admit(ticket.department.as_ref())
+                && selection.as_ref().is_none_or(|s| s.found_in(&ticket)))
             {
                 return None;
             }
@@ -192,6 +210,9 @@ impl Desk {
             ControlFlow::Continue(())
         })?;
         tickets.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(limit) = request.limit {
+            tickets.truncate(limit);
+        }
         Ok(Queue {
             agent: me,
             tickets,

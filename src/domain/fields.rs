@@ -38,6 +38,24 @@ pub struct FieldDef {
     pub default: Option<toml::Value>,
 }
 
+/// Looks up the field a `KEY=VALUE` names in the ticket form, or says
+/// which fields the form has.
+pub fn form_field<'f>(form: &'f [FieldDef], name: &str) -> Result<&'f FieldDef, String> {
+    form.iter().find(|f| f.name == name).ok_or_else(|| {
+        let known: Vec<&str> = form.iter().map(|f| f.name.as_str()).collect();
+        if known.is_empty() {
+            format!(
+                "unknown field '{name}': the ticket form has no fields; define [[field]] in tix.toml"
+            )
+        } else {
+            format!(
+                "unknown field '{name}': the ticket form has {}",
+                known.join(", ")
+            )
+        }
+    })
+}
+
 impl FieldDef {
     /// Converts text from the command line into a typed value, or says
     /// what is allowed.

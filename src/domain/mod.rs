@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod change;
 pub mod entry;
 pub mod fields;
+pub mod filter;
 pub mod hooks;
 pub mod lifecycle;
 pub mod link;

@@ -27,6 +27,9 @@ impl TimestampError {
 }
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00Z.
+    pub const EPOCH: Self = Self(DateTime::<Utc>::UNIX_EPOCH);
+
     /// Wraps a chrono time, dropping sub-second precision.
     pub fn from_datetime(at: DateTime<Utc>) -> Self {
         Self(at.trunc_subsecs(0))
@@ -96,6 +99,22 @@ impl Timestamp {
             text,
             "expected an RFC 3339 time, a date (YYYY-MM-DD) or a duration (90m, 4h, 3d, 2w)",
         ))
+    }
+}
+
+impl Timestamp {
+    /// Parses a moment given for the past, relative to `now`: an RFC 3339
+    /// time, a date (`2025-03-04`, midnight UTC), or a duration ago (`30d`:
+    /// thirty days before `now`), as `--at`, a report's period and the
+    /// list filters take.
+    pub fn parse_past(text: &str, now: Self) -> Result<Self, TimestampError> {
+        let text = text.trim();
+        if let Some(secs) = parse_duration_secs(text) {
+            return now
+                .checked_plus_seconds(-secs)
+                .ok_or_else(|| err(text, "that reaches before any date"));
+        }
+        Self::parse_user(text, now)
     }
 }
 
@@ -220,5 +239,21 @@ mod tests {
         );
         assert!(Timestamp::parse_user("tomorrow", now).is_err());
         assert!(Timestamp::parse_user("3x", now).is_err());
+    }
+
+    #[test]
+    fn past_times_count_durations_back() {
+        let now = at("2025-03-03T14:00:00Z");
+        assert_eq!(
+            Timestamp::parse_past("3d", now).unwrap(),
+            at("2025-02-28T14:00:00Z")
+        );
+        assert_eq!(
+            Timestamp::parse_past("2025-04-01", now).unwrap(),
+            at("2025-04-01T00:00:00Z")
+        );
+        let far = format!("{}w", i64::MAX / (7 * 86_400));
+        assert!(Timestamp::parse_past(&far, now).is_err());
+        assert!(Timestamp::parse_past("last tuesday", now).is_err());
     }
 }

@@ -26,6 +26,7 @@ mod report;
 mod show;
 mod snapshots;
 mod triggers;
+mod views;
 mod worktree;
 
 mod automation;

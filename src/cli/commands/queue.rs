@@ -19,6 +19,10 @@ use crate::desk::queue::{QueueRequest, Queued};
 /// breached SLA first, then the nearest deadline (created + 7 days
 /// without a policy), then the longest-waiting customer, then priority,
 /// then id.
+///
+/// --view NAME keeps only the queued tickets of a view of tix.toml
+/// ([[view]]); --department replaces the view's department, and "me" in
+/// the view is the agent whose queue it is.
 #[derive(Debug, Args)]
 pub(crate) struct QueueArgs {
     #[command(flatten)]
@@ -26,6 +30,9 @@ pub(crate) struct QueueArgs {
     /// Show at most N tickets.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Only the tickets of this view of tix.toml.
+    #[arg(long, value_name = "NAME")]
+    view: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -48,8 +55,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &QueueArgs) -> Result<(), CommandError> {
         Some(_) => None,
         None => Some(ctx.agent(&desk)?),
     };
+    let view = match &args.view {
+        Some(name) => Some(desk.view(name)?.clone()),
+        None => None,
+    };
     let request = QueueRequest {
         limit: args.limit,
+        view,
         ..args.scope.request()
     };
     let now = ctx.now()?;

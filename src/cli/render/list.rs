@@ -5,11 +5,12 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use crate::cli::render;
-use crate::cli::ui::{JsonArray, Style, csv_field};
+use crate::cli::ui::{Format, JsonArray, Style, csv_field};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::query::{Ranked, Row, SortFields};
 use crate::desk::{Desk, ParseOn};
 use crate::domain::entry::ListEntry;
+use crate::domain::filter::{Filter, View};
 use crate::domain::view::TicketView;
 use crate::model::{Priority, TicketId, Timestamp};
 
@@ -128,4 +129,128 @@ pub(crate) fn json(ctx: &mut Ctx, desk: &Desk, ids: &[TicketId]) -> Result<(), C
     written?;
     array.finish()?;
     Ok(())
+}
+
+/// A view as `tix list --views --format json` prints it.
+#[derive(serde::Serialize)]
+struct ViewJson<'a> {
+    name: &'a str,
+    when: &'a Filter,
+}
+
+/// Writes the views of `tix.toml` (`tix list --views`): as JSON, or as a
+/// table of each name and the flags its filter stands for, wrapped to the
+/// width of the terminal (80 columns off one).
+pub(crate) fn views(ctx: &mut Ctx, views: &[View], format: Format) -> Result<(), CommandError> {
+    if format == Format::Json {
+        let json: Vec<ViewJson<'_>> = views
+            .iter()
+            .map(|v| ViewJson {
+                name: &v.name,
+                when: &v.filter,
+            })
+            .collect();
+        return Ok(ctx.ui.json(&json)?);
+    }
+    if views.is_empty() {
+        ctx.ui
+            .status("No views: tix.toml defines none (add a [[view]], docs/configuration.md).");
+        return Ok(());
+    }
+    let name_width = views
+        .iter()
+        .map(|v| v.name.chars().count())
+        .chain(["NAME".len()])
+        .max()
+        .unwrap_or_default();
+    let room = ctx.ui.columns().saturating_sub(name_width + 2);
+    let painter = ctx.ui.painter();
+    let mut out = ctx.ui.buffered();
+    let header = format!("{:name_width$}  FILTER", "NAME");
+    writeln!(out, "{}", painter.paint(Style::Bold, &header))?;
+    for view in views {
+        let words: Vec<String> = view
+            .filter
+            .to_flags()
+            .into_iter()
+            .map(|(flag, value)| match value {
+                Some(value) => format!("{flag} {}", shell_word(&render::cell(&value))),
+                None => flag.to_owned(),
+            })
+            .collect();
+        let lines = wrap(&words, room);
+        let name = render::cell(&view.name);
+        let mut lines = lines.iter().map(String::as_str);
+        let first = lines.next().unwrap_or("-");
+        writeln!(out, "{name:name_width$}  {first}")?;
+        for line in lines {
+            writeln!(out, "{:name_width$}  {line}", "")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Puts `words` on lines of at most `room` columns, a word too long for
+/// one on a line of its own.
+fn wrap(words: &[String], room: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in words {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= room => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.clone()),
+        }
+    }
+    lines
+}
+
+/// Quotes a value the way a shell reads it back, when it needs quoting.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.,:/@%+=".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{shell_word, wrap};
+
+    #[test]
+    fn flags_wrap_between_words_and_a_long_word_keeps_a_line() {
+        let words: Vec<String> = ["--me", "--priority high,urgent", "--tag vip", "--all"]
+            .map(str::to_owned)
+            .to_vec();
+        assert_eq!(
+            wrap(&words, 80),
+            ["--me --priority high,urgent --tag vip --all"]
+        );
+        assert_eq!(
+            wrap(&words, 27),
+            ["--me --priority high,urgent", "--tag vip --all"]
+        );
+        assert_eq!(
+            wrap(&words, 5),
+            ["--me", "--priority high,urgent", "--tag vip", "--all"]
+        );
+        assert!(wrap(&[], 80).is_empty());
+    }
+
+    #[test]
+    fn values_are_quoted_only_when_a_shell_would_split_them() {
+        assert_eq!(shell_word("high,urgent"), "high,urgent");
+        assert_eq!(shell_word("plan=pro"), "plan=pro");
+        assert_eq!(shell_word("Bo Berg"), "'Bo Berg'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("$(rm)"), "'$(rm)'");
+    }
 }
