@@ -741,3 +741,48 @@ fn views_are_checked_only_against_what_the_desk_defines() {
     .unwrap();
     assert_eq!(config.views[0].filter.status, ["waiting_on_vendor"]);
 }
+
+#[test]
+fn trigger_actions_that_could_only_fail_later_are_refused_at_load() {
+    let text = r#"[[department]]
+name = "billing"
+
+[[agent]]
+name = "Ana"
+email = "ana@desk"
+
+[[field]]
+name = "vip"
+type = "bool"
+
+[[trigger]]
+name = "empty-note"
+on = "created"
+do = { add_note = " " }
+
+[[trigger]]
+name = "nobody"
+on = "created"
+when = { department = "billing" }
+do = { assign = "round_robin" }
+
+[[trigger]]
+name = "typed"
+on = "created"
+when = { field.vip = "maybe" }
+do = { add_tags = ["x"] }
+
+[[macro]]
+name = "ping"
+do = { add_tags = ["x"], notify = "hook" }
+"#;
+    let messages: Vec<String> = problems(text).into_iter().map(|p| p.message).collect();
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(has("add_note is empty"), "{messages:#?}");
+    assert!(
+        has("department 'billing', which has no agents"),
+        "{messages:#?}"
+    );
+    assert!(has("field.vip"), "{messages:#?}");
+    assert!(has("macro 'ping': notify is for triggers"), "{messages:#?}");
+}

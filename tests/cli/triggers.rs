@@ -407,6 +407,43 @@ smtp = {{ host = "127.0.0.1", port = {port}, security = "none" }}
     let message = env.git(&["log", "--format=%B", "-n", "3"]);
     assert!(message.contains("Tix-Rule: password-help"), "{message}");
     assert!(message.contains("Tix-Rule: tell-assignee"), "{message}");
+    // The assignee's mail is outside the customer's thread, marked
+    // automatic like the trigger's reply.
+    let to_raj = to_raj.unwrap();
+    assert!(!to_raj.contains("In-Reply-To"), "{to_raj}");
+    assert!(
+        to_bo.unwrap().contains("Auto-Submitted"),
+        "a rule's reply is automatic"
+    );
+    // Raj answers the mail: an internal note by Raj, not Bo's words.
+    let parent = to_raj
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let answer = format!(
+        "From: Raj Patel <raj@example.com>\nTo: support@example.com\nSubject: Re: Locked out\nMessage-ID: <r1@example.com>\nIn-Reply-To: {parent}\nDate: Mon, 03 Mar 2025 09:30:00 +0000\nContent-Type: text/plain\n\nI will call him.\n"
+    );
+    let path = env.home().join("r1.eml");
+    std::fs::write(&path, answer).unwrap();
+    let before = env.show(&id);
+    env.ok(&["ingest", path.to_str().unwrap()]);
+    let after = env.show(&id);
+    assert_eq!(after["status"], before["status"], "no customer reply");
+    let note = after["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| {
+            m["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("I will call him"))
+        })
+        .cloned()
+        .unwrap();
+    assert_eq!(note["role"], "note", "{note}");
+    assert_eq!(note["author"], "raj@example.com");
 }
 
 /// `tix sla check` records a breach; a trigger on sla_breach acts in the
@@ -450,4 +487,98 @@ do = { add_tags = ["late"], add_note = "First reply is late: take it now." }
     let ticket = env.show(&id);
     assert_eq!(tags(&ticket), ["late"]);
     assert!(bodies(&ticket).iter().any(|b| b.contains("is late")));
+}
+
+/// A trigger whose action is refused (its template runs out of budget) is
+/// left out with a warning; the change is committed without it. A ticket
+/// the change closed takes no triggers.
+#[test]
+fn a_refused_trigger_is_left_out_and_never_blocks_the_change() {
+    let env = TestEnv::new();
+    configure(
+        &env,
+        r#"
+[[trigger]]
+name = "runaway"
+on = "note"
+do = { reply = "loop", add_tags = ["never"] }
+
+[[trigger]]
+name = "tagger"
+on = ["note", "status_changed"]
+do = { add_tags = ["seen"] }
+"#,
+        &[(
+            "loop",
+            // Six characters to the eighth power of iterations: past the
+            // fuel a template runs on.
+            &format!(
+                "{}x{}",
+                "{% for c in ticket.id %}".repeat(8),
+                "{% endfor %}".repeat(8)
+            ),
+        )],
+    );
+    env.at(T0);
+    let id = env.new_ticket("Printer");
+    let commits = env.commits();
+    let out = env.tix(&["note", &id, "-m", "Checking"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_no_panic(&stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: trigger 'runaway' left out"),
+        "{stderr}"
+    );
+    assert_eq!(env.commits(), commits + 1);
+    assert_eq!(
+        tags(&env.show(&id)),
+        ["seen"],
+        "runaway's tag is left out too"
+    );
+    assert!(!last_message(&env).contains("Tix-Rule: runaway"));
+    // Closed is locked: closing fires nothing.
+    env.ok(&["edit", &id, "--tag", "-seen"]);
+    env.ok(&["close", &id, "--force", "--reason", "spam"]);
+    assert!(tags(&env.show(&id)).is_empty());
+    assert!(!last_message(&env).contains("Tix-Rule"));
+}
+
+/// A macro that resolves sends the resolved notice; the mail waits in the
+/// outbox when the server is down.
+#[test]
+fn a_macro_that_resolves_queues_the_resolved_notice() {
+    let env = TestEnv::new();
+    configure(
+        &env,
+        &format!(
+            "{REFUND}\n[mail]\naddress = \"support@example.com\"\ntransport = \"smtp\"\n\
+             smtp = {{ host = \"127.0.0.1\", port = 9, security = \"none\" }}\n\
+             notify = {{ resolved = \"resolved\" }}\n"
+        ),
+        &[("refund", REFUND_TEXT)],
+    );
+    env.at(T0);
+    let id = env.new_ticket_with(
+        "Charged twice",
+        &["--email", "bo@example.com", "-m", "Twice"],
+    );
+    env.ok(&["macro", "refund", &id]);
+    let ticket = env.show(&id);
+    let notice = ticket["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "system")
+        .cloned();
+    assert!(
+        notice.is_some_and(|m| m["body"].as_str().unwrap().contains("is solved")),
+        "{ticket}"
+    );
+    let outbox = env.json(&["outbox", "--format", "json"]);
+    assert_eq!(
+        outbox["mail"].as_array().map(Vec::len),
+        Some(2),
+        "reply and notice wait: {outbox}"
+    );
 }
