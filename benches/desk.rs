@@ -553,7 +553,7 @@ fn commit_config(dir: &Path, text: &str) {
 fn trigger_rows(dir: &Path, tickets: &[TicketId], runs: usize) {
     let config = std::fs::read_to_string(dir.join("tix.toml")).expect("tix.toml");
     let with = format!("{config}{}", fifty_triggers());
-    let runs = (runs * 2).min(tickets.len() / 2);
+    let runs = (runs * 2).min(tickets.len() / 2 - 1);
     let (mut none, mut fifty) = (Vec::new(), Vec::new());
     for i in 0..runs {
         commit_config(dir, &config);
@@ -563,6 +563,14 @@ fn trigger_rows(dir: &Path, tickets: &[TicketId], runs: usize) {
         let id = tickets[2 * i + 1].as_str();
         fifty.push(measure(dir, &["note", id, "-m", "Checked"], false).0);
     }
+    // Instructions, where valgrind is installed: stable where a busy
+    // machine moves the wall time by milliseconds.
+    let counted = [(&config, 2 * runs), (&with, 2 * runs + 1)].map(|(text, i)| {
+        commit_config(dir, text);
+        tickets
+            .get(i)
+            .and_then(|id| instructions(dir, &["note", id.as_str(), "-m", "Checked"]))
+    });
     commit_config(dir, &config);
     let (a, b) = (median(none.clone()), median(fifty.clone()));
     row("tix note, no triggers", (none, None));
@@ -571,6 +579,27 @@ fn trigger_rows(dir: &Path, tickets: &[TicketId], runs: usize) {
         "\nFifty triggers cost {:.2} ms a change (difference of the medians).",
         (b - a) * 1000.0
     );
+    if let [Some(none), Some(fifty)] = counted {
+        println!(
+            "Instructions of one note (callgrind): {:.1} M without triggers, {:.1} M with fifty.",
+            none as f64 / 1e6,
+            fifty as f64 / 1e6
+        );
+    }
+}
+
+/// The instructions `tix ARGS` runs, counted by callgrind; `None` without
+/// valgrind.
+fn instructions(dir: &Path, args: &[&str]) -> Option<u64> {
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["--tool=callgrind", "--callgrind-out-file=/dev/null", TIX])
+        .args(args);
+    env(&mut cmd, dir);
+    let out = cmd.output().ok()?;
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 /// `tix report`: cold and warm facts cache, grouped, the HTML page, and

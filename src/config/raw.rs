@@ -11,8 +11,8 @@ use toml::de::{DeTable, DeValue};
 use super::DeskSection;
 pub(super) use super::reader::Element;
 use super::reader::Reader;
-use super::views::RawView;
 use crate::domain::fields::FieldKind;
+use crate::domain::filter::Filter;
 use crate::domain::hooks::HookEvent;
 use crate::domain::routing::{Department, RouteWhen};
 use crate::domain::rules::Rule;
@@ -378,4 +378,13 @@ pub(super) struct RawNotify {
 pub(super) struct RawMailbox {
     pub(super) address: String,
     pub(super) department: String,
+}
+
+/// `[[view]]` as written (checked in `views.rs`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawView {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) when: Filter,
 }

@@ -5,27 +5,16 @@
 
 use std::ops::Range;
 
-use serde::Deserialize;
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::people::People;
-use super::raw::Element;
+use super::raw::{Element, RawView};
 use super::{NAME_RULE, Report, is_valid_name};
 use crate::domain::change::check_tag;
 use crate::domain::fields::FieldDef;
 use crate::domain::filter::{Assignee, Filter, View};
 use crate::domain::lifecycle::Statuses;
 use crate::model::Timestamp;
-
-/// `[[view]]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawView {
-    pub(super) name: Spanned<String>,
-    #[serde(default)]
-    pub(super) when: Filter,
-}
 
 /// What the desk defines, which views are checked against.
 pub(super) struct Defined<'a> {

@@ -15,7 +15,6 @@ use crate::store::{self, UpdateError, Write, layout};
 
 use super::commit::commit_message;
 use super::read::parse_ticket;
-use super::triggers::Fired;
 use super::{Agent, Desk, Error};
 
 /// A committed change, with what came after it.
@@ -483,6 +482,27 @@ impl Desk {
             message: commit_message(ticket, applied),
             files: Vec::new(),
         }
+    }
+}
+
+/// What the triggers of one change did.
+#[derive(Debug, Default)]
+pub(crate) struct Fired {
+    /// The triggers that fired, in order: one `Tix-Rule` trailer each.
+    pub(crate) names: Vec<String>,
+    /// One of them raises the hook event `notify`.
+    pub(crate) notify_hook: bool,
+    /// Triggers whose actions were refused and left out, with why.
+    pub(crate) skipped: Vec<String>,
+}
+
+impl Fired {
+    /// The commit message's `Tix-Rule` trailers.
+    pub(crate) fn trailers(&self) -> String {
+        self.names
+            .iter()
+            .map(|name| format!("Tix-Rule: {name}\n"))
+            .collect()
     }
 }
 

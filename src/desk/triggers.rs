@@ -13,29 +13,8 @@ use crate::domain::triggers::{self, Context, Macro, Trigger};
 use crate::model::{Event, EventKind, Role, Ticket, Timestamp};
 use crate::store::layout;
 
-use super::change::{Changed, How};
+use super::change::{Changed, Fired, How};
 use super::{Agent, Desk, Error};
-
-/// What the triggers of one change did.
-#[derive(Debug, Default)]
-pub(crate) struct Fired {
-    /// The triggers that fired, in order: one `Tix-Rule` trailer each.
-    pub(crate) names: Vec<String>,
-    /// One of them raises the hook event `notify`.
-    pub(crate) notify_hook: bool,
-    /// Triggers whose actions were refused and left out, with why.
-    pub(crate) skipped: Vec<String>,
-}
-
-impl Fired {
-    /// The commit message's `Tix-Rule` trailers.
-    pub(crate) fn trailers(&self) -> String {
-        self.names
-            .iter()
-            .map(|name| format!("Tix-Rule: {name}\n"))
-            .collect()
-    }
-}
 
 impl Desk {
     /// Fires the desk's triggers on the change whose events start at
