@@ -38,8 +38,10 @@ pub enum Format {
     Table,
     /// JSON for scripts (docs/json-schema.md).
     Json,
-    /// CSV for spreadsheets (listings and reports).
+    /// CSV for spreadsheets (listings, reports, export).
     Csv,
+    /// One JSON object per line (export only).
+    Jsonl,
     /// The ticket file itself (show only).
     Toml,
     /// A self-contained web page (report only).
