@@ -292,8 +292,10 @@ fn formats_other_than_jsonl_and_csv_are_usage_errors() {
             "{err}"
         );
     }
-    let err = env.fail(&["export", "--since", "someday"], 2);
-    assert!(err.contains("--since"), "{err}");
+    for format in ["jsonl", "csv"] {
+        let err = env.fail(&["export", "--format", format, "--since", "someday"], 2);
+        assert!(err.contains("--since"), "{err}");
+    }
 }
 
 #[test]

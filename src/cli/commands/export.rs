@@ -65,7 +65,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<(), CommandError> 
                 sla: sla.map(|state| SlaView::of(&ticket.id, state)),
             })
         };
-        write_lines(&mut out, &desk, &query, now, &line)?
+        write_lines(&mut out, None, &desk, &query, now, &line)?
     };
     out.flush()?;
     drop(out);
@@ -86,28 +86,38 @@ fn csv(
         header.push(',');
         header.push_str(&csv_text(&format!("field.{name}")));
     }
-    writeln!(out, "{header}")?;
     let statuses = &desk.config().statuses;
     let row = |ticket: &Ticket, _: Option<&SlaState>| {
         Ok::<_, serde_json::Error>(csv_row(ticket, statuses, &fields).into_bytes())
     };
-    write_lines(out, desk, query, now, &row)
+    write_lines(out, Some(header), desk, query, now, &row)
 }
 
-/// Writes what `line` makes of each exported ticket, a line each, in id
-/// order; stops reading at the first failed write (a closed pipe).
+/// Makes the output line of a ticket (without its line break), given its
+/// SLA state when the export asked for it.
+type MakeLine<'a> = dyn Fn(&Ticket, Option<&SlaState>) -> serde_json::Result<Vec<u8>> + Sync + 'a;
+
+/// Writes `header`, then what `line` makes of each exported ticket, a line
+/// each, in id order; stops reading at the first failed write (a closed
+/// pipe). The header waits for the export to start, so a refused one (a
+/// bad `--since`) writes nothing.
 fn write_lines(
     out: &mut impl Write,
+    mut header: Option<String>,
     desk: &Desk,
     query: &ExportQuery,
     now: Timestamp,
-    line: &(dyn Fn(&Ticket, Option<&SlaState>) -> serde_json::Result<Vec<u8>> + Sync),
+    line: &MakeLine<'_>,
 ) -> Result<Vec<Problem>, CommandError> {
+    let mut write_header = |out: &mut dyn Write| match header.take() {
+        Some(header) => writeln!(out, "{header}"),
+        None => Ok(()),
+    };
     let mut written = Ok(());
     let problems = desk.export(query, now, line, &mut |made| {
-        written = made.map_err(io::Error::from).and_then(|mut bytes| {
-            bytes.push(b'\n');
-            out.write_all(&bytes)
+        written = write_header(out).and_then(|()| {
+            out.write_all(&made.map_err(io::Error::from)?)?;
+            out.write_all(b"\n")
         });
         if written.is_ok() {
             ControlFlow::Continue(())
@@ -116,6 +126,7 @@ fn write_lines(
         }
     })?;
     written?;
+    write_header(out)?;
     Ok(problems)
 }
 
