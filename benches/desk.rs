@@ -3,13 +3,13 @@
 //! `cargo bench --bench desk` generates desks of 10,000 and 100,000 tickets
 //! (realistic conversations of 1-20 messages, varied statuses) under
 //! `target/bench-desks/`, then times the real release binary: `tix new`, a
-//! status change, `tix list` and `tix show`, plus repository growth per
-//! change after `git gc`. Options: `--tickets N` (repeatable) to pick sizes,
-//! `--runs N` for the number of timed runs (median reported).
+//! status change, `tix list`, `tix show` and `tix export`, plus repository
+//! growth per change after `git gc`. Options: `--tickets N` (repeatable) to
+//! pick sizes, `--runs N` for the number of timed runs (median reported).
 //! See docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use git2::{FileMode, Repository};
@@ -364,6 +364,18 @@ fn measure(dir: &Path, args: &[&str], memory: bool) -> (f64, Option<u64>) {
 }
 
 fn measure_at(dir: &Path, args: &[&str], now: Option<&str>, memory: bool) -> (f64, Option<u64>) {
+    measure_out(dir, args, now, memory, Stdio::piped())
+}
+
+/// [`measure_at`] with stdout going to `stdout` (`/dev/null` for output of
+/// hundreds of megabytes, which the bench need not hold).
+fn measure_out(
+    dir: &Path,
+    args: &[&str],
+    now: Option<&str>,
+    memory: bool,
+    stdout: Stdio,
+) -> (f64, Option<u64>) {
     let timer = memory && Path::new("/usr/bin/time").exists();
     let mut cmd = if timer {
         let mut cmd = Command::new("/usr/bin/time");
@@ -372,7 +384,7 @@ fn measure_at(dir: &Path, args: &[&str], now: Option<&str>, memory: bool) -> (f6
     } else {
         Command::new(TIX)
     };
-    cmd.args(args);
+    cmd.args(args).stdout(stdout);
     env(&mut cmd, dir);
     if let Some(now) = now {
         cmd.env("TIX_NOW", now);
@@ -486,6 +498,7 @@ fn report(dir: &Path, size: usize, active: &[TicketId], runs: usize) {
         measure(dir, &["list", "--limit", "50"], memory)
     });
     row("tix list --limit 50 (warm)", warm);
+    export_rows(dir, runs);
     report_rows(dir, runs);
     trigger_rows(dir, &active[2 * changes + 2..], runs);
 
@@ -600,6 +613,24 @@ fn instructions(dir: &Path, args: &[&str]) -> Option<u64> {
         .lines()
         .find_map(|l| l.split("Collected :").nth(1))
         .and_then(|n| n.trim().parse().ok())
+}
+
+/// `tix export` of every ticket, as JSON lines and as CSV, to `/dev/null`
+/// (a file, as a user redirects it; at 100,000 tickets the JSON is
+/// hundreds of megabytes).
+fn export_rows(dir: &Path, runs: usize) {
+    for (name, args) in [
+        ("tix export (jsonl, every ticket)", &["export"][..]),
+        (
+            "tix export --format csv",
+            &["export", "--format", "csv"][..],
+        ),
+    ] {
+        let export = sample(runs.min(3), |_, memory| {
+            measure_out(dir, args, None, memory, Stdio::null())
+        });
+        row(name, export);
+    }
 }
 
 /// `tix report`: cold and warm facts cache, grouped, the HTML page, and

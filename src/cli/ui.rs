@@ -38,8 +38,10 @@ pub enum Format {
     Table,
     /// JSON for scripts (docs/json-schema.md).
     Json,
-    /// CSV for spreadsheets (listings and reports).
+    /// CSV for spreadsheets (listings, reports, export).
     Csv,
+    /// One JSON object per line (export only).
+    Jsonl,
     /// The ticket file itself (show only).
     Toml,
     /// A self-contained web page (report only).
@@ -375,9 +377,38 @@ pub fn csv_field(text: &str) -> String {
     }
 }
 
+/// Quotes one CSV field of text people wrote (a subject, a name), defused
+/// against spreadsheet formulas: text that starts with `=`, `+`, `-`, `@`
+/// or a tab gets a leading `'`, so a spreadsheet shows it instead of
+/// running it (OWASP's advice on CSV injection).
+pub fn csv_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t']) {
+        csv_field(&format!("'{text}"))
+    } else {
+        csv_field(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text that a spreadsheet would run as a formula is shown as text;
+    /// quoting still applies after the defusing.
+    #[test]
+    fn csv_text_defuses_formulas_then_quotes() {
+        assert_eq!(csv_text("=1+2"), "'=1+2");
+        assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_text("+44 20"), "'+44 20");
+        assert_eq!(csv_text("-x"), "'-x");
+        assert_eq!(csv_text("\tx"), "'\tx");
+        assert_eq!(
+            csv_text("=HYPERLINK(\"a\",\"b\")"),
+            "\"'=HYPERLINK(\"\"a\"\",\"\"b\"\")\""
+        );
+        assert_eq!(csv_text("a = b"), "a = b");
+        assert_eq!(csv_text(""), "");
+    }
 
     /// Elements written one by one read as serde_json's pretty array.
     #[test]

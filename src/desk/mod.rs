@@ -14,6 +14,7 @@
 //! - [`sla_check`]: SLA states, and recording breaches for cron;
 //! - [`automate`]: the automation rules (`automate`, `autoclose`);
 //! - [`doctor`]: every check of a desk;
+//! - [`export`]: every ticket whole, in id order, for other tools;
 //! - [`setup`]: `init`, `sync`, the acting agent and the merge driver.
 //!
 //! The desk calls the pure rules of [`crate::domain`], the configuration of
@@ -24,6 +25,7 @@ pub mod automate;
 pub mod change;
 mod commit;
 pub mod doctor;
+pub mod export;
 pub mod hooks;
 pub mod ingest;
 pub mod link;

@@ -317,7 +317,9 @@ pub(crate) fn load_summary(raw: &RawTicket) -> Result<Ticket, Problem> {
     load_raw(raw)
 }
 
-fn load_raw(raw: &RawTicket) -> Result<Ticket, Problem> {
+/// Loads a ticket whole (the full parse), or says why it does not load: a
+/// file not named like a ticket, in the wrong shard, not text, or broken.
+pub(crate) fn load_raw(raw: &RawTicket) -> Result<Ticket, Problem> {
     let problem = |message: String, line| Problem {
         path: raw.path.clone(),
         line,

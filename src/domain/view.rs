@@ -317,6 +317,17 @@ pub fn json_value(value: &toml::Value) -> serde_json::Value {
     }
 }
 
+/// A ticket with its SLA state: the object `tix show --format json` prints,
+/// and each line of `tix export`.
+#[derive(Debug, Serialize)]
+pub struct ShownTicket<'a> {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: TicketView,
+    /// Its SLA state (`null` when no policy applies).
+    pub sla: Option<SlaView<'a>>,
+}
+
 /// One ticket's SLA state as `tix sla --format json` and the `sla` key of
 /// `tix show --format json` print it.
 #[derive(Debug, Serialize)]

@@ -431,6 +431,26 @@ struct Listed<'a> {
     todo: Vec<(String, Oid)>,
 }
 
+/// Lists every file under `tickets` without reading any (the keep file
+/// aside): the shards' files in tree order, then the stray files directly
+/// under `tickets/`, each with its path.
+pub(super) fn list_files(
+    repo: &Repository,
+    packs: &OnceCell<PackSet>,
+    tickets: &Tree<'_>,
+) -> Result<Vec<(String, Oid)>, Error> {
+    // Without a cache every file of every shard is to derive: in tree order.
+    let Listed {
+        stray, mut todo, ..
+    } = list_shards(repo, packs, tickets, None)?;
+    todo.extend(
+        stray
+            .into_iter()
+            .map(|(name, blob)| (format!("{}/{name}", layout::TICKETS_DIR), blob)),
+    );
+    Ok(todo)
+}
+
 /// Pass 1 of a scan: per shard, reuses the cached body when the shard's
 /// tree is unchanged, or lists its files, reusing the cached payloads of
 /// blobs it still holds and noting which blobs need deriving.

@@ -721,18 +721,12 @@ impl Store {
         f: &(dyn Fn(RawTicket) -> T + Sync),
         sink: &mut dyn FnMut(T) -> std::ops::ControlFlow<()>,
     ) -> Result<(), Error> {
-        let mut files = Vec::new();
-        let tickets = self.tickets_tree()?;
-        let how = cache::Scan {
-            salt: "",
-            derive: &|_| None,
-            cold: &|_| false,
-            skip_cold: false,
-            expect: &|_| {},
+        let Some(tickets) = self.tickets_tree()? else {
+            return Ok(());
         };
-        cache::scan(&self.repo, &self.packs, tickets, None, &how, &mut |item| {
-            files.push((item.path(), item.blob));
-        })?;
+        // Listed, not scanned: a scan would read every file once more to
+        // derive payloads nobody keeps.
+        let files = cache::list_files(&self.repo, &self.packs, &tickets)?;
         cache::for_each_blob(&self.repo, &self.packs, &files, f, sink)
     }
 

@@ -7,6 +7,7 @@ mod common;
 mod commits;
 mod doctor;
 mod errors;
+mod export;
 mod hostile;
 mod ids;
 mod init;

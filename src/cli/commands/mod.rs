@@ -8,6 +8,7 @@ pub(crate) mod close;
 pub(crate) mod completions;
 pub(crate) mod doctor;
 pub(crate) mod edit;
+pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod hooks;
 pub(crate) mod ingest;

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::ui::Format;
+use crate::cli::ui::{Format, csv_text};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::report::ReportQuery;
 use crate::domain::report::{GroupBy, Metrics, Report};
@@ -103,7 +103,7 @@ fn csv(ctx: &mut Ctx, report: &Report) -> Result<(), CommandError> {
         flatten(&group.key, &group.metrics, &mut rows);
     }
     for (group, metric, value) in rows {
-        writeln!(out, "{},{metric},{value}", csv_field(&group))?;
+        writeln!(out, "{},{metric},{value}", csv_text(&group))?;
     }
     Ok(())
 }
@@ -133,19 +133,4 @@ fn flatten(group: &str, metrics: &Metrics, rows: &mut Vec<(String, String, Strin
             .into_iter()
             .map(|(metric, v)| (group.to_owned(), metric, v)),
     );
-}
-
-/// A CSV field: quoted when it holds a comma, a quote or a line break, and
-/// defused against spreadsheet formulas.
-fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
 }

@@ -3,12 +3,11 @@
 use std::io::Write;
 
 use clap::Args;
-use serde::Serialize;
 
 use crate::cli::render;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
-use crate::domain::view::{SlaView, TicketView};
+use crate::domain::view::{ShownTicket, SlaView, TicketView};
 
 /// Show a ticket: header, customer, fields, the whole conversation and the
 /// SLA state.
@@ -26,14 +25,6 @@ pub(crate) struct ShowArgs {
     at: Option<String>,
 }
 
-/// The ticket object plus its SLA state (null when no policy applies).
-#[derive(Serialize)]
-struct ShowJson<'a> {
-    #[serde(flatten)]
-    ticket: TicketView,
-    sla: Option<SlaView<'a>>,
-}
-
 pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     let format = ctx.format(&[Format::Table, Format::Json, Format::Toml])?;
     let (desk, now) = ctx.desk_at(args.at.as_deref())?;
@@ -47,7 +38,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
     let statuses = &desk.config().statuses;
     let state = desk.sla(&ticket, now);
     match format {
-        Format::Json => ctx.ui.json(&ShowJson {
+        Format::Json => ctx.ui.json(&ShownTicket {
             ticket: TicketView::of(&ticket, statuses),
             sla: state.as_ref().map(|s| SlaView::of(&ticket.id, s)),
         })?,
