@@ -379,6 +379,45 @@ impl Desk {
         stored
     }
 
+    /// Renders `templates/NAME.txt` for `ticket`, as `agent` writes it.
+    pub(crate) fn render_template(
+        &self,
+        ticket: &Ticket,
+        name: &str,
+        agent: &Agent,
+    ) -> Result<String, Error> {
+        let path = layout::template_path(name);
+        let source = self
+            .store
+            .read_file(&path)?
+            .ok_or_else(|| Error::Request(format!("the template {path} is not committed")))?;
+        let vars = self.template_vars(ticket, agent);
+        template::render(name, &source, &vars).map_err(Error::Request)
+    }
+
+    /// Appends `body` to `ticket` as a `kind` event by `actor` (role
+    /// system) that goes out by mail to `to`, with a Message-ID of its own.
+    pub(crate) fn push_mail(
+        &self,
+        ticket: &mut Ticket,
+        kind: EventKind,
+        actor: &str,
+        to: String,
+        body: String,
+        now: Timestamp,
+    ) {
+        let mut event = Event::new(now, actor, Role::System, kind);
+        event.message_id = Some(outbound::message_id(
+            &ticket.id,
+            outbound::next_number(ticket),
+            fastrand::u32(..0x0100_0000),
+            self.config.mail.domain(),
+        ));
+        event.recipient = Some(to);
+        event.body = Some(body);
+        ticket.push(event);
+    }
+
     /// Appends the notice `template` (a `[mail] notify` name) to the
     /// ticket as the desk's message to the customer, queued as mail.
     /// Nothing when the desk sends no mail or the customer has no address.
@@ -396,25 +435,9 @@ impl Desk {
         if !settings.sends() {
             return Ok(false);
         }
-        let path = layout::template_path(template_name);
-        let source = self.store.read_file(&path)?.ok_or_else(|| {
-            Error::Request(format!(
-                "[mail] notify names the template {template_name}, but {path} is not committed"
-            ))
-        })?;
-        let vars = self.template_vars(ticket, agent);
-        let body = template::render(template_name, &source, &vars).map_err(Error::Request)?;
+        let body = self.render_template(ticket, template_name, agent)?;
         let actor = settings.address.clone().unwrap_or_default();
-        let mut event = Event::new(now, &actor, Role::System, EventKind::Message);
-        event.message_id = Some(outbound::message_id(
-            &ticket.id,
-            outbound::next_number(ticket),
-            fastrand::u32(..0x0100_0000),
-            settings.domain(),
-        ));
-        event.recipient = Some(to);
-        event.body = Some(body);
-        ticket.push(event);
+        self.push_mail(ticket, EventKind::Message, &actor, to, body, now);
         Ok(true)
     }
 

@@ -6,11 +6,11 @@
 
 use crate::domain::change::{self, Actor, Applied, Change, ChangeError};
 use crate::domain::lifecycle::Category;
-use crate::domain::mail::{outbound, template};
+use crate::domain::mail::template;
 use crate::domain::routing;
 use crate::domain::rules::{AssignTo, Do, status_move};
 use crate::domain::triggers::{self, Context, Macro, Trigger};
-use crate::model::{Event, EventKind, Role, Ticket, Timestamp};
+use crate::model::{EventKind, Role, Ticket, Timestamp};
 use crate::store::layout;
 
 use super::change::{Changed, Fired, How};
@@ -128,17 +128,6 @@ impl Desk {
         Ok(())
     }
 
-    /// Renders `templates/NAME.txt` for `ticket`, as `agent` writes it.
-    fn render(&self, ticket: &Ticket, name: &str, agent: &Agent) -> Result<String, Error> {
-        let path = layout::template_path(name);
-        let source = self
-            .store
-            .read_file(&path)?
-            .ok_or_else(|| Error::Request(format!("the template {path} is not committed")))?;
-        let vars = self.template_vars(ticket, agent);
-        template::render(name, &source, &vars).map_err(Error::Request)
-    }
-
     /// A trigger's public reply from a template, written by the desk as
     /// an agent's reply is (the lifecycle moves the status as for any
     /// reply; a closed ticket refuses it) and mailed to the customer.
@@ -149,7 +138,7 @@ impl Desk {
         desk: &Agent,
         actor: &Actor<'_>,
     ) -> Result<(), Error> {
-        let body = self.render(ticket, name, desk)?;
+        let body = self.render_template(ticket, name, desk)?;
         let as_desk = Actor {
             id: desk.id(),
             role: Role::Agent,
@@ -179,17 +168,8 @@ impl Desk {
         let Some(to) = ticket.assignee.clone().filter(|_| settings.sends()) else {
             return Ok(());
         };
-        let body = self.render(ticket, name, desk)?;
-        let mut event = Event::new(now, desk.id(), Role::System, EventKind::Note);
-        event.message_id = Some(outbound::message_id(
-            &ticket.id,
-            outbound::next_number(ticket),
-            fastrand::u32(..0x0100_0000),
-            settings.domain(),
-        ));
-        event.recipient = Some(to);
-        event.body = Some(body);
-        ticket.push(event);
+        let body = self.render_template(ticket, name, desk)?;
+        self.push_mail(ticket, EventKind::Note, desk.id(), to, body, now);
         Ok(())
     }
 
@@ -264,7 +244,7 @@ impl Desk {
         // The reply first, as the agent's own: it moves the status as a
         // reply does, and the actions (a status among them) come after.
         if let Some(name) = &m.template {
-            let body = self.render(ticket, name, agent)?;
+            let body = self.render_template(ticket, name, agent)?;
             let reply = Change::Reply {
                 body,
                 resolve: false,
@@ -310,6 +290,7 @@ impl Desk {
             .ok_or_else(|| Error::Request(format!("the template {path} is not committed")))?;
         template::check(name, &source).map_err(|why| Error::Change(ChangeError::Invalid(why)))?;
         let ticket = self.ticket(&self.resolve(prefix)?)?;
-        self.render(&ticket, name, agent)
+        let vars = self.template_vars(&ticket, agent);
+        template::render(name, &source, &vars).map_err(Error::Request)
     }
 }
