@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-use super::read::{Problem, load_raw};
+use super::read::{Problem, load_whole};
 use super::{Desk, Error};
 use crate::domain::sla::{self, SlaState};
 use crate::model::{Ticket, Timestamp};
@@ -49,7 +49,7 @@ impl Desk {
             .map_err(|e| Error::Request(format!("--since: {e}")))?;
         let (statuses, policies) = (&self.config.statuses, &self.config.policies);
         let read = |raw: RawTicket| -> Result<Option<T>, Problem> {
-            let ticket = load_raw(&raw)?;
+            let ticket = load_whole(&raw)?;
             if let Some(since) = since
                 && ticket.summary(statuses).updated.is_none_or(|at| at < since)
             {

@@ -317,9 +317,22 @@ pub(crate) fn load_summary(raw: &RawTicket) -> Result<Ticket, Problem> {
     load_raw(raw)
 }
 
-/// Loads a ticket whole (the full parse), or says why it does not load: a
-/// file not named like a ticket, in the wrong shard, not text, or broken.
-pub(crate) fn load_raw(raw: &RawTicket) -> Result<Ticket, Problem> {
+/// Loads a ticket whole, message bodies too (the fast reader, decoding
+/// them, for files in tix's layout, else the full parse), or says why it
+/// does not load: a file not named like a ticket, in the wrong shard, not
+/// text, or broken.
+pub(crate) fn load_whole(raw: &RawTicket) -> Result<Ticket, Problem> {
+    if let (Some(id), Ok(text)) = (&raw.id, &raw.text)
+        && raw.path == layout::ticket_path(id)
+        && let Some(ticket) = scan::whole(text)
+        && &ticket.id == id
+    {
+        return Ok(ticket);
+    }
+    load_raw(raw)
+}
+
+fn load_raw(raw: &RawTicket) -> Result<Ticket, Problem> {
     let problem = |message: String, line| Problem {
         path: raw.path.clone(),
         line,

@@ -715,7 +715,7 @@ mod tests {
             }
 
             /// The quick reader of listings reads what tix writes and gets
-            /// what the full parse gets, bodies aside.
+            /// what the full parse gets, bodies aside; read whole, bodies too.
             #[test]
             fn quick_read_matches_the_full_parse(ticket in ticket()) {
                 let text = ticket.to_toml(&Statuses::builtin());
@@ -725,11 +725,16 @@ mod tests {
                 if let Some(quick) = quick {
                     prop_assert_eq!(Some(quick), without_bodies(&text));
                 }
+                let whole = crate::model::scan::whole(&text);
+                prop_assert!(whole.is_some() || floats, "{}", text);
+                if let Some(whole) = whole {
+                    prop_assert_eq!(Some(whole), Ticket::parse(&text).ok());
+                }
             }
 
-            /// After any edit, the quick reader either leaves the file to the
-            /// full parse or agrees with it: it never accepts a file the
-            /// full parse refuses.
+            /// After any edit, the quick reader (with or without bodies)
+            /// either leaves the file to the full parse or agrees with it: it
+            /// never accepts a file the full parse refuses.
             #[test]
             fn quick_read_never_accepts_more_than_the_full_parse(
                 ticket in ticket(),
@@ -749,6 +754,9 @@ mod tests {
                 let edited = format!("{}{insert}{}", &text[..start], &text[end..]);
                 if let Some(quick) = crate::model::scan::without_bodies(&edited) {
                     prop_assert_eq!(Some(quick), without_bodies(&edited), "{}", edited);
+                }
+                if let Some(whole) = crate::model::scan::whole(&edited) {
+                    prop_assert_eq!(Some(whole), Ticket::parse(&edited).ok(), "{}", edited);
                 }
             }
         }
