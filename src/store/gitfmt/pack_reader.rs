@@ -252,12 +252,6 @@ pub(in crate::store) fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> 
     find_entry(data, name).map(|(_, at)| at)
 }
 
-/// The id of entry `name` in a raw tree object.
-pub(in crate::store) fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
-    let at = entry_offset(data, name)?;
-    Oid::from_bytes(&data[at..at + 20]).ok()
-}
-
 /// The kind and id of entry `name` in a raw tree object, read from its
 /// mode as libgit2 does: a directory, a submodule, else a file.
 pub(in crate::store) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid)> {

@@ -157,8 +157,19 @@ mod tests {
         // and its directory, prefixes, '-' and '.' (below '/') and '0'
         // (above it).
         let names = [
-            "ab", "ab.toml", "ab-x", "ab0", "a", "a.b", "b", "ab.toml.x", ".gitkeep", "zz", "0",
-            "ab.", "ab-",
+            "ab",
+            "ab.toml",
+            "ab-x",
+            "ab0",
+            "a",
+            "a.b",
+            "b",
+            "ab.toml.x",
+            ".gitkeep",
+            "zz",
+            "0",
+            "ab.",
+            "ab-",
         ];
         let mut rng = fastrand::Rng::with_seed(3);
         for round in 0..200u8 {
@@ -177,7 +188,11 @@ mod tests {
                 entries.push((mode, (*name).to_owned(), id));
             }
             let ours = crate::store::gitfmt::pack::object_id(git2::ObjectType::Tree, &tree);
-            assert_eq!(ours, mktree(dir.path(), &entries), "round {round}: {entries:?}");
+            assert_eq!(
+                ours,
+                mktree(dir.path(), &entries),
+                "round {round}: {entries:?}"
+            );
         }
     }
 
