@@ -567,11 +567,14 @@ struct Trees<'a> {
     shards: HashMap<String, Shard>,
 }
 
-/// A shard tree, and whether `tickets/` lists it yet (a new shard's is
-/// added by its first commit).
+/// A shard tree, whether `tickets/` lists it yet (a new shard's is added
+/// by its first commit), and where the batch wrote it last.
 struct Shard {
     data: Vec<u8>,
     entry: Listed,
+    /// The id of its last version in a pack of the batch, how many deltas
+    /// deep that is, and which pack (see [`Chain::add`]).
+    written: Option<(Oid, usize, usize)>,
 }
 
 /// What a tree's entry for a directory on the batch's paths is.
@@ -630,7 +633,11 @@ impl<'a> Trees<'a> {
                 (Listed::Directory | Listed::Absent, Listed::Absent, _) => Vec::new(),
                 _ => return Err(missing(name)),
             };
-            let shard = Shard { data, entry };
+            let shard = Shard {
+                data,
+                entry,
+                written: None,
+            };
             self.shards.insert(name.to_owned(), shard);
         }
         self.shards.get_mut(name).ok_or_else(|| missing(name))
@@ -685,6 +692,10 @@ struct Chain<'a> {
     trees: Trees<'a>,
     /// The last commit of the chain (at first, `HEAD`).
     parent: Oid,
+    /// Which pack of the batch is being written.
+    pack: usize,
+    /// A shard as it was before the commit being written changed it.
+    shard_base: Vec<u8>,
     /// The previous `tickets/` tree in the current pack: the next one is
     /// written as a delta against it, and every `DELTA_DEPTH`-th in full,
     /// so reading the newest (every later command does) applies a few
@@ -698,6 +709,8 @@ impl<'a> Chain<'a> {
         Self {
             trees,
             parent: head,
+            pack: 0,
+            shard_base: Vec::new(),
             previous: None,
             depth: 0,
         }
@@ -706,6 +719,7 @@ impl<'a> Chain<'a> {
     /// Starts writing into a new pack: delta bases must be in the same
     /// pack.
     fn new_pack(&mut self) {
+        self.pack += 1;
         self.previous = None;
     }
 
@@ -724,6 +738,17 @@ impl<'a> Chain<'a> {
         let name = item.id.shard();
         let file = format!("{}.toml", item.id);
         let shard = self.trees.shard(name)?;
+        // A shard this pack holds already is written as a delta of that
+        // version (a few dozen bytes, where the whole tree is a hundred
+        // entries of incompressible ids at 100,000 tickets), every
+        // `DELTA_DEPTH`-th in full, as `tickets/` is.
+        let base = match shard.written {
+            Some((id, depth, pack)) if pack == self.pack && depth < DELTA_DEPTH => {
+                self.shard_base.clone_from(&shard.data);
+                Some((id, depth + 1))
+            }
+            _ => None,
+        };
         match item.base {
             Some(_) => set_entry(&mut shard.data, file.as_bytes(), blob)?,
             // Checked before the chain was started (`Trees::blocker`).
@@ -731,7 +756,14 @@ impl<'a> Chain<'a> {
                 .map_err(|_| Error::NotAFile(layout::ticket_path(&item.id)))?,
         }
         pack.add_entry(blob, &item.entry.bytes()?).map_err(io)?;
-        let shard_id = pack.add(ObjectType::Tree, &shard.data).map_err(io)?;
+        let shard_id = match base {
+            Some((base, _)) => {
+                pack.add_delta(ObjectType::Tree, base, &self.shard_base, &shard.data)
+            }
+            None => pack.add(ObjectType::Tree, &shard.data),
+        }
+        .map_err(io)?;
+        shard.written = Some((shard_id, base.map_or(0, |(_, depth)| depth), self.pack));
         // Listed from this commit on.
         let mut entry = std::mem::replace(&mut shard.entry, Listed::Directory);
         set_directory(&mut self.trees.tickets, &mut entry, name, shard_id)?;
@@ -1549,5 +1581,168 @@ mod tests {
                 new_text(id, n)
             );
         }
+    }
+
+    #[test]
+    fn shard_trees_written_as_deltas_read_back_as_git_reads_them() {
+        let (dir, desk, _) = desk(0);
+        let root = dir.path();
+        // Enough tickets in three shards for chains past `DELTA_DEPTH`,
+        // and for the next batch to read its shards through the packs.
+        let ids: Vec<TicketId> = (0..300)
+            .map(|n| {
+                format!("{}{n:04}", ["k3", "k4", "zz"][n % 3])
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let items = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| create_item(id, n))
+            .collect();
+        desk.store()
+            .commit_batch(items, &sig(), &mut |_| {})
+            .unwrap();
+        let pack = std::fs::read_dir(root.join(".git/objects/pack"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .find(|path| path.extension().is_some_and(|x| x == "idx"))
+            .unwrap();
+        let verified = git(root, &["verify-pack", "-v", pack.to_str().unwrap()]);
+        // `<id> tree <size> <size in pack> <offset> <depth> <base id>`
+        let depths: Vec<usize> = verified
+            .lines()
+            .filter(|line| line.split(' ').nth(1) == Some("tree"))
+            .filter_map(|line| line.split_whitespace().nth(5)?.parse().ok())
+            .collect();
+        assert!(depths.len() > 300, "shard and tickets/ trees as deltas");
+        assert_eq!(depths.iter().max(), Some(&DELTA_DEPTH));
+
+        // A desk opened afresh reads those shards through the pack reader.
+        let desk = Desk::open(root).unwrap();
+        let store = desk.store();
+        let items = ids.iter().map(|id| item(store, id)).collect();
+        let report = store.commit_batch(items, &sig(), &mut |_| {}).unwrap();
+        assert_eq!(report.committed.len(), 300);
+        git(root, &["fsck", "--strict", "--no-dangling"]);
+        assert_canonical(root, "HEAD");
+        assert_clean(store, root);
+        assert!(store.read_ticket(&ids[299]).unwrap().ends_with("# batch\n"));
+    }
+
+    /// Measures a batch that creates 100,000 small tickets, each with its
+    /// own author, in a fresh desk (the figures are in docs/benchmarks.md).
+    /// Run it as the docs say, in release, under `/usr/bin/time`;
+    /// `TIX_BATCH_TICKETS` sets another count.
+    #[test]
+    #[ignore = "a measurement: 100,000 commits"]
+    fn a_batch_creates_100000_tickets() {
+        let count = std::env::var("TIX_BATCH_TICKETS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        let (dir, desk, _) = desk(0);
+        let root = dir.path();
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut seen = HashSet::new();
+        // Every tenth ticket, rewritten afterwards.
+        let mut tenth = Vec::new();
+        let started = std::time::Instant::now();
+        let items: Vec<BatchItem> = (0..count)
+            .map(|n| {
+                let id = std::iter::repeat_with(|| TicketId::random(&mut rng))
+                    .find(|id| seen.insert(id.clone()))
+                    .unwrap();
+                if n % 10 == 0 {
+                    tenth.push((id.clone(), n));
+                }
+                let author = Signature {
+                    name: format!("Agent {}", n % 40),
+                    email: format!("agent{}@old.example", n % 40),
+                    time: Timestamp::from_unix(1_500_000_000 + 600 * n as i64).unwrap(),
+                };
+                create_item(&id, n).authored_by(&author).unwrap()
+            })
+            .collect();
+        let built = started.elapsed().as_secs_f64();
+        let items_peak = peak_kib();
+        let started = std::time::Instant::now();
+        let mut chain = (0.0, 0);
+        let report = desk
+            .store()
+            .write_batch(
+                items,
+                &sig(),
+                false,
+                &mut |step| {
+                    if step == BatchProgress::Writing {
+                        chain = (started.elapsed().as_secs_f64(), peak_kib());
+                    }
+                },
+                &mut |_| Vec::new(),
+            )
+            .unwrap();
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(report.committed.len(), count);
+        let pack: u64 = std::fs::read_dir(root.join(".git/objects/pack"))
+            .unwrap()
+            .map(|entry| entry.unwrap().metadata().unwrap().len())
+            .sum();
+        eprintln!(
+            "{count} new tickets: items built in {built:.2} s ({} MiB peak); batch {took:.2} s \
+             ({:.0} commits/s; chain built in {:.2} s, {} MiB peak); packs {:.1} MiB; \
+             peak {} MiB",
+            items_peak / 1024,
+            count as f64 / took,
+            chain.0,
+            chain.1 / 1024,
+            pack as f64 / f64::from(1 << 20),
+            peak_kib() / 1024,
+        );
+        // No `git status` here: `/usr/bin/time` would report its memory.
+        assert!(!desk.store().private_dir().join(git::JOURNAL).exists());
+        let last = report.committed.last().unwrap();
+        assert!(root.join(layout::ticket_path(last)).is_file());
+
+        // Then a run that rewrites every tenth ticket, as `tix autoclose`
+        // does, from a desk opened afresh (a new process).
+        let desk = Desk::open(root).unwrap();
+        let store = desk.store();
+        let items: Vec<BatchItem> = tenth
+            .iter()
+            .map(|(id, n)| {
+                let text = new_text(id, *n);
+                let base = Oid::hash_object(ObjectType::Blob, text.as_bytes()).unwrap();
+                let message = format!("{id}: batch\n");
+                BatchItem::new(id.clone(), base, &format!("{text}# batch\n"), message)
+            })
+            .collect();
+        let rewrites = items.len();
+        let read_peak = peak_kib();
+        let started = std::time::Instant::now();
+        let again = store.commit_batch(items, &sig(), &mut |_| {}).unwrap();
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(again.committed.len(), rewrites);
+        eprintln!(
+            "then {rewrites} rewrites: {took:.2} s ({:.0} commits/s); \
+             peak {} MiB after reading them, {} MiB after the batch",
+            rewrites as f64 / took,
+            read_peak / 1024,
+            peak_kib() / 1024
+        );
+        if std::env::var_os("TIX_BATCH_KEEP").is_some() {
+            eprintln!("kept {}", dir.keep().display());
+        }
+    }
+
+    /// The process's peak resident memory so far, in KiB (`VmHWM`).
+    fn peak_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
     }
 }
