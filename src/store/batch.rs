@@ -222,7 +222,8 @@ fn spool_error(why: &str) -> Error {
 pub struct BatchReport {
     /// Tickets committed (in a dry run: that would be), in commit order.
     pub committed: Vec<TicketId>,
-    /// Tickets skipped, with the reason (changed meanwhile, uncommitted edits).
+    /// Tickets skipped, with the reason (changed meanwhile, uncommitted
+    /// edits, a new ticket's file there already).
     pub skipped: Vec<(TicketId, String)>,
 }
 

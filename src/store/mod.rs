@@ -122,7 +122,7 @@ pub enum Error {
     Sync(String),
     /// A name, address or time that cannot be a commit's author or
     /// committer.
-    #[error("{who:?} cannot be a commit's author: {reason}")]
+    #[error("{who:?} cannot be a commit's author or committer: {reason}")]
     Identity {
         /// The name and address, as given.
         who: String,
