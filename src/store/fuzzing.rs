@@ -6,7 +6,7 @@ use std::path::Path;
 
 use git2::Oid;
 
-use super::gitfmt::{index, pack_reader};
+use super::gitfmt::{index, pack_reader, tree};
 
 /// Reads `bytes` as git's index: the entries of a few paths, and whether it
 /// is split.
@@ -49,9 +49,18 @@ pub fn pack(idx: &[u8], pack: &[u8]) {
     }
 }
 
-/// Reads `bytes` as a tree object's content.
+/// Reads `bytes` as a tree object's content, and adds a ticket file and a
+/// shard directory to it.
 pub fn tree(bytes: &[u8]) {
     let _ = pack_reader::parse_tree(bytes);
     let _ = pack_reader::entry_kind_id(bytes, b"abcdef.toml");
     let _ = pack_reader::entry_offset(bytes, b"ab");
+    let mut edited = bytes.to_vec();
+    let _ = tree::insert_entry(
+        &mut edited,
+        tree::Mode::File,
+        b"abcdef.toml",
+        Oid::ZERO_SHA1,
+    );
+    let _ = tree::insert_entry(&mut edited, tree::Mode::Directory, b"ab", Oid::ZERO_SHA1);
 }

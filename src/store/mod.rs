@@ -120,6 +120,15 @@ pub enum Error {
     /// `tix sync` could not finish.
     #[error("{0}")]
     Sync(String),
+    /// A name, address or time that cannot be a commit's author or
+    /// committer.
+    #[error("{who:?} cannot be a commit's author or committer: {reason}")]
+    Identity {
+        /// The name and address, as given.
+        who: String,
+        /// What is wrong with them.
+        reason: &'static str,
+    },
     /// No identity for commits.
     #[error(
         "who are you? pass --as 'Name <email>', set TIX_AGENT, or set git's user.name and user.email"

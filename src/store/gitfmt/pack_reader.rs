@@ -252,12 +252,6 @@ pub(in crate::store) fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> 
     find_entry(data, name).map(|(_, at)| at)
 }
 
-/// The id of entry `name` in a raw tree object.
-pub(in crate::store) fn entry_id(data: &[u8], name: &[u8]) -> Option<Oid> {
-    let at = entry_offset(data, name)?;
-    Oid::from_bytes(&data[at..at + 20]).ok()
-}
-
 /// The kind and id of entry `name` in a raw tree object, read from its
 /// mode as libgit2 does: a directory, a submodule, else a file.
 pub(in crate::store) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid)> {
@@ -301,17 +295,19 @@ pub(in crate::store) fn parse_tree(raw: &[u8]) -> Option<Vec<TreeEntry>> {
 }
 
 /// One entry of a raw tree object, borrowed from it.
-struct RawEntry<'a> {
-    mode: &'a [u8],
-    name: &'a [u8],
+pub(super) struct RawEntry<'a> {
+    pub(super) mode: &'a [u8],
+    pub(super) name: &'a [u8],
+    /// Where the entry starts in the tree.
+    pub(super) start: usize,
     /// Where its 20-byte id starts in the tree.
-    id_at: usize,
+    pub(super) id_at: usize,
 }
 
 /// The entries of a raw tree object (`<mode> <name>\0<20-byte id>` each),
 /// without allocating; yields `None`, and stops, at bytes that are not an
 /// entry.
-fn raw_entries(data: &[u8]) -> impl Iterator<Item = Option<RawEntry<'_>>> {
+pub(super) fn raw_entries(data: &[u8]) -> impl Iterator<Item = Option<RawEntry<'_>>> {
     let mut at = 0;
     let mut broken = false;
     std::iter::from_fn(move || {
@@ -323,6 +319,7 @@ fn raw_entries(data: &[u8]) -> impl Iterator<Item = Option<RawEntry<'_>>> {
             let nul = space + data[space..].iter().position(|b| *b == 0)?;
             (nul + 21 <= data.len()).then(|| RawEntry {
                 mode: &data[at..space],
+                start: at,
                 name: &data[space + 1..nul],
                 id_at: nul + 1,
             })
