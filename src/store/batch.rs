@@ -1260,7 +1260,10 @@ mod tests {
         // The desk reads them as any ticket.
         let desk = Desk::open(root).unwrap();
         let query = crate::desk::query::ListQuery {
-            all: true,
+            filter: crate::domain::filter::Filter {
+                all: true,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let listing = desk.list(&query, now(), |entry| entry).unwrap();
