@@ -14,7 +14,7 @@ use crate::desk::automate::{Phase, Progress, RunOptions, RunReport};
 
 /// Shows a progress bar on stderr for long automation runs, only when
 /// stderr is a terminal (quiet under cron).
-struct Bar(Option<indicatif::ProgressBar>);
+pub(crate) struct Bar(pub(crate) Option<indicatif::ProgressBar>);
 
 impl Progress for Bar {
     fn start(&mut self, phase: Phase, total: usize) {

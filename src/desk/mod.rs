@@ -27,6 +27,7 @@ mod commit;
 pub mod doctor;
 pub mod export;
 pub mod hooks;
+pub mod import;
 pub mod ingest;
 pub mod link;
 pub mod outbox;
@@ -80,6 +81,9 @@ pub enum Error {
         /// Whether `index.skipHash` was set now.
         skip_hash: bool,
     },
+    /// An export cannot be imported (unreadable, broken).
+    #[error("{0}")]
+    Import(String),
     /// The request itself is wrong (an unknown status in a filter, a bad
     /// date): the command line reports it as a usage error.
     #[error("{0}")]

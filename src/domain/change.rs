@@ -207,6 +207,7 @@ pub fn create(
         follow_up_of: new.follow_up_of.clone(),
         duplicate_of: None,
         related: BTreeSet::new(),
+        source: None,
         customer: check_customer(&new.customer)?,
         fields: new.fields.clone(),
         rating: None,

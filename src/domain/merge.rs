@@ -125,6 +125,8 @@ pub fn merge(
         |t| &t.customer.phone,
         when(EventKind::Customer, Some("phone")),
     );
+    // Only an import sets a source, the same on every clone.
+    merged.source = ours.source.clone().or_else(|| theirs.source.clone());
     merged.tags = merge_set(base.map(|b| &b.tags), &ours.tags, &theirs.tags);
     merged.related = merge_related(&sides, &ours_new, &theirs_new);
     merged.fields = merge_fields(&sides, &ours_new, &theirs_new);

@@ -12,6 +12,7 @@ pub mod entry;
 pub mod fields;
 pub mod filter;
 pub mod hooks;
+pub mod import;
 pub mod lifecycle;
 pub mod link;
 pub mod mail;

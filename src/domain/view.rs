@@ -49,6 +49,9 @@ pub struct TicketView {
     pub rating: Option<RatingView>,
     /// Links to other tickets.
     pub links: LinksView,
+    /// For an imported ticket: the helpdesk and id it came from
+    /// (`zendesk:4711`).
+    pub source: Option<String>,
     /// The conversation: public messages, notes and system messages.
     pub messages: Vec<MessageView>,
     /// Status changes, oldest first (creation included).
@@ -187,6 +190,7 @@ impl TicketView {
                     .map(str::to_owned)
                     .collect(),
             },
+            source: ticket.source.clone(),
             messages: ticket
                 .events
                 .iter()

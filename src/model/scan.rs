@@ -117,6 +117,7 @@ fn read(text: &str, bodies: bool) -> Option<Ticket> {
         follow_up_of: head.follow_up_of,
         duplicate_of: head.duplicate_of,
         related: head.related.unwrap_or_default(),
+        source: head.source,
         customer,
         fields,
         rating: rating.finish(seen_tables[Table::Rating.slot()?])?,
@@ -167,6 +168,7 @@ struct Head {
     follow_up_of: Option<TicketId>,
     duplicate_of: Option<TicketId>,
     related: Option<BTreeSet<TicketId>>,
+    source: Option<String>,
     /// `event = []`: what tix writes for a ticket without events.
     no_events: bool,
 }
@@ -188,6 +190,7 @@ impl Head {
                     reader.strings()?.iter().map(|s| s.parse().ok()).collect();
                 set_once(&mut self.related, ids?)
             }
+            "source" => set_once(&mut self.source, reader.string()?),
             "event" if !self.no_events && reader.eat(b"[]") => {
                 self.no_events = true;
                 Some(())

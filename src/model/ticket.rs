@@ -277,6 +277,10 @@ pub struct Ticket {
     /// Related tickets.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub related: BTreeSet<TicketId>,
+    /// Where an imported ticket came from: the old helpdesk and its id
+    /// there (`zendesk:4711`), so a later import finds it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Who the ticket is for.
     #[serde(default, skip_serializing_if = "Customer::is_empty")]
     pub customer: Customer,
@@ -449,6 +453,7 @@ mod tests {
             follow_up_of: None,
             duplicate_of: None,
             related: BTreeSet::new(),
+            source: None,
             customer: Customer {
                 name: Some("Bo".into()),
                 email: Some("bo@ex.com".into()),
@@ -657,6 +662,7 @@ mod tests {
                     btree_set(text(), 0..4),
                     option::of(id()),
                     btree_set(id(), 0..3),
+                    option::of(text()),
                 ),
                 (option::of(text()), option::of(text()), option::of(text())),
                 btree_map("[a-z_]{1,12}", field_value(), 0..4),
@@ -665,7 +671,7 @@ mod tests {
             )
                 .prop_map(|(head, links, customer, fields, rating, events)| {
                     let (id, subject, priority, assignee, department) = head;
-                    let (tags, follow_up_of, related) = links;
+                    let (tags, follow_up_of, related, source) = links;
                     Ticket {
                         id,
                         subject,
@@ -677,6 +683,7 @@ mod tests {
                         follow_up_of,
                         duplicate_of: None,
                         related,
+                        source,
                         customer: Customer {
                             name: customer.0,
                             email: customer.1,

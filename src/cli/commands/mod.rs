@@ -11,6 +11,7 @@ pub(crate) mod edit;
 pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod hooks;
+pub(crate) mod import;
 pub(crate) mod ingest;
 pub(crate) mod init;
 pub(crate) mod link;

@@ -103,6 +103,9 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
         out.push_str(&format!("{}{}\n", label("Reopened"), summary.reopens));
     }
     show_links(ui, ticket, &mut out);
+    if let Some(source) = &ticket.source {
+        out.push_str(&format!("{}{}\n", label("Source"), cell(source)));
+    }
     if let Some(rating) = &ticket.rating {
         let comment = rating
             .comment
