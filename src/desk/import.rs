@@ -522,6 +522,12 @@ impl Read for Counting {
     }
 }
 
+impl Seek for Counting {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.file.seek(to)
+    }
+}
+
 /// The bytes of a comments record.
 fn read_span(path: &std::path::Path, span: &zendesk::Span) -> io::Result<Vec<u8>> {
     let mut file = File::open(path)?;

@@ -16,7 +16,7 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
@@ -156,7 +156,7 @@ struct Comments {
 /// number `file`. `bad` hears of each broken part; the read goes on after
 /// one when a line starting with `{` or `[` follows, unless `bad` breaks.
 pub fn scan(
-    input: impl BufRead,
+    input: impl BufRead + Seek,
     file: usize,
     directory: &mut Directory,
     bad: &mut dyn FnMut(Bad) -> ControlFlow<()>,
@@ -169,7 +169,7 @@ pub fn scan(
 /// (or why it is not one), until it breaks. `comments` reads the bytes of
 /// a comments record [`scan`] found.
 pub fn read(
-    input: impl BufRead,
+    input: impl BufRead + Seek,
     directory: &Directory,
     options: &Options,
     comments: &mut dyn FnMut(&Span) -> io::Result<Vec<u8>>,
@@ -238,19 +238,24 @@ enum Pass<'a> {
 struct Counted<R> {
     inner: R,
     at: Rc<Cell<Position>>,
-    seen: bool,
+    /// Where the value being read starts: its first byte that is not
+    /// white space.
+    first: Option<Position>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let mut at = self.at.get();
-        for &b in &buf[..n] {
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if self.first.is_none() && !b.is_ascii_whitespace() {
+                self.first = Some(Position {
+                    line: at.line,
+                    byte: at.byte + i as u64,
+                });
+            }
             if b == b'\n' {
                 at.line += 1;
-            }
-            if !b.is_ascii_whitespace() {
-                self.seen = true;
             }
         }
         at.byte += n as u64;
@@ -259,9 +264,12 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// Reads the stream of top-level values.
+/// Reads the stream of top-level values. While every value has been one
+/// line (JSON lines), a value that does not parse is the line it starts
+/// on: the read goes on at the next line, even when the broken line left
+/// a string or object open that the parser ran on into.
 fn values(
-    input: impl BufRead,
+    input: impl BufRead + Seek,
     pass: &mut Pass<'_>,
     bad: &mut dyn FnMut(Bad) -> ControlFlow<()>,
 ) -> io::Result<()> {
@@ -269,10 +277,11 @@ fn values(
     let mut counted = Counted {
         inner: input,
         at: Rc::clone(&at),
-        seen: false,
+        first: None,
     };
+    let mut lines = true;
     loop {
-        counted.seen = false;
+        counted.first = None;
         let start = at.get();
         let mut at_end = false;
         let outcome = {
@@ -283,6 +292,8 @@ fn values(
             }
             .deserialize(&mut de)
         };
+        let first = counted.first.unwrap_or(start);
+        lines &= outcome.is_err() || first.line == at.get().line;
         let err = match outcome {
             Ok(Top::Stopped) => return Ok(()),
             Ok(Top::Done) => continue,
@@ -298,8 +309,28 @@ fn values(
                     },
                 }
             }
-            Err(err) if err.is_eof() && !counted.seen => return Ok(()),
+            Err(err) if err.is_eof() && counted.first.is_none() => return Ok(()),
             Err(err) if err.is_io() => return Err(io::Error::other(err)),
+            Err(err) if lines && at.get().line > first.line => {
+                // A broken line the parser ran on from: it alone is bad.
+                let bad_line = Bad {
+                    at: first,
+                    id: None,
+                    reason: format!(
+                        "the line is not a whole JSON value ({})",
+                        parse_reason(&err)
+                    ),
+                };
+                if bad(bad_line).is_break() {
+                    return Ok(());
+                }
+                counted.inner.seek(SeekFrom::Start(first.byte))?;
+                at.set(first);
+                if !skip_line(&mut counted)? {
+                    return Ok(());
+                }
+                continue;
+            }
             Err(err) => {
                 at_end = err.is_eof();
                 Bad {
@@ -351,6 +382,22 @@ fn resync<R: BufRead>(counted: &mut Counted<R>) -> io::Result<bool> {
         if matches!(next[0], b'{' | b'[') {
             return Ok(true);
         }
+    }
+}
+
+/// Skips the rest of the line; false at the end of the input.
+fn skip_line<R: BufRead>(counted: &mut Counted<R>) -> io::Result<bool> {
+    loop {
+        let buf = counted.inner.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        if let Some(newline) = buf.iter().position(|&b| b == b'\n') {
+            consume(counted, newline + 1, 1);
+            return Ok(true);
+        }
+        let n = buf.len();
+        consume(counted, n, 0);
     }
 }
 
