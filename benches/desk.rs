@@ -5,7 +5,8 @@
 //! `target/bench-desks/`, then times the real release binary: `tix new`, a
 //! status change, `tix list`, `tix show` and `tix export`, plus repository
 //! growth per change after `git gc`. Options: `--tickets N` (repeatable) to
-//! pick sizes, `--runs N` for the number of timed runs (median reported).
+//! pick sizes, `--runs N` for the number of timed runs (median reported),
+//! `--import-only` for the rows of `tix import` alone.
 //! See docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
@@ -60,6 +61,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut sizes = Vec::new();
     let mut runs = 7;
+    let mut import_only = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -69,6 +71,7 @@ fn main() {
                     .expect("--tickets N"),
             ),
             "--runs" => runs = iter.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--import-only" => import_only = true,
             _ => {} // cargo bench passes --bench
         }
     }
@@ -77,6 +80,10 @@ fn main() {
     }
     let base = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-desks");
     for size in sizes {
+        if import_only {
+            import(&base, size);
+            continue;
+        }
         let dir = base.join(format!("desk-{size}"));
         let started = Instant::now();
         let active = generate(&dir, size);
@@ -91,6 +98,7 @@ fn main() {
         report(&dir, size, &active, runs);
         mail(&dir, runs);
         autoclose(&dir);
+        import(&base, size);
     }
 }
 
@@ -818,6 +826,86 @@ fn autoclose(dir: &Path) {
     );
     let again = measure_at(dir, &["autoclose"], Some("2099-01-01T00:00:00Z"), true);
     println!("second run (nothing to do): {:.2} s", again.0);
+}
+
+/// Writes a Zendesk export of `size` tickets with five comments each (the
+/// customer and an agent by turns, the fourth a private note) as JSON
+/// lines, the incremental export's shape, with the users at the end.
+fn write_zendesk(path: &Path, size: usize) {
+    use std::io::Write;
+    let mut rng = fastrand::Rng::with_seed(11);
+    let file = std::fs::File::create(path).expect("create export");
+    let mut out = std::io::BufWriter::new(file);
+    let statuses = ["new", "open", "pending", "hold", "solved", "closed"];
+    let priorities = ["low", "normal", "high", "urgent"];
+    let start = 1_600_000_000i64;
+    for n in 0..size {
+        let created = start + (n as i64) * 300;
+        let requester = 1000 + n % 500;
+        let agent = 10 + n % 10;
+        let comments: Vec<serde_json::Value> = (0..5)
+            .map(|c| {
+                let author = if c % 2 == 0 { requester } else { agent };
+                let at = Timestamp::from_unix(created + c * 3600).expect("time");
+                serde_json::json!({
+                    "id": n * 10 + c as usize,
+                    "type": "Comment",
+                    "author_id": author,
+                    "body": paragraph(&mut rng),
+                    "public": c != 3,
+                    "created_at": at.to_rfc3339(),
+                })
+            })
+            .collect();
+        let ticket = serde_json::json!({
+            "id": n + 1,
+            "subject": sentence(&mut rng, 3, 9),
+            "status": statuses[n % statuses.len()],
+            "priority": priorities[n % 4],
+            "requester_id": requester,
+            "assignee_id": agent,
+            "tags": [WORDS[n % WORDS.len()]],
+            "created_at": Timestamp::from_unix(created).expect("time").to_rfc3339(),
+            "updated_at": Timestamp::from_unix(created + 5 * 3600).expect("time").to_rfc3339(),
+            "comments": comments,
+        });
+        serde_json::to_writer(&mut out, &ticket).expect("write export");
+        out.write_all(b"\n").expect("write export");
+    }
+    let users: Vec<serde_json::Value> = (10..20)
+        .map(|id| serde_json::json!({"id": id, "name": format!("Agent {id}"), "email": format!("agent{id}@desk.example"), "role": "agent"}))
+        .chain((1000..1500).map(|id| serde_json::json!({"id": id, "name": format!("Customer {id}"), "email": format!("customer{id}@customer.example"), "role": "end-user"})))
+        .collect();
+    serde_json::to_writer(&mut out, &serde_json::json!({ "users": users })).expect("write export");
+    out.write_all(b"\n").expect("write export");
+}
+
+/// `tix import zendesk` of `size` tickets with five messages each into a
+/// new desk, then the same export again (nothing changes).
+fn import(base: &Path, size: usize) {
+    let export = base.join(format!("zendesk-{size}.jsonl"));
+    write_zendesk(&export, size);
+    let dir = base.join(format!("import-{size}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("remove old desk");
+    }
+    std::fs::create_dir_all(&dir).expect("create desk dir");
+    run(&dir, TIX, &["init"]);
+    let file = export.to_str().expect("path");
+    let megabytes = std::fs::metadata(&export).map_or(0, |m| m.len()) / 1_000_000;
+    println!("\n`tix import zendesk` of {size} tickets × 5 messages ({megabytes} MB of JSON lines):\n");
+    println!("| command | time | peak memory |");
+    println!("|---|---|---|");
+    for name in ["into an empty desk", "the same export again"] {
+        let (secs, rss) = measure(&dir, &["import", "zendesk", file], true);
+        let peak = rss.map_or_else(
+            || "n/a".to_owned(),
+            |kib| format!("{:.1} MiB", kib as f64 / 1024.0),
+        );
+        println!("| tix import zendesk, {name} | {secs:.2} s | {peak} |");
+    }
+    let tickets = run(&dir, "git", &["rev-list", "--count", "HEAD"]);
+    println!("\ncommits in the desk: {}", tickets.trim());
 }
 
 fn pack_size(dir: &Path) -> u64 {

@@ -143,7 +143,7 @@ fn csv_has_a_header_and_one_row_per_ticket() {
         "id,subject,status,category,priority,assignee,department,tags,\
          customer_name,customer_email,customer_phone,created,updated,first_reply,\
          postponed_until,reopens,rating,rating_comment,messages,follow_up_of,\
-         duplicate_of,related"
+         duplicate_of,related,source"
     );
     let mut sorted = created.clone();
     sorted.sort();

@@ -39,7 +39,7 @@ pub(crate) struct ExportArgs {
 /// The CSV columns before the custom fields (docs/json-schema.md, "CSV").
 const CSV_HEADER: &str = "id,subject,status,category,priority,assignee,department,tags,\
 customer_name,customer_email,customer_phone,created,updated,first_reply,postponed_until,\
-reopens,rating,rating_comment,messages,follow_up_of,duplicate_of,related";
+reopens,rating,rating_comment,messages,follow_up_of,duplicate_of,related,source";
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<(), CommandError> {
     // JSON lines unless --format says otherwise (the global default, a
@@ -170,6 +170,7 @@ fn csv_row(ticket: &Ticket, statuses: &Statuses, fields: &[String]) -> String {
         text(ticket.follow_up_of.as_ref().map(|id| id.as_str())),
         text(ticket.duplicate_of.as_ref().map(|id| id.as_str())),
         words(ticket.related.iter().map(|id| id.as_str()).collect()),
+        text(ticket.source.as_deref()),
     ];
     cells.extend(fields.iter().map(|name| match ticket.fields.get(name) {
         None => String::new(),
