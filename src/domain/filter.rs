@@ -232,10 +232,15 @@ fn one_more(
     }
 }
 
-/// Tells whether a ticket's subject or one of its messages contains
-/// `needle`, which is lowercase, in any case (`--search`).
+/// Tells whether a ticket's subject, one of its messages or its import
+/// source contains `needle`, which is lowercase, in any case (`--search`).
 pub fn mentions(ticket: &Ticket, needle: &str) -> bool {
     ticket.subject.to_lowercase().contains(needle)
+        // An imported ticket's old id (`zendesk:4711`).
+        || ticket
+            .source
+            .as_deref()
+            .is_some_and(|s| s.to_lowercase().contains(needle))
         || ticket.events.iter().any(|e| {
             e.body
                 .as_deref()
