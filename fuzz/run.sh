@@ -12,7 +12,7 @@ seconds="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(ticket_parse merge config index pack mail)
+    targets=(ticket_parse merge config index pack mail import)
 fi
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -a -s none

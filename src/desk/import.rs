@@ -98,11 +98,13 @@ pub struct ImportReport {
     pub not_committed: Vec<(TicketId, String)>,
 }
 
-/// A ticket the import will commit: its source and the time of the record
-/// it was made from (a later record of the same ticket replaces it).
-struct Pending {
-    index: usize,
+/// A ticket the export held: the last change of the record read, and the
+/// item it made (none when the ticket is as the record has it). An export
+/// may hold a ticket twice (an incremental export lists it at each
+/// change): the later record replaces the earlier.
+struct Seen {
     updated: crate::model::Timestamp,
+    item: Option<usize>,
 }
 
 impl Desk {
@@ -126,9 +128,9 @@ impl Desk {
         let mut work = Work {
             desk: self,
             known: self.sources()?,
-            pending: HashMap::new(),
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             items: Vec::new(),
+            importer: agent.signature(now),
             report: ImportReport::default(),
             first_bad: None,
             skip_bad: options.skip_bad,
@@ -143,6 +145,7 @@ impl Desk {
         let Work {
             items, mut report, ..
         } = work;
+        let items: Vec<BatchItem> = items.into_iter().flatten().collect();
         let new: HashSet<TicketId> = items
             .iter()
             .filter(|i| i.is_new())
@@ -246,10 +249,13 @@ struct Known {
 struct Work<'d> {
     desk: &'d Desk,
     known: Known,
-    pending: HashMap<String, Pending>,
-    /// Every source read so far (an export may hold a ticket twice).
-    seen: HashSet<String>,
-    items: Vec<BatchItem>,
+    seen: HashMap<String, Seen>,
+    /// The tickets to commit; `None` for one a later record of the same
+    /// ticket found unchanged.
+    items: Vec<Option<BatchItem>>,
+    /// The committer, and the author of a ticket whose person git cannot
+    /// name.
+    importer: Signature,
     report: ImportReport,
     first_bad: Option<Skipped>,
     skip_bad: bool,
@@ -318,17 +324,28 @@ impl Work<'_> {
             .chain([record.updated, record.created])
             .max()
             .unwrap_or(record.updated);
-        let earlier = self.pending.get(&source);
-        if let Some(earlier) = earlier
-            && earlier.updated >= last
-        {
-            // The export holds this ticket twice (an incremental export
-            // lists it at each change): the later state wins.
-            return Ok(());
+        let earlier = self.seen.get(&source).map(|s| (s.updated, s.item));
+        match earlier {
+            Some((updated, _)) if updated >= last => return Ok(()),
+            None => self.report.records += 1,
+            Some((_, None)) => self.report.unchanged -= 1,
+            Some((_, Some(_))) => {}
         }
-        if self.seen.insert(source.clone()) {
-            self.report.records += 1;
-        }
+        let earlier_item = earlier.and_then(|(_, item)| item);
+        let unchanged = |work: &mut Self| {
+            work.report.unchanged += 1;
+            if let Some(index) = earlier_item {
+                work.items[index] = None;
+            }
+            work.seen.insert(
+                source.clone(),
+                Seen {
+                    updated: last,
+                    item: None,
+                },
+            );
+            Ok(())
+        };
         let statuses = &config.statuses;
         let item = match self.known.sources.get(&source) {
             Some((id, blob)) => {
@@ -339,18 +356,14 @@ impl Work<'_> {
                     .map_err(|e| refuse(e.0))?
                     .to_toml(statuses);
                 if Oid::hash_object(git2::ObjectType::Blob, made.as_bytes()).ok() == Some(*blob) {
-                    self.report.unchanged += 1;
-                    return Ok(());
+                    return unchanged(self);
                 }
                 let raw = desk.store().read_blob(layout::ticket_path(id), *blob);
                 let text = raw.text.map_err(|e| refuse(e.to_string()))?;
                 let existing = Ticket::parse(&text).map_err(|e| refuse(e.message))?;
                 let before = existing.summary(statuses).status;
                 match import::refresh(&existing, &record, statuses).map_err(|e| refuse(e.0))? {
-                    None => {
-                        self.report.unchanged += 1;
-                        return Ok(());
-                    }
+                    None => return unchanged(self),
                     Some(ticket) => {
                         let message = message(&ticket, &source, &before, statuses);
                         let content = ticket.to_toml(statuses);
@@ -359,8 +372,10 @@ impl Work<'_> {
                 }
             }
             None => {
-                let id = match earlier {
-                    Some(earlier) => self.items[earlier.index].id.clone(),
+                let earlier_id =
+                    earlier_item.and_then(|i| self.items[i].as_ref().map(|t| t.id.clone()));
+                let id = match earlier_id {
+                    Some(id) => id,
                     None => {
                         let known = &self.known.ids;
                         let id = import::ticket_id(&source, &|id| known.contains(id));
@@ -375,23 +390,24 @@ impl Work<'_> {
                 BatchItem::create(id, &content, message)
             }
         };
-        let item = author(item, &record, last);
-        match self.pending.get_mut(&source) {
-            Some(earlier) => {
-                self.items[earlier.index] = item;
-                earlier.updated = last;
+        let item = author(item, &record, last, &self.importer);
+        let index = match earlier_item {
+            Some(index) => {
+                self.items[index] = Some(item);
+                index
             }
             None => {
-                self.pending.insert(
-                    source,
-                    Pending {
-                        index: self.items.len(),
-                        updated: last,
-                    },
-                );
-                self.items.push(item);
+                self.items.push(Some(item));
+                self.items.len() - 1
             }
-        }
+        };
+        self.seen.insert(
+            source,
+            Seen {
+                updated: last,
+                item: Some(index),
+            },
+        );
         Ok(())
     }
 }
@@ -483,7 +499,12 @@ fn message(
 /// Authors an item's commit by the record's person at the record's last
 /// time; by the importer at that time when the person has no address git
 /// can write.
-fn author(item: BatchItem, record: &Record, at: crate::model::Timestamp) -> BatchItem {
+fn author(
+    item: BatchItem,
+    record: &Record,
+    at: crate::model::Timestamp,
+    importer: &Signature,
+) -> BatchItem {
     let person = record.author();
     let email = person.email.clone().unwrap_or_default();
     let name = person
@@ -496,10 +517,14 @@ fn author(item: BatchItem, record: &Record, at: crate::model::Timestamp) -> Batc
         email: import::text::one_line(&email, 200),
         time: at,
     };
-    match item.clone().authored_by(&signature) {
-        Ok(item) => item,
-        Err(_) => item,
-    }
+    let importer = Signature {
+        time: at,
+        ..importer.clone()
+    };
+    item.clone()
+        .authored_by(&signature)
+        .or_else(|_| item.clone().authored_by(&importer))
+        .unwrap_or(item)
 }
 
 fn name(path: &std::path::Path) -> String {

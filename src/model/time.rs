@@ -30,9 +30,10 @@ impl Timestamp {
     /// 1970-01-01T00:00:00Z.
     pub const EPOCH: Self = Self(DateTime::<Utc>::UNIX_EPOCH);
 
-    /// Wraps a chrono time, dropping sub-second precision.
+    /// Wraps a chrono time, dropping sub-second precision; a leap second
+    /// (`23:59:60`, which TOML and git cannot write) is the second before.
     pub fn from_datetime(at: DateTime<Utc>) -> Self {
-        Self(at.trunc_subsecs(0))
+        Self(DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_else(|| at.trunc_subsecs(0)))
     }
 
     /// Builds a timestamp from seconds since the Unix epoch.
@@ -220,6 +221,14 @@ mod tests {
             at("2025-03-03T16:02:11+02:00").to_string(),
             "2025-03-03T14:02:11Z"
         );
+    }
+
+    #[test]
+    fn a_leap_second_is_the_second_before_and_writes_as_toml() {
+        let leap = at("2016-12-31T23:59:60Z");
+        assert_eq!(leap.to_string(), "2016-12-31T23:59:59Z");
+        let value: toml::value::Datetime = leap.to_rfc3339().parse().unwrap();
+        assert_eq!(value.to_string(), "2016-12-31T23:59:59Z");
     }
 
     #[test]

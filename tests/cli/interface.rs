@@ -4,7 +4,7 @@ use predicates::prelude::*;
 
 use crate::common::TestEnv;
 
-const COMMANDS: [&str; 23] = [
+const COMMANDS: [&str; 24] = [
     "init",
     "new",
     "show",
@@ -27,6 +27,7 @@ const COMMANDS: [&str; 23] = [
     "automate",
     "sync",
     "doctor",
+    "import",
     "completions",
 ];
 

@@ -10,6 +10,7 @@ mod errors;
 mod export;
 mod hostile;
 mod ids;
+mod import;
 mod init;
 mod interface;
 mod lifecycle;

@@ -254,3 +254,61 @@ fn a_batch_killed_before_its_refresh_is_healed_by_the_next_command_of_any_kind()
     // The user's next commit has nothing of tix's to undo.
     assert_eq!(env.git(&["diff", "--cached", "--name-only"]), "");
 }
+
+/// An import killed at a random moment leaves the desk as it was or with
+/// whole tickets (one commit each); running it again completes it, each
+/// ticket once.
+#[test]
+fn a_killed_import_leaves_whole_tickets_and_a_rerun_completes_it() {
+    let env = TestEnv::new();
+    let export = env.home().join("export.jsonl");
+    let mut text = String::new();
+    for n in 1..=300 {
+        text.push_str(&format!(
+            concat!(
+                r#"{{"id": {n}, "subject": "Imported {n}", "status": "open", "requester_id": 1, "#,
+                r#""created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-02T00:00:00Z", "#,
+                r#""comments": [{{"author_id": 1, "body": "Question {n}", "created_at": "2024-01-01T00:00:00Z"}}, "#,
+                r#"{{"author_id": 2, "body": "Answer {n}", "created_at": "2024-01-02T00:00:00Z"}}]}}"#,
+                "\n"
+            ),
+            n = n
+        ));
+    }
+    text.push_str(
+        r#"{"users": [{"id": 1, "name": "Bo", "email": "bo@ex.com", "role": "end-user"}, {"id": 2, "name": "Ana", "email": "ana@desk.example", "role": "agent"}]}"#,
+    );
+    text.push('\n');
+    std::fs::write(&export, text).unwrap();
+    let file = export.to_str().unwrap();
+    let mut rng = fastrand::Rng::new();
+    let seed = rng.get_seed();
+    for _ in 0..6 {
+        let mut child = env.spawn(&["import", "zendesk", file]);
+        std::thread::sleep(Duration::from_micros(rng.u64(0..400_000)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let doctor = env.tix(&["doctor"]);
+        assert!(doctor.status.success(), "seed {seed}");
+        assert_fsck_clean(&env);
+        assert_eq!(
+            env.git(&["status", "--porcelain", "--untracked-files=all"]),
+            "",
+            "seed {seed}"
+        );
+        // Every ticket there is whole: both messages, its own commit.
+        let listed = env.json(&["list", "--all", "--format", "json"]);
+        let ids = crate::common::ids_of(&listed);
+        for id in &ids {
+            assert_eq!(bodies(&env.show(id)).len(), 2, "seed {seed}: {id}");
+        }
+        assert_eq!(env.commits(), 1 + ids.len(), "seed {seed}");
+    }
+    env.ok(&["import", "zendesk", file]);
+    let listed = env.json(&["list", "--all", "--format", "json"]);
+    let ids = crate::common::ids_of(&listed);
+    assert_eq!(ids.len(), 300, "seed {seed}");
+    assert_eq!(env.commits(), 301, "seed {seed}");
+    let again = env.ok(&["import", "zendesk", file]);
+    assert!(again.contains("0 new, 0 updated, 300 unchanged"), "{again}");
+}

@@ -109,12 +109,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<(), CommandError> 
             timezone,
         } => {
             let name = source.trim();
-            if name.is_empty()
-                || name.contains(|c: char| c == ':' || c.is_whitespace() || c.is_control())
-            {
-                return Err(CommandError::usage(format!(
-                    "--source '{source}' must be one word without ':' (it starts each ticket's source id)"
-                )));
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if name.is_empty() || name.len() > 40 || !name.chars().all(word) {
+                return Err(CommandError::usage(
+                    "--source takes a name of up to 40 letters, digits, '-', '_' or '.' \
+                     (it starts each ticket's source id, as in freshdesk:1042)",
+                ));
             }
             let mapping =
                 Mapping::parse(name, map, zone(timezone)?).map_err(CommandError::usage)?;
@@ -175,7 +175,11 @@ fn summary(report: &ImportReport, dry_run: bool) -> String {
         report.unchanged,
     );
     if !report.skipped.is_empty() {
-        line.push_str(&format!("; {} parts skipped", report.skipped.len()));
+        let n = report.skipped.len();
+        line.push_str(&format!(
+            "; {n} {} skipped",
+            if n == 1 { "part" } else { "parts" }
+        ));
     }
     line.push('.');
     line

@@ -120,10 +120,11 @@ pub struct Record {
 
 impl Record {
     /// Who the commit of the record's ticket is by: the author of its
-    /// latest message, else the requester.
+    /// latest message whose address is known, else the requester.
     pub fn author(&self) -> &Person {
         self.messages
             .iter()
+            .filter(|m| m.author.email.is_some())
             .max_by_key(|m| m.at)
             .map_or(&self.requester, |m| &m.author)
     }
@@ -164,6 +165,17 @@ pub struct Bad {
     pub id: Option<String>,
     /// What is wrong.
     pub reason: String,
+}
+
+/// Refuses a time a ticket file cannot hold or git cannot date: before
+/// 1970 or after 9999.
+pub fn plausible(at: Timestamp, text: &str) -> Result<Timestamp, String> {
+    use chrono::Datelike;
+    if (1970..=9999).contains(&at.as_datetime().year()) {
+        Ok(at)
+    } else {
+        Err(format!("'{text}' is not between 1970 and 9999"))
+    }
 }
 
 /// Why a record cannot become a ticket.
@@ -249,7 +261,7 @@ pub fn new_ticket(
 
 /// Brings a ticket made by an earlier import up to date with a newer
 /// record of it: messages the ticket lacks are added in time order (a
-/// message is the same when its time, author and text are); when the
+/// message is the same when its kind, time and text are); when the
 /// record is newer than anything on the ticket, a changed subject,
 /// priority, assignee, department, tags, fields, status and rating are
 /// recorded as events at the record's last change. What the desk did
@@ -502,9 +514,11 @@ fn message_event(message: &Message, created: Timestamp) -> Event {
     event
 }
 
-/// Tells whether two events are the same message or note.
+/// Tells whether two events are the same message or note: the same kind,
+/// time and text. Not the author: an export without its users side-load
+/// names the same person differently.
 fn same_message(a: &Event, b: &Event) -> bool {
-    a.kind == b.kind && a.at == b.at && a.actor == b.actor && a.body == b.body
+    a.kind == b.kind && a.at == b.at && a.body == b.body
 }
 
 /// Inserts an event after every event at or before its time.

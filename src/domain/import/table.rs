@@ -3,8 +3,10 @@
 //!
 //! A [`Mapping`] says which column holds what; LiveAgent's export has one
 //! of its own ([`Mapping::liveagent`]), any other tool's is given with
-//! `--map`. A row's text becomes the ticket's first message, from the
-//! customer at the creation time: a CSV export holds no conversation.
+//! `--map`. A CSV export holds no conversation: a row's text becomes the
+//! ticket's first message, from the customer at the creation time, or,
+//! for LiveAgent's preview of the latest message, a note at the last
+//! change.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -127,6 +129,10 @@ pub struct Mapping {
     pub strict: bool,
     /// How statuses are written.
     pub statuses: StatusCodes,
+    /// Whether the body is a preview of the latest message (LiveAgent's),
+    /// by nobody knows whom: kept as a note at the last change, rather
+    /// than the customer's first message.
+    pub latest: bool,
     /// The zone of times written without an offset.
     pub zone: Tz,
 }
@@ -166,6 +172,7 @@ impl Mapping {
             columns,
             strict: true,
             statuses: StatusCodes::Words,
+            latest: false,
             zone,
         })
     }
@@ -197,6 +204,7 @@ impl Mapping {
                 .collect(),
             strict: false,
             statuses: StatusCodes::LiveAgent,
+            latest: true,
             zone,
         }
     }
@@ -405,39 +413,8 @@ fn record(row: &Row<'_>, mapping: &Mapping) -> Result<Record, String> {
         Some(text) => time(text, mapping.zone)?.max(created),
         None => created,
     };
-    let first = |key: &Key| {
-        get(key)
-            .and_then(|v| v.split([',', ';']).map(str::trim).find(|v| !v.is_empty()))
-            .map(str::to_owned)
-    };
-    let full_name = [get(&Key::FirstName), get(&Key::LastName)]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let requester = Person {
-        name: Some(full_name)
-            .filter(|n| !n.is_empty())
-            .or_else(|| get(&Key::Name).map(str::to_owned)),
-        email: first(&Key::Email),
-        phone: first(&Key::Phone),
-    };
-    let body = get(&Key::Body).map(|b| {
-        if b.contains('<') && b.contains('>') {
-            super::text::from_html(b)
-        } else {
-            b.to_owned()
-        }
-    });
-    let messages = body
-        .filter(|b| !b.trim().is_empty())
-        .map(|body| Message {
-            at: created,
-            author: requester.clone(),
-            role: Role::Customer,
-            note: false,
-            body,
-        })
+    let requester = requester(row);
+    let messages = message(row, mapping, &requester, created, updated)
         .into_iter()
         .collect();
     let assignee = get(&Key::Assignee).map(|agent| {
@@ -476,6 +453,69 @@ fn record(row: &Row<'_>, mapping: &Mapping) -> Result<Record, String> {
         updated,
         messages,
         rating: None,
+    })
+}
+
+/// The requester of a row: the first and last name joined, else the
+/// name; the first of several addresses and phones.
+fn requester(row: &Row<'_>) -> Person {
+    let get = |key: &Key| row.get(key);
+    let first = |key: &Key| {
+        get(key)
+            .and_then(|v| v.split([',', ';']).map(str::trim).find(|v| !v.is_empty()))
+            .map(str::to_owned)
+    };
+    let full_name = [get(&Key::FirstName), get(&Key::LastName)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Person {
+        name: Some(full_name)
+            .filter(|n| !n.is_empty())
+            .or_else(|| get(&Key::Name).map(str::to_owned)),
+        email: first(&Key::Email),
+        phone: first(&Key::Phone),
+    }
+}
+
+/// A row's text: the customer's first message, or a note holding the
+/// preview of the latest message.
+fn message(
+    row: &Row<'_>,
+    mapping: &Mapping,
+    requester: &Person,
+    created: Timestamp,
+    updated: Timestamp,
+) -> Option<Message> {
+    let body = row.get(&Key::Body).map(|b| {
+        if b.contains('<') && b.contains('>') {
+            super::text::from_html(b)
+        } else {
+            b.to_owned()
+        }
+    });
+    body.filter(|b| !b.trim().is_empty()).map(|body| {
+        if mapping.latest {
+            Message {
+                at: updated,
+                author: Person {
+                    name: Some(mapping.source.clone()),
+                    ..Person::default()
+                },
+                role: Role::Agent,
+                note: true,
+                body: format!("The latest message, as the export previews it:\n\n{body}"),
+            }
+        } else {
+            Message {
+                at: created,
+                author: requester.clone(),
+                role: Role::Customer,
+                note: false,
+                body,
+            }
+        }
     })
 }
 
@@ -529,8 +569,13 @@ fn priority_word(word: &str) -> Result<Priority, String> {
 }
 
 /// A time as exports write them: RFC 3339, or a date and time without an
-/// offset (in `zone`), or a date alone (its midnight in `zone`).
+/// offset (in `zone`), or a date alone (its midnight in `zone`), between
+/// 1970 and 9999.
 pub fn time(text: &str, zone: Tz) -> Result<Timestamp, String> {
+    super::plausible(any_time(text, zone)?, text)
+}
+
+fn any_time(text: &str, zone: Tz) -> Result<Timestamp, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(Timestamp::from_datetime(at.to_utc()));
     }

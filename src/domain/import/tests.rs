@@ -491,3 +491,14 @@ fn export_times_read_in_their_forms() {
     assert_eq!(t("2024-03-05"), at("2024-03-05T00:00:00Z"));
     assert!(table::time("05/03/2024", utc).is_err());
 }
+
+#[test]
+fn times_a_ticket_file_or_git_cannot_hold_are_refused() {
+    let utc = chrono_tz::UTC;
+    assert!(table::time("1969-12-31 23:59:59", utc).is_err());
+    assert!(table::time("+10000-01-01T00:00:00Z", utc).is_err());
+    assert_eq!(
+        table::time("2016-12-31T23:59:60Z", utc).unwrap(),
+        at("2016-12-31T23:59:59Z")
+    );
+}

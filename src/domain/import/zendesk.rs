@@ -279,7 +279,8 @@ fn values(
         at: Rc::clone(&at),
         first: None,
     };
-    let mut lines = true;
+    // Whether every value so far was one line; unknown before the first.
+    let mut lines: Option<bool> = None;
     loop {
         counted.first = None;
         let start = at.get();
@@ -293,7 +294,10 @@ fn values(
             .deserialize(&mut de)
         };
         let first = counted.first.unwrap_or(start);
-        lines &= outcome.is_err() || first.line == at.get().line;
+        if outcome.is_ok() {
+            lines = Some(lines.unwrap_or(true) && first.line == at.get().line);
+        }
+        let lines = lines == Some(true);
         let err = match outcome {
             Ok(Top::Stopped) => return Ok(()),
             Ok(Top::Done) => continue,
@@ -334,7 +338,9 @@ fn values(
             Err(err) => {
                 at_end = err.is_eof();
                 Bad {
-                    at: at.get(),
+                    // A JSON line is bad from its start; elsewhere, where
+                    // the parser stopped says more.
+                    at: if lines { first } else { at.get() },
                     id: None,
                     reason: parse_reason(&err),
                 }
@@ -769,6 +775,8 @@ fn field_value(value: &Value) -> Option<toml::Value> {
 }
 
 fn time(text: &str, what: &str) -> Result<Timestamp, String> {
-    text.parse()
-        .map_err(|_| format!("{what} '{text}' is not an RFC 3339 time"))
+    let at = text
+        .parse()
+        .map_err(|_| format!("{what} '{text}' is not an RFC 3339 time"))?;
+    super::plausible(at, text).map_err(|e| format!("{what} {e}"))
 }
