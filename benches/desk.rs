@@ -893,7 +893,9 @@ fn import(base: &Path, size: usize) {
     run(&dir, TIX, &["init"]);
     let file = export.to_str().expect("path");
     let megabytes = std::fs::metadata(&export).map_or(0, |m| m.len()) / 1_000_000;
-    println!("\n`tix import zendesk` of {size} tickets × 5 messages ({megabytes} MB of JSON lines):\n");
+    println!(
+        "\n`tix import zendesk` of {size} tickets × 5 messages ({megabytes} MB of JSON lines):\n"
+    );
     println!("| command | time | peak memory |");
     println!("|---|---|---|");
     for name in ["into an empty desk", "the same export again"] {
