@@ -151,6 +151,10 @@ impl Desk {
             .filter(|i| i.is_new())
             .map(|i| i.id.clone())
             .collect();
+        if items.is_empty() {
+            // Nothing to write: no lock, no refresh of the working tree.
+            return Ok(report);
+        }
         progress.start(Phase::Committing, items.len());
         let mut changed = Vec::new();
         let done = self.store().write_batch(
