@@ -30,13 +30,88 @@ use crate::domain::import::{self, Bad, Position, Record, zendesk};
 use crate::model::{Ticket, TicketId, scan};
 use crate::store::{BatchItem, BatchProgress, Signature, layout};
 
-/// Which export a file is.
+/// Which export a file is, as the command line names it.
 #[derive(Clone, Debug)]
 pub enum Format {
-    /// Zendesk's JSON, with custom fields kept by these ids.
+    /// Zendesk's JSON; custom fields kept by `ID=NAME` pairs.
+    Zendesk {
+        /// `--field-map` values.
+        field_map: Vec<String>,
+    },
+    /// LiveAgent's CSV, its times in a zone.
+    LiveAgent {
+        /// `--timezone`.
+        timezone: String,
+    },
+    /// Any CSV, its columns named by `KEY=COLUMN` pairs.
+    Csv {
+        /// `--map` values.
+        map: Vec<String>,
+        /// `--source`: what each source id starts with.
+        source: String,
+        /// `--timezone`.
+        timezone: String,
+    },
+}
+
+/// How the export is read.
+enum Reader {
     Zendesk(zendesk::Options),
-    /// A CSV export (LiveAgent's, or any with a mapping).
     Table(Mapping),
+}
+
+impl Format {
+    /// The reader of the format, or why its options are wrong.
+    fn reader(&self) -> Result<Reader, Error> {
+        let zone = |name: &str| -> Result<chrono_tz::Tz, Error> {
+            name.parse().map_err(|_| {
+                Error::Request(format!(
+                    "--timezone '{name}' is not a time zone: use a name such as UTC or Europe/Prague"
+                ))
+            })
+        };
+        Ok(match self {
+            Self::Zendesk { field_map } => Reader::Zendesk(zendesk::Options {
+                fields: field_map_of(field_map)?,
+            }),
+            Self::LiveAgent { timezone } => Reader::Table(Mapping::liveagent(zone(timezone)?)),
+            Self::Csv {
+                map,
+                source,
+                timezone,
+            } => {
+                let name = source.trim();
+                let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+                if name.is_empty() || name.len() > 40 || !name.chars().all(word) {
+                    return Err(Error::Request(
+                        "--source takes a name of up to 40 letters, digits, '-', '_' or '.' \
+                         (it starts each ticket's source id, as in freshdesk:1042)"
+                            .to_owned(),
+                    ));
+                }
+                Reader::Table(Mapping::parse(name, map, zone(timezone)?).map_err(Error::Request)?)
+            }
+        })
+    }
+}
+
+/// `--field-map 360001=plan` as Zendesk field ids to desk field names.
+fn field_map_of(pairs: &[String]) -> Result<std::collections::BTreeMap<u64, String>, Error> {
+    let mut map = std::collections::BTreeMap::new();
+    for pair in pairs.iter().flat_map(|p| p.split(',')) {
+        let Some((id, name)) = pair.split_once('=') else {
+            return Err(Error::Request(format!(
+                "--field-map '{pair}' is not ID=NAME (a Zendesk field id, a field of the desk)"
+            )));
+        };
+        let id: u64 = id.trim().parse().map_err(|_| {
+            Error::Request(format!(
+                "--field-map '{pair}': '{id}' is not a Zendesk field id"
+            ))
+        })?;
+        map.insert(id, name.trim().to_owned());
+    }
+    Ok(map)
 }
 
 /// What to import and how.
@@ -116,7 +191,8 @@ impl Desk {
         now: crate::model::Timestamp,
         progress: &mut dyn Progress,
     ) -> Result<ImportReport, Error> {
-        self.check_mapped_fields(&options.format)?;
+        let reader = options.format.reader()?;
+        self.check_mapped_fields(&reader)?;
         let mut sizes = Vec::new();
         for path in &options.files {
             let meta = std::fs::metadata(path).map_err(|e| unreadable(path, &e))?;
@@ -131,11 +207,12 @@ impl Desk {
             seen: HashMap::new(),
             items: Vec::new(),
             importer: agent.signature(now),
+            told: HashSet::new(),
             report: ImportReport::default(),
             first_bad: None,
             skip_bad: options.skip_bad,
         };
-        read_export(options, &sizes, &mut work, progress)?;
+        read_export(options, &reader, &sizes, &mut work, progress)?;
         if let Some(bad) = work.first_bad.take() {
             return Err(Error::Import(format!(
                 "{}; nothing was imported (--skip-bad leaves such parts out)",
@@ -188,10 +265,10 @@ impl Desk {
     }
 
     /// Refuses a mapping to a custom field the desk's form lacks.
-    fn check_mapped_fields(&self, format: &Format) -> Result<(), Error> {
-        let names: Vec<&String> = match format {
-            Format::Zendesk(options) => options.fields.values().collect(),
-            Format::Table(mapping) => mapping
+    fn check_mapped_fields(&self, reader: &Reader) -> Result<(), Error> {
+        let names: Vec<&String> = match reader {
+            Reader::Zendesk(options) => options.fields.values().collect(),
+            Reader::Table(mapping) => mapping
                 .columns
                 .keys()
                 .filter_map(|k| match k {
@@ -210,10 +287,15 @@ impl Desk {
     /// blob, and every ticket id, through a cache of their own.
     fn sources(&self) -> Result<Known, Error> {
         let mut known = Known::default();
+        let mut unreadable = Vec::new();
         let derive = |raw: crate::store::RawTicket| -> Option<String> {
             let text = raw.text.ok()?;
-            let ticket = scan::without_bodies(&text).or_else(|| Ticket::parse(&text).ok())?;
-            Some(ticket.source.unwrap_or_default())
+            match scan::without_bodies(&text).or_else(|| Ticket::parse(&text).ok()) {
+                Some(ticket) => Some(ticket.source.unwrap_or_default()),
+                // A file broken elsewhere still names its source: an
+                // import must not make its ticket a second time.
+                None => Some(source_line(&text).unwrap_or_default()),
+            }
         };
         self.store().scan_cache(
             "import",
@@ -230,16 +312,37 @@ impl Desk {
                 else {
                     return;
                 };
-                if let Some(source) = item.payload.filter(|s| !s.is_empty()) {
-                    known
-                        .sources
-                        .insert(source.to_owned(), (id.clone(), item.blob));
+                match item.payload {
+                    None => unreadable.push(format!("{}/{}", item.shard, item.file)),
+                    Some("") => {}
+                    Some(source) => {
+                        known
+                            .sources
+                            .insert(source.to_owned(), (id.clone(), item.blob));
+                    }
                 }
                 known.ids.insert(id);
             },
         )?;
+        if let Some(file) = unreadable.first() {
+            return Err(Error::Import(format!(
+                "the ticket file tickets/{file} is not text; an import could make its ticket \
+                 a second time: fix it first (`tix doctor` lists the problems)"
+            )));
+        }
         Ok(known)
     }
+}
+
+/// The `source = "..."` line of a ticket file that does not parse, when it
+/// has one tix could have written (no escapes).
+fn source_line(text: &str) -> Option<String> {
+    text.lines()
+        .take_while(|line| !line.starts_with('['))
+        .find_map(|line| line.strip_prefix("source = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|value| !value.contains(['\\', '"']))
+        .map(str::to_owned)
 }
 
 /// The desk's tickets as an import needs them.
@@ -260,6 +363,9 @@ struct Work<'d> {
     /// The committer, and the author of a ticket whose person git cannot
     /// name.
     importer: Signature,
+    /// The places of bad parts told of (the scan and the read of a Zendesk
+    /// export meet the same ones).
+    told: HashSet<(String, u64)>,
     report: ImportReport,
     first_bad: Option<Skipped>,
     skip_bad: bool,
@@ -273,6 +379,7 @@ impl Work<'_> {
 
     /// Notes a bad part; stops unless bad parts are skipped.
     fn bad(&mut self, file: &str, bad: Bad) -> ControlFlow<()> {
+        self.told.insert((file.to_owned(), bad.at.byte));
         self.skip(Skipped {
             file: file.to_owned(),
             at: Some(bad.at),
@@ -292,127 +399,133 @@ impl Work<'_> {
         }
     }
 
-    /// Takes one record (or bad part) of the export.
+    /// Takes one record (or bad part) of the export; a bad part the
+    /// export's first read told of already is not told again.
     fn take(&mut self, file: &str, found: Result<Record, Bad>) -> ControlFlow<()> {
         let record = match found {
             Ok(record) => record,
+            Err(bad) if !self.told.insert((file.to_owned(), bad.at.byte)) => {
+                return ControlFlow::Continue(());
+            }
             Err(bad) => return self.bad(file, bad),
         };
+        let at = record.at;
         match self.item(record) {
             Ok(()) => ControlFlow::Continue(()),
             Err((id, reason)) => self.skip(Skipped {
                 file: file.to_owned(),
-                at: None,
+                at,
                 id,
                 reason,
             }),
         }
     }
 
-    /// Makes the batch item of a record, or notes it unchanged.
+    /// Takes a record: makes the batch item of its ticket, or finds the
+    /// ticket as the record has it; a later record of a ticket the export
+    /// held already replaces the earlier one's outcome.
     fn item(&mut self, mut record: Record) -> Result<(), (Option<String>, String)> {
         let source = record.source.clone();
         let refuse = |reason: String| (Some(source.clone()), reason);
-        let desk = self.desk;
-        let config = desk.config();
         for (name, value) in &mut record.fields {
-            let def = form_field(&config.fields, name).map_err(&refuse)?;
+            let def = form_field(&self.desk.config().fields, name).map_err(&refuse)?;
             *value = def
                 .parse_value(&field_text(value))
                 .map_err(|e| refuse(format!("field {name}: {e}")))?;
         }
-        let last = record
-            .messages
-            .iter()
-            .map(|m| m.at)
-            .chain([record.updated, record.created])
-            .max()
-            .unwrap_or(record.updated);
+        let last = record.last();
         let earlier = self.seen.get(&source).map(|s| (s.updated, s.item));
-        match earlier {
-            Some((updated, _)) if updated >= last => return Ok(()),
-            None => self.report.records += 1,
-            Some((_, None)) => self.report.unchanged -= 1,
-            Some((_, Some(_))) => {}
+        if earlier.is_some_and(|(updated, _)| updated >= last) {
+            return Ok(());
         }
         let earlier_item = earlier.and_then(|(_, item)| item);
-        let unchanged = |work: &mut Self| {
-            work.report.unchanged += 1;
-            if let Some(index) = earlier_item {
-                work.items[index] = None;
-            }
-            work.seen.insert(
-                source.clone(),
-                Seen {
-                    updated: last,
-                    item: None,
-                },
-            );
-            Ok(())
-        };
-        let statuses = &config.statuses;
-        let item = match self.known.sources.get(&source) {
-            Some((id, blob)) => {
-                // A ticket nobody touched since an import of this same
-                // record is the file the record makes: known by its blob
-                // id, without reading it.
-                let made = import::new_ticket(id.clone(), &record, statuses)
-                    .map_err(|e| refuse(e.0))?
-                    .to_toml(statuses);
-                if Oid::hash_object(git2::ObjectType::Blob, made.as_bytes()).ok() == Some(*blob) {
-                    return unchanged(self);
+        let id = earlier_item.and_then(|i| self.items[i].as_ref().map(|t| t.id.clone()));
+        let made = self.make(&record, id).map_err(refuse)?;
+        let index = match (earlier, made) {
+            (None, None) | (Some((_, Some(_))), None) => {
+                self.report.unchanged += 1;
+                if let Some(index) = earlier_item {
+                    self.items[index] = None;
                 }
-                let raw = desk.store().read_blob(layout::ticket_path(id), *blob);
-                let text = raw.text.map_err(|e| refuse(e.to_string()))?;
-                let existing = Ticket::parse(&text).map_err(|e| refuse(e.message))?;
-                let before = existing.summary(statuses).status;
-                match import::refresh(&existing, &record, statuses).map_err(|e| refuse(e.0))? {
-                    None => return unchanged(self),
-                    Some(ticket) => {
-                        let message = message(&ticket, &source, &before, statuses);
-                        let content = ticket.to_toml(statuses);
-                        BatchItem::new(id.clone(), *blob, &content, message)
+                None
+            }
+            (Some((_, None)), None) => None,
+            (earlier, Some(item)) => {
+                if matches!(earlier, Some((_, None))) {
+                    self.report.unchanged -= 1;
+                }
+                let item = author(item, &record, last, &self.importer);
+                Some(match earlier_item {
+                    Some(index) => {
+                        self.items[index] = Some(item);
+                        index
                     }
-                }
-            }
-            None => {
-                let earlier_id =
-                    earlier_item.and_then(|i| self.items[i].as_ref().map(|t| t.id.clone()));
-                let id = match earlier_id {
-                    Some(id) => id,
                     None => {
-                        let known = &self.known.ids;
-                        let id = import::ticket_id(&source, &|id| known.contains(id));
-                        self.known.ids.insert(id.clone());
-                        id
+                        self.items.push(Some(item));
+                        self.items.len() - 1
                     }
-                };
-                let ticket =
-                    import::new_ticket(id.clone(), &record, statuses).map_err(|e| refuse(e.0))?;
-                let message = message(&ticket, &source, "new", statuses);
-                let content = ticket.to_toml(statuses);
-                BatchItem::create(id, &content, message)
+                })
             }
         };
-        let item = author(item, &record, last, &self.importer);
-        let index = match earlier_item {
-            Some(index) => {
-                self.items[index] = Some(item);
-                index
-            }
-            None => {
-                self.items.push(Some(item));
-                self.items.len() - 1
-            }
-        };
+        if earlier.is_none() {
+            self.report.records += 1;
+        }
         self.seen.insert(
             source,
             Seen {
                 updated: last,
-                item: Some(index),
+                item: index,
             },
         );
         Ok(())
+    }
+
+    /// The batch item of a record's ticket (the new ticket `id` when an
+    /// earlier record of it drew one), or `None` when the ticket is as
+    /// the record has it.
+    fn make(&mut self, record: &Record, id: Option<TicketId>) -> Result<Option<BatchItem>, String> {
+        let statuses = &self.desk.config().statuses;
+        let source = &record.source;
+        if let Some((id, blob)) = self.known.sources.get(source) {
+            // A ticket nobody touched since an import of this same record
+            // is the file the record makes: known by its blob id, without
+            // reading it.
+            let made = import::new_ticket(id.clone(), record, statuses)
+                .map_err(|e| e.0)?
+                .to_toml(statuses);
+            if Oid::hash_object(git2::ObjectType::Blob, made.as_bytes()).ok() == Some(*blob) {
+                return Ok(None);
+            }
+            let raw = self.desk.store().read_blob(layout::ticket_path(id), *blob);
+            let text = raw.text.map_err(|e| e.to_string())?;
+            let existing = Ticket::parse(&text).map_err(|e| {
+                format!(
+                    "its ticket {id} does not parse ({}): fix the file first (`tix doctor`)",
+                    e.message
+                )
+            })?;
+            let before = existing.summary(statuses).status;
+            let Some(ticket) = import::refresh(&existing, record, statuses).map_err(|e| e.0)?
+            else {
+                return Ok(None);
+            };
+            let message = message(&ticket, source, &before, statuses);
+            let content = ticket.to_toml(statuses);
+            return Ok(Some(BatchItem::new(id.clone(), *blob, &content, message)));
+        }
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let known = &self.known.ids;
+                let id = import::ticket_id(source, &|id| known.contains(id));
+                self.known.ids.insert(id.clone());
+                id
+            }
+        };
+        let ticket = import::new_ticket(id.clone(), record, statuses).map_err(|e| e.0)?;
+        let message = message(&ticket, source, "new", statuses);
+        let content = ticket.to_toml(statuses);
+        Ok(Some(BatchItem::create(id, &content, message)))
     }
 }
 
@@ -420,11 +533,12 @@ impl Work<'_> {
 /// are read.
 fn read_export(
     options: &ImportOptions,
+    reader: &Reader,
     sizes: &[u64],
     work: &mut Work<'_>,
     progress: &mut dyn Progress,
 ) -> Result<(), Error> {
-    let passes = if matches!(options.format, Format::Zendesk(_)) {
+    let passes = if matches!(reader, Reader::Zendesk(_)) {
         2
     } else {
         1
@@ -433,8 +547,8 @@ fn read_export(
     progress.start(Phase::Loading, usize::try_from(total).unwrap_or(usize::MAX));
     let read = Rc::new(Cell::new(0u64));
     let mut tick = |done: u64| progress.advance(usize::try_from(done).unwrap_or(usize::MAX));
-    match &options.format {
-        Format::Zendesk(zendesk_options) => {
+    match reader {
+        Reader::Zendesk(zendesk_options) => {
             let mut directory = zendesk::Directory::default();
             for (n, path) in options.files.iter().enumerate() {
                 let file = name(path);
@@ -466,7 +580,7 @@ fn read_export(
                 .map_err(|e| unreadable(path, &e))?;
             }
         }
-        Format::Table(mapping) => {
+        Reader::Table(mapping) => {
             for path in &options.files {
                 let file = name(path);
                 let input = counted(path, &read)?;

@@ -461,10 +461,18 @@ fn list_shards<'a>(
     old: Option<&'a Loaded>,
 ) -> Result<Listed<'a>, Error> {
     let mut shards: Vec<(String, Oid, Body<'_>)> = Vec::new();
-    // Without a cache every shard tree is read: straight from the packs, as
-    // the blobs are (libgit2 would keep the pages of their delta chains
+    // The shard trees the cache does not know are read: many of them (a
+    // first scan, or one after an import) straight from the packs, as the
+    // blobs are (libgit2 would keep the pages of their delta chains
     // mapped).
-    let reading = if old.is_none() { tickets.len() } else { 0 };
+    let reading = tickets
+        .iter()
+        .filter(|entry| {
+            let name = entry.name().unwrap_or_default();
+            old.and_then(|o| o.shards.get(name))
+                .is_none_or(|section| section.tree != entry.id())
+        })
+        .count();
     let mut trees = pack_reader::for_reading(packs, repo.path(), reading).reader();
     let mut stray = Vec::new();
     let mut todo: Vec<(String, Oid)> = Vec::new();

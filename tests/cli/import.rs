@@ -1658,3 +1658,211 @@ fn without_sla(mut ticket: Value) -> Value {
 fn ids_and_head(env: &TestEnv) -> (BTreeMap<String, String>, String) {
     (ids_by_source(env), env.head())
 }
+
+// ------------------------------------------------------- found in review
+
+/// Writes an export next to the desk (not in it); returns its path.
+fn export_file(env: &TestEnv, name: &str, bytes: &[u8]) -> String {
+    let path = env.home().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// A ticket the first read skips over but the full read cannot take (an
+/// escape JSON does not allow) is refused where it starts, not dropped.
+#[test]
+fn a_ticket_json_cannot_hold_is_refused_not_dropped() {
+    let env = TestEnv::new();
+    let text = concat!(
+        "{\"tickets\": [\n",
+        "  {\"id\": 1, \"subject\": \"One\", \"created_at\": \"2024-01-01T00:00:00Z\"},\n",
+        "  {\"id\": 2, \"subject\": \"\\ud800\", \"created_at\": \"2024-01-01T00:00:00Z\"},\n",
+        "  {\"id\": 3, \"subject\": \"Three\", \"created_at\": \"2024-01-01T00:00:00Z\"}\n",
+        "]}\n"
+    );
+    let path = export_file(&env, "l1.json", text.as_bytes());
+    let stderr = refused(&env, &["import", "zendesk", &path], 1);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    let (out, stderr) = import_with_stderr(&env, &["zendesk", &path, "--skip-bad"]);
+    assert!(out.contains("1 part skipped"), "{out}");
+    assert_eq!(stderr.matches("skipped ").count(), 1, "{stderr}");
+}
+
+/// A ticket listed three times (unchanged, then a bad newer state, then a
+/// good newer one) counts once and never below zero.
+#[test]
+fn a_ticket_listed_again_with_a_bad_state_between_counts_once() {
+    let env = TestEnv::new();
+    let map = "id=id,created=created,updated=updated,status=status,subject=subject";
+    let first = export_file(
+        &env,
+        "a.csv",
+        b"id,subject,created,updated,status\n1,One,2024-01-01,2024-01-01,open\n",
+    );
+    import(&env, &["csv", &first, "--map", map]);
+    let again = export_file(
+        &env,
+        "b.csv",
+        b"id,subject,created,updated,status\n\
+          1,One,2024-01-01,2024-01-01,open\n\
+          1,One,2024-01-01,2024-01-02,bogus\n\
+          1,One,2024-01-01,2024-01-03,resolved\n",
+    );
+    let json = import_json(&env, &["csv", &again, "--map", map, "--skip-bad"]);
+    assert_eq!(json["records"], 1, "{json}");
+    assert_eq!(json["updated"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["unchanged"], 0, "{json}");
+    assert_eq!(json["skipped"][0]["line"], 3, "{json}");
+    assert_eq!(by_source(&env, "csv:1")["status"], "resolved");
+}
+
+/// Angle brackets in a plain CSV body are text, not HTML.
+#[test]
+fn a_plain_csv_body_keeps_its_angle_brackets() {
+    let env = TestEnv::new();
+    let path = export_file(
+        &env,
+        "c.csv",
+        "id,created,body\n1,2024-01-01,Please write to <john@example.com> if a<b and c>d\n"
+            .as_bytes(),
+    );
+    import(
+        &env,
+        &["csv", &path, "--map", "id=id,created=created,body=body"],
+    );
+    let messages = conversation(&by_source(&env, "csv:1"));
+    assert_eq!(
+        messages[0][3],
+        "Please write to <john@example.com> if a<b and c>d"
+    );
+}
+
+/// The comments file given twice, or overlapping pages, make each comment
+/// one message.
+#[test]
+fn comments_given_twice_are_one_message_each() {
+    let env = TestEnv::new();
+    let comments = sample("zendesk/comments.jsonl");
+    import(
+        &env,
+        &[
+            "zendesk",
+            &sample("zendesk/tickets-only.json"),
+            &comments,
+            &comments,
+        ],
+    );
+    let twice = TestEnv::new();
+    import(
+        &twice,
+        &["zendesk", &sample("zendesk/tickets-only.json"), &comments],
+    );
+    for source in ["zendesk:101", "zendesk:102", "zendesk:103"] {
+        assert_eq!(
+            conversation(&by_source(&env, source)),
+            conversation(&by_source(&twice, source)),
+            "{source}"
+        );
+    }
+}
+
+/// A newer export that closes an open ticket solves it first, as a
+/// fresh import of that export does.
+#[test]
+fn an_update_to_closed_goes_through_resolved() {
+    let env = TestEnv::new();
+    let map = "id=id,created=created,updated=updated,status=status";
+    let open = export_file(
+        &env,
+        "o.csv",
+        b"id,created,updated,status\n7,2024-01-01,2024-01-01,open\n",
+    );
+    let closed = export_file(
+        &env,
+        "c.csv",
+        b"id,created,updated,status\n7,2024-01-01,2024-01-05,closed\n",
+    );
+    import(&env, &["csv", &open, "--map", map]);
+    import(&env, &["csv", &closed, "--map", map]);
+    let steps: Vec<(Value, Value)> = history(&by_source(&env, "csv:7"))
+        .into_iter()
+        .map(|(_, _, from, to, _)| (from, to))
+        .collect();
+    assert_eq!(
+        &steps[steps.len() - 2..],
+        [
+            (json!("open"), json!("resolved")),
+            (json!("resolved"), json!("closed"))
+        ]
+    );
+}
+
+/// A committed ticket file that no longer parses still names its source:
+/// importing again does not make its ticket a second time.
+#[test]
+fn a_broken_ticket_file_is_not_imported_twice() {
+    let env = page_desk();
+    let id = id_of(&env, "zendesk:101");
+    let path = env.ticket_path(&id);
+    let text = std::fs::read_to_string(env.path(&path)).unwrap();
+    env.commit_file(&path, &format!("{text}\nbroken = [\n"));
+    let page = sample("zendesk/page.json");
+    let stderr = refused(&env, &["import", "zendesk", &page], 1);
+    assert!(
+        stderr.contains(&format!("its ticket {id} does not parse")),
+        "{stderr}"
+    );
+    let out = import(&env, &["zendesk", &page, "--skip-bad"]);
+    assert!(out.contains("0 new"), "{out}");
+}
+
+/// A record refused after it was read is placed at its own line.
+#[test]
+fn a_bad_record_is_placed_at_its_line() {
+    let env = TestEnv::new();
+    let text = concat!(
+        "{\"id\": 1, \"subject\": \"One\", \"created_at\": \"2024-01-01T00:00:00Z\"}\n",
+        "{\"id\": 2, \"subject\": \"Two\", \"created_at\": \"2024-01-01T00:00:00Z\"}\n",
+        "{\"id\": 3, \"subject\": \"Three\", \"status\": \"weird\", \"created_at\": \"2024-01-01T00:00:00Z\"}\n",
+    );
+    let path = export_file(&env, "l.jsonl", text.as_bytes());
+    let stderr = refused(&env, &["import", "zendesk", &path], 1);
+    let third = text.find("{\"id\": 3").unwrap();
+    assert!(
+        stderr.contains(&format!("line 3 (byte {third})")),
+        "{stderr}"
+    );
+}
+
+/// A byte-order mark before Zendesk's JSON is not an error.
+#[test]
+fn a_zendesk_export_with_a_byte_order_mark_reads() {
+    let env = TestEnv::new();
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    bytes.extend_from_slice(&std::fs::read(sample("zendesk/page.json")).unwrap());
+    let path = export_file(&env, "bom.json", &bytes);
+    let out = import(&env, &["zendesk", &path]);
+    assert_eq!(out, "Imported 9 tickets: 9 new, 0 updated, 0 unchanged.\n");
+}
+
+/// A CSV status names a custom status in any case, with spaces or
+/// hyphens.
+#[test]
+fn a_csv_status_finds_a_custom_status_whatever_its_case() {
+    let env = TestEnv::new();
+    configure(
+        &env,
+        "[[status]]\nid = \"waiting-on-vendor\"\nlabel = \"Waiting on vendor\"\ncategory = \"on_hold\"\n",
+    );
+    let path = export_file(
+        &env,
+        "s.csv",
+        b"id,created,status\n1,2024-01-01,Waiting-On-Vendor\n2,2024-01-01,waiting on vendor\n",
+    );
+    import(
+        &env,
+        &["csv", &path, "--map", "id=id,created=created,status=status"],
+    );
+    assert_eq!(by_source(&env, "csv:1")["status"], "waiting-on-vendor");
+    assert_eq!(by_source(&env, "csv:2")["status"], "waiting-on-vendor");
+}

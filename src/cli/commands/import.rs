@@ -10,8 +10,6 @@ use crate::cli::automation::Bar;
 use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
 use crate::desk::import::{self, ImportOptions, ImportReport};
-use crate::domain::import::table::Mapping;
-use crate::domain::import::zendesk;
 
 /// Import tickets from another helpdesk's export.
 ///
@@ -92,34 +90,31 @@ struct Common {
 pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<(), CommandError> {
     let output = ctx.format(&[Format::Table, Format::Json])?;
     let (common, format) = match &args.source {
-        Source::Zendesk { common, field_map } => {
-            let options = zendesk::Options {
-                fields: field_map_of(field_map)?,
-            };
-            (common, import::Format::Zendesk(options))
-        }
+        Source::Zendesk { common, field_map } => (
+            common,
+            import::Format::Zendesk {
+                field_map: field_map.clone(),
+            },
+        ),
         Source::Liveagent { common, timezone } => (
             common,
-            import::Format::Table(Mapping::liveagent(zone(timezone)?)),
+            import::Format::LiveAgent {
+                timezone: timezone.clone(),
+            },
         ),
         Source::Csv {
             common,
             map,
             source,
             timezone,
-        } => {
-            let name = source.trim();
-            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-            if name.is_empty() || name.len() > 40 || !name.chars().all(word) {
-                return Err(CommandError::usage(
-                    "--source takes a name of up to 40 letters, digits, '-', '_' or '.' \
-                     (it starts each ticket's source id, as in freshdesk:1042)",
-                ));
-            }
-            let mapping =
-                Mapping::parse(name, map, zone(timezone)?).map_err(CommandError::usage)?;
-            (common, import::Format::Table(mapping))
-        }
+        } => (
+            common,
+            import::Format::Csv {
+                map: map.clone(),
+                source: source.clone(),
+                timezone: timezone.clone(),
+            },
+        ),
     };
     let desk = ctx.desk()?;
     let now = ctx.now()?;
@@ -229,31 +224,4 @@ fn json(report: &ImportReport, dry_run: bool) -> ImportJson<'_> {
             .map(|(id, why)| (id.as_str(), why.as_str()))
             .collect(),
     }
-}
-
-/// `--field-map 360001=plan` as Zendesk field ids to desk field names.
-fn field_map_of(pairs: &[String]) -> Result<BTreeMap<u64, String>, CommandError> {
-    let mut map = BTreeMap::new();
-    for pair in pairs.iter().flat_map(|p| p.split(',')) {
-        let Some((id, name)) = pair.split_once('=') else {
-            return Err(CommandError::usage(format!(
-                "--field-map '{pair}' is not ID=NAME (a Zendesk field id, a field of the desk)"
-            )));
-        };
-        let id: u64 = id.trim().parse().map_err(|_| {
-            CommandError::usage(format!(
-                "--field-map '{pair}': '{id}' is not a Zendesk field id"
-            ))
-        })?;
-        map.insert(id, name.trim().to_owned());
-    }
-    Ok(map)
-}
-
-fn zone(name: &str) -> Result<chrono_tz::Tz, CommandError> {
-    name.parse().map_err(|_| {
-        CommandError::usage(format!(
-            "--timezone '{name}' is not a time zone: use a name such as UTC or Europe/Prague"
-        ))
-    })
 }

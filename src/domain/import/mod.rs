@@ -116,6 +116,8 @@ pub struct Record {
     pub messages: Vec<Message>,
     /// The requester's rating (1 to 5) with its words and time.
     pub rating: Option<Rating>,
+    /// Where in the export it starts, when known.
+    pub at: Option<Position>,
 }
 
 impl Record {
@@ -130,7 +132,7 @@ impl Record {
     }
 
     /// The record's last moment: its `updated` time, or a later message.
-    fn last(&self) -> Timestamp {
+    pub fn last(&self) -> Timestamp {
         self.messages
             .iter()
             .map(|m| m.at)
@@ -234,14 +236,16 @@ pub fn new_ticket(
         let at = record
             .messages
             .iter()
-            .filter(|m| m.role == Role::Agent)
+            .filter(|m| m.role == Role::Agent && !m.note)
             .map(|m| m.at)
             .min()
             .unwrap_or(last)
             .max(record.created);
         let mut assign = Event::new(at, &to, Role::Agent, EventKind::Assign);
         assign.to = Some(to.clone());
-        insert_in_time(&mut ticket.events, assign);
+        // Before the agent's first reply at the same time.
+        let before = ticket.events.partition_point(|e| e.at < at);
+        ticket.events.insert(before, assign);
         ticket.assignee = Some(to);
     }
     if let Some(department) = record.department.as_deref().map(|d| text::one_line(d, 200)) {
@@ -289,12 +293,12 @@ pub fn refresh(
         let now = ticket.summary(statuses);
         let target = fresh.summary(statuses);
         if now.status != target.status {
-            let reason = record.outcome.reason.clone();
-            let mut event = Event::new(last, IMPORTER, Role::System, EventKind::Status);
-            event.from = Some(now.status);
-            event.to = Some(target.status);
-            event.reason = reason;
-            ticket.push(event);
+            let outcome = Outcome {
+                status: target.status,
+                reason: record.outcome.reason.clone(),
+            };
+            let events = status_events(&now.status, now.category, &outcome, statuses, last);
+            ticket.events.extend(events);
             changed = true;
         }
         if fresh.rating.is_some() && fresh.rating != ticket.rating {
@@ -303,7 +307,9 @@ pub fn refresh(
                 .iter()
                 .rev()
                 .find(|e| e.kind == EventKind::Csat);
-            ticket.events.extend(csat.cloned());
+            if let Some(csat) = csat {
+                insert_in_time(&mut ticket.events, csat.clone());
+            }
             ticket.rating = fresh.rating.clone();
             changed = true;
         }
@@ -382,32 +388,19 @@ fn settle(
     statuses: &Statuses,
     last: Timestamp,
 ) -> Result<(), RecordError> {
-    let outcome = &record.outcome;
-    let Some(category) = statuses.category(&outcome.status) else {
-        return Err(RecordError(format!(
-            "the status '{}' is not one of the desk's",
-            outcome.status
-        )));
+    let status = desk_status(&record.outcome.status, statuses)?;
+    let outcome = Outcome {
+        status,
+        reason: record.outcome.reason.clone(),
     };
-    let mut path = Vec::new();
-    if category == Category::Closed && outcome.reason.is_none() {
-        path.push(Category::Solved.default_status().to_owned());
-    }
-    path.push(outcome.status.clone());
-    let mut from = Category::New.default_status().to_owned();
-    for to in path {
-        if to == from {
-            continue;
-        }
-        let mut event = Event::new(last, IMPORTER, Role::System, EventKind::Status);
-        event.from = Some(from);
-        event.to = Some(to.clone());
-        if to == outcome.status {
-            event.reason.clone_from(&outcome.reason);
-        }
-        ticket.push(event);
-        from = to;
-    }
+    let new = Category::New.default_status();
+    ticket.events.extend(status_events(
+        new,
+        Some(Category::New),
+        &outcome,
+        statuses,
+        last,
+    ));
     if let Some(rating) = &record.rating {
         if !(1..=5).contains(&rating.score) {
             return Err(RecordError(format!(
@@ -436,6 +429,64 @@ fn settle(
         ticket.rating = Some(rating);
     }
     Ok(())
+}
+
+/// The status of the desk a record's status names: the same id, else one
+/// that differs only in case and in writing ` `, `-` or `_` between words
+/// (`Waiting on vendor` is `waiting-on-vendor`).
+fn desk_status(given: &str, statuses: &Statuses) -> Result<String, RecordError> {
+    if statuses.category(given).is_some() {
+        return Ok(given.to_owned());
+    }
+    let fold = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .map(|c| if matches!(c, ' ' | '-') { '_' } else { c })
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = fold(given);
+    statuses
+        .iter()
+        .map(|def| def.id.as_str())
+        .find(|id| fold(id) == wanted)
+        .map(str::to_owned)
+        .ok_or_else(|| RecordError(format!("the status '{given}' is not one of the desk's")))
+}
+
+/// The status events at `at` that move a ticket from `from` (of
+/// `category`) to the outcome: through the default solved status when it
+/// closes with a solution (a ticket closes once solved), with the
+/// outcome's reason on the last.
+fn status_events(
+    from: &str,
+    category: Option<Category>,
+    outcome: &Outcome,
+    statuses: &Statuses,
+    at: Timestamp,
+) -> Vec<Event> {
+    let mut path = Vec::new();
+    let closing = statuses.category(&outcome.status) == Some(Category::Closed);
+    if closing && outcome.reason.is_none() && category != Some(Category::Solved) {
+        path.push(Category::Solved.default_status().to_owned());
+    }
+    path.push(outcome.status.clone());
+    let mut from = from.to_owned();
+    let mut events = Vec::new();
+    for to in path {
+        if to == from {
+            continue;
+        }
+        let mut event = Event::new(at, IMPORTER, Role::System, EventKind::Status);
+        event.from = Some(from);
+        event.to = Some(to.clone());
+        if to == outcome.status {
+            event.reason.clone_from(&outcome.reason);
+        }
+        events.push(event);
+        from = to;
+    }
+    events
 }
 
 /// The tags of a record as tix tags: trimmed, inner spaces and commas as

@@ -294,11 +294,17 @@ pub fn read(
             }
             Ok(true) => {
                 let cells = Row { row: &row, at: &at };
-                record(&cells, mapping).map_err(|reason| Bad {
-                    at: position(row.position()),
-                    id: cells.get(&Key::Id).map(str::to_owned),
-                    reason,
-                })
+                let started = position(row.position());
+                record(&cells, mapping)
+                    .map(|mut r| {
+                        r.at = Some(started);
+                        r
+                    })
+                    .map_err(|reason| Bad {
+                        at: position(row.position()),
+                        id: cells.get(&Key::Id).map(str::to_owned),
+                        reason,
+                    })
             }
             Err(err) => {
                 let reason = match err.kind() {
@@ -453,6 +459,7 @@ fn record(row: &Row<'_>, mapping: &Mapping) -> Result<Record, String> {
         updated,
         messages,
         rating: None,
+        at: None,
     })
 }
 
@@ -489,7 +496,7 @@ fn message(
     updated: Timestamp,
 ) -> Option<Message> {
     let body = row.get(&Key::Body).map(|b| {
-        if b.contains('<') && b.contains('>') {
+        if super::text::looks_like_html(b) {
             super::text::from_html(b)
         } else {
             b.to_owned()

@@ -73,6 +73,7 @@ fn record() -> Record {
             comment: Some("Quick!".to_owned()),
             at: at("2024-03-02T10:00:00Z"),
         }),
+        at: None,
     }
 }
 
@@ -109,9 +110,10 @@ fn a_record_becomes_a_ticket_with_its_times_in_order() {
             Some("Hardware"),
         ),
         (EventKind::Note, "2024-03-01T10:00:00Z", None),
+        // At the agent's first reply, not at a note.
         (
             EventKind::Assign,
-            "2024-03-01T10:00:00Z",
+            "2024-03-01T11:00:00Z",
             Some("ana@desk.example"),
         ),
         (EventKind::Message, "2024-03-01T11:00:00Z", None),
@@ -207,8 +209,11 @@ fn a_newer_record_adds_messages_and_records_what_changed() {
         "Thanks, works",
     ));
     let updated = refresh(&ticket, &newer, &statuses).unwrap().unwrap();
-    let added: Vec<_> = updated.events[ticket.events.len()..]
+    // The events the refresh added, in the log's order.
+    let added: Vec<_> = updated
+        .events
         .iter()
+        .filter(|e| !ticket.events.contains(e))
         .map(|e| (e.kind, e.at.to_rfc3339(), e.from.clone(), e.to.clone()))
         .collect();
     let t = "2024-03-05T08:00:00Z".to_owned();
@@ -217,6 +222,12 @@ fn a_newer_record_adds_messages_and_records_what_changed() {
         added,
         [
             (
+                EventKind::Csat,
+                "2024-03-02T10:00:00Z".to_owned(),
+                None,
+                s("5")
+            ),
+            (
                 EventKind::Message,
                 "2024-03-04T08:00:00Z".to_owned(),
                 None,
@@ -224,13 +235,9 @@ fn a_newer_record_adds_messages_and_records_what_changed() {
             ),
             (EventKind::Priority, t.clone(), s("high"), s("urgent")),
             (EventKind::Tag, t.clone(), s("on-fire"), None),
-            (EventKind::Status, t.clone(), s("open"), s("closed")),
-            (
-                EventKind::Csat,
-                "2024-03-02T10:00:00Z".to_owned(),
-                None,
-                s("5")
-            ),
+            // A ticket closes once solved.
+            (EventKind::Status, t.clone(), s("open"), s("resolved")),
+            (EventKind::Status, t.clone(), s("resolved"), s("closed")),
         ]
     );
     assert_eq!(updated.priority, Priority::Urgent);
@@ -293,6 +300,9 @@ fn zendesk_records(text: &str) -> (Vec<Record>, Vec<Bad>) {
         &mut |found| {
             match found {
                 Ok(record) => records.push(record),
+                // The read tells again of what the scan found: the desk
+                // hears each place once.
+                Err(b) if bad.iter().any(|old: &Bad| old.at == b.at) => {}
                 Err(b) => bad.push(b),
             }
             ControlFlow::Continue(())

@@ -45,6 +45,60 @@ pub fn from_html(html: &str) -> String {
     body(&mail_parser::decoders::html::html_to_text(html))
 }
 
+/// Tells whether a text is HTML: it holds a tag of HTML's common
+/// elements (`<p>`, `</div>`, `<br/>`, `<a href=...>`), not just angle
+/// brackets (`<ana@example.com>`, `a<b and c>d`).
+pub fn looks_like_html(text: &str) -> bool {
+    const TAGS: [&str; 27] = [
+        "a",
+        "b",
+        "blockquote",
+        "body",
+        "br",
+        "div",
+        "em",
+        "font",
+        "h1",
+        "h2",
+        "h3",
+        "head",
+        "hr",
+        "html",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "span",
+        "strong",
+        "style",
+        "table",
+        "td",
+        "tr",
+        "ul",
+    ];
+    text.match_indices('<').any(|(at, _)| {
+        let rest = text[at + 1..].strip_prefix('/').unwrap_or(&text[at + 1..]);
+        let name_len = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_len);
+        if !TAGS.contains(&name.to_ascii_lowercase().as_str()) {
+            return false;
+        }
+        // What follows the name up to `>`: nothing, a `/`, or attributes
+        // (`href="..."`), not words (`<b and c>`).
+        let Some(end) = after.find('>') else {
+            return false;
+        };
+        let inside = after[..end].trim();
+        inside.is_empty()
+            || inside == "/"
+            || (after.starts_with(char::is_whitespace) && inside.contains('='))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +118,16 @@ mod tests {
     fn bodies_keep_lines_and_lose_control_characters() {
         assert_eq!(body("Hi\r\nthere\u{7}\u{0}\n\n"), "Hi\nthere");
         assert_eq!(body("a\rb\tc"), "a\nb\tc");
+    }
+
+    #[test]
+    fn html_is_told_from_angle_brackets() {
+        assert!(looks_like_html("<p>Hi</p>"));
+        assert!(looks_like_html("line<br/>two"));
+        assert!(looks_like_html("<A HREF=\"x\">x</A>"));
+        assert!(!looks_like_html("Write to <john@example.com> or call"));
+        assert!(!looks_like_html("if a<b and c>d"));
+        assert!(!looks_like_html("<3 thanks"));
     }
 
     #[test]

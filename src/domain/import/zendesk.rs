@@ -125,6 +125,8 @@ struct CustomField {
 #[derive(Deserialize)]
 struct Comment {
     #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
     author_id: Option<u64>,
     #[serde(default)]
     body: Option<String>,
@@ -176,6 +178,7 @@ pub fn read(
     sink: &mut dyn FnMut(Result<Record, Bad>) -> ControlFlow<()>,
 ) -> io::Result<()> {
     let mut failed = None;
+    let sink = std::cell::RefCell::new(sink);
     let mut on_ticket = |value: Value, at: Position| -> ControlFlow<()> {
         let id = value.get("id").map(|id| id.to_string());
         let record = serde_json::from_value::<Ticket>(value)
@@ -185,13 +188,20 @@ pub fn read(
                     .map_err(|e| failed.get_or_insert(e).to_string())?;
                 record(ticket, fetched, directory, options)
             });
-        sink(record.map_err(|reason| Bad { at, id, reason }))
+        let record = record.map(|mut r| {
+            r.at = Some(at);
+            r
+        });
+        (sink.borrow_mut())(record.map_err(|reason| Bad { at, id, reason }))
     };
     let mut top = Pass::Read {
         on_ticket: &mut on_ticket,
     };
-    // The scan told of the broken parts already.
-    values(input, &mut top, &mut |_| ControlFlow::Continue(()))?;
+    // Told again of what the scan found broken (the caller hears of each
+    // place once), and of what only a full read finds: a ticket the scan
+    // skipped over holds text JSON does not allow (a lone surrogate, a
+    // number out of range, nesting too deep).
+    values(input, &mut top, &mut |bad| (sink.borrow_mut())(Err(bad)))?;
     match failed {
         Some(err) => Err(err),
         None => Ok(()),
@@ -239,8 +249,8 @@ struct Counted<R> {
     inner: R,
     at: Rc<Cell<Position>>,
     /// Where the value being read starts: its first byte that is not
-    /// white space.
-    first: Option<Position>,
+    /// white space or a comma (reset before each value).
+    first: Rc<Cell<Option<Position>>>,
 }
 
 impl<R: Read> Read for Counted<R> {
@@ -248,11 +258,11 @@ impl<R: Read> Read for Counted<R> {
         let n = self.inner.read(buf)?;
         let mut at = self.at.get();
         for (i, &b) in buf[..n].iter().enumerate() {
-            if self.first.is_none() && !b.is_ascii_whitespace() {
-                self.first = Some(Position {
+            if self.first.get().is_none() && !b.is_ascii_whitespace() && b != b',' {
+                self.first.set(Some(Position {
                     line: at.line,
                     byte: at.byte + i as u64,
-                });
+                }));
             }
             if b == b'\n' {
                 at.line += 1;
@@ -274,26 +284,28 @@ fn values(
     bad: &mut dyn FnMut(Bad) -> ControlFlow<()>,
 ) -> io::Result<()> {
     let at = Rc::new(Cell::new(Position { line: 1, byte: 0 }));
+    let mark = Rc::new(Cell::new(None));
     let mut counted = Counted {
         inner: input,
         at: Rc::clone(&at),
-        first: None,
+        first: Rc::clone(&mark),
     };
+    skip_bom(&mut counted)?;
     // Whether every value so far was one line; unknown before the first.
     let mut lines: Option<bool> = None;
     loop {
-        counted.first = None;
+        mark.set(None);
         let start = at.get();
         let mut at_end = false;
         let outcome = {
             let mut de = serde_json::Deserializer::from_reader(&mut counted);
             TopSeed {
                 pass: &mut *pass,
-                at: &at,
+                at: &mark,
             }
             .deserialize(&mut de)
         };
-        let first = counted.first.unwrap_or(start);
+        let first = mark.get().unwrap_or(start);
         if outcome.is_ok() {
             lines = Some(lines.unwrap_or(true) && first.line == at.get().line);
         }
@@ -303,17 +315,17 @@ fn values(
             Ok(Top::Done) => continue,
             Ok(Top::Object(object)) => {
                 let end = at.get();
-                match classify(object, start, end, pass) {
+                match classify(object, first, end, pass) {
                     Ok(ControlFlow::Continue(())) => continue,
                     Ok(ControlFlow::Break(())) => return Ok(()),
                     Err(reason) => Bad {
-                        at: start,
+                        at: first,
                         id: None,
                         reason,
                     },
                 }
             }
-            Err(err) if err.is_eof() && counted.first.is_none() => return Ok(()),
+            Err(err) if err.is_eof() && mark.get().is_none() => return Ok(()),
             Err(err) if err.is_io() => return Err(io::Error::other(err)),
             Err(err) if lines && at.get().line > first.line => {
                 // A broken line the parser ran on from: it alone is bad.
@@ -391,6 +403,14 @@ fn resync<R: BufRead>(counted: &mut Counted<R>) -> io::Result<bool> {
     }
 }
 
+/// Skips a byte-order mark at the start of the input.
+fn skip_bom<R: BufRead>(counted: &mut Counted<R>) -> io::Result<()> {
+    if counted.inner.fill_buf()?.starts_with(b"\xef\xbb\xbf") {
+        consume(counted, 3, 0);
+    }
+    Ok(())
+}
+
 /// Skips the rest of the line; false at the end of the input.
 fn skip_line<R: BufRead>(counted: &mut Counted<R>) -> io::Result<bool> {
     loop {
@@ -461,7 +481,7 @@ fn classify(
 
 struct TopSeed<'p, 'a> {
     pass: &'p mut Pass<'a>,
-    at: &'p Rc<Cell<Position>>,
+    at: &'p Rc<Cell<Option<Position>>>,
 }
 
 impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
@@ -533,7 +553,7 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
 
 struct TicketsSeed<'p, 'a> {
     pass: &'p mut Pass<'a>,
-    at: &'p Rc<Cell<Position>>,
+    at: &'p Rc<Cell<Option<Position>>>,
 }
 
 impl<'de> DeserializeSeed<'de> for TicketsSeed<'_, '_> {
@@ -559,7 +579,7 @@ impl<'de> Visitor<'de> for TicketsSeed<'_, '_> {
 /// Reads an array of tickets, one at a time.
 fn tickets<'de, A: SeqAccess<'de>>(
     pass: &mut Pass<'_>,
-    at: &Rc<Cell<Position>>,
+    mark: &Rc<Cell<Option<Position>>>,
     mut seq: A,
 ) -> Result<Top, A::Error> {
     match pass {
@@ -568,10 +588,11 @@ fn tickets<'de, A: SeqAccess<'de>>(
             Ok(Top::Done)
         }
         Pass::Read { on_ticket } => loop {
-            let start = at.get();
+            mark.set(None);
             let Some(value) = seq.next_element::<Value>()? else {
                 return Ok(Top::Done);
             };
+            let start = mark.get().unwrap_or(Position { line: 0, byte: 0 });
             if on_ticket(value, start).is_break() {
                 // The rest of the array is not read.
                 return Ok(Top::Stopped);
@@ -613,8 +634,24 @@ fn record(
     let person = |id: Option<u64>| id.map(|id| person(directory, id));
     let requester = person(requester_id).unwrap_or_default();
     let mut messages = Vec::new();
+    // A comment given twice (overlapping pages, a file named twice) is
+    // one message: the same id, or without ids the same time, author and
+    // text.
+    let mut ids = std::collections::HashSet::new();
+    let mut unnamed = std::collections::HashSet::new();
     for comment in ticket.comments.unwrap_or(fetched) {
-        messages.push(message(comment, requester_id, directory)?);
+        let first = match comment.id {
+            Some(id) => ids.insert(id),
+            None => unnamed.insert((
+                comment.created_at.clone(),
+                comment.author_id,
+                comment.body.clone(),
+                comment.html_body.clone(),
+            )),
+        };
+        if first {
+            messages.push(message(comment, requester_id, directory)?);
+        }
     }
     if messages.is_empty()
         && let Some(description) = ticket.description.filter(|d| !d.trim().is_empty())
@@ -660,6 +697,7 @@ fn record(
         updated,
         messages,
         rating: rating(ticket.satisfaction_rating.as_ref(), updated)?,
+        at: None,
     })
 }
 
