@@ -30,7 +30,7 @@ pub use lock::AutomationLock;
 use lock::WriterLock;
 pub use sync::SyncReport;
 
-use gitfmt::{history, index, pack_reader};
+use gitfmt::{history, history_cache, index, pack_reader};
 
 use crate::model::{TicketId, normalise_prefix};
 
@@ -1090,7 +1090,12 @@ impl Store {
     /// Lists the commits that changed a ticket, newest first.
     pub fn log(&self, id: &TicketId) -> Result<History, Error> {
         let packs = pack_reader::for_reading(&self.packs, self.repo.path(), usize::MAX);
-        history::log_path(&self.repo, packs, &layout::ticket_path(id))
+        let path = layout::ticket_path(id);
+        if self.pinned.is_some() {
+            return history::log_path(&self.repo, packs, &path);
+        }
+        let cache = self.private_dir().join("cache").join("history");
+        history_cache::log_path_cached(&self.repo, packs, &path, &cache)
     }
 
     /// Reads git's configured identity (`user.name`, `user.email`).

@@ -322,3 +322,69 @@ fn a_tix_now_before_1970_is_refused_or_committed_as_given() {
         assert_eq!(env.head(), head);
     }
 }
+
+/// `tix log` of every ticket, by commit id, against `git log -- path`.
+fn assert_logs_match_git(env: &TestEnv, ids: &[String], when: &str) {
+    for id in ids {
+        let log = env.json(&["log", id, "--format", "json"]);
+        let from_tix: Vec<String> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["commit"].as_str().unwrap().to_owned())
+            .collect();
+        let by_path = env.git(&["log", "--format=%H", "--", &env.ticket_path(id)]);
+        let from_git: Vec<String> = by_path.lines().map(str::to_owned).collect();
+        assert_eq!(from_tix, from_git, "{when}: {id}");
+    }
+}
+
+/// `tix log` reads a cache of what each commit changed: it stays the same
+/// as git's answer when tix adds commits, when a plain git commit does,
+/// after a merge of another branch, after a reset that drops commits, and
+/// when the cache file is damaged.
+#[test]
+fn tix_log_stays_true_to_git_as_history_moves() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..4).map(|i| env.new_ticket(&format!("T{i}"))).collect();
+    env.ok(&["note", &ids[0], "-m", "a"]);
+    assert_logs_match_git(&env, &ids, "first");
+    assert!(env.path(".git/tix/cache/history").exists());
+    // More changes on top: read incrementally.
+    env.ok(&["reply", &ids[1], "-m", "b"]);
+    env.ok(&["note", &ids[0], "-m", "c"]);
+    assert_logs_match_git(&env, &ids, "on top");
+    // A plain git commit that edits two ticket files at once.
+    for id in &ids[2..] {
+        let path = env.ticket_path(id);
+        let text = std::fs::read_to_string(env.path(&path)).unwrap();
+        std::fs::write(env.path(&path), format!("{text}\n")).unwrap();
+        env.git(&["add", &path]);
+    }
+    env.git(&["commit", "-qm", "hand edit"]);
+    assert_logs_match_git(&env, &ids, "hand edit");
+    // A branch merged back: the history is no longer a line on top.
+    let main = env.git(&["rev-parse", "--abbrev-ref", "HEAD"]);
+    env.git(&["checkout", "-qb", "side"]);
+    env.ok(&["note", &ids[3], "-m", "on the side"]);
+    env.git(&["checkout", "-q", main.trim()]);
+    env.ok(&["note", &ids[1], "-m", "on main"]);
+    env.git(&["merge", "-q", "--no-edit", "side"]);
+    assert_logs_match_git(&env, &ids, "merge");
+    // A reset drops commits the cache holds.
+    env.git(&["reset", "-q", "--hard", "HEAD~2"]);
+    assert_logs_match_git(&env, &ids, "reset");
+    // A damaged or cut cache is read anew.
+    let cache = std::fs::read_to_string(env.path(".git/tix/cache/history")).unwrap();
+    let cut = &cache[..cache.len() - 60];
+    std::fs::write(env.path(".git/tix/cache/history"), cut).unwrap();
+    assert_logs_match_git(&env, &ids, "cut");
+    std::fs::write(
+        env.path(".git/tix/cache/history"),
+        "tix-history 1\tnot a commit\nxx\n",
+    )
+    .unwrap();
+    assert_logs_match_git(&env, &ids, "damaged");
+    env.ok(&["note", &ids[2], "-m", "after all that"]);
+    assert_logs_match_git(&env, &ids, "after");
+}

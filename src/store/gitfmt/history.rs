@@ -108,21 +108,21 @@ pub(in crate::store) fn log_path(
 
 /// The commits reachable from a head: for each, its tree, its parents (as
 /// indexes) and its committer time.
-struct Graph {
-    ids: Vec<Oid>,
-    nodes: Vec<Node>,
+pub(super) struct Graph {
+    pub(super) ids: Vec<Oid>,
+    pub(super) nodes: Vec<Node>,
 }
 
-struct Node {
-    tree: Oid,
-    parents: Vec<usize>,
-    time: i64,
+pub(super) struct Node {
+    pub(super) tree: Oid,
+    pub(super) parents: Vec<usize>,
+    pub(super) time: i64,
 }
 
 impl Graph {
     /// Reads every commit reachable from `head`, with the parents that
     /// grafts and a shallow clone's boundary give (see [`grafts`]).
-    fn read(
+    pub(super) fn read(
         repo: &Repository,
         reader: &mut pack_reader::Reader<'_>,
         odb: &git2::Odb<'_>,
@@ -176,7 +176,7 @@ impl Graph {
     /// The commits, head first, each after all its children and the newest
     /// of the ready ones first: libgit2's `TOPOLOGICAL | TIME` order
     /// (revwalk.c, `sort_in_topological_order`).
-    fn date_order(&self) -> Vec<usize> {
+    pub(super) fn date_order(&self) -> Vec<usize> {
         // Each commit counts one plus its children.
         let mut in_degree = vec![1u32; self.nodes.len()];
         for node in &self.nodes {
@@ -299,11 +299,11 @@ impl Heap<'_> {
 }
 
 /// What the walk needs of a commit.
-struct Parsed {
-    tree: Oid,
-    parents: Vec<Oid>,
+pub(super) struct Parsed {
+    pub(super) tree: Oid,
+    pub(super) parents: Vec<Oid>,
     /// The committer's time, as libgit2's walk orders by.
-    time: i64,
+    pub(super) time: i64,
 }
 
 /// Reads the header of a raw commit object as libgit2 does
@@ -311,7 +311,7 @@ struct Parsed {
 /// `parent` lines, an `author` line, then the first `committer` line,
 /// whose time starts two bytes after the address's `>` (none there:
 /// time 0). `None` where libgit2 refuses the commit.
-fn parse_commit(raw: &[u8]) -> Option<Parsed> {
+pub(super) fn parse_commit(raw: &[u8]) -> Option<Parsed> {
     let mut lines = raw.split(|b| *b == b'\n');
     let hex_id = |hex: &[u8]| -> Option<Oid> {
         (hex.len() == 40).then(|| Oid::from_str(std::str::from_utf8(hex).ok()?).ok())?

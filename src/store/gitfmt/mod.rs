@@ -13,6 +13,7 @@
 //! | `pack_reader.rs` | the same document (`OFS_DELTA` and `REF_DELTA` chains, index v2 with 64-bit offsets) | every blob of a repository git packed reads as libgit2 reads it |
 //! | `tree.rs` | tree objects as git writes them (git has no format document for them; `fsck.c` checks them): entries sorted by `base_name_compare`, no name twice | `git mktree` builds the same tree from the same entries |
 //! | `history.rs` | `Documentation/gitformat-commit` headers, `info/grafts`, `shallow` | 40 random histories with merges and tied times walk in exactly libgit2's `TOPOLOGICAL \| TIME` order |
+//! | `history_cache.rs` | tree objects and loose objects (`zlib` of `<type> <size>\0<content>`) | `tix log` of every ticket against `git log -- path` through tix changes, plain commits, a merge, a reset and a damaged cache (`tests/cli/commits.rs`) |
 //!
 //! Object ids are SHA-1: a SHA-256 repository is refused when the desk is
 //! opened (see `Store::discover`), never read here. A format these files do
@@ -21,6 +22,7 @@
 //! libgit2 or to git.
 
 pub(super) mod history;
+pub(super) mod history_cache;
 pub(in crate::store) mod index;
 pub(in crate::store) mod pack;
 pub(in crate::store) mod pack_reader;

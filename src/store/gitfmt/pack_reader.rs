@@ -266,6 +266,7 @@ pub(in crate::store) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(Objec
 }
 
 /// One entry of a tree object.
+#[derive(Clone)]
 pub(in crate::store) struct TreeEntry {
     /// Its name (empty when not UTF-8, as libgit2's `name()` gives it).
     pub(in crate::store) name: String,
