@@ -48,7 +48,7 @@ pub(in crate::store) fn log_path_cached(
             let head = fields.next().and_then(|hex| Oid::from_str(hex).ok());
             let count = fields.next().and_then(|n| n.parse::<usize>().ok());
             match head {
-                Some(head) if whole && count == Some(rest.lines().count()) => (Some(head), rest),
+                Some(head) if whole && count == Some(line_count(rest)) => (Some(head), rest),
                 _ => (None, ""),
             }
         }
@@ -61,15 +61,23 @@ pub(in crate::store) fn log_path_cached(
         write_cache(cache, head, &fresh);
         fresh.into()
     };
+    // The lines naming the file: found by searching the text for it (a
+    // desk of 100,000 commits has a cache of 6 MB), each taken when the
+    // name stands whole between a tab or space and a space or line end.
     let mut commits = Vec::new();
-    for line in lines.lines() {
-        let Some((commit, files)) = line.split_once('\t') else {
+    let bytes = lines.as_bytes();
+    for (at, _) in lines.match_indices(path) {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + path.len()).copied();
+        if !matches!(before, Some(b'\t' | b' ')) || !matches!(after, None | Some(b' ' | b'\n')) {
+            continue;
+        }
+        let start = lines[..at].rfind('\n').map_or(0, |i| i + 1);
+        let Some((commit, _)) = lines[start..at].split_once('\t') else {
             continue;
         };
-        if files.split(' ').any(|file| file == path) {
-            let id = Oid::from_str(commit).map_err(Error::Git)?;
-            commits.push(commit_info(&repo.find_commit(id)?));
-        }
+        let id = Oid::from_str(commit).map_err(Error::Git)?;
+        commits.push(commit_info(&repo.find_commit(id)?));
     }
     Ok(History {
         commits,
@@ -148,6 +156,11 @@ fn on_top(
     Ok(None)
 }
 
+/// The number of lines of a text whose lines all end in `\n`.
+fn line_count(text: &str) -> usize {
+    text.bytes().filter(|b| *b == b'\n').count()
+}
+
 /// Writes the cache text in place (a failed write only costs speed).
 fn write_cache(cache: &std::path::Path, head: Oid, lines: &str) {
     let Some(dir) = cache.parent() else { return };
@@ -156,7 +169,7 @@ fn write_cache(cache: &std::path::Path, head: Oid, lines: &str) {
         return;
     };
     use std::io::Write;
-    let count = lines.lines().count();
+    let count = line_count(lines);
     let written = writeln!(file, "{CACHE_MAGIC}\t{head}\t{count}")
         .and_then(|()| file.write_all(lines.as_bytes()));
     if written.is_ok() {
