@@ -217,6 +217,7 @@ fn check_tickets(
     report: &mut DoctorReport,
 ) -> Result<(), Error> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut sources: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut linked: BTreeMap<TicketId, Linked> = BTreeMap::new();
     let mut fatal = None;
     store.for_each_file(&|raw| check_file(raw, config, config_ok), &mut |checked| {
@@ -228,9 +229,22 @@ fn check_tickets(
                 id_line,
                 dup_at,
                 links,
+                source,
             } => {
                 if let Some(links) = links {
                     linked.insert(links.id.clone(), *links);
+                }
+                if let Some((source, line)) = source
+                    && let Some(other) = sources.insert(source.clone(), checked.path.clone())
+                {
+                    found.push(Problem {
+                        path: checked.path.clone(),
+                        line,
+                        message: format!(
+                            "source '{source}' is also the source of {other}: a later import \
+                             updates only one of the two"
+                        ),
+                    });
                 }
                 if let Some(other) = seen.insert(id.clone(), checked.path.clone()) {
                     let clash = Problem {
@@ -306,6 +320,8 @@ enum Outcome {
         dup_at: usize,
         /// Its links, when it has any (checked once every file is read).
         links: Option<Box<Linked>>,
+        /// Where an imported ticket came from, and the line saying so.
+        source: Option<(String, Option<usize>)>,
     },
     /// Not a ticket: its problems say why.
     Skipped,
@@ -398,6 +414,7 @@ fn check_file(raw: RawTicket, config: &Config, config_ok: bool) -> Checked {
             id_line: line_of(&text, "id"),
             dup_at,
             links,
+            source: ticket.source.clone().map(|s| (s, line_of(&text, "source"))),
         },
         path,
         problems,

@@ -1866,3 +1866,27 @@ fn a_csv_status_finds_a_custom_status_whatever_its_case() {
     assert_eq!(by_source(&env, "csv:1")["status"], "waiting-on-vendor");
     assert_eq!(by_source(&env, "csv:2")["status"], "waiting-on-vendor");
 }
+
+/// `tix doctor` names two tickets that claim the same source: a later
+/// import would update only one of them.
+#[test]
+fn doctor_names_two_tickets_with_one_source() {
+    let env = page_desk();
+    let other = env.new_ticket("Hand made");
+    let path = env.ticket_path(&other);
+    let text = std::fs::read_to_string(env.path(&path)).unwrap();
+    let text = text.replacen(
+        "subject = \"Hand made\"\n",
+        "subject = \"Hand made\"\nsource = \"zendesk:101\"\n",
+        1,
+    );
+    env.commit_file(&path, &text);
+    let out = env.tix(&["doctor"]);
+    assert!(!out.status.success());
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        report.contains("source 'zendesk:101' is also the source of"),
+        "{report}"
+    );
+}
