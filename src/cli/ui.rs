@@ -182,10 +182,18 @@ fn write_rows(
 ) -> io::Result<()> {
     /// The narrowest the last column is cut to.
     const NARROWEST: usize = 8;
+    /// Up to this many rows are kept from measuring to printing; more are
+    /// made again (a listing of 100,000 stays small).
+    const KEPT: usize = 10_000;
     let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
+    let mut kept: Vec<Vec<String>> = Vec::new();
     for i in 0..count {
-        for (width, cell) in widths.iter_mut().zip(&row(i)) {
+        let cells = row(i);
+        for (width, cell) in widths.iter_mut().zip(&cells) {
             *width = (*width).max(display_width(cell));
+        }
+        if count <= KEPT {
+            kept.push(cells);
         }
     }
     let mut cut = usize::MAX;
@@ -198,7 +206,14 @@ fn write_rows(
     }
     let last = widths.len().saturating_sub(1);
     let mut line = String::new();
-    let rows = (0..count).map(|i| std::borrow::Cow::Owned(row(i)));
+    let rows: Box<dyn Iterator<Item = std::borrow::Cow<'_, [String]>>> = if kept.len() == count {
+        Box::new(
+            kept.iter()
+                .map(|cells| std::borrow::Cow::Borrowed(cells.as_slice())),
+        )
+    } else {
+        Box::new((0..count).map(|i| std::borrow::Cow::Owned(row(i))))
+    };
     for row in std::iter::once(std::borrow::Cow::Borrowed(header)).chain(rows) {
         line.clear();
         for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
@@ -229,6 +244,10 @@ fn colour_code(text: &str) -> Option<usize> {
 /// The columns `text` takes on a terminal: its colour codes take none.
 fn display_width(text: &str) -> usize {
     use unicode_width::UnicodeWidthChar;
+    // Printable ASCII: a column a byte.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return text.len();
+    }
     let mut width = 0;
     let mut at = 0;
     while let Some(c) = text[at..].chars().next() {
