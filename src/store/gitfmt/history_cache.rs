@@ -85,75 +85,59 @@ pub(in crate::store) fn log_path_cached(
     })
 }
 
-/// The graph of the commits `head` adds on top of `old_head`, when every
-/// one of them leads down to `old_head` alone (no older history merged in,
-/// nothing the cache holds, at most 4,096 of them); `None` otherwise.
+/// The graph of the commits `head` adds on top of `old_head`, with
+/// `old_head` as a node without parents (its tree is their parents'
+/// tree), when every new commit leads down to `old_head` alone; `None`
+/// when one leads to a root instead (older history merged in, or `HEAD`
+/// moved back: the cache's commits all lead down to a root without
+/// passing `old_head`) or when there are more than 4,096 of them.
 fn on_top(
     read_commit: &mut dyn FnMut(Oid) -> Result<Parsed, Error>,
     head: Oid,
     old_head: Oid,
-    old_lines: &str,
 ) -> Result<Option<Graph>, Error> {
-    // The commits on top of the cached head, if that is all that changed.
     let mut ids = vec![head];
     let mut index: HashMap<Oid, usize> = HashMap::from([(head, 0)]);
     let mut parsed: Vec<Option<Parsed>> = vec![None];
     let mut pending = vec![0];
-    let mut fits = true;
     while let Some(at) = pending.pop() {
         let commit = read_commit(ids[at])?;
+        if commit.parents.is_empty() {
+            return Ok(None);
+        }
         for parent in &commit.parents {
-            if *parent == old_head || index.contains_key(parent) {
+            if index.contains_key(parent) {
                 continue;
             }
             if ids.len() > 4096 {
-                fits = false;
-                break;
+                return Ok(None);
             }
             index.insert(*parent, ids.len());
             ids.push(*parent);
             parsed.push(None);
-            pending.push(ids.len() - 1);
+            if *parent != old_head {
+                pending.push(ids.len() - 1);
+            }
         }
         parsed[at] = Some(commit);
-        if !fits {
-            break;
-        }
     }
-    // Every new commit must lead down to the cached head alone: a
-    // parent the cache knows but that is not its head, or a root,
-    // means older history came in.
-    let known: std::collections::HashSet<&str> = old_lines
-        .lines()
-        .filter_map(|l| l.split_once('\t').map(|(c, _)| c))
-        .collect();
-    let new_ids: std::collections::HashSet<Oid> = ids.iter().copied().collect();
-    fits &= parsed.iter().flatten().all(|c| {
-        !c.parents.is_empty()
-            && c.parents
-                .iter()
-                .all(|p| *p == old_head || new_ids.contains(p))
+    let Some(&old) = index.get(&old_head) else {
+        return Ok(None);
+    };
+    parsed[old] = Some(Parsed {
+        parents: Vec::new(),
+        ..read_commit(old_head)?
     });
-    fits &= ids
-        .iter()
-        .all(|id| !known.contains(id.to_string().as_str()));
-    if fits {
-        let nodes: Vec<Node> = parsed
-            .into_iter()
-            .flatten()
-            .map(|c| Node {
-                tree: c.tree,
-                parents: c
-                    .parents
-                    .iter()
-                    .filter_map(|p| index.get(p).copied())
-                    .collect(),
-                time: c.time,
-            })
-            .collect();
-        return Ok(Some(Graph { ids, nodes }));
-    }
-    Ok(None)
+    let nodes = parsed
+        .into_iter()
+        .flatten()
+        .map(|c| Node {
+            tree: c.tree,
+            parents: c.parents.iter().map(|p| index[p]).collect(),
+            time: c.time,
+        })
+        .collect();
+    Ok(Some(Graph { ids, nodes }))
 }
 
 /// The number of lines of a text whose lines all end in `\n`.
@@ -202,9 +186,12 @@ fn history_lines(
             )))
         })
     };
+    // The commits on top of the cached head, if that is all that changed;
+    // else the whole history.
     let on_top = match cached {
-        Some((old_head, old_lines)) => on_top(&mut read_commit, head, old_head, old_lines)?
-            .map(|graph| (graph, old_head, old_lines)),
+        Some((old_head, old_lines)) => {
+            on_top(&mut read_commit, head, old_head)?.map(|graph| (graph, old_head, old_lines))
+        }
         None => None,
     };
     let mut trees: HashMap<Oid, Rc<Vec<u8>>> = HashMap::new();
@@ -228,34 +215,26 @@ fn history_lines(
         trees.insert(id, Rc::clone(&raw));
         Ok(raw)
     };
-    let mut out = String::new();
-    let graph = match on_top {
-        Some((graph, old_head, old_lines)) => {
-            // The new commits' parent trees: the cached head's for the
-            // oldest of them.
-            let old_tree = read_commit(old_head)?.tree;
-            let order = graph.date_order();
-            for at in order {
-                let node = &graph.nodes[at];
-                let mut parents: Vec<Oid> =
-                    node.parents.iter().map(|p| graph.nodes[*p].tree).collect();
-                if read_commit(graph.ids[at])?.parents.contains(&old_head) {
-                    parents.push(old_tree);
-                }
-                let files = changed_files(&mut read_tree, node.tree, &parents)?;
-                out.push_str(&format!("{}\t{}\n", graph.ids[at], files.join(" ")));
-            }
-            return Ok(out + old_lines);
-        }
-        None => Graph::read(repo, &mut packs.reader(), &odb, head)?,
+    let (graph, old_head, old_lines) = match on_top {
+        Some((graph, old_head, old_lines)) => (graph, Some(old_head), old_lines),
+        None => (
+            Graph::read(repo, &mut packs.reader(), &odb, head)?,
+            None,
+            "",
+        ),
     };
+    let mut out = String::new();
     for at in graph.date_order() {
+        // The cached head, last in the order, has its line already.
+        if Some(graph.ids[at]) == old_head {
+            continue;
+        }
         let node = &graph.nodes[at];
         let parents: Vec<Oid> = node.parents.iter().map(|p| graph.nodes[*p].tree).collect();
         let files = changed_files(&mut read_tree, node.tree, &parents)?;
         out.push_str(&format!("{}\t{}\n", graph.ids[at], files.join(" ")));
     }
-    Ok(out)
+    Ok(out + old_lines)
 }
 
 /// The content of a loose object, read from its file (libgit2's object
