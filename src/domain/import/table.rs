@@ -57,53 +57,52 @@ pub enum Key {
     Field(String),
 }
 
-impl Key {
-    /// The names `--map` takes, in the order the guide lists them.
-    pub const NAMES: [&'static str; 15] = [
-        "id",
-        "subject",
-        "body",
-        "status",
-        "priority",
-        "email",
-        "name",
-        "first_name",
-        "last_name",
-        "phone",
-        "assignee",
-        "department",
-        "tags",
-        "created",
-        "updated",
-    ];
+/// The keys `--map` takes by name, in the order the guide lists them
+/// (and `field.NAME`).
+const PLAIN: [(&str, Key); 15] = [
+    ("id", Key::Id),
+    ("subject", Key::Subject),
+    ("body", Key::Body),
+    ("status", Key::Status),
+    ("priority", Key::Priority),
+    ("email", Key::Email),
+    ("name", Key::Name),
+    ("first_name", Key::FirstName),
+    ("last_name", Key::LastName),
+    ("phone", Key::Phone),
+    ("assignee", Key::Assignee),
+    ("department", Key::Department),
+    ("tags", Key::Tags),
+    ("created", Key::Created),
+    ("updated", Key::Updated),
+];
 
+impl Key {
     fn parse(name: &str) -> Result<Self, String> {
-        Ok(match name {
-            "id" => Self::Id,
-            "subject" => Self::Subject,
-            "body" => Self::Body,
-            "status" => Self::Status,
-            "priority" => Self::Priority,
-            "email" => Self::Email,
-            "name" => Self::Name,
-            "first_name" => Self::FirstName,
-            "last_name" => Self::LastName,
-            "phone" => Self::Phone,
-            "assignee" => Self::Assignee,
-            "department" => Self::Department,
-            "tags" => Self::Tags,
-            "created" => Self::Created,
-            "updated" => Self::Updated,
-            other => match other.strip_prefix("field.") {
-                Some(field) if !field.is_empty() => Self::Field(field.to_owned()),
-                _ => {
-                    return Err(format!(
-                        "unknown key '{other}' in --map: use {}, or field.NAME",
-                        Self::NAMES.join(", ")
-                    ));
-                }
-            },
-        })
+        if let Some((_, key)) = PLAIN.iter().find(|(plain, _)| *plain == name) {
+            return Ok(key.clone());
+        }
+        match name.strip_prefix("field.") {
+            Some(field) if !field.is_empty() => Ok(Self::Field(field.to_owned())),
+            _ => {
+                let names: Vec<&str> = PLAIN.iter().map(|(plain, _)| *plain).collect();
+                Err(format!(
+                    "unknown key '{name}' in --map: use {}, or field.NAME",
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+
+    /// The key's name in `--map`.
+    fn name(&self) -> String {
+        match self {
+            Self::Field(name) => format!("field.{name}"),
+            other => PLAIN
+                .iter()
+                .find(|(_, key)| key == other)
+                .map_or_else(String::new, |(plain, _)| (*plain).to_owned()),
+        }
     }
 }
 
@@ -154,10 +153,7 @@ impl Mapping {
                 .insert(key.clone(), vec![column.trim().to_owned()])
                 .is_some()
             {
-                return Err(format!(
-                    "--map names the column of '{}' twice",
-                    key_name(&key)
-                ));
+                return Err(format!("--map names the column of '{}' twice", key.name()));
             }
         }
         if !columns.contains_key(&Key::Id) {
@@ -208,34 +204,6 @@ impl Mapping {
             zone,
         }
     }
-}
-
-fn key_name(key: &Key) -> String {
-    match key {
-        Key::Field(name) => format!("field.{name}"),
-        other => Key::NAMES[position(other)].to_owned(),
-    }
-}
-
-fn position(key: &Key) -> usize {
-    let all = [
-        Key::Id,
-        Key::Subject,
-        Key::Body,
-        Key::Status,
-        Key::Priority,
-        Key::Email,
-        Key::Name,
-        Key::FirstName,
-        Key::LastName,
-        Key::Phone,
-        Key::Assignee,
-        Key::Department,
-        Key::Tags,
-        Key::Created,
-        Key::Updated,
-    ];
-    all.iter().position(|k| k == key).unwrap_or(0)
 }
 
 /// Reads every row of a CSV export as a record (or why it is not one),
@@ -370,7 +338,7 @@ fn columns(headers: &csv::StringRecord, mapping: &Mapping) -> Result<BTreeMap<Ke
                 return Err(format!(
                     "the file has no column '{}' (for {}); its columns: {}",
                     names.join("' or '"),
-                    key_name(key),
+                    key.name(),
                     headers.iter().collect::<Vec<_>>().join(", ")
                 ));
             }
