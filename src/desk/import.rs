@@ -490,9 +490,8 @@ impl Work<'_> {
             // A ticket nobody touched since an import of this same record
             // is the file the record makes: known by its blob id, without
             // reading it.
-            let made = import::new_ticket(id.clone(), record, statuses)
-                .map_err(|e| e.0)?
-                .to_toml(statuses);
+            let fresh = import::new_ticket(id.clone(), record, statuses).map_err(|e| e.0)?;
+            let made = fresh.to_toml(statuses);
             if Oid::hash_object(git2::ObjectType::Blob, made.as_bytes()).ok() == Some(*blob) {
                 return Ok(None);
             }
@@ -505,8 +504,7 @@ impl Work<'_> {
                 )
             })?;
             let before = existing.summary(statuses).status;
-            let Some(ticket) = import::refresh(&existing, record, statuses).map_err(|e| e.0)?
-            else {
+            let Some(ticket) = import::refresh_from(&existing, &fresh, record, statuses) else {
                 return Ok(None);
             };
             let message = message(&ticket, source, &before, statuses);

@@ -277,6 +277,17 @@ pub fn refresh(
     statuses: &Statuses,
 ) -> Result<Option<Ticket>, RecordError> {
     let fresh = new_ticket(existing.id.clone(), record, statuses)?;
+    Ok(refresh_from(existing, &fresh, record, statuses))
+}
+
+/// [`refresh`] with the ticket the record makes (`fresh`, the existing
+/// ticket's id) made already.
+pub fn refresh_from(
+    existing: &Ticket,
+    fresh: &Ticket,
+    record: &Record,
+    statuses: &Statuses,
+) -> Option<Ticket> {
     let mut ticket = existing.clone();
     let before = existing.summary(statuses);
     let mut changed = false;
@@ -289,7 +300,7 @@ pub fn refresh(
     }
     let last = record.last();
     if before.updated.is_none_or(|updated| last > updated) {
-        changed |= update_header(&mut ticket, &fresh, last);
+        changed |= update_header(&mut ticket, fresh, last);
         let now = ticket.summary(statuses);
         let target = fresh.summary(statuses);
         if now.status != target.status {
@@ -314,7 +325,7 @@ pub fn refresh(
             changed = true;
         }
     }
-    Ok(changed.then_some(ticket))
+    changed.then_some(ticket)
 }
 
 /// Records the header values of `fresh` that differ on `ticket` as
