@@ -18,44 +18,12 @@ use tix::domain::change::{self, Actor, Change, NewTicket};
 use tix::domain::lifecycle::Statuses;
 use tix::model::{Customer, Priority, Role, TicketId, Timestamp};
 
+mod common;
+
+use common::{WORDS, paragraph, sentence};
+
 const TIX: &str = env!("CARGO_BIN_EXE_tix");
 const YEAR: i64 = 365 * 86_400;
-const WORDS: &[&str] = &[
-    "printer",
-    "invoice",
-    "login",
-    "password",
-    "refund",
-    "shipping",
-    "broken",
-    "error",
-    "account",
-    "upgrade",
-    "please",
-    "help",
-    "urgent",
-    "order",
-    "delivery",
-    "screen",
-    "crash",
-    "update",
-    "billing",
-    "export",
-    "the",
-    "a",
-    "my",
-    "is",
-    "not",
-    "working",
-    "since",
-    "yesterday",
-    "and",
-    "again",
-    "when",
-    "I",
-    "try",
-    "to",
-];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -350,18 +318,6 @@ fn tickets_tree(
             .expect("insert");
     }
     tickets.write().expect("tickets tree")
-}
-
-fn sentence(rng: &mut fastrand::Rng, min: usize, max: usize) -> String {
-    let words: Vec<&str> = (0..rng.usize(min..max))
-        .map(|_| WORDS[rng.usize(..WORDS.len())])
-        .collect();
-    words.join(" ")
-}
-
-fn paragraph(rng: &mut fastrand::Rng) -> String {
-    let lines: Vec<String> = (0..rng.usize(1..8)).map(|_| sentence(rng, 5, 20)).collect();
-    lines.join("\n") + "\n"
 }
 
 /// Times one run of tix (as a user runs it); with `memory`, runs it under

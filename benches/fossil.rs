@@ -18,43 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+mod common;
+
+use common::{paragraph, sentence};
+
 const TIX: &str = env!("CARGO_BIN_EXE_tix");
-const WORDS: &[&str] = &[
-    "printer",
-    "invoice",
-    "login",
-    "password",
-    "refund",
-    "shipping",
-    "broken",
-    "error",
-    "account",
-    "upgrade",
-    "please",
-    "help",
-    "urgent",
-    "order",
-    "delivery",
-    "screen",
-    "crash",
-    "update",
-    "billing",
-    "export",
-    "the",
-    "a",
-    "my",
-    "is",
-    "not",
-    "working",
-    "since",
-    "yesterday",
-    "and",
-    "again",
-    "when",
-    "I",
-    "try",
-    "to",
-];
 /// Status changes made on each side before the repositories are measured.
 const STORAGE_CHANGES: usize = 1000;
 
@@ -267,18 +235,6 @@ struct Row {
 struct SizeResult {
     size: usize,
     rows: Vec<Row>,
-}
-
-fn sentence(rng: &mut fastrand::Rng, min: usize, max: usize) -> String {
-    let words: Vec<&str> = (0..rng.usize(min..max))
-        .map(|_| WORDS[rng.usize(..WORDS.len())])
-        .collect();
-    words.join(" ")
-}
-
-fn paragraph(rng: &mut fastrand::Rng) -> String {
-    let lines: Vec<String> = (0..rng.usize(1..8)).map(|_| sentence(rng, 5, 20)).collect();
-    lines.join("\n") + "\n"
 }
 
 /// A fresh, empty desk and Fossil repository (with its checkout).
