@@ -4,12 +4,20 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::Datelike as _;
-use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An instant with second precision, stored in UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(DateTime<Utc>);
+///
+/// It holds seconds since the Unix epoch, always within the instants
+/// chrono can hold: a listing decodes and compares hundreds of thousands
+/// of them, and a number is the cheapest form for both.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// The first and last seconds chrono can hold.
+const FIRST: i64 = DateTime::<Utc>::MIN_UTC.timestamp();
+const LAST: i64 = DateTime::<Utc>::MAX_UTC.timestamp();
 
 /// A time that could not be understood.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -28,32 +36,33 @@ impl TimestampError {
 
 impl Timestamp {
     /// 1970-01-01T00:00:00Z.
-    pub const EPOCH: Self = Self(DateTime::<Utc>::UNIX_EPOCH);
+    pub const EPOCH: Self = Self(0);
 
     /// Wraps a chrono time, dropping sub-second precision; a leap second
     /// (`23:59:60`, which TOML and git cannot write) is the second before.
     pub fn from_datetime(at: DateTime<Utc>) -> Self {
-        Self(DateTime::from_timestamp(at.timestamp(), 0).unwrap_or_else(|| at.trunc_subsecs(0)))
+        Self(at.timestamp())
     }
 
     /// Builds a timestamp from seconds since the Unix epoch.
     pub fn from_unix(secs: i64) -> Option<Self> {
-        Utc.timestamp_opt(secs, 0).single().map(Self)
+        (FIRST..=LAST).contains(&secs).then_some(Self(secs))
     }
 
     /// Returns the chrono value.
     pub fn as_datetime(&self) -> DateTime<Utc> {
-        self.0
+        // Every constructor keeps the seconds within chrono's range.
+        DateTime::from_timestamp(self.0, 0).unwrap_or_default()
     }
 
     /// Returns seconds since the Unix epoch.
     pub fn unix(&self) -> i64 {
-        self.0.timestamp()
+        self.0
     }
 
     /// Returns the RFC 3339 form (`2025-03-03T14:02:11Z`).
     pub fn to_rfc3339(&self) -> String {
-        self.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        (self.as_datetime()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
     /// Returns this instant moved by a number of seconds.
@@ -61,18 +70,14 @@ impl Timestamp {
     /// Saturates at the first and last instants chrono can hold, so a huge
     /// duration from a config or a file never overflows.
     pub fn plus_seconds(&self, secs: i64) -> Self {
-        self.checked_plus_seconds(secs).unwrap_or(if secs < 0 {
-            Self(DateTime::<Utc>::MIN_UTC)
-        } else {
-            Self(DateTime::<Utc>::MAX_UTC)
-        })
+        self.checked_plus_seconds(secs)
+            .unwrap_or(if secs < 0 { Self(FIRST) } else { Self(LAST) })
     }
 
     /// Returns the time `secs` seconds later (or earlier), or `None` when
     /// that is beyond the instants chrono can hold.
     pub fn checked_plus_seconds(&self, secs: i64) -> Option<Self> {
-        let delta = chrono::TimeDelta::try_seconds(secs)?;
-        self.0.checked_add_signed(delta).map(Self)
+        Self::from_unix(self.0.checked_add(secs)?)
     }
 
     /// Parses a time given on the command line, relative to `now`: an RFC 3339
@@ -86,14 +91,14 @@ impl Timestamp {
         if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             let midnight = date.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
             return midnight
-                .map(Self)
+                .map(Self::from_datetime)
                 .ok_or_else(|| err(text, "date out of range"));
         }
         if let Some(secs) = parse_duration_secs(text) {
             // Ticket files hold RFC 3339 times, whose years have four digits.
             return now
                 .checked_plus_seconds(secs)
-                .filter(|at| at.0.year() <= 9999)
+                .filter(|at| at.as_datetime().year() <= 9999)
                 .ok_or_else(|| err(text, "that is after the year 9999"));
         }
         Err(err(
@@ -153,6 +158,12 @@ impl FromStr for Timestamp {
     }
 }
 
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({})", self.to_rfc3339())
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -193,7 +204,7 @@ pub(super) fn from_toml(datetime: &toml::value::Datetime) -> Option<Timestamp> {
         toml::value::Offset::Z => 0,
         toml::value::Offset::Custom { minutes } => i64::from(minutes) * 60,
     };
-    Some(Timestamp(utc.0 - chrono::Duration::seconds(offset_secs)))
+    Timestamp::from_unix(utc.0 - offset_secs)
 }
 
 /// The UTC time of a year, month and day and an hour, minute and second,
@@ -204,7 +215,7 @@ pub(super) fn from_utc_parts(
 ) -> Option<Timestamp> {
     let naive = NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), u32::from(day))?
         .and_hms_opt(u32::from(hour), u32::from(minute), u32::from(second))?;
-    Some(Timestamp(Utc.from_utc_datetime(&naive)))
+    Some(Timestamp::from_datetime(Utc.from_utc_datetime(&naive)))
 }
 
 #[cfg(test)]
