@@ -25,6 +25,7 @@
 //! lines are hot). A scan reads the headers first and a shard's lines only
 //! when it reaches the shard.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -75,14 +76,15 @@ struct Section {
     lines: (usize, usize),
 }
 
-/// An open cache: the index of its shards. A shard's lines are read when
-/// the scan reaches it, so a scan holds one shard's text at a time, not
-/// the whole file (200 MB of report facts at 100,000 tickets). Both files
-/// stay open: a writer replaces them by renaming, so what they hold
-/// cannot change under the scan.
+/// An open cache: the index of its shards. A file of up to
+/// [`READ_WHOLE`] bytes is read at once; in a larger one a shard's lines
+/// are read when the scan reaches it, so a scan holds one shard's text at
+/// a time, not the whole file (200 MB of report facts at 100,000
+/// tickets). Open files stay open: a writer replaces them by renaming, so
+/// what they hold cannot change under the scan.
 struct Loaded {
     /// The base file and, if any, the delta file.
-    files: Vec<std::fs::File>,
+    files: Vec<Source>,
     /// Shard name → its section; a shard in the delta file overrides the
     /// base file's.
     shards: HashMap<String, Section>,
@@ -90,21 +92,53 @@ struct Loaded {
     in_delta: std::collections::HashSet<String>,
 }
 
+/// The cache files a listing of 10,000 tickets reads are read at once (one
+/// read instead of two calls per shard); larger ones shard by shard.
+const READ_WHOLE: u64 = 8 << 20;
+
+/// A cache file: read whole, or open to read a shard at a time.
+enum Source {
+    Whole(Vec<u8>),
+    Open(std::fs::File),
+}
+
+impl Source {
+    fn open(path: &Path) -> Option<Self> {
+        use std::io::Read as _;
+        let mut file = std::fs::File::open(path).ok()?;
+        let size = file.metadata().ok()?.len();
+        if size > READ_WHOLE {
+            return Some(Self::Open(file));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(size).ok()? + 1);
+        file.read_to_end(&mut bytes).ok()?;
+        Some(Self::Whole(bytes))
+    }
+}
+
 impl Loaded {
     /// Reads a section's hot and cold lines; `None` when the file does not
     /// give them (it is then treated as not cached).
-    fn read(&self, s: &Section) -> Option<(String, String)> {
-        use std::io::{Read as _, Seek as _, SeekFrom};
-        let mut file = self.files.get(s.file)?;
-        file.seek(SeekFrom::Start(s.hot.start)).ok()?;
-        let len = usize::try_from(s.cold.end - s.hot.start).ok()?;
-        let mut bytes = vec![0; len];
-        file.read_exact(&mut bytes).ok()?;
-        let cold = bytes.split_off(usize::try_from(s.hot.end - s.hot.start).ok()?);
-        Some((
-            String::from_utf8(bytes).ok()?,
-            String::from_utf8(cold).ok()?,
-        ))
+    fn read(&self, s: &Section) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+        let split = usize::try_from(s.hot.end - s.hot.start).ok()?;
+        match self.files.get(s.file)? {
+            Source::Whole(bytes) => {
+                let range = usize::try_from(s.hot.start).ok()?..usize::try_from(s.cold.end).ok()?;
+                let (hot, cold) = bytes.get(range)?.split_at_checked(split)?;
+                let text = |b| std::str::from_utf8(b).ok().map(Cow::Borrowed);
+                Some((text(hot)?, text(cold)?))
+            }
+            Source::Open(file) => {
+                use std::os::unix::fs::FileExt as _;
+                let mut bytes = vec![0; usize::try_from(s.cold.end - s.hot.start).ok()?];
+                file.read_exact_at(&mut bytes, s.hot.start).ok()?;
+                let cold = bytes.split_off(split);
+                Some((
+                    Cow::Owned(String::from_utf8(bytes).ok()?),
+                    Cow::Owned(String::from_utf8(cold).ok()?),
+                ))
+            }
+        }
     }
 }
 
@@ -119,12 +153,12 @@ fn delta_path(path: &Path) -> std::path::PathBuf {
 const DELTA_MAX: usize = 64;
 
 fn load(path: &Path, salt: &str) -> Option<Loaded> {
-    let base = std::fs::File::open(path).ok()?;
+    let base = Source::open(path)?;
     let mut shards = HashMap::new();
     sections(&base, 0, salt, &mut shards)?;
     let mut files = vec![base];
     let mut in_delta = std::collections::HashSet::new();
-    if let Ok(delta) = std::fs::File::open(delta_path(path)) {
+    if let Some(delta) = Source::open(&delta_path(path)) {
         let mut overlay = HashMap::new();
         if sections(&delta, 1, salt, &mut overlay).is_some() {
             in_delta = overlay.keys().cloned().collect();
@@ -142,14 +176,31 @@ fn load(path: &Path, salt: &str) -> Option<Loaded> {
 /// Reads the shard headers of one cache file (number `index`), skipping
 /// their lines.
 fn sections(
-    file: &std::fs::File,
+    source: &Source,
     index: usize,
     salt: &str,
     shards: &mut HashMap<String, Section>,
 ) -> Option<()> {
-    use std::io::BufRead as _;
-    let size = file.metadata().ok()?.len();
-    let mut reader = std::io::BufReader::new(file);
+    match source {
+        Source::Whole(bytes) => {
+            let size = bytes.len() as u64;
+            section_headers(std::io::Cursor::new(bytes), size, index, salt, shards)
+        }
+        Source::Open(file) => {
+            let size = file.metadata().ok()?.len();
+            section_headers(std::io::BufReader::new(file), size, index, salt, shards)
+        }
+    }
+}
+
+/// [`sections`] of a file of `size` bytes read through `reader`.
+fn section_headers(
+    mut reader: impl std::io::BufRead + std::io::Seek,
+    size: u64,
+    index: usize,
+    salt: &str,
+    shards: &mut HashMap<String, Section>,
+) -> Option<()> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     if line.strip_suffix('\n')? != format!("{MAGIC}\t{salt}") {
@@ -194,10 +245,11 @@ fn sections(
 
 /// Splits one cached line into an item; `None` if it is not one.
 fn parse_line<'a>(shard: &'a str, line: &'a str) -> Option<Item<'a>> {
-    let mut parts = line.splitn(3, '\t');
-    let blob = Oid::from_str(parts.next()?).ok()?;
-    let file = parts.next()?;
-    let payload = match parts.next()? {
+    let (blob, rest) = line.split_at_checked(40)?;
+    let blob = oid_from_hex(blob)?;
+    let rest = rest.strip_prefix('\t')?;
+    let (file, payload) = rest.split_at_checked(rest.bytes().position(|b| b == b'\t')?)?;
+    let payload = match &payload[1..] {
         "!" => None,
         rest => Some(rest.strip_prefix('=')?),
     };
@@ -207,6 +259,30 @@ fn parse_line<'a>(shard: &'a str, line: &'a str) -> Option<Item<'a>> {
         blob,
         payload,
     })
+}
+
+/// A shard's hot and cold lines as [`Loaded::read`] gives them.
+fn owned((hot, cold): (String, String)) -> (Cow<'static, str>, Cow<'static, str>) {
+    (Cow::Owned(hot), Cow::Owned(cold))
+}
+
+/// Reads an object id written as 40 hexadecimal digits (each line of the
+/// cache starts with one, so this is on the path of every listing).
+fn oid_from_hex(hex: &str) -> Option<Oid> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let hex = hex.as_bytes();
+    if hex.len() != 40 {
+        return None;
+    }
+    let mut raw = [0u8; 20];
+    for (byte, pair) in raw.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Oid::from_bytes(&raw).ok()
 }
 
 /// What a scan derives and which payloads it skips.
@@ -294,7 +370,7 @@ pub(super) fn scan(
                 // the file is replaced.
                 None => {
                     repairing = true;
-                    derive_shard(repo, packs, name, *tree, how)?
+                    owned(derive_shard(repo, packs, name, *tree, how)?)
                 }
             },
             Body::Files(files, todo_end) => {
@@ -308,7 +384,7 @@ pub(super) fn scan(
                     )?);
                     derived_upto = end;
                 }
-                shard_text(files, &mut derived, &twice, how)
+                owned(shard_text(files, &mut derived, &twice, how))
             }
         };
         repaired |= repairing;
@@ -845,6 +921,29 @@ pub(super) fn read_raw(repo: &Repository, path: String, blob: Oid) -> RawTicket 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_read_as_libgit2_reads_them() {
+        for text in [
+            "5b2c0e9ad6f0e3ff1f6c9d8c0b1a2f3e4d5c6b7a",
+            "0".repeat(40).as_str(),
+        ] {
+            assert_eq!(oid_from_hex(text), Oid::from_str(text).ok());
+        }
+        let short = &"ab".repeat(20)[..39];
+        for bad in [short, &"g".repeat(40), &"é".repeat(20), ""] {
+            assert_eq!(oid_from_hex(bad), None, "{bad}");
+        }
+        let line = format!("{}\tk3x9p2.toml\t=payload\twith tab", "ab".repeat(20));
+        let item = parse_line("k3", &line).unwrap();
+        assert_eq!(
+            (item.file, item.payload),
+            ("k3x9p2.toml", Some("payload\twith tab"))
+        );
+        let stub = format!("{}\tk3x9p2.toml\t!", "ab".repeat(20));
+        assert_eq!(parse_line("k3", &stub).unwrap().payload, None);
+        assert!(parse_line("k3", &format!("{}\tk3x9p2.toml", "ab".repeat(20))).is_none());
+    }
 
     #[test]
     fn raw_trees_split_as_libgit2_reads_them() {
