@@ -186,14 +186,24 @@ fn write_rows(
     /// made again (a listing of 100,000 stays small).
     const KEPT: usize = 10_000;
     let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
-    let mut kept: Vec<Vec<String>> = Vec::new();
+    let mut kept = (count <= KEPT).then(|| Kept {
+        // Rows of a listing run to about a hundred bytes.
+        text: String::with_capacity(count * 100),
+        cells: Vec::with_capacity(count * header.len()),
+        rows: Vec::with_capacity(count),
+    });
     for i in 0..count {
         let cells = row(i);
-        for (width, cell) in widths.iter_mut().zip(&cells) {
-            *width = (*width).max(display_width(cell));
+        if let Some(kept) = &mut kept {
+            kept.rows.push(kept.cells.len());
         }
-        if count <= KEPT {
-            kept.push(cells);
+        for (width, cell) in widths.iter_mut().zip(&cells) {
+            let cell_width = display_width(cell);
+            *width = (*width).max(cell_width);
+            if let Some(kept) = &mut kept {
+                kept.text.push_str(cell);
+                kept.cells.push((kept.text.len(), cell_width));
+            }
         }
     }
     let mut cut = usize::MAX;
@@ -204,33 +214,95 @@ fn write_rows(
             *last = (*last).min(cut);
         }
     }
-    let last = widths.len().saturating_sub(1);
     let mut line = String::new();
-    let rows: Box<dyn Iterator<Item = std::borrow::Cow<'_, [String]>>> = if kept.len() == count {
-        Box::new(
-            kept.iter()
-                .map(|cells| std::borrow::Cow::Borrowed(cells.as_slice())),
-        )
-    } else {
-        Box::new((0..count).map(|i| std::borrow::Cow::Owned(row(i))))
+    let measured = |cells: &[String]| -> Vec<(String, usize)> {
+        cells
+            .iter()
+            .map(|c| (c.clone(), display_width(c)))
+            .collect()
     };
-    for row in std::iter::once(std::borrow::Cow::Borrowed(header)).chain(rows) {
-        line.clear();
-        for (i, (cell, width)) in row.iter().zip(&widths).enumerate() {
-            if i > 0 {
-                line.push_str("  ");
-            }
-            let cell_width = display_width(cell);
-            if i == last && cell_width > cut {
-                push_cut(&mut line, cell, cut);
-            } else {
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', width.saturating_sub(cell_width)));
+    let head = measured(header);
+    let head = head.iter().map(|(c, w)| (c.as_str(), *w));
+    write_line(out, &mut line, head, &widths, cut)?;
+    match &kept {
+        Some(kept) => {
+            for r in 0..count {
+                write_line(out, &mut line, kept.row(r), &widths, cut)?;
             }
         }
-        writeln!(out, "{}", line.trim_end())?;
+        None => {
+            for i in 0..count {
+                let cells = measured(&row(i));
+                let cells = cells.iter().map(|(c, w)| (c.as_str(), *w));
+                write_line(out, &mut line, cells, &widths, cut)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// The cells of the rows [`write_rows`] keeps from measuring to printing:
+/// all in one text, so 10,000 rows are three allocations, not 90,000.
+struct Kept {
+    /// The cells, one after another.
+    text: String,
+    /// Where each cell ends in `text`, and its width.
+    cells: Vec<(usize, usize)>,
+    /// Where each row's cells start in `cells`.
+    rows: Vec<usize>,
+}
+
+impl Kept {
+    /// Row `r`'s cells with their widths.
+    fn row(&self, r: usize) -> impl Iterator<Item = (&str, usize)> {
+        let first = self.rows[r];
+        let end = self.rows.get(r + 1).copied().unwrap_or(self.cells.len());
+        let mut start = first
+            .checked_sub(1)
+            .map_or(0, |before| self.cells[before].0);
+        self.cells[first..end].iter().map(move |&(stop, width)| {
+            let cell = &self.text[start..stop];
+            start = stop;
+            (cell, width)
+        })
+    }
+}
+
+/// Writes one line of a table: `cells` with their widths, padded to
+/// `widths` and two spaces apart, the last cut at `cut` columns.
+fn write_line<'a>(
+    out: &mut impl Write,
+    line: &mut String,
+    cells: impl Iterator<Item = (&'a str, usize)>,
+    widths: &[usize],
+    cut: usize,
+) -> io::Result<()> {
+    let last = widths.len().saturating_sub(1);
+    line.clear();
+    for (i, ((cell, cell_width), width)) in cells.zip(widths).enumerate() {
+        if i > 0 {
+            line.push_str("  ");
+        }
+        if i == last && cell_width > cut {
+            push_cut(line, cell, cut);
+        } else {
+            line.push_str(cell);
+            if i != last {
+                pad(line, width.saturating_sub(cell_width));
+            }
+        }
+    }
+    writeln!(out, "{}", line.trim_end())
+}
+
+/// Appends `count` spaces.
+fn pad(line: &mut String, mut count: usize) {
+    const SPACES: &str = "                                ";
+    while count > 0 {
+        let n = count.min(SPACES.len());
+        line.push_str(&SPACES[..n]);
+        count -= n;
+    }
 }
 
 /// The length of the colour code (`ESC [ digits and ; m`) `text` starts
@@ -544,6 +616,31 @@ mod tests {
     }
 
     /// A header alone, or nothing at all, is no problem.
+    #[test]
+    fn rows_made_again_print_as_kept_rows_do() {
+        // Up to 10,000 rows are kept from measuring to printing; more are
+        // made twice. Both ways must print the same lines.
+        let row = |i: usize| {
+            vec![
+                "é".repeat(i % 7),
+                format!("\x1b[33m{}\x1b[0m", i % 3),
+                "x".into(),
+            ]
+        };
+        let header = ["A".to_owned(), "B".to_owned(), "C".to_owned()];
+        let table = |count: usize, fit| {
+            let mut out = Vec::new();
+            write_rows(&mut out, &header, count, &row, fit).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        for fit in [None, Some(12)] {
+            let (kept, made) = (table(10_000, fit), table(10_001, fit));
+            assert_eq!(made.lines().count(), 10_002);
+            assert!(made.starts_with(&kept), "{fit:?}");
+            assert_eq!(made.lines().nth(2), kept.lines().nth(2));
+        }
+    }
+
     #[test]
     fn no_rows_and_no_columns_are_fine() {
         let mut out = Vec::new();

@@ -21,13 +21,17 @@ pub(crate) fn time(at: Timestamp) -> String {
 /// Formats how long ago something was: `5m`, `3h`, `2d`, `6w`.
 pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
     let Some(at) = at else { return "-".to_owned() };
-    let secs = (now.unix() - at.unix()).max(0);
-    match secs {
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s if s < 14 * 86_400 => format!("{}d", s / 86_400),
-        s => format!("{}w", s / (7 * 86_400)),
-    }
+    let secs = now.unix().saturating_sub(at.unix()).max(0);
+    let (count, unit) = match secs {
+        s if s < 3600 => (s / 60, 'm'),
+        s if s < 86_400 => (s / 3600, 'h'),
+        s if s < 14 * 86_400 => (s / 86_400, 'd'),
+        s => (s / (7 * 86_400), 'w'),
+    };
+    // Two of these for every row of a listing: no formatting machinery.
+    let mut text = itoa::Buffer::new().format(count).to_owned();
+    text.push(unit);
+    text
 }
 
 pub(crate) use super::defuse::{cell, is_hostile, text};
