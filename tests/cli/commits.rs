@@ -379,9 +379,15 @@ fn tix_log_stays_true_to_git_as_history_moves() {
     let cut = &cache[..cache.len() - 60];
     std::fs::write(env.path(".git/tix/cache/history"), cut).unwrap();
     assert_logs_match_git(&env, &ids, "cut");
+    // Cut at the end of a line, the header still saying how much follows.
+    let cache = std::fs::read_to_string(env.path(".git/tix/cache/history")).unwrap();
+    let body = cache.trim_end_matches('\n');
+    let whole_lines = &cache[..body.rfind('\n').unwrap() + 1];
+    std::fs::write(env.path(".git/tix/cache/history"), whole_lines).unwrap();
+    assert_logs_match_git(&env, &ids, "cut at a line");
     std::fs::write(
         env.path(".git/tix/cache/history"),
-        "tix-history 1\tnot a commit\nxx\n",
+        "tix-history 2\tnot a commit\t3\nxx\n",
     )
     .unwrap();
     assert_logs_match_git(&env, &ids, "damaged");

@@ -14,7 +14,7 @@ use crate::store::Error;
 use crate::store::git::{commit_info, head_commit};
 
 /// The first line of the history cache (docs/storage.md, "Caches").
-const CACHE_MAGIC: &str = "tix-history 1";
+const CACHE_MAGIC: &str = "tix-history 2";
 
 /// [`log_path`] through the history cache `cache`: for every commit of
 /// `HEAD`, in the walk's order, the ticket files it changed. The walk's
@@ -39,43 +39,47 @@ pub(in crate::store) fn log_path_cached(
         return Ok(History::default());
     };
     let head = head.id();
-    let text = std::fs::read_to_string(cache).unwrap_or_default();
-    // `MAGIC\thead\tlines`: a file cut short is read anew.
-    let (cached_head, old_lines) = match text.split_once('\n') {
-        Some((first, rest)) => {
+    let text = std::fs::read(cache).unwrap_or_default();
+    // `MAGIC\thead\tbytes`: a file cut short is read anew.
+    let (cached_head, old_lines) = match memchr::memchr(b'\n', &text) {
+        Some(end) => {
+            let first = std::str::from_utf8(&text[..end]).unwrap_or_default();
+            let rest = &text[end + 1..];
             let mut fields = first.split('\t');
             let whole = fields.next() == Some(CACHE_MAGIC);
             let head = fields.next().and_then(|hex| Oid::from_str(hex).ok());
-            let count = fields.next().and_then(|n| n.parse::<usize>().ok());
+            let size = fields.next().and_then(|n| n.parse::<usize>().ok());
             match head {
-                Some(head) if whole && count == Some(line_count(rest)) => (Some(head), rest),
-                _ => (None, ""),
+                Some(head) if whole && size == Some(rest.len()) => (Some(head), rest),
+                _ => (None, &[][..]),
             }
         }
-        None => (None, ""),
+        None => (None, &[][..]),
     };
-    let lines: std::borrow::Cow<'_, str> = if cached_head == Some(head) {
+    let lines: std::borrow::Cow<'_, [u8]> = if cached_head == Some(head) {
         old_lines.into()
     } else {
-        let fresh = history_lines(repo, packs, head, cached_head.map(|h| (h, old_lines)))?;
+        // The cached lines are text (read anew when they are not).
+        let old = cached_head.zip(std::str::from_utf8(old_lines).ok());
+        let fresh = history_lines(repo, packs, head, old)?;
         write_cache(cache, head, &fresh);
-        fresh.into()
+        fresh.into_bytes().into()
     };
     // The lines naming the file: found by searching the text for it (a
     // desk of 100,000 commits has a cache of 6 MB), each taken when the
     // name stands whole between a tab or space and a space or line end.
     let mut commits = Vec::new();
-    let bytes = lines.as_bytes();
-    for (at, _) in lines.match_indices(path) {
-        let before = at.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(at + path.len()).copied();
+    for at in memchr::memmem::find_iter(&lines, path.as_bytes()) {
+        let before = at.checked_sub(1).map(|i| lines[i]);
+        let after = lines.get(at + path.len()).copied();
         if !matches!(before, Some(b'\t' | b' ')) || !matches!(after, None | Some(b' ' | b'\n')) {
             continue;
         }
-        let start = lines[..at].rfind('\n').map_or(0, |i| i + 1);
-        let Some((commit, _)) = lines[start..at].split_once('\t') else {
+        let start = memchr::memrchr(b'\n', &lines[..at]).map_or(0, |i| i + 1);
+        let Some(tab) = memchr::memchr(b'\t', &lines[start..at]) else {
             continue;
         };
+        let commit = std::str::from_utf8(&lines[start..start + tab]).unwrap_or_default();
         let id = Oid::from_str(commit).map_err(Error::Git)?;
         commits.push(commit_info(&repo.find_commit(id)?));
     }
@@ -140,11 +144,6 @@ fn on_top(
     Ok(Some(Graph { ids, nodes }))
 }
 
-/// The number of lines of a text whose lines all end in `\n`.
-fn line_count(text: &str) -> usize {
-    text.bytes().filter(|b| *b == b'\n').count()
-}
-
 /// Writes the cache text in place (a failed write only costs speed).
 fn write_cache(cache: &std::path::Path, head: Oid, lines: &str) {
     let Some(dir) = cache.parent() else { return };
@@ -153,8 +152,7 @@ fn write_cache(cache: &std::path::Path, head: Oid, lines: &str) {
         return;
     };
     use std::io::Write;
-    let count = line_count(lines);
-    let written = writeln!(file, "{CACHE_MAGIC}\t{head}\t{count}")
+    let written = writeln!(file, "{CACHE_MAGIC}\t{head}\t{}", lines.len())
         .and_then(|()| file.write_all(lines.as_bytes()));
     if written.is_ok() {
         let _ = file.persist(cache);
