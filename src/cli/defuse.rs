@@ -36,8 +36,32 @@ pub(crate) fn text(text: &str) -> String {
 /// the bidirectional controls with `0xE2`. Text without any of them (most
 /// of it) is copied as it is.
 fn may_be_hostile(text: &str) -> bool {
-    text.bytes()
-        .any(|b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)
+    // Eight bytes at a time, as a number: a word of printable ASCII (most
+    // text, and every cell of a listing) passes with a few operations.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = text.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            return may_be_hostile_bytes(text.as_bytes());
+        };
+        let x = u64::from_le_bytes(word);
+        // A byte of 0x80 or more; one below 0x20; one equal to 0x7f.
+        let below = x.wrapping_sub(0x20 * ONES) & !x & HIGH;
+        let del = x ^ (0x7f * ONES);
+        let del = del.wrapping_sub(ONES) & !del & HIGH;
+        if (x & HIGH) | below | del != 0 {
+            return may_be_hostile_bytes(text.as_bytes());
+        }
+    }
+    may_be_hostile_bytes(words.remainder())
+}
+
+/// [`may_be_hostile`], a byte at a time.
+fn may_be_hostile_bytes(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .any(|&b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)
 }
 
 /// Control characters (escape codes, carriage returns among them) and the
@@ -50,6 +74,31 @@ pub(crate) fn is_hostile(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_check_agrees_with_the_byte_check(text in "(?s).{0,40}", ascii in "[ -~]{0,40}") {
+            for text in [text.as_str(), ascii.as_str()] {
+                proptest::prop_assert_eq!(may_be_hostile(text), may_be_hostile_bytes(text.as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_is_checked_in_every_place_of_a_word() {
+        for byte in 0..=0x7fu8 {
+            for at in 0..17 {
+                let mut text = vec![b'a'; 17];
+                text[at] = byte;
+                let text = String::from_utf8(text).unwrap();
+                assert_eq!(
+                    may_be_hostile(&text),
+                    byte < 0x20 || byte == 0x7f,
+                    "{byte} at {at}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn cells_lose_every_hostile_character_and_keep_the_rest() {
