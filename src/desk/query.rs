@@ -58,6 +58,9 @@ pub struct Listing<T> {
     pub rows: Vec<T>,
     /// Ticket files that do not load (`tix doctor` tells more).
     pub problems: Vec<Problem>,
+    /// Whether closed tickets were left out without being looked at (the
+    /// query can select none).
+    pub closed_left_out: bool,
 }
 
 impl Desk {
@@ -77,7 +80,11 @@ impl Desk {
             selection.matches(&entry).then(|| make(entry))
         })?;
         self.arrange(query, &selection, &mut rows)?;
-        Ok(Listing { rows, problems })
+        Ok(Listing {
+            rows,
+            problems,
+            closed_left_out: !closed_too,
+        })
     }
 
     /// Returns the view `tix.toml` defines under `name`, or refuses with
@@ -293,7 +300,10 @@ fn sort<T: Row>(rows: &mut [T], key: SortKey) {
         bytes[..n].copy_from_slice(&id[..n]);
         u64::from_be_bytes(bytes)
     };
-    let key = |row: &T| -> Option<(i64, i64, u64)> {
+    /// Two numbers of the order, then the id's first bytes; `None`
+    /// for the orders that compare text.
+    type Key = Option<(i64, i64, u64)>;
+    let key = |row: &T| -> Key {
         let row = row.sort_fields();
         let (first, second) = match key {
             SortKey::Updated => (-time(row.updated).saturating_add(1), 0),
@@ -304,7 +314,7 @@ fn sort<T: Row>(rows: &mut [T], key: SortKey) {
         };
         Some((first, second, id_prefix(row.id)))
     };
-    let mut order: Vec<(Option<(i64, i64, u64)>, usize)> = rows
+    let mut order: Vec<(Key, usize)> = rows
         .iter()
         .enumerate()
         .map(|(i, row)| (key(row), i))
