@@ -655,7 +655,7 @@ fn every_view_problem_is_reported_at_the_line_of_its_key() {
         ),
         (
             at(9),
-            "[[view]] 'a': key 'when.updated_before': invalid time 'last week': expected an RFC 3339 time, a date (YYYY-MM-DD) or a duration (90m, 4h, 3d, 2w)",
+            "[[view]] 'a': key 'when.updated_before': invalid time 'last week': expected a time (2025-03-04T09:00:00Z), a date (2025-03-04), a duration (3d, 4h, 2 weeks, 3d ago) or a word (now, today, yesterday, tomorrow, monday)",
         ),
         (
             at(10),

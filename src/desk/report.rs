@@ -48,7 +48,7 @@ impl Desk {
         // A day given as the end holds the whole of that day.
         let until = time("until", &query.until)?
             .map(|t| match &query.until {
-                Some(text) if is_date(text) => t.plus_seconds(86_399),
+                Some(text) if Timestamp::names_a_day(text) => t.plus_seconds(86_399),
                 _ => t,
             })
             .unwrap_or(now);
@@ -118,9 +118,4 @@ impl Desk {
         }
         Ok(problems)
     }
-}
-
-/// Tells whether `text` is a plain date (`2025-03-31`).
-fn is_date(text: &str) -> bool {
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").is_ok()
 }

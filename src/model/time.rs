@@ -80,48 +80,115 @@ impl Timestamp {
         Self::from_unix(self.0.checked_add(secs)?)
     }
 
-    /// Parses a time given on the command line, relative to `now`: an RFC 3339
-    /// time, a date (`2025-03-04`, midnight UTC), or a duration from now
-    /// (`90m`, `4h`, `3d`, `2w`).
+    /// Parses a time given on the command line for the future, relative
+    /// to `now` (`--until`): see [`Self::parse_past`]; a bare duration
+    /// (`3d`) counts forward from `now`, a weekday is the next one.
     pub fn parse_user(text: &str, now: Self) -> Result<Self, TimestampError> {
-        let text = text.trim();
-        if let Ok(at) = text.parse::<Self>() {
-            return Ok(at);
-        }
-        if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-            let midnight = date.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
-            return midnight
-                .map(Self::from_datetime)
-                .ok_or_else(|| err(text, "date out of range"));
-        }
-        if let Some(secs) = parse_duration_secs(text) {
-            // Ticket files hold RFC 3339 times, whose years have four digits.
-            return now
-                .checked_plus_seconds(secs)
-                .filter(|at| at.as_datetime().year() <= 9999)
-                .ok_or_else(|| err(text, "that is after the year 9999"));
-        }
-        Err(err(
-            text,
-            "expected an RFC 3339 time, a date (YYYY-MM-DD) or a duration (90m, 4h, 3d, 2w)",
-        ))
+        parse_moment(text, now, Lean::Future)
+    }
+
+    /// Parses a moment given for the past, relative to `now` (filters,
+    /// `--at`, a report's period): an RFC 3339 time, a date (`2025-03-04`,
+    /// midnight UTC), a duration ago (`30d`, `3h`, `2 weeks`, `3d ago`), or
+    /// a word: `now`, `today`, `yesterday` (midnight UTC) or a weekday
+    /// (`monday`, `mon`: the latest one, today included). The guide's
+    /// "Dates and times" lists them (docs/guide.md).
+    pub fn parse_past(text: &str, now: Self) -> Result<Self, TimestampError> {
+        parse_moment(text, now, Lean::Past)
     }
 }
 
 impl Timestamp {
-    /// Parses a moment given for the past, relative to `now`: an RFC 3339
-    /// time, a date (`2025-03-04`, midnight UTC), or a duration ago (`30d`:
-    /// thirty days before `now`), as `--at`, a report's period and the
-    /// list filters take.
-    pub fn parse_past(text: &str, now: Self) -> Result<Self, TimestampError> {
+    /// Tells whether `text` names a whole day (a date, `today`, `monday`)
+    /// rather than a moment, so an end of a period can hold all of it.
+    pub fn names_a_day(text: &str) -> bool {
         let text = text.trim();
-        if let Some(secs) = parse_duration_secs(text) {
-            return now
-                .checked_plus_seconds(-secs)
-                .ok_or_else(|| err(text, "that reaches before any date"));
-        }
-        Self::parse_user(text, now)
+        let lower = text.to_ascii_lowercase();
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+            || matches!(lower.as_str(), "today" | "yesterday" | "tomorrow")
+            || lower.parse::<chrono::Weekday>().is_ok()
     }
+}
+
+/// Which way a bare duration or a weekday counts from now.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lean {
+    Past,
+    Future,
+}
+
+/// The one parser of the moments a user types (see [`Timestamp::parse_past`]).
+fn parse_moment(text: &str, now: Timestamp, lean: Lean) -> Result<Timestamp, TimestampError> {
+    let text = text.trim();
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    let midnight = |date: NaiveDate| {
+        date.and_hms_opt(0, 0, 0)
+            .map(|t| Timestamp::from_datetime(Utc.from_utc_datetime(&t)))
+            .filter(|at| at.as_datetime().year() <= 9999)
+            .ok_or_else(|| err(text, "that date is out of range"))
+    };
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return midnight(date);
+    }
+    let lower = text.to_ascii_lowercase();
+    let (span, ago) = match lower.strip_suffix("ago") {
+        Some(span) => (span.trim_end(), true),
+        None => (lower.as_str(), false),
+    };
+    if let Some(secs) = user_duration_secs(span) {
+        let back = ago || lean == Lean::Past;
+        let why = if back {
+            "that reaches before any date"
+        } else {
+            "that is after the year 9999"
+        };
+        return now
+            .checked_plus_seconds(if back { -secs } else { secs })
+            .filter(|at| at.as_datetime().year() <= 9999)
+            .ok_or_else(|| err(text, why));
+    }
+    let today = now.as_datetime().date_naive();
+    let day = match lower.as_str() {
+        "now" => return Ok(now),
+        "today" => Some(today),
+        "yesterday" => today.pred_opt(),
+        "tomorrow" => today.succ_opt(),
+        word => word.parse::<chrono::Weekday>().ok().and_then(|weekday| {
+            let back =
+                (today.weekday().num_days_from_monday() + 7 - weekday.num_days_from_monday()) % 7;
+            match lean {
+                // The latest such day, today included.
+                Lean::Past => today.checked_sub_days(chrono::Days::new(u64::from(back))),
+                // The next such day after today.
+                Lean::Future => today.checked_add_days(chrono::Days::new(u64::from(7 - back))),
+            }
+        }),
+    };
+    match day {
+        Some(day) => midnight(day),
+        None => Err(err(
+            text,
+            "expected a time (2025-03-04T09:00:00Z), a date (2025-03-04), a duration (3d, 4h, 2 weeks, 3d ago) or a word (now, today, yesterday, tomorrow, monday)",
+        )),
+    }
+}
+
+/// A duration as a user writes it: `45s`, `90m`, `4h`, `3d`, `2w`, or with
+/// a word for the unit (`90 minutes`, `1 day`, `2 weeks`).
+fn user_duration_secs(text: &str) -> Option<i64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let unit = match unit.trim_start() {
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "mins" | "minute" | "minutes" => "m",
+        "hour" | "hours" => "h",
+        "day" | "days" => "d",
+        "week" | "weeks" => "w",
+        unit => unit,
+    };
+    parse_duration_secs(&format!("{digits}{unit}"))
 }
 
 /// Parses a duration such as `45s`, `90m`, `4h`, `3d` or `2w` into seconds.
@@ -257,8 +324,30 @@ mod tests {
             Timestamp::parse_user("2025-04-01", now).unwrap(),
             at("2025-04-01T00:00:00Z")
         );
-        assert!(Timestamp::parse_user("tomorrow", now).is_err());
         assert!(Timestamp::parse_user("3x", now).is_err());
+    }
+
+    #[test]
+    fn words_name_midnights_and_weekdays_lean_each_way() {
+        // A Monday afternoon.
+        let now = at("2025-03-03T14:00:00Z");
+        let past = |text| Timestamp::parse_past(text, now).unwrap().to_string();
+        let future = |text| Timestamp::parse_user(text, now).unwrap().to_string();
+        assert_eq!(past("now"), "2025-03-03T14:00:00Z");
+        assert_eq!(past("Today"), "2025-03-03T00:00:00Z");
+        assert_eq!(past("yesterday"), "2025-03-02T00:00:00Z");
+        assert_eq!(future("tomorrow"), "2025-03-04T00:00:00Z");
+        assert_eq!(past("monday"), "2025-03-03T00:00:00Z");
+        assert_eq!(past("fri"), "2025-02-28T00:00:00Z");
+        assert_eq!(future("monday"), "2025-03-10T00:00:00Z");
+        assert_eq!(future("wednesday"), "2025-03-05T00:00:00Z");
+        assert_eq!(past("2 weeks"), "2025-02-17T14:00:00Z");
+        assert_eq!(past("3d ago"), "2025-02-28T14:00:00Z");
+        assert_eq!(future("3d ago"), "2025-02-28T14:00:00Z");
+        assert_eq!(future("90 minutes"), "2025-03-03T15:30:00Z");
+        for bad in ["someday", "3 fortnights", "ago", "-3d"] {
+            assert!(Timestamp::parse_past(bad, now).is_err(), "{bad}");
+        }
     }
 
     #[test]

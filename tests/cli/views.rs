@@ -404,7 +404,7 @@ fn a_bad_view_stops_every_command_and_doctor_names_each_line() {
         [
             "tix.toml:7: [[view]] 'a': key 'when.status': unknown status 'frozen': use answered, closed, new, open, postponed, resolved",
             "tix.toml:13: [[view]] 'b': key 'when.assignee': unknown agent 'kim': tix.toml lists ana@desk.test (or use me or none)",
-            "tix.toml:14: [[view]] 'b': key 'when.created_after': invalid time 'last week': expected an RFC 3339 time, a date (YYYY-MM-DD) or a duration (90m, 4h, 3d, 2w)",
+            "tix.toml:14: [[view]] 'b': key 'when.created_after': invalid time 'last week': expected a time (2025-03-04T09:00:00Z), a date (2025-03-04), a duration (3d, 4h, 2 weeks, 3d ago) or a word (now, today, yesterday, tomorrow, monday)",
             "tix.toml:15: unknown key `tags` in `when` of [[view]] 'b'; use status, category, priority, assignee, me, department, tag, customer, field, pending, search, created_after, created_before, updated_after, updated_before, all",
             "tix.toml:18: view 'a' is defined twice",
         ],

@@ -23,15 +23,13 @@ use crate::model::{Ticket, Timestamp};
 /// (docs/json-schema.md). Tickets come in id order; redirect the output to
 /// keep it in a file. A ticket file that does not load is named on stderr
 /// and left out.
-///
-/// Examples:
-///   tix export > tickets.jsonl
-///   tix export --format csv > tickets.csv
-///   tix export --since 7d | jq -r '.id + " " + .status'
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix export > tickets.jsonl\n  tix export --format csv > tickets.csv\n  tix export --since 7d | jq -r '.id + \" \" + .status'"
+)]
 pub(crate) struct ExportArgs {
-    /// Only tickets updated at or after DATE: an RFC 3339 time, a date
-    /// (2025-03-01) or a duration ago (30d).
+    /// Only tickets updated at or after DATE: a time, a date (2025-03-01),
+    /// a duration ago (30d) or a word (yesterday, monday).
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
 }

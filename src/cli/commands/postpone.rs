@@ -17,7 +17,8 @@ use crate::model::Timestamp;
 pub(crate) struct PostponeArgs {
     /// Ticket id or unique prefix.
     id: String,
-    /// When to wake up: RFC 3339 time, YYYY-MM-DD (UTC) or a duration (4h, 3d, 2w).
+    /// When to wake up: a time, a date (2025-03-01, midnight UTC), a
+    /// duration from now (4h, 3d, 2w) or a word (tomorrow, monday).
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
 }

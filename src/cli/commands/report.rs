@@ -17,16 +17,13 @@ use crate::domain::report::{GroupBy, Metrics, Report};
 /// A period holds the events from --since to --until (both included; by
 /// default all of history up to now); --at reports the desk as it was at
 /// a past commit.
-///
-/// Examples:
-///   tix report --since 30d
-///   tix report --since 2025-01-01 --until 2025-03-31 --by agent   # to the end of that day
-///   tix report --since 7d --format html > week.html
-///   tix report --at 2025-01-01 --since 2024-12-01
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix report --since 30d\n  tix report --since 2025-01-01 --until 2025-03-31 --by agent   # to the end of that day\n  tix report --since 7d --format html > week.html\n  tix report --at 2025-01-01 --since 2024-12-01"
+)]
 pub(crate) struct ReportArgs {
-    /// Start of the period: a date (2025-03-01), an RFC 3339 time or a
-    /// duration ago (30d).
+    /// Start of the period: a date (2025-03-01), a time, a duration ago
+    /// (30d) or a word (today, yesterday, monday).
     #[arg(long, value_name = "DATE")]
     since: Option<String>,
     /// End of the period (default: now, or the --at moment); a date means
