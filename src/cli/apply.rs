@@ -86,10 +86,9 @@ pub(crate) fn report(
             .ui
             .json(&TicketView::of(ticket, &desk.config().statuses))?);
     }
-    let line = match &applied.status {
-        Some((from, to)) => format!("{}: {} ({from} -> {to})", ticket.id, applied.action),
-        None => format!("{}: {}", ticket.id, applied.action),
-    };
+    let agents = &desk.config().agents;
+    let person = |address: &str| crate::cli::render::person(agents, address);
+    let line = crate::cli::render::change::sentence(ticket, applied, &person);
     writeln!(ctx.ui.out(), "{line}")?;
     if !changed.triggers.is_empty() {
         let line = format!("triggers fired: {}", changed.triggers.join(", "));

@@ -305,20 +305,45 @@ impl Config {
         }
     }
 
-    /// Resolves an agent given by name or address to the identity stored
-    /// in tickets (the address). Without `[[agent]]` any name is accepted.
+    /// Resolves an agent given by name or address, whole or by any part
+    /// that only one agent's name or address holds (`raj`, `Patel`, as ids
+    /// go by a unique prefix), to the identity stored in tickets (the
+    /// address). Without `[[agent]]` any name is accepted as it is.
     pub fn resolve_agent(&self, who: &str) -> Result<String, String> {
         if self.agents.is_empty() {
             return Ok(who.to_owned());
         }
-        self.agents
-            .iter()
-            .find(|a| a.email == who || a.name == who)
-            .map(|a| a.email.clone())
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.agents.iter().map(|a| a.email.as_str()).collect();
-                format!("unknown agent '{who}': tix.toml lists {}", known.join(", "))
+        let whole = |a: &&crate::domain::routing::AgentDef| {
+            a.email.eq_ignore_ascii_case(who) || a.name.eq_ignore_ascii_case(who)
+        };
+        if let Some(agent) = self.agents.iter().find(whole) {
+            return Ok(agent.email.clone());
+        }
+        let part = who.to_lowercase();
+        let matching: Vec<&crate::domain::routing::AgentDef> = (self.agents.iter())
+            .filter(|a| {
+                !part.is_empty()
+                    && (a.email.to_lowercase().contains(&part)
+                        || a.name.to_lowercase().contains(&part))
             })
+            .collect();
+        let listed = |agents: &mut dyn Iterator<Item = &crate::domain::routing::AgentDef>| {
+            agents
+                .map(|a| format!("{} <{}>", a.name, a.email))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match matching[..] {
+            [agent] => Ok(agent.email.clone()),
+            [] => Err(format!(
+                "no agent is called '{who}': tix.toml lists {}",
+                listed(&mut self.agents.iter())
+            )),
+            _ => Err(format!(
+                "'{who}' could be {}: give more of the name or the address",
+                listed(&mut matching.iter().copied())
+            )),
+        }
     }
 
     /// Checks a department name against `[[department]]` (any name is

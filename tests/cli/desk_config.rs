@@ -1,8 +1,8 @@
 //! tix.toml end to end: custom statuses, the ticket form, routing and
 //! assignment, hooks, and refusals of a broken configuration.
 
-use crate::common::fixture;
 use crate::common::world::World;
+use crate::common::{TestEnv, fixture};
 
 const T0: &str = "2025-03-03T09:00:00Z";
 
@@ -203,7 +203,7 @@ set = { department = "billing", priority = "high", add_tags = ["finance"] }
             &["assign", other["id"].as_str().unwrap(), "nobody"],
             1
         )
-        .contains("unknown agent")
+        .contains("no agent is called 'nobody'")
     );
     assert!(
         w.fail("d", T0, &["new", "X", "--department", "sales"], 1)
@@ -1255,5 +1255,42 @@ fn hook_commands_are_shown_as_they_run() {
     assert!(
         listed.contains("hook on created: true\\nrm -rf x"),
         "{listed}"
+    );
+}
+
+#[test]
+fn agents_go_by_any_part_of_name_or_address_that_only_one_holds() {
+    let env = TestEnv::new();
+    let config = std::fs::read_to_string(env.path("tix.toml")).unwrap();
+    env.commit_file(
+        "tix.toml",
+        &format!(
+            "{config}\n[[agent]]\nname = \"Raj Patel\"\nemail = \"raj@desk.test\"\n\n[[agent]]\nname = \"Rafael Diaz\"\nemail = \"rafael@desk.test\"\n"
+        ),
+    );
+    let id = env.new_ticket("Printer");
+    assert_eq!(
+        env.ok(&["assign", &id, "patel"]),
+        format!("Assigned {id} to Raj Patel <raj@desk.test>.\n")
+    );
+    assert_eq!(env.show(&id)["assignee"], "raj@desk.test");
+    assert_eq!(
+        env.ok(&["assign", &id, "RAFAEL@desk.test"]),
+        format!("Assigned {id} to Rafael Diaz <rafael@desk.test>.\n")
+    );
+    let err = env.fail(&["assign", &id, "ra"], 1);
+    assert!(
+        err.contains("'ra' could be Raj Patel <raj@desk.test>, Rafael Diaz <rafael@desk.test>"),
+        "{err}"
+    );
+    let err = env.fail(&["assign", &id, "kim"], 1);
+    assert!(err.contains("no agent is called 'kim'"), "{err}");
+    assert_eq!(
+        env.ok(&["assign", &id, "--unassign"]),
+        format!("Unassigned {id}.\n")
+    );
+    assert_eq!(
+        env.ok(&["edit", &id, "--priority", "high", "--tag", "+vip"]),
+        format!("Edited {id}: priority normal -> high, tag +vip.\n")
     );
 }

@@ -31,7 +31,7 @@ fn a_unique_prefix_works_with_or_without_hash_in_any_case() {
     // Changes take prefixes too.
     let prefix = format!("#{}", unique_prefix(&ids[0], &ids));
     let out = env.ok(&["note", &prefix, "-m", "by prefix"]);
-    assert_eq!(out, format!("{}: note\n", ids[0]));
+    assert_eq!(out, format!("Added a note to {}.\n", ids[0]));
 }
 
 #[test]

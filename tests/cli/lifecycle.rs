@@ -282,7 +282,7 @@ fn replies_notes_and_customer_replies_build_the_conversation_in_order() {
     env.at("2025-03-03T09:05:00Z");
     assert_eq!(
         env.ok(&["reply", &id, "--customer", "-m", "Now it beeps"]),
-        format!("{id}: customer-reply\n")
+        format!("Recorded the customer's reply on {id}.\n")
     );
     assert_eq!(env.status(&id), "new");
     env.at("2025-03-03T09:10:00Z");
@@ -291,7 +291,7 @@ fn replies_notes_and_customer_replies_build_the_conversation_in_order() {
     env.at("2025-03-03T09:20:00Z");
     assert_eq!(
         env.ok(&["reply", &id, "-m", "Unplug it"]),
-        format!("{id}: reply (new -> answered)\n")
+        format!("Replied to {id} (new -> answered).\n")
     );
     env.at("2025-03-03T09:30:00Z");
     env.ok(&["reply", &id, "--customer", "-m", "Done, still smokes"]);
@@ -367,7 +367,10 @@ fn customer_replies_reopen_resolved_tickets_and_count() {
         env.ok(&["reply", &id, "-m", "Try this", "--resolve"]);
         assert_eq!(env.status(&id), "resolved");
         let out = env.ok(&["reply", &id, "--customer", "-m", "Nope"]);
-        assert_eq!(out, format!("{id}: customer-reply (resolved -> open)\n"));
+        assert_eq!(
+            out,
+            format!("Recorded the customer's reply on {id} (resolved -> open).\n")
+        );
         assert_eq!(env.show(&id)["reopens"], round);
     }
     // Answered and postponed tickets open on a customer reply, without a reopen.
@@ -444,7 +447,7 @@ fn postpone_until_takes_rfc3339_dates_and_durations_and_refuses_the_past() {
         let out = env.ok(&["postpone", &id, "--until", until]);
         assert_eq!(
             out,
-            format!("{id}: postpone (new -> postponed)\n"),
+            format!("Postponed {id} (new -> postponed).\n"),
             "{until}"
         );
         let t = env.show(&id);
@@ -487,7 +490,7 @@ fn close_needs_resolved_or_force_with_a_reason() {
     assert!(err.contains("--reason"), "{err}");
     assert_eq!(env.head(), head);
     let out = env.ok(&["close", &id, "--force", "--reason", "spam"]);
-    assert_eq!(out, format!("{id}: close (new -> closed)\n"));
+    assert_eq!(out, format!("Closed {id} (new -> closed).\n"));
     let t = env.show(&id);
     assert_eq!(t["status"], "closed");
     assert_eq!(t["category"], "closed");
@@ -516,7 +519,7 @@ fn open_takes_a_ticket_up_from_new_answered_and_postponed() {
     let id = env.new_ticket("Take it");
     assert_eq!(
         env.ok(&["open", &id]),
-        format!("{id}: open (new -> open)\n")
+        format!("Opened {id} (new -> open).\n")
     );
     let err = env.fail(&["open", &id], 1);
     assert!(err.contains("the ticket is open"), "{err}");
@@ -538,7 +541,7 @@ fn messages_can_come_from_standard_input() {
         .write_stdin("from stdin\nsecond line\n")
         .assert()
         .success()
-        .stdout(format!("{id}: note\n"));
+        .stdout(format!("Added a note to {id}.\n"));
     env.assert_cmd(&["reply", &id, "-m", "-"])
         .write_stdin("Dear customer,\n\nunplug it.\n")
         .assert()

@@ -16,7 +16,7 @@ fn a_rating_comes_after_a_resolve_and_a_later_one_replaces_it() {
     let err = env.fail(&["rate", &id, "x"], 2);
     assert!(err.starts_with("error:"), "{err}");
     let out = env.ok(&["rate", &id, "2", "--comment", "Slow"]);
-    assert!(out.contains(": rate"), "{out}");
+    assert_eq!(out, format!("Rated {id}: rating 2.\n"));
     env.ok(&["rate", &id, "5", "--comment", "Fixed after all"]);
     let json = env.show(&id);
     assert_eq!(json["rating"]["score"], 5, "{json}");

@@ -5,16 +5,16 @@ use crate::cli::{CommandError, Ctx};
 use crate::desk::change::Request;
 
 /// Assign a ticket to an agent (default: yourself) and/or a department.
-///
-/// Examples:
-///   tix assign k3x                 # to me
-///   tix assign k3x ana@desk --department billing
-///   tix assign k3x --unassign
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix assign k3x                 # to me\n  tix assign k3x ana@desk --department billing\n  tix assign k3x --unassign"
+)]
 pub(crate) struct AssignArgs {
     /// Ticket id or unique prefix.
     id: String,
-    /// The agent; default yourself (unless only --department is given).
+    /// The agent: a name, an address, or any part of one that only one
+    /// agent's has (raj); default yourself (unless only --department is
+    /// given).
     #[arg(conflicts_with = "unassign")]
     agent: Option<String>,
     /// Move the ticket to this department.

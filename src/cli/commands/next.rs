@@ -57,7 +57,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &NextArgs) -> Result<(), CommandError> {
     if format == Format::Json {
         return Ok(ctx.ui.json(&TicketView::of(ticket, statuses))?);
     }
-    let page = render::show(&ctx.ui, ticket, statuses, &desk.config().fields);
+    let page = render::show(&ctx.ui, ticket, desk.config());
     write!(ctx.ui.out(), "{page}")?;
     Ok(())
 }

@@ -43,7 +43,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<(), CommandError> {
             sla: state.as_ref().map(|s| SlaView::of(&ticket.id, s)),
         })?,
         _ => {
-            let page = render::show(&ctx.ui, &ticket, statuses, &desk.config().fields);
+            let page = render::show(&ctx.ui, &ticket, desk.config());
             let sla = state
                 .map(|state| render::sla(&ctx.ui, &state, now))
                 .unwrap_or_default();

@@ -1,13 +1,15 @@
 //! Human-readable rendering of tickets: the `show` page and list rows,
 //! and the longer renderings of some commands, one file each.
 
+pub(crate) mod change;
 pub(crate) mod list;
 pub(crate) mod report;
 mod rules;
 pub(crate) mod sla;
 
+use crate::config::Config;
 use crate::domain::fields::FieldDef;
-use crate::domain::lifecycle::{Category, Statuses};
+use crate::domain::lifecycle::Category;
 use crate::model::{Event, EventKind, Role, Ticket, Timestamp};
 
 use super::ui::{Style, Ui};
@@ -49,9 +51,22 @@ pub(crate) fn status_style(category: Option<Category>) -> Style {
     }
 }
 
+/// An agent as every output shows one: `Name <address>` when tix.toml
+/// knows the address, else the address.
+pub(crate) fn person(agents: &[crate::domain::routing::AgentDef], address: &str) -> String {
+    agents
+        .iter()
+        .find(|a| a.email.eq_ignore_ascii_case(address))
+        .map_or_else(
+            || address.to_owned(),
+            |a| format!("{} <{}>", a.name, a.email),
+        )
+}
+
 /// Renders the whole ticket for `tix show`; custom fields go by the label
 /// of the ticket form (`form`), else by name.
-pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldDef]) -> String {
+pub(crate) fn show(ui: &Ui, ticket: &Ticket, config: &Config) -> String {
+    let (statuses, form) = (&config.statuses, &config.fields);
     let summary = ticket.summary(statuses);
     let mut out = String::new();
     let label = |name: &str| ui.paint(Style::Dim, &format!("{name:<11}"));
@@ -72,7 +87,12 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, statuses: &Statuses, form: &[FieldD
     out.push_str(&format!(
         "{}{}\n",
         label("Assignee"),
-        cell(ticket.assignee.as_deref().unwrap_or("-"))
+        cell(
+            &ticket
+                .assignee
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), |a| person(&config.agents, a))
+        )
     ));
     if let Some(department) = &ticket.department {
         out.push_str(&format!("{}{}\n", label("Department"), cell(department)));
