@@ -70,17 +70,6 @@ pub enum Error {
         /// What is wrong.
         error: ParseError,
     },
-    /// `tix init` on a desk that exists already; its merge driver (and
-    /// `index.skipHash` when it was set) is registered all the same.
-    #[error("{} is already a tix desk; the tix merge driver is registered in its git config{}",
-        root.display().to_string().trim_end_matches('/'),
-        if *skip_hash { " (and index.skipHash set, see docs/storage.md)" } else { "" })]
-    AlreadyADesk {
-        /// The desk's top directory.
-        root: std::path::PathBuf,
-        /// Whether `index.skipHash` was set now.
-        skip_hash: bool,
-    },
     /// An export cannot be imported (unreadable, broken).
     #[error("{0}")]
     Import(String),

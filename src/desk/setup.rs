@@ -126,6 +126,16 @@ pub struct Initialised {
     pub outer: Option<PathBuf>,
     /// Whether `index.skipHash` was set (docs/storage.md).
     pub skip_hash: bool,
+    /// `None` for a new desk; for one that was there already, what was
+    /// checked of it.
+    pub existing: Option<Checked>,
+}
+
+/// What `tix init` found on a desk that exists already.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    /// Whether tix's merge driver had to be registered (a fresh clone).
+    pub registered_driver: bool,
 }
 
 /// Makes a new desk in `dir`: a git repository (created if absent) with
@@ -166,9 +176,15 @@ pub fn init(
     let store = match Store::init(dir, &files, &agent.signature(now), message) {
         Err(store::Error::AlreadyADesk(root)) => {
             let store = Store::discover(&root)?;
-            store.ensure_merge_driver()?;
+            let registered_driver = store.ensure_merge_driver()?;
             let skip_hash = many_files && store.prefer_unhashed_index()?;
-            return Err(Error::AlreadyADesk { root, skip_hash });
+            let config = load_config(&store)?;
+            return Ok(Initialised {
+                desk: Desk::with(store, config)?,
+                outer: None,
+                skip_hash,
+                existing: Some(Checked { registered_driver }),
+            });
         }
         store => store?,
     };
@@ -179,6 +195,7 @@ pub fn init(
         desk: Desk::with(store, config)?,
         outer,
         skip_hash,
+        existing: None,
     })
 }
 

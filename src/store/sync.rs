@@ -89,15 +89,16 @@ impl Store {
     /// program resolves (a bare name on PATH, an existing path) is kept,
     /// even when it is someone's own. New registrations name `tix` when
     /// PATH finds this program, else the path it was started with.
-    pub fn ensure_merge_driver(&self) -> Result<(), Error> {
+    /// Returns whether it registered one.
+    pub fn ensure_merge_driver(&self) -> Result<bool, Error> {
         let config = self.repo.config()?;
         if let Ok(driver) = config.get_string("merge.tix.driver")
             && driver_program(&driver).is_some_and(|program| self.program_exists(program))
         {
-            return Ok(());
+            return Ok(false);
         }
         let Some(program) = merge_driver_program() else {
-            return Ok(());
+            return Ok(false);
         };
         let program = if program == BARE_NAME {
             program
@@ -109,7 +110,7 @@ impl Store {
             "merge.tix.driver",
             &format!("{program} merge-driver %O %A %B %P"),
         )?;
-        Ok(())
+        Ok(true)
     }
 
     /// Whether git, which runs drivers at the top of the work tree with

@@ -26,7 +26,7 @@ fn init_makes_one_commit_with_config_attributes_and_tickets_dir() {
             .unwrap()
             .contains("merge=tix")
     );
-    assert!(w.fail("d", T0, &["init"], 1).contains("already a tix desk"));
+    assert!(w.tix("d", T0, &["init"]).contains("is a tix desk already"));
     // Discovery from a subdirectory and through -C.
     std::fs::create_dir_all(w.path("d/tickets/sub")).unwrap();
     w.tix("d/tickets/sub", T0, &["list"]);

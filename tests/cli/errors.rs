@@ -98,11 +98,7 @@ fn usage_errors_exit_2() {
 fn refusals_say_what_to_do_in_one_line() {
     let env = TestEnv::new();
     let id = env.new_ticket("Target");
-    for args in [
-        vec!["close", id.as_str()],
-        vec!["show", "zzzzzz"],
-        vec!["init"],
-    ] {
+    for args in [vec!["close", id.as_str()], vec!["show", "zzzzzz"]] {
         let err = env.fail(&args, 1);
         let first = err.lines().next().unwrap();
         assert!(first.starts_with("error: "), "{err}");

@@ -92,11 +92,19 @@ fn init_with_a_directory_creates_it() {
 }
 
 #[test]
-fn init_on_an_existing_desk_refuses_and_writes_nothing() {
+fn init_on_an_existing_desk_says_what_it_checked_and_writes_nothing() {
     let env = TestEnv::new();
     let head = env.head();
-    let err = env.fail(&["init"], 1);
-    assert!(err.contains("already a tix desk"), "{err}");
+    let out = env.ok(&["init"]);
+    assert!(
+        out.ends_with(
+            " is a tix desk already: its tix.toml reads and tix's merge driver is registered; nothing to do.\n"
+        ),
+        "{out}"
+    );
+    let json = env.json(&["init", "--format", "json"]);
+    assert_eq!(json["created"], false);
+    assert_eq!(json["merge_driver_registered"], false);
     assert_eq!(env.head(), head);
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }

@@ -73,9 +73,9 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &DoctorArgs) -> Result<(), CommandError>
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(CommandError::user(format!(
-            "{} problem(s) found",
-            problems.len()
-        )))
+        Err(CommandError::user(match problems.len() {
+            1 => "found 1 problem, listed above with what to do about it".to_owned(),
+            n => format!("found {n} problems, listed above with what to do about each"),
+        }))
     }
 }

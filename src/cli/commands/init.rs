@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
 use crate::desk::setup;
 
@@ -32,6 +33,7 @@ pub(crate) struct InitArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
     let base = ctx.start_dir()?;
     let dir = match &args.dir {
         Some(dir) => base.join(dir),
@@ -39,6 +41,18 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     };
     let agent = ctx.explicit_agent();
     let made = setup::init(&dir, agent.as_deref(), ctx.now()?, args.many_files)?;
+    let root = made.desk.root().display().to_string();
+    let root = root.trim_end_matches('/');
+    if format == Format::Json {
+        let json = InitJson {
+            desk: root,
+            created: made.existing.is_none(),
+            merge_driver_registered: made.existing.is_none_or(|c| c.registered_driver),
+            index_skip_hash: made.skip_hash,
+            outer_repository: made.outer.as_deref().map(|p| p.display().to_string()),
+        };
+        return Ok(ctx.ui.json(&json)?);
+    }
     if let Some(outer) = &made.outer {
         ctx.ui.status(&format!(
             "Note: {} is inside the git repository {}; the desk has a repository of its own, \
@@ -50,13 +64,32 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     if made.skip_hash {
         ctx.ui.status(SKIP_HASH_NOTE);
     }
-    let root = made.desk.root().display().to_string();
-    writeln!(
-        ctx.ui.out(),
-        "Initialised a tix desk in {}",
-        root.trim_end_matches('/')
-    )?;
+    let line = match made.existing {
+        None => format!("Initialised a tix desk in {root}"),
+        Some(checked) if checked.registered_driver => format!(
+            "{root} is a tix desk already; registered tix's merge driver in its git config (a fresh clone lacks it)."
+        ),
+        Some(_) => format!(
+            "{root} is a tix desk already: its tix.toml reads and tix's merge driver is registered; nothing to do."
+        ),
+    };
+    writeln!(ctx.ui.out(), "{line}")?;
     Ok(())
+}
+
+/// `tix init --format json`.
+#[derive(serde::Serialize)]
+struct InitJson<'a> {
+    /// The desk's top directory.
+    desk: &'a str,
+    /// Whether it was made now (false: it was a desk already).
+    created: bool,
+    /// Whether tix's merge driver was registered now.
+    merge_driver_registered: bool,
+    /// Whether `index.skipHash` was set now (`--many-files`).
+    index_skip_hash: bool,
+    /// The repository the desk's directory lies inside, if any.
+    outer_repository: Option<String>,
 }
 
 /// What `tix init` says when it turns git's index checksum off.

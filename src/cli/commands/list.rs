@@ -20,13 +20,10 @@ use crate::model::{Priority, TicketId};
 /// flags given with it narrow it further, and a flag that takes one value
 /// (--assignee/--me, --department, --customer, --search, the dates)
 /// replaces the view's. --views lists the views.
-///
-/// Examples:
-///   tix list --pending
-///   tix list --me --category open --sort priority
-///   tix list --view vip-waiting --priority urgent
-///   tix list --all --format csv > tickets.csv
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix list --pending\n  tix list --me --category open --sort priority\n  tix list --view vip-waiting --priority urgent\n  tix list --all --format csv > tickets.csv"
+)]
 pub(crate) struct ListArgs {
     #[command(flatten)]
     filter: FilterArgs,
@@ -96,8 +93,8 @@ struct FilterArgs {
     /// Only tickets whose subject or messages contain TEXT (any case).
     #[arg(long, value_name = "TEXT")]
     search: Option<String>,
-    /// Only tickets created at or after DATE (a time, a date, or a
-    /// duration ago: 7d).
+    /// Only tickets created at or after DATE: a time, a date (2025-03-01),
+    /// a duration ago (7d, 3h) or a word (today, yesterday, monday).
     #[arg(long, value_name = "DATE")]
     created_after: Option<String>,
     /// Only tickets created before DATE.
@@ -240,6 +237,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs) -> Result<(), CommandError> {
         _ => {
             let listing = desk.list(&query, now, render::list::Shown::of)?;
             ctx.warn_problems(&listing.problems);
+            if listing.rows.is_empty() && listing.closed_left_out {
+                ctx.ui.status(
+                    "No tickets match; closed tickets were left out (--all includes them).",
+                );
+                return Ok(());
+            }
             render::list::table(ctx, &listing.rows, now)
         }
     }

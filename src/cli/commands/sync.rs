@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::Args;
 
+use crate::cli::ui::Format;
 use crate::cli::{CommandError, Ctx};
 use crate::desk::setup;
 
@@ -26,8 +27,16 @@ use crate::desk::setup;
 pub(crate) struct SyncArgs {}
 
 pub(crate) fn run(ctx: &mut Ctx, _args: &SyncArgs) -> Result<(), CommandError> {
+    let format = ctx.format(&[Format::Table, Format::Json])?;
     let agent = ctx.explicit_agent();
     let report = setup::sync(&ctx.start_dir()?, agent.as_deref(), ctx.now()?)?;
+    if format == Format::Json {
+        let json = SyncJson {
+            upstream: &report.upstream,
+            pulls: report.retries + 1,
+        };
+        return Ok(ctx.ui.json(&json)?);
+    }
     let retry = match report.retries {
         0 => String::new(),
         1 => " (after a second pull: the remote had moved)".to_owned(),
@@ -35,4 +44,13 @@ pub(crate) fn run(ctx: &mut Ctx, _args: &SyncArgs) -> Result<(), CommandError> {
     };
     writeln!(ctx.ui.out(), "Synced with {}{retry}.", report.upstream)?;
     Ok(())
+}
+
+/// `tix sync --format json`.
+#[derive(serde::Serialize)]
+struct SyncJson<'a> {
+    /// The upstream branch synced with (`origin/main`).
+    upstream: &'a str,
+    /// How many pulls it took (more than one when others pushed first).
+    pulls: u32,
 }
