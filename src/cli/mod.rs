@@ -6,6 +6,7 @@ mod args;
 mod automation;
 pub mod clock;
 mod commands;
+mod complete;
 mod defuse;
 pub mod error;
 mod render;
@@ -36,15 +37,17 @@ use ui::{ColorChoice, Format, Ui};
 pub struct Cli {
     /// Run as if tix was started in DIR.
     #[arg(short = 'C', id = "chdir", global = true, value_name = "DIR")]
+    #[arg(help_heading = GLOBAL)]
     pub dir: Option<PathBuf>,
     /// Act as this agent ("Name <email>"); default TIX_AGENT, then git's user.
-    #[arg(long = "as", global = true, value_name = "AGENT")]
+    #[arg(long = "as", global = true, value_name = "AGENT", help_heading = GLOBAL)]
     pub as_agent: Option<String>,
     /// Output format where the command prints data.
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, value_enum, help_heading = GLOBAL)]
     pub format: Option<Format>,
     /// Colour output: auto (terminals only, honours NO_COLOR), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(help_heading = GLOBAL)]
     pub color: ColorChoice,
     #[command(subcommand)]
     command: Command,
@@ -85,15 +88,169 @@ enum Command {
     Outbox(commands::outbox::OutboxArgs),
     Doctor(commands::doctor::DoctorArgs),
     Completions(commands::completions::CompletionsArgs),
+    Man(commands::man::ManArgs),
     #[command(hide = true)]
     Generate(commands::generate::GenerateArgs),
     #[command(hide = true)]
     MergeDriver(commands::merge_driver::MergeDriverArgs),
 }
 
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The commands as `tix help` groups them, each group with its title.
+const GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Everyday",
+        &[
+            "new", "show", "list", "log", "reply", "note", "assign", "edit", "open", "postpone",
+            "resolve", "close", "reopen", "status", "rate",
+        ],
+    ),
+    ("Queue and targets", &["queue", "next", "sla"]),
+    ("Tickets together", &["link", "merge", "macro"]),
+    ("Mail", &["ingest", "outbox"]),
+    ("Reports and data", &["report", "export", "import"]),
+    ("Automation", &["automate", "autoclose", "hooks"]),
+    ("The desk", &["init", "sync", "doctor"]),
+    ("Plumbing", &["man", "completions"]),
+];
+
+/// The formats each command prints with `--format`; a command not named
+/// prints no data. The commands check the same lists when they run.
+const FORMATS: &[(&[&str], &[Format])] = {
+    use Format::{Csv, Html, Json, Jsonl, Table, Toml};
+    &[
+        (
+            &[
+                "new",
+                "reply",
+                "note",
+                "assign",
+                "edit",
+                "open",
+                "postpone",
+                "resolve",
+                "close",
+                "reopen",
+                "status",
+                "rate",
+                "link",
+                "merge",
+                "macro",
+                "next",
+                "hooks",
+                "ingest",
+                "import",
+                "automate",
+                "autoclose",
+                "doctor",
+                "init",
+                "sync",
+            ],
+            &[Table, Json],
+        ),
+        (&["queue", "sla", "outbox"], &[Table, Json, Csv]),
+        (&["list", "log"], &[Table, Json, Csv]),
+        (&["show"], &[Table, Json, Toml]),
+        (&["report"], &[Table, Json, Csv, Html]),
+        (&["export"], &[Jsonl, Csv]),
+    ]
+};
+
+/// The command line as tix parses it: the derived one, with each
+/// command's `--format` offering only what the command prints, and `tix
+/// help` listing the commands by group.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in names {
+        let formats = FORMATS
+            .iter()
+            .find(|(commands, _)| commands.contains(&name.as_str()))
+            .map_or(&[][..], |(_, formats)| *formats);
+        // A command's own global `--format` replaces the top-level one in
+        // it and the commands under it (clap propagates a global option
+        // only where the command has none of that name).
+        cli = cli.mut_subcommand(name, |c| c.arg(format_option(formats)));
+    }
+    cli = complete::attach(cli);
+    cli.help_template(format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{}\nGlobal options:\n{{options}}{{after-help}}",
+        grouped_commands(&Cli::command())
+    ))
+}
+
+/// `--format` offering only `formats` (hidden when there are none: the
+/// command prints no data).
+fn format_option(formats: &'static [Format]) -> clap::Arg {
+    use clap::ValueEnum as _;
+    use clap::builder::TypedValueParser as _;
+    let values = formats.iter().filter_map(Format::to_possible_value);
+    let parser = clap::builder::PossibleValuesParser::new(values)
+        .map(|name| Format::from_str(&name, true).unwrap_or(Format::Table));
+    clap::Arg::new("format")
+        .long("format")
+        .global(true)
+        .value_name("FORMAT")
+        .value_parser(parser)
+        .help("Output format")
+        .help_heading(GLOBAL)
+        .hide(formats.is_empty())
+}
+
+/// The commands of `cli` in their [`GROUPS`], each with its summary.
+fn grouped_commands(cli: &clap::Command) -> String {
+    let width = GROUPS
+        .iter()
+        .flat_map(|(_, names)| names.iter().map(|n| n.len()))
+        .max()
+        .unwrap_or_default();
+    let mut text = String::new();
+    for (title, names) in GROUPS {
+        text.push_str(&format!("{title}:\n"));
+        for name in *names {
+            let about = cli
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            // Wrapped to the 100 columns of the rest of the help.
+            let room = 100 - width - 4;
+            let mut line = String::new();
+            let mut first = true;
+            for word in about.split(' ') {
+                if !line.is_empty() && line.len() + 1 + word.len() > room {
+                    let lead = if first { name } else { "" };
+                    text.push_str(&format!("  {lead:width$}  {line}\n"));
+                    first = false;
+                    line.clear();
+                }
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+            let lead = if first { name } else { "" };
+            text.push_str(&format!("  {lead:width$}  {line}\n"));
+        }
+        text.push('\n');
+    }
+    text.push_str("See 'tix help COMMAND' for the options and examples of each.\n");
+    text
+}
+
 /// Runs tix with the given arguments and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    use clap::FromArgMatches as _;
+    let cli = match command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -154,6 +311,7 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<(), CommandError> {
         Command::Doctor(args) => commands::doctor::run(ctx, args),
         Command::MergeDriver(args) => commands::merge_driver::run(ctx, args),
         Command::Completions(args) => commands::completions::run(ctx, args),
+        Command::Man(args) => commands::man::run(ctx, args),
         Command::Generate(args) => commands::generate::run(ctx, args),
     }
 }
@@ -325,4 +483,40 @@ fn edit_message(ctx: &Ctx, what: &str) -> Result<String, CommandError> {
         .trim()
         .to_owned()
         + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FORMATS, GROUPS, command};
+
+    #[test]
+    fn every_visible_command_is_in_one_group_and_names_its_formats_once() {
+        let cli = command();
+        let visible: Vec<&str> = (cli.get_subcommands())
+            .filter(|c| !c.is_hide_set())
+            .map(clap::Command::get_name)
+            .collect();
+        for name in &visible {
+            let groups = GROUPS.iter().filter(|(_, names)| names.contains(name));
+            assert_eq!(groups.count(), 1, "{name}");
+            let lists = FORMATS.iter().filter(|(names, _)| names.contains(name));
+            assert!(lists.count() <= 1, "{name}");
+        }
+        for (_, names) in GROUPS {
+            for name in *names {
+                assert!(
+                    visible.contains(name),
+                    "{name} is grouped but not a command"
+                );
+            }
+        }
+        for (names, _) in FORMATS {
+            for name in *names {
+                assert!(
+                    visible.contains(name),
+                    "{name} has formats but is not a command"
+                );
+            }
+        }
+    }
 }

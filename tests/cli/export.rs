@@ -288,7 +288,8 @@ fn formats_other_than_jsonl_and_csv_are_usage_errors() {
     for format in ["table", "json", "toml", "html"] {
         let err = env.fail(&["export", "--format", format], 2);
         assert!(
-            err.contains(&format!("--format {format}")) && err.contains("jsonl or csv"),
+            err.contains(&format!("invalid value '{format}' for '--format"))
+                && err.contains("[possible values: jsonl, csv]"),
             "{err}"
         );
     }

@@ -35,14 +35,26 @@ const COMMANDS: [&str; 24] = [
 fn help_lists_every_command_and_the_global_flags() {
     let env = TestEnv::empty();
     let help = env.ok(&["--help"]);
+    // The commands come in groups, each under its title, before the
+    // global options.
     let listed: Vec<&str> = help
         .lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+        .skip_while(|l| !l.starts_with("Everyday:"))
+        .take_while(|l| !l.starts_with("Global options:"))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
+    for title in [
+        "Everyday:",
+        "Queue and targets:",
+        "Mail:",
+        "Reports and data:",
+        "Automation:",
+        "The desk:",
+        "Plumbing:",
+    ] {
+        assert!(help.contains(&format!("\n{title}\n")), "{title}: {help}");
+    }
     for command in COMMANDS {
         assert!(
             listed.contains(&command),
@@ -53,8 +65,12 @@ fn help_lists_every_command_and_the_global_flags() {
         assert!(help.contains(flag), "{flag}: {help}");
     }
     // `tix help` and `-h` work too.
-    assert!(env.ok(&["help"]).contains("Commands:"));
-    assert!(env.ok(&["-h"]).contains("Commands:"));
+    assert!(env.ok(&["help"]).contains("Everyday:"));
+    assert!(env.ok(&["-h"]).contains("Everyday:"));
+    assert!(
+        env.ok(&["help", "list"])
+            .contains("Examples:\n  tix list --pending\n")
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod commits;
 mod doctor;
 mod errors;
 mod export;
+mod help;
 mod hostile;
 mod ids;
 mod import;

@@ -1034,7 +1034,11 @@ fn bad_periods_formats_and_groups_are_usage_errors() {
     let err = env.fail(&["report", "--until", "nonsense"], 2);
     assert!(err.starts_with("error: --until: "), "{err}");
     let err = env.fail(&["report", "--format", "toml"], 2);
-    assert!(err.contains("--format toml"), "{err}");
+    assert!(err.contains("invalid value 'toml' for '--format"), "{err}");
+    assert!(
+        err.contains("[possible values: table, json, csv, html]"),
+        "{err}"
+    );
     env.fail(&["report", "--by", "nobody"], 2);
     // A one-instant period is not empty.
     let json = env.json(&[

@@ -118,7 +118,17 @@ fn show_format_csv_is_a_usage_error() {
     let env = TestEnv::new();
     let id = env.new_ticket("No CSV here");
     let err = env.fail(&["show", &id, "--format", "csv"], 2);
-    assert!(err.contains("--format csv"), "{err}");
+    assert!(err.contains("invalid value 'csv' for '--format"), "{err}");
+    assert!(
+        err.contains("[possible values: table, json, toml]"),
+        "{err}"
+    );
+    // Given before the command, it is refused when the command runs.
+    let err = env.fail(&["--format", "csv", "show", &id], 2);
+    assert!(
+        err.contains("does not print --format csv; use table or json or toml"),
+        "{err}"
+    );
     env.fail(&["show", &id, "--format", "yaml"], 2);
     env.fail(&["show"], 2);
 }

@@ -1,9 +1,9 @@
 use std::io::Write;
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, CommandError, Ctx};
+use crate::cli::{CommandError, Ctx};
 
 /// Print a shell completion script.
 ///
@@ -15,7 +15,7 @@ pub(crate) struct CompletionsArgs {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &CompletionsArgs) -> Result<(), CommandError> {
-    let mut command = Cli::command();
+    let mut command = crate::cli::command();
     // clap_complete panics when its writer fails (a closed pipe, a full
     // disk): it writes to memory, and tix writes that out.
     let mut script = Vec::new();

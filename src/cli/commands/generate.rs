@@ -1,10 +1,10 @@
 use std::io::Write;
 
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 
-use crate::cli::{Cli, CommandError, Ctx};
+use crate::cli::{CommandError, Ctx};
 
-/// Generate the man page (for packagers).
+/// Generate the man page (for packagers; `tix man` does the same).
 #[derive(Debug, Args)]
 pub(crate) struct GenerateArgs {
     #[command(subcommand)]
@@ -20,9 +20,7 @@ enum What {
 pub(crate) fn run(ctx: &mut Ctx, args: &GenerateArgs) -> Result<(), CommandError> {
     match args.what {
         What::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-            ctx.ui.out().write_all(&page)?;
+            ctx.ui.out().write_all(&super::man::page()?)?;
         }
     }
     Ok(())

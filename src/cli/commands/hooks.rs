@@ -18,11 +18,8 @@ use crate::cli::{CommandError, Ctx};
 /// set in this clone's git config (never committed). When the committed
 /// set changes, none runs until it is allowed again (docs/configuration.md,
 /// "Commands need consent").
-///
-/// Examples:
-///   tix hooks
-///   tix hooks allow
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  tix hooks\n  tix hooks allow")]
 pub(crate) struct HooksArgs {
     #[command(subcommand)]
     action: Option<HooksAction>,

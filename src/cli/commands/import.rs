@@ -21,13 +21,10 @@ use crate::desk::import::{self, ImportOptions, ImportReport};
 /// export is read whole first: a broken file is refused with the line
 /// where it broke and nothing is written, unless --skip-bad leaves the
 /// bad parts out (each is listed).
-///
-/// Examples:
-///   tix import zendesk tickets.json --field-map 360001=plan
-///   tix import zendesk tickets.json comments.jsonl --dry-run
-///   tix import liveagent tickets.csv --timezone Europe/Prague
-///   tix import csv export.csv --map id=Ticket\ Id,subject=Subject,email=Requester\ Email
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix import zendesk tickets.json --field-map 360001=plan\n  tix import zendesk tickets.json comments.jsonl --dry-run\n  tix import liveagent tickets.csv --timezone Europe/Prague\n  tix import csv export.csv --map id=Ticket\\ Id,subject=Subject,email=Requester\\ Email"
+)]
 pub(crate) struct ImportArgs {
     #[command(subcommand)]
     source: Source,

@@ -18,12 +18,10 @@ use crate::desk::ingest::{Ingested, Outcome};
 /// bounces and the desk's own mail are ignored; a message seen before is
 /// skipped. Exits 1 when a message was refused (malformed or too big); the
 /// others are still taken.
-///
-/// Examples:
-///   tix ingest < message.eml
-///   tix ingest --maildir ~/Maildir/support
-///   tix ingest --mbox export.mbox --format json
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix ingest < message.eml\n  tix ingest --maildir ~/Maildir/support\n  tix ingest --mbox export.mbox --format json"
+)]
 pub(crate) struct IngestArgs {
     /// A message file ("-" or nothing: standard input).
     #[arg(conflicts_with_all = ["maildir", "mbox"])]

@@ -18,12 +18,10 @@ use crate::domain::view::TicketView;
 /// removes every link between ID and X. Each is one commit, and the
 /// ticket's log records who linked what and when. A closed ticket is not
 /// changed (reopen it first).
-///
-/// Examples:
-///   tix link k3x --duplicate-of m4n
-///   tix link k3x --related p7q
-///   tix link k3x --unlink p7q
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix link k3x --duplicate-of m4n\n  tix link k3x --related p7q\n  tix link k3x --unlink p7q"
+)]
 #[command(group(ArgGroup::new("link").required(true).args(["duplicate_of", "related", "unlink"])))]
 pub(crate) struct LinkArgs {
     /// Ticket id or unique prefix.

@@ -19,12 +19,10 @@ use crate::domain::view::TicketView;
 /// set of actions (status, priority, assignee, tags, fields, a note) and
 /// an optional reply from a template in templates/. Triggers fire on the
 /// change as on any other.
-///
-/// Examples:
-///   tix macro --list
-///   tix macro refund k3x --dry-run
-///   tix macro refund k3x
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix macro --list\n  tix macro refund k3x --dry-run\n  tix macro refund k3x"
+)]
 pub(crate) struct MacroArgs {
     /// The macro's name.
     #[arg(required_unless_present = "list")]

@@ -18,6 +18,7 @@ pub(crate) mod link;
 pub(crate) mod list;
 pub(crate) mod log;
 pub(crate) mod macros;
+pub(crate) mod man;
 pub(crate) mod merge;
 pub(crate) mod merge_driver;
 pub(crate) mod new;

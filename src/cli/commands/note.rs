@@ -6,11 +6,10 @@ use crate::desk::change::Request;
 use crate::domain::change::Change;
 
 /// Add an internal note (never shown to the customer; the status stays).
-///
-/// Examples:
-///   tix note k3x -m "Customer is on the legacy plan"
-///   tix note k3x --template handover
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix note k3x -m \"Customer is on the legacy plan\"\n  tix note k3x --template handover"
+)]
 pub(crate) struct NoteArgs {
     /// Ticket id or unique prefix.
     id: String,

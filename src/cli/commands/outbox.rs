@@ -13,11 +13,10 @@ use crate::cli::{CommandError, Ctx};
 /// here with the reason and is tried again by --send, after 1 minute, 5,
 /// 15, 1 hour, then every 4 hours. Mail is never lost and, if tix is killed
 /// between sending and recording, sent again with the same Message-ID.
-///
-/// Examples:
-///   tix outbox
-///   tix outbox --send        # from cron, every few minutes
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix outbox\n  tix outbox --send        # from cron, every few minutes"
+)]
 pub(crate) struct OutboxArgs {
     /// Send what is due now; exits 1 when a mail failed again.
     #[arg(long)]

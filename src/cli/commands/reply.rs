@@ -15,11 +15,10 @@ use crate::domain::change::Change;
 /// When the desk sends mail ([mail] in tix.toml) and the customer has an
 /// address, an agent's reply is mailed to them; what cannot be sent waits
 /// in `tix outbox`.
-///
-/// Examples:
-///   tix reply k3x -m "Unplug it and plug it back in" --resolve
-///   tix reply k3x --template refund-approved
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix reply k3x -m \"Unplug it and plug it back in\" --resolve\n  tix reply k3x --template refund-approved"
+)]
 pub(crate) struct ReplyArgs {
     /// Ticket id or unique prefix.
     id: String,

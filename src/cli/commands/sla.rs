@@ -17,12 +17,10 @@ use crate::model::parse_duration_secs;
 /// hooks, prints what breached, and exits 4 while any active ticket has a
 /// breached target (new or already recorded), 0 when none has; 1, 2, 3
 /// and 255 mean the check itself failed.
-///
-/// Examples:
-///   tix sla --breached
-///   tix sla --at-risk 2h --format json
-///   tix sla check --format json
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tix sla --breached\n  tix sla --at-risk 2h --format json\n  tix sla check --format json"
+)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct SlaArgs {
     #[command(subcommand)]

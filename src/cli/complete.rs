@@ -1,0 +1,152 @@
+//! What the shell completes from the desk: ticket ids (with their
+//! subjects), agents, statuses, tags, departments, views and macros.
+//!
+//! The shell asks the binary itself (`COMPLETE=bash tix`, clap's dynamic
+//! completion), so candidates come from the desk in the current directory
+//! as it is now. A directory that is not a desk completes nothing.
+
+use clap::builder::Command;
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+
+use crate::desk::Desk;
+use crate::domain::lifecycle::Category;
+
+/// The arguments, by id, that name each kind of thing.
+const IDS: &[&str] = &["id", "target", "duplicate_of", "related"];
+const AGENTS: &[&str] = &["agent", "assignee", "assign"];
+const STATUSES: &[&str] = &["status"];
+const TAGS: &[&str] = &["tags"];
+const DEPARTMENTS: &[&str] = &["department"];
+const VIEWS: &[&str] = &["view"];
+const MACROS: &[&str] = &["name"];
+
+/// What gives the candidates of one kind.
+type Candidates = fn() -> Vec<CompletionCandidate>;
+
+/// Attaches the desk's candidates to the arguments of `command` and its
+/// subcommands (macro names only under `tix macro`).
+pub(crate) fn attach(command: Command) -> Command {
+    let kinds: [(&[&str], Candidates); 6] = [
+        (IDS, ids),
+        (AGENTS, agents),
+        (STATUSES, statuses),
+        (TAGS, tags),
+        (DEPARTMENTS, departments),
+        (VIEWS, views),
+    ];
+    let is_macro = command.get_name() == "macro";
+    // In place: re-adding an argument would move a positional one.
+    let mut command = command.mut_args(|arg| {
+        let id = arg.get_id().as_str();
+        let completer = (kinds.iter())
+            .find(|(names, _)| names.contains(&id))
+            .map(|(_, f)| *f)
+            .or_else(|| (is_macro && MACROS.contains(&id)).then_some(macros as Candidates));
+        match completer {
+            Some(completer) => arg.add(ArgValueCandidates::new(completer)),
+            None => arg,
+        }
+    });
+    let subcommands: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, attach);
+    }
+    command
+}
+
+/// The desk of the current directory, if it is one.
+fn desk() -> Option<Desk> {
+    Desk::open(&std::env::current_dir().ok()?).ok()
+}
+
+fn candidate(value: &str, help: Option<&str>) -> CompletionCandidate {
+    let candidate = CompletionCandidate::new(value);
+    match help {
+        Some(help) => candidate.help(Some(crate::cli::render::cell(help).into())),
+        None => candidate,
+    }
+}
+
+/// Every ticket that is not closed, with its subject.
+fn ids() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    let keep = |category: Option<Category>| category != Some(Category::Closed);
+    let Ok((mut tickets, _)) = desk.entries(&keep, |e| Some((e.id, e.subject))) else {
+        return Vec::new();
+    };
+    tickets.sort();
+    tickets
+        .iter()
+        .map(|(id, subject)| candidate(id.as_str(), Some(subject)))
+        .collect()
+}
+
+fn agents() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    let mut agents: Vec<CompletionCandidate> = desk
+        .config()
+        .agents
+        .iter()
+        .map(|a| candidate(&a.email, Some(&a.name)))
+        .collect();
+    agents.insert(0, candidate("me", Some("yourself")));
+    agents
+}
+
+fn statuses() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    desk.config()
+        .statuses
+        .iter()
+        .map(|s| candidate(&s.id, Some(s.category.as_str())))
+        .collect()
+}
+
+/// The tags on the tickets that are not closed.
+fn tags() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    let keep = |category: Option<Category>| category != Some(Category::Closed);
+    let Ok((lists, _)) = desk.entries(&keep, |e| Some(e.tags)) else {
+        return Vec::new();
+    };
+    let tags: std::collections::BTreeSet<String> = lists.into_iter().flatten().collect();
+    tags.iter().map(|t| candidate(t, None)).collect()
+}
+
+fn departments() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    (desk.config().departments.iter())
+        .map(|d| candidate(&d.name, None))
+        .collect()
+}
+
+fn views() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    (desk.config().views.iter())
+        .map(|v| candidate(&v.name, None))
+        .collect()
+}
+
+fn macros() -> Vec<CompletionCandidate> {
+    let Some(desk) = desk() else {
+        return Vec::new();
+    };
+    (desk.config().macros.iter())
+        .map(|m| candidate(&m.name, m.description.as_deref()))
+        .collect()
+}
