@@ -150,6 +150,22 @@ impl Ui {
         out.flush()
     }
 
+    /// Writes `rows` under `header` as CSV (RFC 4180), every field defused
+    /// against spreadsheet formulas ([`csv_text`]).
+    pub fn print_csv(
+        &mut self,
+        header: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<String>>,
+    ) -> io::Result<()> {
+        let mut out = self.buffered();
+        writeln!(out, "{}", header.join(","))?;
+        for row in rows {
+            let fields: Vec<String> = row.iter().map(|f| csv_text(f)).collect();
+            writeln!(out, "{}", fields.join(","))?;
+        }
+        out.flush()
+    }
+
     /// Prints a table, trimming the padding comfy-table leaves at line ends.
     pub fn print_table(&mut self, table: &Table) -> io::Result<()> {
         let mut out = self.buffered();

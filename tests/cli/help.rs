@@ -51,3 +51,32 @@ fn formats_a_command_cannot_print_are_refused_with_the_ones_it_can() {
     assert!(help.contains("Global options:"), "{help}");
     assert!(!help.contains("- toml"), "{help}");
 }
+
+#[test]
+fn every_listing_prints_csv_with_formulas_defused() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("=HYPERLINK(\"http://x\")");
+    let queue = env.ok(&["queue", "--format", "csv"]);
+    let mut lines = queue.lines();
+    assert_eq!(
+        lines.next(),
+        Some("rank,id,status,priority,due,breached,assignee,department,subject")
+    );
+    let row = lines.find(|l| l.contains(&id)).unwrap_or_default();
+    assert!(
+        row.ends_with(",\"'=HYPERLINK(\"\"http://x\"\")\""),
+        "{queue}"
+    );
+    let sla = env.ok(&["sla", "--format", "csv"]);
+    assert!(
+        sla.starts_with("id,policy,target,status,due,seconds_left\n"),
+        "{sla}"
+    );
+    let outbox = env.ok(&["outbox", "--format", "csv"]);
+    assert_eq!(
+        outbox,
+        "ticket,state,to,message_id,attempts,error,next_try\n"
+    );
+    let list = env.ok(&["list", "--format", "csv"]);
+    assert!(list.contains("\"'=HYPERLINK("), "{list}");
+}

@@ -48,9 +48,14 @@ struct SentView {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &OutboxArgs) -> Result<(), CommandError> {
-    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let format = ctx.format(&[Format::Table, Format::Json, Format::Csv])?;
     let desk = ctx.desk()?;
     let now = ctx.now()?;
+    if args.send && format == Format::Csv {
+        return Err(CommandError::usage(
+            "tix outbox --send prints --format table or json; CSV lists the outbox (without --send)",
+        ));
+    }
     if args.send {
         let agent = match ctx.explicit_agent() {
             Some(_) => ctx.agent(&desk)?,
@@ -116,6 +121,29 @@ pub(crate) fn run(ctx: &mut Ctx, args: &OutboxArgs) -> Result<(), CommandError> 
     if format == Format::Json {
         ctx.ui.json(&Outbox { mail })?;
         return Ok(());
+    }
+    if format == Format::Csv {
+        let header = [
+            "ticket",
+            "state",
+            "to",
+            "message_id",
+            "attempts",
+            "error",
+            "next_try",
+        ];
+        let mut rows = mail.into_iter().map(|m| {
+            vec![
+                m.ticket,
+                m.state.to_owned(),
+                m.to,
+                m.message_id,
+                m.attempts.to_string(),
+                m.error.unwrap_or_default(),
+                m.next_try.unwrap_or_default(),
+            ]
+        });
+        return Ok(ctx.ui.print_csv(&header, &mut rows)?);
     }
     if mail.is_empty() {
         writeln!(ctx.ui.out(), "The outbox is empty.")?;

@@ -49,7 +49,7 @@ struct QueuedJson<'a> {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &QueueArgs) -> Result<(), CommandError> {
-    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let format = ctx.format(&[Format::Table, Format::Json, Format::Csv])?;
     let desk = ctx.desk()?;
     let me = match args.scope.agent() {
         Some(_) => None,
@@ -97,6 +97,33 @@ fn print(
             })
             .collect();
         return Ok(ctx.ui.json(&json)?);
+    }
+    if format == Format::Csv {
+        let header = [
+            "rank",
+            "id",
+            "status",
+            "priority",
+            "due",
+            "breached",
+            "assignee",
+            "department",
+            "subject",
+        ];
+        let mut rows = queue.iter().enumerate().map(|(i, q)| {
+            vec![
+                (i + 1).to_string(),
+                q.id.to_string(),
+                q.status.clone(),
+                q.priority.to_string(),
+                q.due.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                q.breached.to_string(),
+                q.assignee.clone().unwrap_or_default(),
+                q.department.clone().unwrap_or_default(),
+                q.subject.clone(),
+            ]
+        });
+        return Ok(ctx.ui.print_csv(&header, &mut rows)?);
     }
     if queue.is_empty() {
         ctx.ui.status("Nothing to solve.");

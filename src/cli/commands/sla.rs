@@ -57,7 +57,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
     if args.check.is_some() {
         return check(ctx);
     }
-    let format = ctx.format(&[Format::Table, Format::Json])?;
+    let format = ctx.format(&[Format::Table, Format::Json, Format::Csv])?;
     let desk = ctx.desk()?;
     let now = ctx.now()?;
     let at_risk = match &args.at_risk {
@@ -75,6 +75,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &SlaArgs) -> Result<(), CommandError> {
     if format == Format::Json {
         let json: Vec<SlaView<'_>> = rows.iter().map(|(id, s)| SlaView::of(id, s)).collect();
         return Ok(ctx.ui.json(&json)?);
+    }
+    if format == Format::Csv {
+        return render::sla::csv(ctx, &rows, now);
     }
     if rows.is_empty() {
         ctx.ui.status("No tickets match.");

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use crate::cli::render;
-use crate::cli::ui::{Format, JsonArray, Style, csv_field};
+use crate::cli::ui::{Format, JsonArray, Style, csv_text};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::query::{Ranked, Row, SortFields};
 use crate::desk::{Desk, ParseOn};
@@ -100,7 +100,7 @@ pub(crate) fn csv(ctx: &mut Ctx, rows: &[ListEntry]) -> Result<(), CommandError>
             time(t.updated),
             t.subject.clone(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let line: Vec<String> = fields.iter().map(|f| csv_text(f)).collect();
         writeln!(out, "{}", line.join(","))?;
     }
     out.flush()?;

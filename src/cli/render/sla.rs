@@ -50,6 +50,40 @@ pub(crate) fn states(
     Ok(())
 }
 
+/// One CSV row per target of each ticket's state: its due time (empty
+/// while paused) and the seconds left (negative when overdue; empty once
+/// the target ended).
+pub(crate) fn csv(
+    ctx: &mut Ctx,
+    rows: &[(TicketId, SlaState)],
+    now: Timestamp,
+) -> Result<(), CommandError> {
+    let header = ["id", "policy", "target", "status", "due", "seconds_left"];
+    let mut lines = rows.iter().flat_map(|(id, state)| {
+        state.current().into_iter().map(move |i| {
+            let status = match i.status {
+                Status::Active => "active",
+                Status::Achieved => "achieved",
+                Status::Breached => "breached",
+                Status::Cancelled => "cancelled",
+            };
+            let left = match (i.ended, i.due) {
+                (None, Some(due)) => (due.unix() - now.unix()).to_string(),
+                _ => String::new(),
+            };
+            vec![
+                id.to_string(),
+                state.policy.clone(),
+                i.metric.as_str().to_owned(),
+                status.to_owned(),
+                i.due.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                left,
+            ]
+        })
+    });
+    Ok(ctx.ui.print_csv(&header, &mut lines)?)
+}
+
 /// Status text and time left (or overdue) for people.
 fn describe(painter: Painter, i: &Instance, now: Timestamp) -> (String, String) {
     let status = match i.status {
