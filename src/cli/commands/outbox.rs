@@ -118,6 +118,11 @@ pub(crate) fn run(ctx: &mut Ctx, args: &OutboxArgs) -> Result<(), CommandError> 
             next_try: p.next_try.map(|t| t.to_rfc3339()),
         })
         .collect();
+    print_pending(ctx, mail, format)
+}
+
+/// Lists the mail waiting in the outbox.
+fn print_pending(ctx: &mut Ctx, mail: Vec<MailView>, format: Format) -> Result<(), CommandError> {
     if format == Format::Json {
         ctx.ui.json(&Outbox { mail })?;
         return Ok(());
