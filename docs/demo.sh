@@ -3,7 +3,19 @@
 set -eu
 desk=$(mktemp -d "${TMPDIR:-/tmp}/tix-demo.XXXXXX")
 export TIX_AGENT="${TIX_AGENT:-Demo Agent <agent@example.com>}"
-run() { printf '\n$ %s\n' "$*"; "$@"; }
+# Prints each command as a shell reads it back (quoted where needed), so
+# it can be copied, then runs it.
+quote() {
+    sep=''
+    for arg; do
+        case $arg in
+        '' | *[!A-Za-z0-9_./:@%+=,-]*) printf "%s'%s'" "$sep" "$(printf '%s' "$arg" | sed "s/'/'\\\\''/g")" ;;
+        *) printf '%s%s' "$sep" "$arg" ;;
+        esac
+        sep=' '
+    done
+}
+run() { printf '\n$ '; quote "$@"; printf '\n'; "$@"; }
 
 run tix init "$desk"
 cd "$desk"

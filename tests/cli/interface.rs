@@ -165,3 +165,60 @@ fn no_color_keeps_output_plain_and_color_always_paints() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&never.stdout).contains('\u{1b}'));
 }
+
+#[test]
+fn the_shell_completes_ids_with_subjects_and_the_desks_names() {
+    let env = TestEnv::new();
+    let id = env.new_ticket("Printer on fire");
+    let complete = |words: &[&str]| {
+        let mut args = vec!["--", "tix"];
+        args.extend_from_slice(words);
+        let out = env.command(&args).env("COMPLETE", "fish").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ids = complete(&["show", ""]);
+    assert!(ids.contains(&format!("{id}\tPrinter on fire\n")), "{ids}");
+    let statuses = complete(&["list", "--status", ""]);
+    assert!(statuses.contains("resolved\tsolved\n"), "{statuses}");
+    let agents = complete(&["assign", &id, ""]);
+    assert!(agents.contains("me\tyourself\n"), "{agents}");
+    // Outside a desk there is nothing to offer, and nothing fails.
+    let out = env
+        .command_in(env.home(), &["--", "tix", "show", ""])
+        .env("COMPLETE", "fish")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The registration script for the shell.
+    let script = env
+        .command(&[] as &[&str])
+        .env("COMPLETE", "bash")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(script.stdout)
+            .unwrap()
+            .contains("complete ")
+    );
+}
+
+#[test]
+fn tix_man_prints_the_page_and_installs_it_where_asked() {
+    let env = TestEnv::empty();
+    let page = env.ok(&["man"]);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.contains(".TH tix 1"),
+        "{page}"
+    );
+    let dir = env.path("share/man");
+    let dir_text = dir.to_str().unwrap().to_owned();
+    let out = env.ok(&["man", "--install", &dir_text]);
+    assert!(out.is_empty(), "{out}");
+    let installed = std::fs::read_to_string(dir.join("man1/tix.1")).unwrap();
+    assert_eq!(installed, page);
+}

@@ -15,8 +15,9 @@ pub(crate) struct ManArgs {
     /// instead of printing it; without DIR, the `share/man` beside the
     /// directory of the tix binary, which `man` searches for every
     /// directory on PATH.
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "")]
-    install: Option<PathBuf>,
+    #[arg(long, value_name = "DIR")]
+    #[allow(clippy::option_option)]
+    install: Option<Option<PathBuf>>,
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ManArgs) -> Result<(), CommandError> {
@@ -25,10 +26,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ManArgs) -> Result<(), CommandError> {
         ctx.ui.out().write_all(&page)?;
         return Ok(());
     };
-    let dir = if dir.as_os_str().is_empty() {
-        beside_binary()?
-    } else {
-        dir.clone()
+    let dir = match dir {
+        Some(dir) => dir.clone(),
+        None => beside_binary()?,
     };
     let section = dir.join("man1");
     let path = section.join("tix.1");
