@@ -71,3 +71,71 @@ fn trigger_and_macro_examples_in_the_docs_load() {
     }
     assert!(seen >= 5, "the examples were found ({seen})");
 }
+
+/// Splits a command line of the guide into words: spaces separate, and
+/// double quotes hold spaces.
+fn words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    let mut started = false;
+    for c in line.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                started = true;
+            }
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(word);
+    }
+    words
+}
+
+/// docs/guide.md's "Your first hour" is the real output of the real
+/// binary: each `$ tix ...` line of its console blocks runs, in order, in
+/// a fresh desk, and what it prints must be what follows the line.
+#[test]
+fn the_first_hour_in_the_guide_is_real_output() {
+    let guide =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/guide.md")).unwrap();
+    let section = guide
+        .split("\n## Your first hour\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .unwrap();
+    let env = crate::common::TestEnv::new();
+    let (mut expected, mut actual) = (String::new(), String::new());
+    for block in section.split("```console\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        expected.push_str(block);
+        for line in block.lines().filter(|l| l.starts_with("$ ")) {
+            let args = words(&line[2..]);
+            assert_eq!(args[0], "tix", "{line}");
+            let out = env.tix(&args[1..]);
+            assert!(
+                out.status.success(),
+                "{line}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            actual.push_str(line);
+            actual.push('\n');
+            actual.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+    }
+    assert_eq!(
+        actual, expected,
+        "the guide's first hour, as the binary prints it:\n{actual}"
+    );
+}
