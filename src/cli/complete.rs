@@ -36,7 +36,7 @@ pub(crate) fn attach(command: Command) -> Command {
     ];
     let is_macro = command.get_name() == "macro";
     // In place: re-adding an argument would move a positional one.
-    let mut command = command.mut_args(|arg| {
+    let command = command.mut_args(|arg| {
         let id = arg.get_id().as_str();
         let completer = (kinds.iter())
             .find(|(names, _)| names.contains(&id))
@@ -47,14 +47,7 @@ pub(crate) fn attach(command: Command) -> Command {
             None => arg,
         }
     });
-    let subcommands: Vec<String> = command
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .collect();
-    for name in subcommands {
-        command = command.mut_subcommand(name, attach);
-    }
-    command
+    command.mut_subcommands(attach)
 }
 
 /// The desk of the current directory, if it is one.

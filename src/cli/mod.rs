@@ -163,26 +163,27 @@ const FORMATS: &[(&[&str], &[Format])] = {
 /// help` listing the commands by group.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    let mut cli = Cli::command();
-    let names: Vec<String> = cli
-        .get_subcommands()
-        .map(|c| c.get_name().to_owned())
-        .collect();
-    for name in names {
+    // A command's own global `--format` replaces the top-level one in it
+    // and the commands under it (clap propagates a global option only
+    // where the command has none of that name).
+    let cli = Cli::command().mut_subcommands(|c| {
         let formats = FORMATS
             .iter()
-            .find(|(commands, _)| commands.contains(&name.as_str()))
+            .find(|(commands, _)| commands.contains(&c.get_name()))
             .map_or(&[][..], |(_, formats)| *formats);
-        // A command's own global `--format` replaces the top-level one in
-        // it and the commands under it (clap propagates a global option
-        // only where the command has none of that name).
-        cli = cli.mut_subcommand(name, |c| c.arg(format_option(formats)));
-    }
-    cli = complete::attach(cli);
+        c.arg(format_option(formats))
+    });
+    let grouped = grouped_commands(&cli);
     cli.help_template(format!(
-        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{}\nGlobal options:\n{{options}}{{after-help}}",
-        grouped_commands(&Cli::command())
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{grouped}\nGlobal options:\n{{options}}{{after-help}}"
     ))
+}
+
+/// [`command`] with what the shell completes from the desk (ticket ids,
+/// agents, statuses...): for `COMPLETE=bash tix` only, as attaching them
+/// costs every other run its time.
+pub fn completing_command() -> clap::Command {
+    complete::attach(command())
 }
 
 /// `--format` offering only `formats` (hidden when there are none: the
