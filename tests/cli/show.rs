@@ -52,13 +52,13 @@ fn show_prints_header_customer_and_the_conversation_in_order() {
     // The bodies appear in order, each after its author line.
     let mut at = 0;
     for (author, body) in [
-        ("bo@example.com (customer)", "It smokes"),
+        ("Bo Berg <bo@example.com> (customer)", "It smokes"),
         (&format!("{AGENT_EMAIL} (agent)")[..], "Unplug it, please"),
         (
             &format!("{AGENT_EMAIL} (internal note)")[..],
             "Known model issue",
         ),
-        ("bo@example.com (customer)", "Unplugged. Still warm."),
+        ("Bo Berg <bo@example.com> (customer)", "Unplugged. Still warm."),
     ] {
         let head = page[at..]
             .find(author)

@@ -139,8 +139,21 @@ pub(crate) fn show(ui: &Ui, ticket: &Ticket, config: &Config) -> String {
         out.push_str(&format!("{}{}/5{comment}\n", label("Rating"), rating.score));
     }
     show_fields(ui, ticket, form, &mut out);
-    show_conversation(ui, ticket, &mut out);
+    show_conversation(ui, ticket, &config.agents, &mut out);
     out
+}
+
+/// Whoever an event names, as every output shows a person: an agent of
+/// tix.toml or the ticket's customer as `Name <address>`, anyone else by
+/// the address.
+fn who(agents: &[crate::domain::routing::AgentDef], ticket: &Ticket, address: &str) -> String {
+    let customer = &ticket.customer;
+    match (&customer.name, &customer.email) {
+        (Some(name), Some(email)) if email.eq_ignore_ascii_case(address) => {
+            format!("{name} <{email}>")
+        }
+        _ => person(agents, address),
+    }
 }
 
 /// The links of `tix show`: one line per kind, each id once.
@@ -190,10 +203,16 @@ fn show_fields(ui: &Ui, ticket: &Ticket, form: &[FieldDef], out: &mut String) {
 
 /// The messages, notes and status changes of `tix show`, in order; a
 /// message a merge copied here says where it came from.
-fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
+fn show_conversation(
+    ui: &Ui,
+    ticket: &Ticket,
+    agents: &[crate::domain::routing::AgentDef],
+    out: &mut String,
+) {
     for event in &ticket.events {
+        let actor = who(agents, ticket, &event.actor);
         if let Some(role) = crate::domain::view::message_role(event) {
-            show_message(ui, ticket, event, role, out);
+            show_message(ui, ticket, event, (role, &actor), out);
         } else if event.kind == EventKind::Status {
             let reason = event
                 .reason
@@ -205,7 +224,7 @@ fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
                 time(event.at),
                 cell(event.from.as_deref().unwrap_or("?")),
                 cell(event.to.as_deref().unwrap_or("?")),
-                cell(&event.actor)
+                cell(&actor)
             );
             out.push_str(&format!("\n{}\n", ui.paint(Style::Dim, &line)));
         }
@@ -213,7 +232,13 @@ fn show_conversation(ui: &Ui, ticket: &Ticket, out: &mut String) {
 }
 
 /// One message or note of `tix show`, with its files and mail state.
-fn show_message(ui: &Ui, ticket: &Ticket, event: &Event, role: &str, out: &mut String) {
+fn show_message(
+    ui: &Ui,
+    ticket: &Ticket,
+    event: &Event,
+    (role, actor): (&str, &str),
+    out: &mut String,
+) {
     let mut role = match (role, event.role) {
         ("note", _) => ui.paint(Style::Yellow, "internal note"),
         (_, Role::Customer) => ui.paint(Style::Cyan, "customer"),
@@ -226,7 +251,7 @@ fn show_message(ui: &Ui, ticket: &Ticket, event: &Event, role: &str, out: &mut S
     out.push_str(&format!(
         "\n{} {} ({role}) {}\n",
         ui.paint(Style::Dim, "──"),
-        ui.paint(Style::Bold, &cell(&event.actor)),
+        ui.paint(Style::Bold, &cell(actor)),
         ui.paint(Style::Dim, &format!("· {}", time(event.at))),
     ));
     out.push_str(&text(event.body.as_deref().unwrap_or_default().trim_end()));
