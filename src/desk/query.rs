@@ -135,12 +135,24 @@ impl Desk {
             })?);
         }
         // Tickets record an agent's address: a name given to --assignee
-        // means that agent's address, as it does in a view.
+        // (or a part of a name or address only one agent's holds) means
+        // that agent's address, as it does in a view. Text no agent of
+        // tix.toml answers to is matched as it is (a former agent's
+        // address); a part several agents share is refused.
         let mut flags = flags.clone();
         if let Some(who) = flags.assignee.as_mut()
-            && let Some(agent) = config.agents.iter().find(|a| a.name == *who)
+            && !matches!(who.as_str(), "me" | "none")
         {
-            agent.email.clone_into(who);
+            let part = who.to_lowercase();
+            let holds = |a: &&crate::domain::routing::AgentDef| {
+                a.email.to_lowercase().contains(&part) || a.name.to_lowercase().contains(&part)
+            };
+            if config.agents.iter().filter(holds).nth(1).is_some() {
+                config.resolve_agent(who).map_err(Error::Request)?;
+            }
+            if let Ok(email) = config.resolve_agent(who) {
+                *who = email;
+            }
         }
         parts.push(check(&flags, &|p| {
             format!("--{}", p.key.replace('_', "-"))

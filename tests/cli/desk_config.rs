@@ -1293,4 +1293,12 @@ fn agents_go_by_any_part_of_name_or_address_that_only_one_holds() {
         env.ok(&["edit", &id, "--priority", "high", "--tag", "+vip"]),
         format!("Edited {id}: priority normal -> high, tag +vip.\n")
     );
+    // Listings take the same parts.
+    env.ok(&["assign", &id, "Patel"]);
+    let listed = env.json(&["list", "--assignee", "patel", "--format", "json"]);
+    assert_eq!(crate::common::ids_of(&listed), [id.as_str()]);
+    let err = env.fail(&["list", "--assignee", "ra"], 2);
+    assert!(err.contains("could be Raj Patel"), "{err}");
+    let listed = env.json(&["list", "--assignee", "former@desk.test", "--format", "json"]);
+    assert!(crate::common::ids_of(&listed).is_empty());
 }

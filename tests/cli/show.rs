@@ -58,7 +58,10 @@ fn show_prints_header_customer_and_the_conversation_in_order() {
             &format!("{AGENT_EMAIL} (internal note)")[..],
             "Known model issue",
         ),
-        ("Bo Berg <bo@example.com> (customer)", "Unplugged. Still warm."),
+        (
+            "Bo Berg <bo@example.com> (customer)",
+            "Unplugged. Still warm.",
+        ),
     ] {
         let head = page[at..]
             .find(author)
