@@ -629,6 +629,14 @@ impl Store {
     /// Resolves a unique id prefix (with or without `#`) to an id.
     pub fn resolve(&self, prefix: &str) -> Result<TicketId, Error> {
         let wanted = normalise_prefix(prefix)?;
+        // A whole id (what scripts pass, and what a prefix resolves to
+        // anyway when it names a ticket exactly) is one path lookup, not
+        // a walk of its shard.
+        if let Ok(id) = wanted.parse::<TicketId>()
+            && self.contains(&id)?
+        {
+            return Ok(id);
+        }
         let shard_prefix: String = wanted.chars().take(2).collect();
         let candidates: Vec<TicketId> = self
             .ids_with(|shard| shard.starts_with(&shard_prefix))?
