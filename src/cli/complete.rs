@@ -9,6 +9,7 @@ use clap::builder::Command;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 use crate::desk::Desk;
+use crate::domain::entry::ListEntry;
 use crate::domain::lifecycle::Category;
 
 /// The arguments, by id, that name each kind of thing.
@@ -50,9 +51,21 @@ pub(crate) fn attach(command: Command) -> Command {
     command.mut_subcommands(attach)
 }
 
-/// The desk of the current directory, if it is one.
-fn desk() -> Option<Desk> {
-    Desk::open(&std::env::current_dir().ok()?).ok()
+/// What `candidates` makes of the desk of the current directory; nothing
+/// where there is no desk.
+fn from_desk(
+    candidates: impl FnOnce(&Desk) -> Option<Vec<CompletionCandidate>>,
+) -> Vec<CompletionCandidate> {
+    let desk = std::env::current_dir()
+        .ok()
+        .and_then(|dir| Desk::open(&dir).ok());
+    desk.as_ref().and_then(candidates).unwrap_or_default()
+}
+
+/// What the listing cache holds of each ticket that is not closed.
+fn of_open_tickets<T>(desk: &Desk, take: impl FnMut(ListEntry) -> Option<T>) -> Option<Vec<T>> {
+    let keep = |category: Option<Category>| category != Some(Category::Closed);
+    desk.entries(&keep, take).ok().map(|(taken, _)| taken)
 }
 
 fn candidate(value: &str, help: Option<&str>) -> CompletionCandidate {
@@ -65,81 +78,81 @@ fn candidate(value: &str, help: Option<&str>) -> CompletionCandidate {
 
 /// Every ticket that is not closed, with its subject.
 fn ids() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    let keep = |category: Option<Category>| category != Some(Category::Closed);
-    let Ok((mut tickets, _)) = desk.entries(&keep, |e| Some((e.id, e.subject))) else {
-        return Vec::new();
-    };
-    tickets.sort();
-    tickets
-        .iter()
-        .map(|(id, subject)| candidate(id.as_str(), Some(subject)))
-        .collect()
+    from_desk(|desk| {
+        let mut tickets = of_open_tickets(desk, |e| Some((e.id, e.subject)))?;
+        tickets.sort();
+        Some(
+            tickets
+                .iter()
+                .map(|(id, subject)| candidate(id.as_str(), Some(subject)))
+                .collect(),
+        )
+    })
 }
 
 fn agents() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    let mut agents: Vec<CompletionCandidate> = desk
-        .config()
-        .agents
-        .iter()
-        .map(|a| candidate(&a.email, Some(&a.name)))
-        .collect();
-    agents.insert(0, candidate("me", Some("yourself")));
-    agents
+    from_desk(|desk| {
+        let agents = desk.config().agents.iter();
+        let me = candidate("me", Some("yourself"));
+        Some(
+            std::iter::once(me)
+                .chain(agents.map(|a| candidate(&a.email, Some(&a.name))))
+                .collect(),
+        )
+    })
 }
 
 fn statuses() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    desk.config()
-        .statuses
-        .iter()
-        .map(|s| candidate(&s.id, Some(s.category.as_str())))
-        .collect()
+    from_desk(|desk| {
+        let statuses = desk.config().statuses.iter();
+        Some(
+            statuses
+                .map(|s| candidate(&s.id, Some(s.category.as_str())))
+                .collect(),
+        )
+    })
 }
 
 /// The tags on the tickets that are not closed.
 fn tags() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    let keep = |category: Option<Category>| category != Some(Category::Closed);
-    let Ok((lists, _)) = desk.entries(&keep, |e| Some(e.tags)) else {
-        return Vec::new();
-    };
-    let tags: std::collections::BTreeSet<String> = lists.into_iter().flatten().collect();
-    tags.iter().map(|t| candidate(t, None)).collect()
+    from_desk(|desk| {
+        let lists = of_open_tickets(desk, |e| Some(e.tags))?;
+        let tags: std::collections::BTreeSet<String> = lists.into_iter().flatten().collect();
+        Some(tags.iter().map(|t| candidate(t, None)).collect())
+    })
 }
 
 fn departments() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    (desk.config().departments.iter())
-        .map(|d| candidate(&d.name, None))
-        .collect()
+    from_desk(|desk| {
+        Some(
+            desk.config()
+                .departments
+                .iter()
+                .map(|d| candidate(&d.name, None))
+                .collect(),
+        )
+    })
 }
 
 fn views() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    (desk.config().views.iter())
-        .map(|v| candidate(&v.name, None))
-        .collect()
+    from_desk(|desk| {
+        Some(
+            desk.config()
+                .views
+                .iter()
+                .map(|v| candidate(&v.name, None))
+                .collect(),
+        )
+    })
 }
 
 fn macros() -> Vec<CompletionCandidate> {
-    let Some(desk) = desk() else {
-        return Vec::new();
-    };
-    (desk.config().macros.iter())
-        .map(|m| candidate(&m.name, m.description.as_deref()))
-        .collect()
+    from_desk(|desk| {
+        let macros = desk.config().macros.iter();
+        Some(
+            macros
+                .map(|m| candidate(&m.name, m.description.as_deref()))
+                .collect(),
+        )
+    })
 }

@@ -313,35 +313,39 @@ impl Config {
         if self.agents.is_empty() {
             return Ok(who.to_owned());
         }
-        let whole = |a: &&crate::domain::routing::AgentDef| {
-            a.email.eq_ignore_ascii_case(who) || a.name.eq_ignore_ascii_case(who)
-        };
+        match self.find_agent(who)? {
+            Some(agent) => Ok(agent.email.clone()),
+            None => Err(format!(
+                "no agent is called '{who}': tix.toml lists {}",
+                listed(self.agents.iter())
+            )),
+        }
+    }
+
+    /// The agent of `[[agent]]` that `who` names: by whole name or address
+    /// (any case), else the one agent whose name or address holds it.
+    /// `None` when no agent does; refused, with their names, when several
+    /// do.
+    pub fn find_agent(&self, who: &str) -> Result<Option<&AgentDef>, String> {
+        let whole =
+            |a: &&AgentDef| a.email.eq_ignore_ascii_case(who) || a.name.eq_ignore_ascii_case(who);
         if let Some(agent) = self.agents.iter().find(whole) {
-            return Ok(agent.email.clone());
+            return Ok(Some(agent));
         }
         let part = who.to_lowercase();
-        let matching: Vec<&crate::domain::routing::AgentDef> = (self.agents.iter())
+        let matching: Vec<&AgentDef> = (self.agents.iter())
             .filter(|a| {
                 !part.is_empty()
                     && (a.email.to_lowercase().contains(&part)
                         || a.name.to_lowercase().contains(&part))
             })
             .collect();
-        let listed = |agents: &mut dyn Iterator<Item = &crate::domain::routing::AgentDef>| {
-            agents
-                .map(|a| format!("{} <{}>", a.name, a.email))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         match matching[..] {
-            [agent] => Ok(agent.email.clone()),
-            [] => Err(format!(
-                "no agent is called '{who}': tix.toml lists {}",
-                listed(&mut self.agents.iter())
-            )),
+            [] => Ok(None),
+            [agent] => Ok(Some(agent)),
             _ => Err(format!(
                 "'{who}' could be {}: give more of the name or the address",
-                listed(&mut matching.iter().copied())
+                listed(matching.into_iter())
             )),
         }
     }
@@ -407,6 +411,14 @@ type Report<'a> = dyn FnMut(String, std::ops::Range<usize>) + 'a;
 
 /// The commented `tix.toml` that `tix init` writes.
 pub const DEFAULT_TEXT: &str = include_str!("../default_config.toml");
+
+/// Agents as a message lists them: `Name <address>, ...`.
+fn listed<'a>(agents: impl Iterator<Item = &'a AgentDef>) -> String {
+    agents
+        .map(|a| format!("{} <{}>", a.name, a.email))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 #[cfg(test)]
 mod tests;

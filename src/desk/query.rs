@@ -142,17 +142,9 @@ impl Desk {
         let mut flags = flags.clone();
         if let Some(who) = flags.assignee.as_mut()
             && !matches!(who.as_str(), "me" | "none")
+            && let Some(agent) = config.find_agent(who).map_err(Error::Request)?
         {
-            let part = who.to_lowercase();
-            let holds = |a: &&crate::domain::routing::AgentDef| {
-                a.email.to_lowercase().contains(&part) || a.name.to_lowercase().contains(&part)
-            };
-            if config.agents.iter().filter(holds).nth(1).is_some() {
-                config.resolve_agent(who).map_err(Error::Request)?;
-            }
-            if let Ok(email) = config.resolve_agent(who) {
-                *who = email;
-            }
+            agent.email.clone_into(who);
         }
         parts.push(check(&flags, &|p| {
             format!("--{}", p.key.replace('_', "-"))

@@ -126,15 +126,10 @@ pub struct Initialised {
     pub outer: Option<PathBuf>,
     /// Whether `index.skipHash` was set (docs/storage.md).
     pub skip_hash: bool,
-    /// `None` for a new desk; for one that was there already, what was
-    /// checked of it.
-    pub existing: Option<Checked>,
-}
-
-/// What `tix init` found on a desk that exists already.
-#[derive(Debug, Clone, Copy)]
-pub struct Checked {
-    /// Whether tix's merge driver had to be registered (a fresh clone).
+    /// Whether the desk was made now (else it was one already).
+    pub created: bool,
+    /// Whether tix's merge driver was registered now (a new desk, or a
+    /// fresh clone, which git gives no config).
     pub registered_driver: bool,
 }
 
@@ -144,7 +139,7 @@ pub struct Checked {
 /// turned off too (`index.skipHash`, see docs/storage.md: faster changes on
 /// a very large desk, but some git tools cannot read such an index). On a
 /// desk that exists already it does the same registration (a clone lacks
-/// it) and refuses.
+/// it) and changes nothing else.
 pub fn init(
     dir: &Path,
     explicit_agent: Option<&str>,
@@ -173,29 +168,19 @@ pub fn init(
         ..file(path.as_str(), text, false)
     }));
     let message = "tix: create the desk\n\nTix-Action: init\n";
-    let store = match Store::init(dir, &files, &agent.signature(now), message) {
-        Err(store::Error::AlreadyADesk(root)) => {
-            let store = Store::discover(&root)?;
-            let registered_driver = store.ensure_merge_driver()?;
-            let skip_hash = many_files && store.prefer_unhashed_index()?;
-            let config = load_config(&store)?;
-            return Ok(Initialised {
-                desk: Desk::with(store, config)?,
-                outer: None,
-                skip_hash,
-                existing: Some(Checked { registered_driver }),
-            });
-        }
-        store => store?,
+    let (store, created, outer) = match Store::init(dir, &files, &agent.signature(now), message) {
+        Err(store::Error::AlreadyADesk(root)) => (Store::discover(&root)?, false, None),
+        store => (store?, true, outer),
     };
-    store.ensure_merge_driver()?;
+    let registered_driver = store.ensure_merge_driver()?;
     let skip_hash = many_files && store.prefer_unhashed_index()?;
     let config = load_config(&store)?;
     Ok(Initialised {
         desk: Desk::with(store, config)?,
         outer,
         skip_hash,
-        existing: None,
+        created,
+        registered_driver,
     })
 }
 

@@ -103,10 +103,9 @@ impl Timestamp {
     /// rather than a moment, so an end of a period can hold all of it.
     pub fn names_a_day(text: &str) -> bool {
         let text = text.trim();
-        let lower = text.to_ascii_lowercase();
+        let any_day = NaiveDate::default();
         NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
-            || matches!(lower.as_str(), "today" | "yesterday" | "tomorrow")
-            || lower.parse::<chrono::Weekday>().is_ok()
+            || named_day(&text.to_ascii_lowercase(), any_day, Lean::Past).is_some()
     }
 }
 
@@ -149,9 +148,22 @@ fn parse_moment(text: &str, now: Timestamp, lean: Lean) -> Result<Timestamp, Tim
             .filter(|at| at.as_datetime().year() <= 9999)
             .ok_or_else(|| err(text, why));
     }
-    let today = now.as_datetime().date_naive();
-    let day = match lower.as_str() {
-        "now" => return Ok(now),
+    if lower == "now" {
+        return Ok(now);
+    }
+    match named_day(&lower, now.as_datetime().date_naive(), lean) {
+        Some(day) => midnight(day),
+        None => Err(err(
+            text,
+            "expected a time (2025-03-04T09:00:00Z), a date (2025-03-04), a duration (3d, 4h, 2 weeks, 3d ago) or a word (now, today, yesterday, tomorrow, monday)",
+        )),
+    }
+}
+
+/// The day a word (`today`, `yesterday`, `tomorrow`, a weekday) names,
+/// seen from `today`; `None` for any other text.
+fn named_day(word: &str, today: NaiveDate, lean: Lean) -> Option<NaiveDate> {
+    match word {
         "today" => Some(today),
         "yesterday" => today.pred_opt(),
         "tomorrow" => today.succ_opt(),
@@ -165,13 +177,6 @@ fn parse_moment(text: &str, now: Timestamp, lean: Lean) -> Result<Timestamp, Tim
                 Lean::Future => today.checked_add_days(chrono::Days::new(u64::from(7 - back))),
             }
         }),
-    };
-    match day {
-        Some(day) => midnight(day),
-        None => Err(err(
-            text,
-            "expected a time (2025-03-04T09:00:00Z), a date (2025-03-04), a duration (3d, 4h, 2 weeks, 3d ago) or a word (now, today, yesterday, tomorrow, monday)",
-        )),
     }
 }
 

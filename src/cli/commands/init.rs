@@ -46,8 +46,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     if format == Format::Json {
         let json = InitJson {
             desk: root,
-            created: made.existing.is_none(),
-            merge_driver_registered: made.existing.is_none_or(|c| c.registered_driver),
+            created: made.created,
+            merge_driver_registered: made.registered_driver,
             index_skip_hash: made.skip_hash,
             outer_repository: made.outer.as_deref().map(|p| p.display().to_string()),
         };
@@ -64,12 +64,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &InitArgs) -> Result<(), CommandError> {
     if made.skip_hash {
         ctx.ui.status(SKIP_HASH_NOTE);
     }
-    let line = match made.existing {
-        None => format!("Initialised a tix desk in {root}"),
-        Some(checked) if checked.registered_driver => format!(
+    let line = match (made.created, made.registered_driver) {
+        (true, _) => format!("Initialised a tix desk in {root}"),
+        (false, true) => format!(
             "{root} is a tix desk already; registered tix's merge driver in its git config (a fresh clone lacks it)."
         ),
-        Some(_) => format!(
+        (false, false) => format!(
             "{root} is a tix desk already: its tix.toml reads and tix's merge driver is registered; nothing to do."
         ),
     };

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use crate::cli::render;
-use crate::cli::ui::{Format, JsonArray, Style, csv_text};
+use crate::cli::ui::{Format, JsonArray, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::query::{Ranked, Row, SortFields};
 use crate::desk::{Desk, ParseOn};
@@ -77,14 +77,23 @@ pub(crate) fn table(ctx: &mut Ctx, rows: &[Shown], now: Timestamp) -> Result<(),
 }
 
 pub(crate) fn csv(ctx: &mut Ctx, rows: &[ListEntry]) -> Result<(), CommandError> {
-    let mut out = ctx.ui.buffered();
-    writeln!(
-        out,
-        "id,status,category,priority,assignee,department,customer,email,tags,created,updated,subject"
-    )?;
-    for t in rows {
-        let time = |at: Option<Timestamp>| at.map(|a| a.to_rfc3339()).unwrap_or_default();
-        let fields = [
+    let header = [
+        "id",
+        "status",
+        "category",
+        "priority",
+        "assignee",
+        "department",
+        "customer",
+        "email",
+        "tags",
+        "created",
+        "updated",
+        "subject",
+    ];
+    let time = |at: Option<Timestamp>| at.map(|a| a.to_rfc3339()).unwrap_or_default();
+    let mut lines = rows.iter().map(|t| {
+        vec![
             t.id.to_string(),
             t.status.clone(),
             t.category
@@ -99,12 +108,9 @@ pub(crate) fn csv(ctx: &mut Ctx, rows: &[ListEntry]) -> Result<(), CommandError>
             time(t.created),
             time(t.updated),
             t.subject.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_text(f)).collect();
-        writeln!(out, "{}", line.join(","))?;
-    }
-    out.flush()?;
-    Ok(())
+        ]
+    });
+    Ok(ctx.ui.print_csv(&header, &mut lines)?)
 }
 
 /// Writes the full tickets `ids` as a JSON array. Each ticket is loaded,

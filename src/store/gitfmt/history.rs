@@ -120,6 +120,25 @@ pub(super) struct Node {
 }
 
 impl Graph {
+    /// The graph of the commits `ids`, read into `parsed` (in the same
+    /// order), whose parents are all in `index`.
+    pub(super) fn of(
+        ids: Vec<Oid>,
+        index: &HashMap<Oid, usize>,
+        parsed: Vec<Option<Parsed>>,
+    ) -> Self {
+        let nodes = parsed
+            .into_iter()
+            .flatten()
+            .map(|c| Node {
+                tree: c.tree,
+                parents: c.parents.iter().map(|p| index[p]).collect(),
+                time: c.time,
+            })
+            .collect();
+        Self { ids, nodes }
+    }
+
     /// Reads every commit reachable from `head`, with the parents that
     /// grafts and a shallow clone's boundary give (see [`grafts`]).
     pub(super) fn read(
@@ -160,17 +179,7 @@ impl Graph {
             read[at] = Some(parsed);
         }
         // Every id found was read (the loop ends when none is pending).
-        let nodes = read
-            .into_iter()
-            .flatten()
-            .map(|parsed| Node {
-                tree: parsed.tree,
-                parents: parsed.parents.iter().map(|p| index[p]).collect(),
-                time: parsed.time,
-            })
-            .collect();
-        let graph = Self { ids, nodes };
-        Ok(graph)
+        Ok(Self::of(ids, &index, read))
     }
 
     /// The commits, head first, each after all its children and the newest

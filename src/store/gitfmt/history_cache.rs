@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use git2::{ObjectType, Oid, Repository};
 
-use super::history::{Graph, History, Node, Parsed, log_path, parse_commit};
+use super::history::{Graph, History, Parsed, log_path, parse_commit};
 use super::pack_reader::{self, PackSet};
 use crate::store::Error;
 use crate::store::git::{commit_info, head_commit};
@@ -132,16 +132,7 @@ fn on_top(
         parents: Vec::new(),
         ..read_commit(old_head)?
     });
-    let nodes = parsed
-        .into_iter()
-        .flatten()
-        .map(|c| Node {
-            tree: c.tree,
-            parents: c.parents.iter().map(|p| index[p]).collect(),
-            time: c.time,
-        })
-        .collect();
-    Ok(Some(Graph { ids, nodes }))
+    Ok(Some(Graph::of(ids, &index, parsed)))
 }
 
 /// Writes the cache text in place (a failed write only costs speed).
