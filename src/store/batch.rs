@@ -84,7 +84,7 @@ impl BatchItem {
     /// a header of its own) or an angle bracket, one that is empty once
     /// trimmed as libgit2 trims it, or a time before 1970.
     pub fn authored_by(mut self, author: &Signature) -> Result<Self, Error> {
-        self.author = Some(signature_line(author)?.into_boxed_str());
+        self.author = Some(git::signature_line(author)?.into_boxed_str());
         Ok(self)
     }
 
@@ -92,37 +92,6 @@ impl BatchItem {
     pub fn is_new(&self) -> bool {
         self.base.is_none()
     }
-}
-
-/// The `Name <email> <seconds> +0000` of a commit's author or committer
-/// line, with the name and address trimmed as libgit2 trims them (so
-/// byte for byte what `git_commit_create` writes), or why `sig` cannot be
-/// one.
-fn signature_line(sig: &Signature) -> Result<String, Error> {
-    let refuse = |reason: &'static str| Error::Identity {
-        who: format!("{} <{}>", sig.name, sig.email),
-        reason,
-    };
-    let bad = |part: &str| part.contains(|c: char| c.is_control() || c == '<' || c == '>');
-    if bad(&sig.name) || bad(&sig.email) {
-        return Err(refuse(
-            "a name or address holds a line break, another control character or an angle bracket",
-        ));
-    }
-    let seconds = sig.time.unix();
-    if seconds < 0 {
-        // git reads a negative time as a broken date (`git fsck`).
-        return Err(refuse("git records no time before 1970"));
-    }
-    let time = git2::Time::new(seconds, 0);
-    // What is left to refuse: a name or address that trims to nothing.
-    let git_sig = git2::Signature::new(&sig.name, &sig.email, &time)
-        .map_err(|_| refuse("the name or the address is empty"))?;
-    Ok(format!(
-        "{} <{}> {seconds} +0000",
-        git_sig.name().unwrap_or_default(),
-        git_sig.email().unwrap_or_default(),
-    ))
 }
 
 /// Bytes kept in the process's spool file: an unlinked temporary file
@@ -361,7 +330,7 @@ impl Store {
         rebuild: &mut dyn FnMut(&[TicketId]) -> Vec<BatchItem>,
         orphans: &mut Vec<String>,
     ) -> Result<BatchReport, Error> {
-        let signature = signature_line(sig)?;
+        let signature = git::signature_line(sig)?;
         for _ in 0..ATTEMPTS {
             let Some(head) = git::head_commit(&self.repo)? else {
                 // Not a desk `tix init` made: nothing to build on.

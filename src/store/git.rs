@@ -11,6 +11,8 @@ use git2::build::TreeUpdateBuilder;
 use git2::{Commit, ErrorCode, FileMode, ObjectType, Oid, Repository, Tree};
 
 use super::gitfmt::index::LockedIndex;
+use super::gitfmt::loose::Loose;
+use super::gitfmt::tree;
 use super::lock::GitLockClaim;
 use super::{Error, Write};
 use crate::model::Timestamp;
@@ -52,6 +54,37 @@ pub struct CommitInfo {
     pub status: Option<String>,
     /// The `Tix-Rule` trailer.
     pub rule: Option<String>,
+}
+
+/// The `Name <email> <seconds> +0000` of a commit's author or committer
+/// line, with the name and address trimmed as libgit2 trims them (so
+/// byte for byte what `git_commit_create` writes), or why `sig` cannot be
+/// one.
+pub(super) fn signature_line(sig: &Signature) -> Result<String, Error> {
+    let refuse = |reason: &'static str| Error::Identity {
+        who: format!("{} <{}>", sig.name, sig.email),
+        reason,
+    };
+    let bad = |part: &str| part.contains(|c: char| c.is_control() || c == '<' || c == '>');
+    if bad(&sig.name) || bad(&sig.email) {
+        return Err(refuse(
+            "a name or address holds a line break, another control character or an angle bracket",
+        ));
+    }
+    let seconds = sig.time.unix();
+    if seconds < 0 {
+        // git reads a negative time as a broken date (`git fsck`).
+        return Err(refuse("git records no time before 1970"));
+    }
+    let time = git2::Time::new(seconds, 0);
+    // What is left to refuse: a name or address that trims to nothing.
+    let git_sig = git2::Signature::new(&sig.name, &sig.email, &time)
+        .map_err(|_| refuse("the name or the address is empty"))?;
+    Ok(format!(
+        "{} <{}> {seconds} +0000",
+        git_sig.name().unwrap_or_default(),
+        git_sig.email().unwrap_or_default(),
+    ))
 }
 
 pub(super) fn head_commit(repo: &Repository) -> Result<Option<Commit<'_>>, Error> {
@@ -261,7 +294,11 @@ pub(super) fn head_target(repo: &Repository) -> Result<String, Error> {
 
 /// Returns the lock file git takes to move the ref `HEAD` names.
 pub(super) fn branch_lock(repo: &Repository) -> Result<std::path::PathBuf, Error> {
-    let name = head_target(repo)?;
+    Ok(branch_lock_of(repo, &head_target(repo)?))
+}
+
+/// Returns the lock file git takes to move the ref `name`.
+fn branch_lock_of(repo: &Repository, name: &str) -> std::path::PathBuf {
     // Branches live in the common directory; a detached worktree's HEAD in
     // its own.
     let dir = if name == "HEAD" {
@@ -269,7 +306,7 @@ pub(super) fn branch_lock(repo: &Repository) -> Result<std::path::PathBuf, Error
     } else {
         repo.commondir()
     };
-    Ok(dir.join(format!("{name}.lock")))
+    dir.join(format!("{name}.lock"))
 }
 
 fn oid_text(oid: Option<Oid>) -> String {
@@ -450,19 +487,19 @@ pub(super) fn commit_paths(
     index: &mut Option<LockedIndex>,
     in_index: bool,
 ) -> Result<Option<Oid>, Error> {
-    let base = match commit.parent {
-        Some(parent) => parent.tree()?,
-        None => empty_tree(repo)?,
+    let objects = match commit.parent {
+        Some(parent) => own_objects(repo, parent, entries, commit)?,
+        None => None,
     };
-    let mut builder = TreeUpdateBuilder::new();
-    let mut written = Vec::with_capacity(entries.len());
-    for (path, _, content) in entries {
-        let blob = repo.blob(content)?;
-        builder.upsert(path.as_str(), blob, FileMode::Blob);
-        written.push((path.clone(), blob, *content));
-    }
-    let tree_id = builder.create_updated(repo, &base)?;
-    let tree = repo.find_tree(tree_id)?;
+    let objects = match objects {
+        Some(objects) => objects,
+        None => libgit2_objects(repo, commit, entries)?,
+    };
+    let written: Vec<(String, Oid, &[u8])> = entries
+        .iter()
+        .zip(&objects.blobs)
+        .map(|((path, _, content), blob)| (path.clone(), *blob, *content))
+        .collect();
     if let Some(new_paths) = commit.deferred {
         // A deferred run: the journal grows with each path the run touches
         // first, and is worked off at its end (or by the next command).
@@ -474,10 +511,18 @@ pub(super) fn commit_paths(
             .collect();
         write_journal(private, &journal)?;
     }
-    let sig = commit.sig.to_git()?;
-    let parents: Vec<&Commit<'_>> = commit.parent.into_iter().collect();
-    let claim = GitLockClaim::record(private, REF_LOCK, &branch_lock(repo)?)?;
-    let committed = repo.commit(Some("HEAD"), &sig, &sig, commit.message, &tree, &parents);
+    let branch = head_target(repo)?;
+    let claim = GitLockClaim::record(private, REF_LOCK, &branch_lock_of(repo, &branch))?;
+    let committed = match &objects.then {
+        Then::Move { commit: id, from } => repo
+            .reference_matching(&branch, *id, true, *from, &reflog_message(commit.message))
+            .map(|_| *id),
+        Then::Commit(tree) => {
+            let sig = commit.sig.to_git()?;
+            let parents: Vec<&Commit<'_>> = commit.parent.into_iter().collect();
+            repo.commit(Some("HEAD"), &sig, &sig, commit.message, tree, &parents)
+        }
+    };
     drop(claim);
     match committed {
         Ok(oid) if commit.deferred.is_some() => Ok(Some(oid)),
@@ -508,6 +553,129 @@ pub(super) fn commit_paths(
             Err(e.into())
         }
     }
+}
+
+/// The objects of a commit: the blobs of its paths (in their order), and
+/// what is left to do.
+struct Objects<'r> {
+    blobs: Vec<Oid>,
+    then: Then<'r>,
+}
+
+enum Then<'r> {
+    /// The commit is written: move the branch to it from `from`.
+    Move { commit: Oid, from: Oid },
+    /// The tree is written: libgit2 writes the commit and moves the branch.
+    Commit(Tree<'r>),
+}
+
+/// Writes the blobs, trees and commit of `entries` on `parent` as loose
+/// objects of tix's own making (see `gitfmt::loose` for why). `None` when
+/// a path is not a plain file path under directories (libgit2 then does
+/// the work, and refuses what it refuses).
+fn own_objects<'r>(
+    repo: &'r Repository,
+    parent: &Commit<'r>,
+    entries: &[Staged<'_>],
+    commit: &NewCommit<'_, '_>,
+) -> Result<Option<Objects<'r>>, Error> {
+    let objects_dir = repo.commondir().join("objects");
+    let io = |e: std::io::Error| Error::io(&objects_dir, e);
+    let mut loose = Loose::new(&objects_dir);
+    let mut blobs = Vec::with_capacity(entries.len());
+    for (_, _, content) in entries {
+        blobs.push(loose.write(ObjectType::Blob, content).map_err(io)?);
+    }
+    let edits: Vec<(&str, Oid)> = entries
+        .iter()
+        .zip(&blobs)
+        .map(|((path, _, _), blob)| (path.as_str(), *blob))
+        .collect();
+    let odb = repo.odb()?;
+    let root = odb.read(parent.tree_id())?.data().to_vec();
+    let mut read = |id: Oid| -> Result<Option<Vec<u8>>, Error> {
+        match odb.read(id) {
+            Ok(object) if object.kind() == ObjectType::Tree => Ok(Some(object.data().to_vec())),
+            Ok(_) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    };
+    let mut write_tree = |data: &[u8]| loose.write(ObjectType::Tree, data).map_err(io);
+    let Some(tree) = tree::update(root, &edits, &mut read, &mut write_tree)? else {
+        return Ok(None);
+    };
+    let signature = signature_line(commit.sig)?;
+    // Byte for byte what git_commit_create writes.
+    let text = format!(
+        "tree {tree}\nparent {}\nauthor {signature}\ncommitter {signature}\n\n{}",
+        parent.id(),
+        commit.message
+    );
+    let id = loose
+        .write(ObjectType::Commit, text.as_bytes())
+        .map_err(io)?;
+    Ok(Some(Objects {
+        blobs,
+        then: Then::Move {
+            commit: id,
+            from: parent.id(),
+        },
+    }))
+}
+
+/// Writes the blobs and tree of `entries` through libgit2.
+fn libgit2_objects<'r>(
+    repo: &'r Repository,
+    commit: &NewCommit<'_, 'r>,
+    entries: &[Staged<'_>],
+) -> Result<Objects<'r>, Error> {
+    let base = match commit.parent {
+        Some(parent) => parent.tree()?,
+        None => empty_tree(repo)?,
+    };
+    let mut builder = TreeUpdateBuilder::new();
+    let mut blobs = Vec::with_capacity(entries.len());
+    for (path, _, content) in entries {
+        let blob = repo.blob(content)?;
+        builder.upsert(path.as_str(), blob, FileMode::Blob);
+        blobs.push(blob);
+    }
+    let tree_id = builder.create_updated(repo, &base)?;
+    Ok(Objects {
+        blobs,
+        then: Then::Commit(repo.find_tree(tree_id)?),
+    })
+}
+
+/// The reflog message of a commit, as libgit2's `git_commit_create` writes
+/// it: `commit: ` and the summary, which is the first paragraph of the
+/// message with each run of blanks that holds a line break made one space
+/// and the blanks at its end left out.
+fn reflog_message(message: &str) -> String {
+    let mut summary = String::from("commit: ");
+    let text = message.trim_start_matches('\n');
+    let bytes = text.as_bytes();
+    let mut blank: Option<(usize, bool)> = None;
+    for (at, ch) in text.char_indices() {
+        if ch == '\n' {
+            match bytes.get(at + 1..) {
+                None | Some([] | [b'\n', ..] | [b'\r', b'\n', ..]) => break,
+                _ => {}
+            }
+        }
+        if matches!(ch, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r') {
+            let (start, newline) = blank.unwrap_or((at, false));
+            blank = Some((start, newline || ch == '\n'));
+        } else {
+            match blank.take() {
+                Some((_, true)) => summary.push(' '),
+                Some((start, false)) => summary.push_str(&text[start..at]),
+                None => {}
+            }
+            summary.push(ch);
+        }
+    }
+    summary
 }
 
 /// Brings paths that were just committed, each with its blob and content,
@@ -888,5 +1056,94 @@ mod tests {
         assert_eq!(parse_version("git version 3.0"), Some((3, 0)));
         assert_eq!(parse_version("hub version 2.14"), None);
         assert_eq!(parse_version("git version x.y"), None);
+    }
+
+    #[test]
+    fn the_reflog_summary_is_libgit2s() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let tree = empty_tree(&repo).unwrap();
+        let sig = git2::Signature::new("A", "a@b", &git2::Time::new(1, 0)).unwrap();
+        let messages = [
+            "k3x9p2: note",
+            "k3x9p2: note\n\nTix-Action: note\n",
+            "\n\nleading lines\nand a second line\n\nbody",
+            "spaces  kept   inside\t tabs\n  and a break  \nthird ",
+            "ends in blanks   \n",
+            "crlf\r\n\r\nbody",
+            "  leading blanks\x0b\x0cform feed",
+            "ünïcode — dash\n\nbody",
+            "",
+            "\n",
+        ];
+        for message in messages {
+            let id = repo.commit(None, &sig, &sig, message, &tree, &[]).unwrap();
+            let commit = repo.find_commit(id).unwrap();
+            let summary =
+                String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned();
+            assert_eq!(
+                reflog_message(message),
+                format!("commit: {summary}"),
+                "{message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_commit_of_tixs_own_objects_is_the_commit_libgit2_makes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let sig = Signature {
+            name: "Ana Agent".into(),
+            email: "ana@desk.test".into(),
+            time: Timestamp::from_unix(1_700_000_000).unwrap(),
+        };
+        let base: Vec<Staged<'_>> = vec![
+            ("tix.toml".into(), None, b"[desk]\n".as_slice()),
+            ("tickets/ab/ab1234.toml".into(), None, b"one".as_slice()),
+        ];
+        let first = NewCommit {
+            parent: None,
+            message: "first",
+            sig: &sig,
+            deferred: None,
+        };
+        let objects = libgit2_objects(&repo, &first, &base).unwrap();
+        let Then::Commit(tree) = objects.then else {
+            panic!("libgit2 writes the tree")
+        };
+        let git_sig = sig.to_git().unwrap();
+        let parent = repo
+            .commit(Some("HEAD"), &git_sig, &git_sig, "first", &tree, &[])
+            .unwrap();
+        let parent = repo.find_commit(parent).unwrap();
+        let change: Vec<Staged<'_>> = vec![
+            ("tickets/ab/ab1234.toml".into(), None, b"two".as_slice()),
+            (
+                "tickets/ab/ab1234/photo.png".into(),
+                None,
+                b"png".as_slice(),
+            ),
+            ("tickets/cd/cd5678.toml".into(), None, b"new".as_slice()),
+        ];
+        let next = NewCommit {
+            parent: Some(&parent),
+            message: "k3x9p2: note\n\nTix-Action: note\n",
+            sig: &sig,
+            deferred: None,
+        };
+        let ours = own_objects(&repo, &parent, &change, &next)
+            .unwrap()
+            .unwrap();
+        let theirs = libgit2_objects(&repo, &next, &change).unwrap();
+        assert_eq!(ours.blobs, theirs.blobs);
+        let (Then::Move { commit, from }, Then::Commit(tree)) = (ours.then, theirs.then) else {
+            panic!("tix writes the commit, libgit2 the tree")
+        };
+        assert_eq!(from, parent.id());
+        let expected = repo
+            .commit(None, &git_sig, &git_sig, next.message, &tree, &[&parent])
+            .unwrap();
+        assert_eq!(commit, expected);
     }
 }

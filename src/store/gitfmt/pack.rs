@@ -269,7 +269,7 @@ thread_local! {
 }
 
 /// Appends the zlib stream of `data` to `out`.
-fn compress(data: &[u8], out: &mut Vec<u8>) {
+pub(super) fn compress(data: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     let done = COMPRESSOR.with_borrow_mut(|compressor| {
         compressor.reset();

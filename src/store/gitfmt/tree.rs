@@ -1,6 +1,7 @@
-//! Adding an entry to a raw tree object, in git's order, for batches that
-//! create ticket files (and the shard directories and `tickets/` holding
-//! them) without libgit2's tree builder.
+//! Adding or replacing an entry of a raw tree object, in git's order, for
+//! batches that create ticket files (and the shard directories and
+//! `tickets/` holding them) and for the commit of a single change, without
+//! libgit2's tree builder.
 //!
 //! A tree object is `<mode> <name>\0<20-byte id>` per entry, sorted as
 //! git's `base_name_compare` sorts them: by name bytes, a directory's name
@@ -80,6 +81,135 @@ pub(in crate::store) fn insert_entry(
 
 /// git's `base_name_compare`: names byte by byte, a directory's as if it
 /// ended in `/`.
+/// Sets entry `name` of a raw tree to `id`: its id replaced in place when
+/// it is there as the same kind (a file of another mode becomes a regular
+/// file, as libgit2's tree updater makes it), else inserted in git's order.
+/// A directory where a file would go, or the reverse, or a submodule is
+/// refused as [`Refused::Taken`].
+pub(in crate::store) fn set_entry(
+    data: &mut Vec<u8>,
+    mode: Mode,
+    name: &[u8],
+    id: Oid,
+) -> Result<(), Refused> {
+    let mut found = None;
+    for entry in raw_entries(data) {
+        let entry = entry.ok_or(Refused::Unreadable)?;
+        if entry.name == name {
+            let old_mode = std::str::from_utf8(entry.mode)
+                .ok()
+                .and_then(|text| u32::from_str_radix(text, 8).ok())
+                .ok_or(Refused::Unreadable)?;
+            found = Some((
+                entry.start,
+                entry.id_at,
+                entry.mode == mode.text(),
+                old_mode,
+            ));
+            break;
+        }
+    }
+    let Some((start, id_at, same_mode, old_mode)) = found else {
+        return insert_entry(data, mode, name, id);
+    };
+    if same_mode {
+        data[id_at..id_at + 20].copy_from_slice(id.as_bytes());
+        return Ok(());
+    }
+    // A file of another mode (executable, a link) becomes a regular file.
+    let is_file = matches!(old_mode & 0o170_000, 0o100_000 | 0o120_000);
+    if mode != Mode::File || !is_file {
+        return Err(Refused::Taken);
+    }
+    data.drain(start..id_at + 20);
+    insert_entry(data, mode, name, id)
+}
+
+/// Sets each `(path, blob)` of `edits` as a regular file under the raw
+/// root tree `root`, writing every tree on the way up with `write`, and
+/// returns the new root's id. Trees below the root are read with `read`
+/// (`Ok(None)`: not there). `Ok(None)` when a path is not one to write
+/// this way (an empty, `.` or `..` part, `.git`, a file or submodule where
+/// a directory would go, a tree that does not read): the caller then
+/// leaves the work to libgit2.
+pub(in crate::store) fn update<E>(
+    mut root: Vec<u8>,
+    edits: &[(&str, Oid)],
+    read: &mut dyn FnMut(Oid) -> Result<Option<Vec<u8>>, E>,
+    write: &mut dyn FnMut(&[u8]) -> Result<Oid, E>,
+) -> Result<Option<Oid>, E> {
+    let safe = |path: &str| {
+        path.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && !part.eq_ignore_ascii_case(".git")
+                && !part.contains('\0')
+        })
+    };
+    if !edits.iter().all(|(path, _)| safe(path)) {
+        return Ok(None);
+    }
+    let mut sorted: Vec<(&[u8], Oid)> = edits.iter().map(|(p, id)| (p.as_bytes(), *id)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    if sorted.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return Ok(None);
+    }
+    if apply(&mut root, &sorted, read, write)?.is_none() {
+        return Ok(None);
+    }
+    write(&root).map(Some)
+}
+
+/// Sets `edits` (sorted, paths relative to `data`) in the raw tree `data`,
+/// writing the subtrees it changes.
+fn apply<E>(
+    data: &mut Vec<u8>,
+    edits: &[(&[u8], Oid)],
+    read: &mut dyn FnMut(Oid) -> Result<Option<Vec<u8>>, E>,
+    write: &mut dyn FnMut(&[u8]) -> Result<Oid, E>,
+) -> Result<Option<()>, E> {
+    let mut at = 0;
+    while let Some(&(path, id)) = edits.get(at) {
+        let Some(slash) = path.iter().position(|b| *b == b'/') else {
+            if set_entry(data, Mode::File, path, id).is_err() {
+                return Ok(None);
+            }
+            at += 1;
+            continue;
+        };
+        let name = &path[..slash];
+        // The edits under `name/` are next to each other in sorted order.
+        let under = edits[at..]
+            .iter()
+            .take_while(|(other, _)| {
+                other.len() > slash && other[..slash] == *name && other[slash] == b'/'
+            })
+            .count();
+        let inner: Vec<(&[u8], Oid)> = edits[at..at + under]
+            .iter()
+            .map(|(other, id)| (&other[slash + 1..], *id))
+            .collect();
+        let mut subtree = match super::pack_reader::entry_kind_id(data, name) {
+            None => Vec::new(),
+            Some((git2::ObjectType::Tree, id)) => match read(id)? {
+                Some(tree) => tree,
+                None => return Ok(None),
+            },
+            Some(_) => return Ok(None),
+        };
+        if apply(&mut subtree, &inner, read, write)?.is_none() {
+            return Ok(None);
+        }
+        let subtree_id = write(&subtree)?;
+        if set_entry(data, Mode::Directory, name, subtree_id).is_err() {
+            return Ok(None);
+        }
+        at += under;
+    }
+    Ok(Some(()))
+}
+
 fn compare(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
     let common = a.len().min(b.len());
     a[..common].cmp(&b[..common]).then_with(|| {
@@ -223,6 +353,117 @@ mod tests {
         assert_eq!(
             insert_entry(&mut cut, Mode::File, b"zz", oid(4)),
             Err(Refused::Unreadable)
+        );
+    }
+
+    #[test]
+    fn updates_make_the_trees_libgit2s_tree_updater_makes() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let odb = repo.odb().unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let names = ["a", "a.toml", "a-b", "ab", "b", "b0", "x.png"];
+        let pick = |rng: &mut fastrand::Rng| names[rng.usize(..names.len())];
+        for round in 0..150u32 {
+            // A starting tree of random files two or three levels down.
+            let mut builder = git2::build::TreeUpdateBuilder::new();
+            let empty = repo.treebuilder(None).unwrap().write().unwrap();
+            let empty = repo.find_tree(empty).unwrap();
+            let mut taken: Vec<String> = Vec::new();
+            for n in 0..rng.usize(0..12) {
+                let path = (0..rng.usize(1..4))
+                    .map(|_| pick(&mut rng))
+                    .collect::<Vec<_>>()
+                    .join("/");
+                // A path under a file, or a file over a directory, is not a tree.
+                let clash = taken.iter().any(|t| {
+                    t == &path
+                        || t.starts_with(&format!("{path}/"))
+                        || path.starts_with(&format!("{t}/"))
+                });
+                if clash {
+                    continue;
+                }
+                let blob = repo.blob(format!("{round} {n}").as_bytes()).unwrap();
+                let mode = if rng.u8(..4) == 0 {
+                    git2::FileMode::BlobExecutable
+                } else {
+                    git2::FileMode::Blob
+                };
+                builder.upsert(path.as_str(), blob, mode);
+                taken.push(path);
+            }
+            let base = builder.create_updated(&repo, &empty).unwrap();
+            // Edits of files there and new ones, in new directories too.
+            let mut edits: Vec<(String, Oid)> = Vec::new();
+            for n in 0..rng.usize(1..5) {
+                let path = if !taken.is_empty() && rng.bool() {
+                    taken[rng.usize(..taken.len())].clone()
+                } else {
+                    (0..rng.usize(1..4))
+                        .map(|_| pick(&mut rng))
+                        .collect::<Vec<_>>()
+                        .join("/")
+                };
+                let clash = taken.iter().chain(edits.iter().map(|(p, _)| p)).any(|t| {
+                    t.starts_with(&format!("{path}/")) || path.starts_with(&format!("{t}/"))
+                }) || edits.iter().any(|(p, _)| *p == path);
+                if clash {
+                    continue;
+                }
+                let blob = repo.blob(format!("edit {round} {n}").as_bytes()).unwrap();
+                edits.push((path, blob));
+            }
+            let mut theirs = git2::build::TreeUpdateBuilder::new();
+            for (path, blob) in &edits {
+                theirs.upsert(path.as_str(), *blob, git2::FileMode::Blob);
+            }
+            let base_tree = repo.find_tree(base).unwrap();
+            let expected = theirs.create_updated(&repo, &base_tree).unwrap();
+            let edits: Vec<(&str, Oid)> = edits.iter().map(|(p, id)| (p.as_str(), *id)).collect();
+            let root = odb.read(base).unwrap().data().to_vec();
+            let mut read = |id: Oid| -> Result<Option<Vec<u8>>, git2::Error> {
+                Ok(Some(odb.read(id)?.data().to_vec()))
+            };
+            let mut write = |data: &[u8]| odb.write(git2::ObjectType::Tree, data);
+            let ours = update(root, &edits, &mut read, &mut write).unwrap();
+            assert_eq!(
+                ours,
+                Some(expected),
+                "round {round}: {edits:?} on {taken:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_that_are_not_plain_are_left_to_libgit2() {
+        let mut read = |_: Oid| -> Result<Option<Vec<u8>>, ()> { Ok(None) };
+        let mut write = |_: &[u8]| -> Result<Oid, ()> { Ok(oid(9)) };
+        for path in ["", "a//b", "./a", "a/../b", ".git/config", "a/.GIT/x", "a/"] {
+            assert_eq!(
+                update(Vec::new(), &[(path, oid(1))], &mut read, &mut write),
+                Ok(None),
+                "{path:?}"
+            );
+        }
+        // A file where a directory would go.
+        let mut tree = Vec::new();
+        insert_entry(&mut tree, Mode::File, b"tickets", oid(2)).unwrap();
+        assert_eq!(
+            update(
+                tree.clone(),
+                &[("tickets/ab.toml", oid(1))],
+                &mut read,
+                &mut write
+            ),
+            Ok(None)
+        );
+        // A directory where a file would go.
+        let mut tree = Vec::new();
+        insert_entry(&mut tree, Mode::Directory, b"t", oid(2)).unwrap();
+        assert_eq!(
+            update(tree, &[("t", oid(1))], &mut read, &mut write),
+            Ok(None)
         );
     }
 }
