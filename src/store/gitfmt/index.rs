@@ -24,6 +24,12 @@
 //! file is kept under a second name (`.git/tix/index-old`) when the new one
 //! goes in place, and the next rewrite deletes it on another thread while
 //! it edits and writes. Both happen under `index.lock`.
+//!
+//! When one path is set (every single change), that thread then also
+//! writes the new file's start: the header and every entry before the
+//! path's, through the hash. The change is made meanwhile on the other
+//! core, and the rewrite goes on from there. A rewrite of anything else
+//! (several paths, a v4 index) starts the file over.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
@@ -144,8 +150,9 @@ pub(in crate::store) struct LockedIndex {
     slots: Slots,
     /// The size of the read buffer.
     buffer: usize,
-    /// Deletes the index the previous rewrite replaced, meanwhile.
-    discarding: Option<std::thread::JoinHandle<()>>,
+    /// Meanwhile deletes the index the previous rewrite replaced, then
+    /// writes the start of the new one (see [`Prepared`]).
+    helper: Option<std::thread::JoinHandle<Option<Prepared>>>,
     /// The new index is in place: the lock file is gone (and any lock file
     /// now is another git's).
     committed: bool,
@@ -183,19 +190,51 @@ impl LockedIndex {
         slots.close(entries_end);
         let replaced = replaced_path(index_file);
         // Without a thread the rename frees the old file itself.
-        let discarding = replaced
-            .symlink_metadata()
-            .is_ok()
-            .then(|| {
-                std::thread::Builder::new()
-                    .spawn(move || drop(fs::remove_file(replaced)))
-                    .ok()
-            })
-            .flatten();
+        let replaced = replaced.symlink_metadata().is_ok().then_some(replaced);
+        // With one path to set in a v2 or v3 index, everything before its
+        // entry is known now: the thread writes and hashes it while the
+        // change is made.
+        let version = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+        let plan = match slots.paths.as_slice() {
+            [(path, _)] if version != 4 => slots.position(path).map(|at| {
+                let mut start = header;
+                let count = u32::from_be_bytes([header[8], header[9], header[10], header[11]]);
+                let count = count.saturating_add(u32::from(at.is_empty()));
+                start[8..12].copy_from_slice(&count.to_be_bytes());
+                (start, at.start)
+            }),
+            _ => None,
+        };
+        let mut lock = Some(lock);
+        let helper = if replaced.is_some() || plan.is_some() {
+            let reading = old.try_clone().ok();
+            let writing = plan
+                .zip(reading)
+                .and_then(|plan| Some((plan, lock.take()?)));
+            let spawned = std::thread::Builder::new().spawn(move || {
+                if let Some(replaced) = replaced {
+                    let _ = fs::remove_file(replaced);
+                }
+                let (((start, upto), reading), file) = writing?;
+                Some(Prepared::write(file, &reading, start, upto))
+            });
+            match spawned {
+                Ok(thread) => Some(thread),
+                // No thread: the lock file went with the closure; give up
+                // on this path and let the caller's fallback do the work.
+                Err(_) if lock.is_none() => {
+                    let _ = fs::remove_file(&lock_path);
+                    return None;
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
         Some(Self {
             index_file: index_file.to_owned(),
             lock_path,
-            lock: Some(lock),
+            lock,
             _claim: claim,
             old,
             header,
@@ -203,7 +242,7 @@ impl LockedIndex {
             extensions,
             slots,
             buffer,
-            discarding,
+            helper,
             committed: false,
         })
     }
@@ -247,18 +286,45 @@ impl LockedIndex {
         let mut header = self.header;
         header[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
 
-        let mut sink = Sink {
-            out: BufWriter::with_capacity(64 * 1024, self.lock.take()?),
-            hasher: (!skip_hash).then(Sha1::new),
+        // The thread's start of the new index, when it is the one needed.
+        let prepared = match self.helper.take() {
+            Some(thread) => thread.join().ok().flatten(),
+            None => None,
         };
-        sink.put(&header)?;
+        let mut copied_to = HEADER;
+        let mut resumed = false;
+        let mut sink = match prepared {
+            Some(Prepared {
+                sink,
+                upto: Some(upto),
+                start,
+            }) if !v4 && start == header && edits.first().is_some_and(|e| e.at.start == upto) => {
+                copied_to = upto;
+                resumed = true;
+                sink
+            }
+            Some(prepared) => Sink {
+                out: BufWriter::with_capacity(64 * 1024, prepared.into_empty_file()?),
+                hasher: None,
+            },
+            None => Sink {
+                out: BufWriter::with_capacity(64 * 1024, self.lock.take()?),
+                hasher: None,
+            },
+        };
+        if !resumed {
+            sink.hasher = Some(Sha1::new());
+            sink.put(&header)?;
+        }
+        if skip_hash {
+            sink.hasher = None;
+        }
         if v4 {
             edits.sort_by(|a, b| a.path.cmp(b.path));
             write_v4(&self.old, self.buffer, &edits, &mut sink)?;
         } else {
             // Unchanged runs of entries are copied from the old file.
             let mut reader = Reader::new(&self.old, self.buffer)?;
-            let mut copied_to = HEADER;
             for edit in &edits {
                 reader.copy(copied_to..edit.at.start, &mut sink)?;
                 sink.put(&edit.bytes)?;
@@ -269,15 +335,9 @@ impl LockedIndex {
         sink.put(&self.extensions)?;
         sink.finish()?;
         // Keep the old file's data alive under another name, so the rename
-        // does not free it (see the module's docs). Only once the previous
-        // one is gone; otherwise the rename frees it, as it would anyway.
-        if self
-            .discarding
-            .take()
-            .is_none_or(|thread| thread.join().is_ok())
-        {
-            let _ = fs::hard_link(&self.index_file, replaced_path(&self.index_file));
-        }
+        // does not free it (see the module's docs). The previous one is
+        // gone: the thread that deleted it has ended.
+        let _ = fs::hard_link(&self.index_file, replaced_path(&self.index_file));
         fs::rename(&self.lock_path, &self.index_file).ok()?;
         self.committed = true;
         Some(())
@@ -286,13 +346,54 @@ impl LockedIndex {
 
 impl Drop for LockedIndex {
     fn drop(&mut self) {
-        if let Some(thread) = self.discarding.take() {
+        if let Some(thread) = self.helper.take() {
             let _ = thread.join();
         }
         // Not committed (or the rename failed): release git's lock.
         if !self.committed {
             let _ = fs::remove_file(&self.lock_path);
         }
+    }
+}
+
+/// The start of the new index, written to the lock file on the helper
+/// thread: the header (its count with the inserted entry) and the old
+/// file's entries up to the one the change sets, all through the hash.
+/// Writing and hashing the index is the largest single part of a change at
+/// 10,000 tickets (a megabyte); this way half of it, on average, is done
+/// on the other core while the change is made.
+struct Prepared {
+    sink: Sink,
+    /// The header written.
+    start: [u8; HEADER],
+    /// Where in the old file the copy ended; `None` when it failed.
+    upto: Option<usize>,
+}
+
+impl Prepared {
+    fn write(file: fs::File, old: &fs::File, start: [u8; HEADER], upto: usize) -> Self {
+        let mut sink = Sink {
+            out: BufWriter::with_capacity(64 * 1024, file),
+            hasher: Some(Sha1::new()),
+        };
+        let copied = sink.put(&start).and_then(|()| {
+            let mut reader = Reader::new(old, BUFFER / 4)?;
+            reader.copy(HEADER..upto, &mut sink)
+        });
+        Self {
+            sink,
+            start,
+            upto: copied.map(|()| upto),
+        }
+    }
+
+    /// The lock file, emptied, for a rewrite from the start.
+    fn into_empty_file(self) -> Option<fs::File> {
+        use std::io::Seek as _;
+        let (mut file, _) = self.sink.out.into_parts();
+        file.set_len(0).ok()?;
+        file.rewind().ok()?;
+        Some(file)
     }
 }
 
@@ -995,6 +1096,56 @@ mod tests {
                 assert_eq!(walked, read, "{what}");
             }
         }
+    }
+
+    #[test]
+    fn one_path_set_on_the_start_the_helper_wrote_gives_gits_index() {
+        // A path replaced or inserted first, among the others and last;
+        // the start of the index is written on the helper thread.
+        let (ours, theirs) = (repository("2"), repository("2"));
+        let (ours, theirs) = (ours.path(), theirs.path());
+        let paths = [
+            "a/first.toml".to_owned(),
+            path_of(0),
+            path_of(150),
+            "d3/f0010-new.toml".to_owned(),
+            path_of(299),
+            "zz/last.toml".to_owned(),
+        ];
+        for (round, path) in paths.iter().enumerate() {
+            for root in [ours, theirs] {
+                write(root, path, &format!("edited {round}\n"));
+            }
+            let oid = git(ours, &["hash-object", "-w", path]);
+            let oid = Oid::from_str(oid.trim()).unwrap();
+            let index = LockedIndex::open(&ours.join(".git/index"), &[path]).unwrap();
+            index
+                .commit(&[(path.clone(), oid, ours.join(path))], round % 2 == 1)
+                .unwrap();
+            git(theirs, &["add", "--", path]);
+            let listed = |root| git(root, &["ls-files", "--stage", "-t"]);
+            assert_eq!(listed(ours), listed(theirs), "{path}");
+            assert_eq!(git(ours, &["diff-files", "--name-only"]), "", "{path}");
+            let data = fs::read(ours.join(".git/index")).unwrap();
+            let (body, checksum) = data.split_at(data.len() - CHECKSUM);
+            if round % 2 == 1 {
+                assert_eq!(checksum, [0; CHECKSUM], "{path}");
+            } else {
+                assert_eq!(checksum, Sha1::digest(body).as_slice(), "{path}");
+            }
+        }
+        assert!(!ours.join(".git/index.lock").exists());
+    }
+
+    #[test]
+    fn an_index_left_unwritten_keeps_the_old_one_and_no_lock() {
+        let dir = repository("2");
+        let root = dir.path();
+        let before = fs::read(root.join(".git/index")).unwrap();
+        let path = path_of(42);
+        drop(LockedIndex::open(&root.join(".git/index"), &[&path]).unwrap());
+        assert_eq!(fs::read(root.join(".git/index")).unwrap(), before);
+        assert!(!root.join(".git/index.lock").exists());
     }
 
     #[test]
