@@ -6,12 +6,20 @@
 /// among them) and the bidirectional overrides shown as `�`, so the text
 /// a customer wrote cannot restyle or reorder the terminal's lines.
 pub(crate) fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    cell_into(text, &mut out);
+    out
+}
+
+/// Appends `text` as [`cell`] makes it.
+pub(crate) fn cell_into(text: &str, out: &mut String) {
     if !may_be_hostile(text) {
-        return text.to_owned();
+        return out.push_str(text);
     }
-    text.chars()
-        .map(|c| if is_hostile(c) { '\u{fffd}' } else { c })
-        .collect()
+    out.extend(
+        text.chars()
+            .map(|c| if is_hostile(c) { '\u{fffd}' } else { c }),
+    );
 }
 
 /// A ticket's text of several lines (a message body) for the terminal:

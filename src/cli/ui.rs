@@ -130,13 +130,14 @@ impl Ui {
     /// subject), that column is cut to fit the window, so a row is always
     /// one line. Row `i` of `count` is `row(i)`, made when it is needed:
     /// once to measure the columns and once to write it, so a listing of
-    /// 100,000 rows never holds all its cells.
+    /// 100,000 rows never holds all its cells. `row(i, cells)` adds the
+    /// cells of row `i` to `cells`.
     pub fn print_rows(
         &mut self,
         header: &[&str],
         count: usize,
         cut_last: bool,
-        row: &dyn Fn(usize) -> Vec<String>,
+        row: &dyn Fn(usize, &mut Cells),
     ) -> io::Result<()> {
         let fit = io::stdout()
             .is_terminal()
@@ -193,7 +194,7 @@ fn write_rows(
     out: &mut impl Write,
     header: &[String],
     count: usize,
-    row: &dyn Fn(usize) -> Vec<String>,
+    row: &dyn Fn(usize, &mut Cells),
     fit: Option<usize>,
 ) -> io::Result<()> {
     /// The narrowest the last column is cut to.
@@ -202,25 +203,19 @@ fn write_rows(
     /// made again (a listing of 100,000 stays small).
     const KEPT: usize = 10_000;
     let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
-    let mut kept = (count <= KEPT).then(|| Kept {
-        // Rows of a listing run to about a hundred bytes.
-        text: String::with_capacity(count * 100),
-        cells: Vec::with_capacity(count * header.len()),
-        rows: Vec::with_capacity(count),
-    });
+    let keep = count <= KEPT;
+    // Rows of a listing run to about a hundred bytes.
+    let mut cells = Cells::with_capacity(if keep { count * 100 } else { 256 });
+    // Where each kept row's cells start in `cells`.
+    let mut rows = Vec::with_capacity(if keep { count } else { 0 });
     for i in 0..count {
-        let cells = row(i);
-        if let Some(kept) = &mut kept {
-            kept.rows.push(kept.cells.len());
+        if !keep {
+            cells.clear();
         }
-        for (width, cell) in widths.iter_mut().zip(&cells) {
-            let cell_width = display_width(cell);
-            *width = (*width).max(cell_width);
-            if let Some(kept) = &mut kept {
-                kept.text.push_str(cell);
-                kept.cells.push((kept.text.len(), cell_width));
-            }
-        }
+        let first = cells.len();
+        rows.push(first);
+        row(i, &mut cells);
+        cells.measure(first, &mut widths);
     }
     let mut cut = usize::MAX;
     if let (Some(fit), Some((last, others))) = (fit, widths.split_last_mut()) {
@@ -231,51 +226,86 @@ fn write_rows(
         }
     }
     let mut line = String::new();
-    let measured = |cells: &[String]| -> Vec<(String, usize)> {
-        cells
-            .iter()
-            .map(|c| (c.clone(), display_width(c)))
-            .collect()
-    };
-    let head = measured(header);
-    let head = head.iter().map(|(c, w)| (c.as_str(), *w));
-    write_line(out, &mut line, head, &widths, cut)?;
-    match &kept {
-        Some(kept) => {
-            for r in 0..count {
-                write_line(out, &mut line, kept.row(r), &widths, cut)?;
-            }
+    let mut head = Cells::with_capacity(64);
+    for cell in header {
+        head.push(cell);
+    }
+    head.measure(0, &mut Vec::new());
+    write_line(out, &mut line, head.row(0, head.len()), &widths, cut)?;
+    if keep {
+        for (r, first) in rows.iter().enumerate() {
+            let end = rows.get(r + 1).copied().unwrap_or(cells.len());
+            write_line(out, &mut line, cells.row(*first, end), &widths, cut)?;
         }
-        None => {
-            for i in 0..count {
-                let cells = measured(&row(i));
-                let cells = cells.iter().map(|(c, w)| (c.as_str(), *w));
-                write_line(out, &mut line, cells, &widths, cut)?;
-            }
+    } else {
+        for i in 0..count {
+            cells.clear();
+            row(i, &mut cells);
+            cells.measure(0, &mut Vec::new());
+            write_line(out, &mut line, cells.row(0, cells.len()), &widths, cut)?;
         }
     }
     Ok(())
 }
 
-/// The cells of the rows [`write_rows`] keeps from measuring to printing:
-/// all in one text, so 10,000 rows are three allocations, not 90,000.
-struct Kept {
-    /// The cells, one after another.
+/// The cells of table rows, written one after another into one text (so
+/// 10,000 rows of eight cells are a few allocations, not 90,000), each
+/// with its width once measured.
+pub struct Cells {
     text: String,
-    /// Where each cell ends in `text`, and its width.
+    /// Where each cell ends in `text`, and its width (0 until measured).
     cells: Vec<(usize, usize)>,
-    /// Where each row's cells start in `cells`.
-    rows: Vec<usize>,
 }
 
-impl Kept {
-    /// Row `r`'s cells with their widths.
-    fn row(&self, r: usize) -> impl Iterator<Item = (&str, usize)> {
-        let first = self.rows[r];
-        let end = self.rows.get(r + 1).copied().unwrap_or(self.cells.len());
-        let mut start = first
-            .checked_sub(1)
-            .map_or(0, |before| self.cells[before].0);
+impl Cells {
+    fn with_capacity(bytes: usize) -> Self {
+        Self {
+            text: String::with_capacity(bytes),
+            cells: Vec::with_capacity(bytes / 10),
+        }
+    }
+
+    /// Adds a cell.
+    pub fn push(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.cells.push((self.text.len(), 0));
+    }
+
+    /// Adds the cell `write` appends to the text it is given.
+    pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
+        write(&mut self.text);
+        self.cells.push((self.text.len(), 0));
+    }
+
+    fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.cells.clear();
+    }
+
+    /// Measures the cells from `first` on (one row), widening `widths`.
+    fn measure(&mut self, first: usize, widths: &mut [usize]) {
+        let mut start = self.start_of(first);
+        for (column, cell) in self.cells[first..].iter_mut().enumerate() {
+            let width = display_width(&self.text[start..cell.0]);
+            cell.1 = width;
+            start = cell.0;
+            if let Some(widest) = widths.get_mut(column) {
+                *widest = (*widest).max(width);
+            }
+        }
+    }
+
+    fn start_of(&self, cell: usize) -> usize {
+        cell.checked_sub(1).map_or(0, |before| self.cells[before].0)
+    }
+
+    /// The cells `first..end` with their widths.
+    fn row(&self, first: usize, end: usize) -> impl Iterator<Item = (&str, usize)> {
+        let mut start = self.start_of(first);
         self.cells[first..end].iter().map(move |&(stop, width)| {
             let cell = &self.text[start..stop];
             start = stop;
@@ -308,7 +338,8 @@ fn write_line<'a>(
             }
         }
     }
-    writeln!(out, "{}", line.trim_end())
+    out.write_all(line.trim_end().as_bytes())?;
+    out.write_all(b"\n")
 }
 
 /// Appends `count` spaces.
@@ -390,8 +421,16 @@ impl Painter {
 
     /// `text` in `style`, or as it is without colour.
     pub fn paint(self, style: Style, text: &str) -> String {
-        if !self.color || text.is_empty() {
-            return text.to_owned();
+        let mut out = String::with_capacity(text.len() + 9);
+        self.paint_into(style, &mut out, |out| out.push_str(text));
+        out
+    }
+
+    /// Appends what `write` appends, in `style` (nothing around it when it
+    /// appends nothing, or without colour).
+    pub fn paint_into(self, style: Style, out: &mut String, write: impl FnOnce(&mut String)) {
+        if !self.color {
+            return write(out);
         }
         let code = match style {
             Style::Bold => "1",
@@ -403,7 +442,17 @@ impl Painter {
             Style::Magenta => "35",
             Style::Cyan => "36",
         };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        let before = out.len();
+        out.push_str("\x1b[");
+        out.push_str(code);
+        out.push('m');
+        let start = out.len();
+        write(out);
+        if out.len() == start {
+            out.truncate(before);
+        } else {
+            out.push_str("\x1b[0m");
+        }
     }
 }
 
@@ -571,7 +620,14 @@ mod tests {
         }
         let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
         let mut out = Vec::new();
-        write_rows(&mut out, &header, rows.len(), &|i| rows[i].clone(), None).unwrap();
+        write_rows(
+            &mut out,
+            &header,
+            rows.len(),
+            &|i, cells: &mut Cells| add(cells, &rows[i]),
+            None,
+        )
+        .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), expected);
         // Wide enough: fitting changes nothing.
         let mut fitted = Vec::new();
@@ -579,7 +635,7 @@ mod tests {
             &mut fitted,
             &header,
             rows.len(),
-            &|i| rows[i].clone(),
+            &|i, cells: &mut Cells| add(cells, &rows[i]),
             Some(80),
         )
         .unwrap();
@@ -610,7 +666,7 @@ mod tests {
             &mut out,
             &header,
             rows.len(),
-            &|i| rows[i].clone(),
+            &|i, cells: &mut Cells| add(cells, &rows[i]),
             Some(30),
         )
         .unwrap();
@@ -636,12 +692,13 @@ mod tests {
     fn rows_made_again_print_as_kept_rows_do() {
         // Up to 10,000 rows are kept from measuring to printing; more are
         // made twice. Both ways must print the same lines.
-        let row = |i: usize| {
-            vec![
+        let row = |i: usize, cells: &mut Cells| {
+            let made = [
                 "é".repeat(i % 7),
                 format!("\x1b[33m{}\x1b[0m", i % 3),
                 "x".into(),
-            ]
+            ];
+            add(cells, &made);
         };
         let header = ["A".to_owned(), "B".to_owned(), "C".to_owned()];
         let table = |count: usize, fit| {
@@ -660,7 +717,13 @@ mod tests {
     #[test]
     fn no_rows_and_no_columns_are_fine() {
         let mut out = Vec::new();
-        write_rows(&mut out, &[], 0, &|_| Vec::new(), Some(24)).unwrap();
+        write_rows(&mut out, &[], 0, &|_, _: &mut Cells| {}, Some(24)).unwrap();
         assert_eq!(out, b"\n");
+    }
+
+    fn add(cells: &mut Cells, row: &[String]) {
+        for cell in row {
+            cells.push(cell);
+        }
     }
 }

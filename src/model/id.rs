@@ -67,6 +67,11 @@ impl FromStr for TicketId {
 
     /// Parses a complete id (at least two characters, so it has a shard).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // Most ids read are whole and in their own form already (every row
+        // of a listing): no trimming or case folding to do.
+        if (2..=32).contains(&text.len()) && text.bytes().all(is_id_byte) {
+            return Ok(Self(text.to_owned()));
+        }
         let id = normalise_prefix(text)?;
         if id.len() < 2 {
             return Err(InvalidId(text.to_owned()));

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::cli::args::Scope;
 use crate::cli::render;
-use crate::cli::ui::{Format, Style};
+use crate::cli::ui::{Cells, Format, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::queue::{QueueRequest, Queued};
 
@@ -155,7 +155,11 @@ fn print(
         &["#", "ID", "STATUS", "PRI", "DUE", "ASSIGNEE", "SUBJECT"],
         queue.len(),
         true,
-        &cells,
+        &|n, row: &mut Cells| {
+            for cell in cells(n) {
+                row.push(&cell);
+            }
+        },
     )?;
     Ok(())
 }

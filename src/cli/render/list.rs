@@ -5,7 +5,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use crate::cli::render;
-use crate::cli::ui::{Format, JsonArray, Style};
+use crate::cli::ui::{Cells, Format, JsonArray, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::query::{Ranked, Row, SortFields};
 use crate::desk::{Desk, ParseOn};
@@ -52,23 +52,26 @@ pub(crate) fn table(ctx: &mut Ctx, rows: &[Shown], now: Timestamp) -> Result<(),
     // terminal: to measure the columns, then to write them), so a listing
     // of 100,000 rows never holds all its cells.
     let painter = ctx.ui.painter();
-    let cells = |i: usize| -> Vec<String> {
+    let cells = |i: usize, cells: &mut Cells| {
         let (t, r) = (&rows[i], &rows[i].ranked);
-        let priority = match r.priority {
-            Priority::Urgent => painter.paint(Style::Red, "urgent"),
-            Priority::High => painter.paint(Style::Yellow, "high"),
-            p => p.to_string(),
-        };
-        vec![
-            painter.paint(Style::Yellow, r.id.as_str()),
-            painter.paint(render::status_style(r.category), &render::cell(&t.status)),
-            priority,
-            render::cell(t.assignee.as_deref().unwrap_or("-")),
-            render::cell(t.customer.as_deref().unwrap_or("-")),
-            render::age(r.created, now),
-            render::age(r.updated, now),
-            render::cell(&r.subject),
-        ]
+        cells.push_with(|out| {
+            painter.paint_into(Style::Yellow, out, |out| out.push_str(r.id.as_str()));
+        });
+        cells.push_with(|out| {
+            painter.paint_into(render::status_style(r.category), out, |out| {
+                render::cell_into(&t.status, out);
+            });
+        });
+        cells.push_with(|out| match r.priority {
+            Priority::Urgent => painter.paint_into(Style::Red, out, |out| out.push_str("urgent")),
+            Priority::High => painter.paint_into(Style::Yellow, out, |out| out.push_str("high")),
+            p => out.push_str(p.as_str()),
+        });
+        cells.push_with(|out| render::cell_into(t.assignee.as_deref().unwrap_or("-"), out));
+        cells.push_with(|out| render::cell_into(t.customer.as_deref().unwrap_or("-"), out));
+        cells.push_with(|out| render::age_into(r.created, now, out));
+        cells.push_with(|out| render::age_into(r.updated, now, out));
+        cells.push_with(|out| render::cell_into(&r.subject, out));
     };
     let header = [
         "ID", "STATUS", "PRI", "ASSIGNEE", "CUSTOMER", "AGE", "UPDATED", "SUBJECT",

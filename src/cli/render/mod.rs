@@ -22,7 +22,14 @@ pub(crate) fn time(at: Timestamp) -> String {
 
 /// Formats how long ago something was: `5m`, `3h`, `2d`, `6w`.
 pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
-    let Some(at) = at else { return "-".to_owned() };
+    let mut text = String::with_capacity(4);
+    age_into(at, now, &mut text);
+    text
+}
+
+/// Appends [`age`]'s text.
+pub(crate) fn age_into(at: Option<Timestamp>, now: Timestamp, out: &mut String) {
+    let Some(at) = at else { return out.push('-') };
     let secs = now.unix().saturating_sub(at.unix()).max(0);
     let (count, unit) = match secs {
         s if s < 3600 => (s / 60, 'm'),
@@ -31,12 +38,11 @@ pub(crate) fn age(at: Option<Timestamp>, now: Timestamp) -> String {
         s => (s / (7 * 86_400), 'w'),
     };
     // Two of these for every row of a listing: no formatting machinery.
-    let mut text = itoa::Buffer::new().format(count).to_owned();
-    text.push(unit);
-    text
+    out.push_str(itoa::Buffer::new().format(count));
+    out.push(unit);
 }
 
-pub(crate) use super::defuse::{cell, is_hostile, text};
+pub(crate) use super::defuse::{cell, cell_into, is_hostile, text};
 pub(crate) use rules::{actions, event_line};
 
 /// Picks the colour of a status by its category.

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::cli::render;
-use crate::cli::ui::{Format, Painter, Style};
+use crate::cli::ui::{Cells, Format, Painter, Style};
 use crate::cli::{CommandError, Ctx};
 use crate::desk::sla_check::{CheckReport, Recorded};
 use crate::domain::sla::{Instance, SlaState, Status};
@@ -45,7 +45,11 @@ pub(crate) fn states(
         &["ID", "POLICY", "TARGET", "STATUS", "DUE", "LEFT"],
         lines.len(),
         false,
-        &cells,
+        &|n, row: &mut Cells| {
+            for cell in cells(n) {
+                row.push(&cell);
+            }
+        },
     )?;
     Ok(())
 }
