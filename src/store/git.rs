@@ -317,7 +317,6 @@ pub(super) fn write_journal(
     private: &Path,
     entries: &[(String, Option<Oid>)],
 ) -> Result<(), Error> {
-    fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
     let text: String = entries
         .iter()
         .map(|(path, old)| format!("{}\t{path}\n", oid_text(*old)))
@@ -334,17 +333,15 @@ pub(super) fn append_journal(
     if entries.is_empty() {
         return Ok(());
     }
-    fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
     let path = private.join(JOURNAL);
     let text: String = entries
         .iter()
         .map(|(path, old)| format!("{}\t{path}\n", oid_text(*old)))
         .collect();
-    let mut file = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let mut file = in_dir(private, || {
+        fs::OpenOptions::new().create(true).append(true).open(&path)
+    })
+    .map_err(|e| Error::io(&path, e))?;
     // No fsync, as for every journal write: it guards against a killed
     // process, whose writes the kernel keeps.
     file.write_all(text.as_bytes())
@@ -903,9 +900,6 @@ fn write_worktree_file(
     content: &[u8],
 ) -> Result<std::path::PathBuf, Error> {
     let full = root.join(path);
-    if let Some(dir) = full.parent() {
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
     let tmp_dir = repo.path().join(super::layout::PRIVATE_DIR).join("tmp");
     write_atomic_via(&full, content, &tmp_dir)?;
     Ok(full)
@@ -919,21 +913,39 @@ pub(super) fn write_atomic(path: &Path, content: &[u8]) -> Result<(), Error> {
 /// [`write_atomic`] with the temporary file in `tmp_dir` (on the same file
 /// system): working-tree files stage theirs under `.git/`, so a process
 /// killed mid-write leaves no stray file in the user's tree.
+/// The directories of both are made when missing.
 pub(super) fn write_atomic_via(path: &Path, content: &[u8], tmp_dir: &Path) -> Result<(), Error> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    fs::create_dir_all(tmp_dir).map_err(|e| Error::io(tmp_dir, e))?;
     let tmp = tmp_dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
+        let mut file = in_dir(tmp_dir, || fs::File::create(&tmp))?;
         // No fsync: the rename is what protects against a killed process;
         // like git's own loose objects, power loss is the file system's job.
         file.write_all(content)?;
-        fs::rename(&tmp, path)
+        in_dir(path.parent().unwrap_or(Path::new(".")), || {
+            fs::rename(&tmp, path)
+        })
     })();
     result.map_err(|e| {
         let _ = fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+/// Runs `make` (which makes an entry in `dir`); when `dir` is missing,
+/// makes it (and its parents) and runs `make` again. Trying first saves a
+/// `mkdir` call on every write, where the directory is nearly always there.
+pub(super) fn in_dir<T>(
+    dir: &Path,
+    mut make: impl FnMut() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    match make() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir)?;
+            make()
+        }
+        made => made,
+    }
 }
 
 pub(super) fn commit_info(commit: &Commit<'_>) -> CommitInfo {

@@ -62,14 +62,15 @@ impl AutomationLock {
 
 /// Opens (creating) the lock file `name` in `dir`.
 fn open(dir: &Path, name: &str) -> Result<(File, std::path::PathBuf), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join(name);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let file = super::git::in_dir(dir, || {
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+    })
+    .map_err(|e| Error::io(&path, e))?;
     Ok((file, path))
 }
 
@@ -78,26 +79,37 @@ fn open(dir: &Path, name: &str) -> Result<(File, std::path::PathBuf), Error> {
 /// files, so a tix killed while holding one leaves it behind and every
 /// later writer, tix or git, is refused. The note lets the next tix writer
 /// tell such a leftover from the lock of a live git (see [`clear_stale`]).
-/// Removed when dropped.
+/// Emptied when dropped: the file stays, so that each change rewrites it
+/// rather than creating and deleting a file (two changes to the directory,
+/// which cost most when the file system is busy).
 #[derive(Debug)]
 pub(super) struct GitLockClaim {
-    note: PathBuf,
+    note: File,
 }
 
 impl GitLockClaim {
     /// Records under `private` (`.git/tix/`) that this process takes `lock`.
     pub(super) fn record(private: &Path, kind: &str, lock: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(private).map_err(|e| Error::io(private, e))?;
-        let note = private.join(format!("{kind}-lock-owner"));
+        use std::io::Write as _;
+        let path = private.join(format!("{kind}-lock-owner"));
         let text = format!("{}\n{}\n", std::process::id(), lock.display());
-        std::fs::write(&note, text).map_err(|e| Error::io(&note, e))?;
+        let mut note = super::git::in_dir(private, || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(&path)
+        })
+        .map_err(|e| Error::io(&path, e))?;
+        note.write_all(text.as_bytes())
+            .map_err(|e| Error::io(&path, e))?;
         Ok(Self { note })
     }
 }
 
 impl Drop for GitLockClaim {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.note);
+        let _ = self.note.set_len(0);
     }
 }
 
@@ -111,6 +123,10 @@ pub(super) fn clear_stale(private: &Path, kind: &str) {
     let Ok(text) = std::fs::read_to_string(&note) else {
         return;
     };
+    // Empty: no tix holds a git lock.
+    if text.is_empty() {
+        return;
+    }
     let mut lines = text.lines();
     let pid = lines.next().and_then(|l| l.trim().parse::<u32>().ok());
     // Without /proc (not Linux) liveness is unknown: assume alive.
@@ -131,4 +147,35 @@ pub(super) fn clear_stale(private: &Path, kind: &str) {
         }
     }
     let _ = std::fs::remove_file(&note);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_emptied_when_dropped_and_an_empty_one_clears_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("tix");
+        let lock = dir.path().join("index.lock");
+        let note = private.join("index-lock-owner");
+        let claim = GitLockClaim::record(&private, "index", &lock).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        let text = std::fs::read_to_string(&note).unwrap();
+        assert_eq!(
+            text,
+            format!("{}\n{}\n", std::process::id(), lock.display())
+        );
+        drop(claim);
+        assert_eq!(std::fs::read_to_string(&note).unwrap(), "");
+        // A lock with an empty note is another git's: it stays.
+        clear_stale(&private, "index");
+        assert!(lock.exists());
+        // A note left by a process that is gone clears its lock.
+        std::fs::write(&note, format!("{}\n{}\n", u32::MAX - 1, lock.display())).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        clear_stale(&private, "index");
+        assert!(!lock.exists());
+        assert!(!note.exists());
+    }
 }
