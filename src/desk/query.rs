@@ -12,6 +12,7 @@ use crate::domain::filter::{Filter, KeyProblem, Selection, View};
 use crate::domain::lifecycle::Category;
 use crate::model::{Priority, TicketId, Timestamp};
 
+use super::read::Clocks;
 use super::{Agent, Desk, Error, Problem};
 
 /// How to order a listing.
@@ -76,7 +77,8 @@ impl Desk {
         let selection = self.selection(query.view.as_ref(), &query.filter, me, now)?;
         let closed_too = selection.may_show_closed();
         let keep = |category: Option<Category>| category != Some(Category::Closed) || closed_too;
-        let (mut rows, problems) = self.entries(&keep, |entry| {
+        // A listing neither shows nor filters nor sorts by a clock.
+        let (mut rows, problems) = self.entries_with(&keep, Clocks::Skipped, |entry| {
             selection.matches(&entry).then(|| make(entry))
         })?;
         self.arrange(query, &selection, &mut rows)?;
@@ -304,10 +306,9 @@ fn sort<T: Row>(rows: &mut [T], key: SortKey) {
         bytes[..n].copy_from_slice(&id[..n]);
         u64::from_be_bytes(bytes)
     };
-    /// Two numbers of the order, then the id's first bytes; `None`
-    /// for the orders that compare text.
-    type Key = Option<(i64, i64, u64)>;
-    let key = |row: &T| -> Key {
+    // Two numbers of the order, then the id's first bytes; `None` for the
+    // orders that compare text.
+    let key = |row: &T| -> Option<(i64, i64, u64)> {
         let row = row.sort_fields();
         let (first, second) = match key {
             SortKey::Updated => (-time(row.updated).saturating_add(1), 0),
@@ -318,18 +319,34 @@ fn sort<T: Row>(rows: &mut [T], key: SortKey) {
         };
         Some((first, second, id_prefix(row.id)))
     };
-    let mut order: Vec<(Key, usize)> = rows
+    // The time orders: each key made one unsigned number per field (the
+    // sign bit flipped keeps the order), so that when every id fits its
+    // eight bytes the keys alone give the order, compared as plain words.
+    let flip = |n: i64| (n as u64) ^ (1 << 63);
+    let words: Option<Vec<(u64, u64, u64, usize)>> = rows
         .iter()
         .enumerate()
-        .map(|(i, row)| (key(row), i))
+        .map(|(i, row)| key(row).map(|(a, b, id)| (flip(a), flip(b), id, i)))
         .collect();
-    order.sort_unstable_by(|(ka, a), (kb, b)| match (ka, kb) {
-        (Some(ka), Some(kb)) => ka
-            .cmp(kb)
-            .then_with(|| rows[*a].sort_fields().id.cmp(rows[*b].sort_fields().id)),
-        _ => compare(&rows[*a], &rows[*b]),
-    });
-    let order: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    let order: Vec<usize> = if let Some(mut words) = words {
+        if rows
+            .iter()
+            .all(|row| row.sort_fields().id.as_str().len() <= 8)
+        {
+            words.sort_unstable();
+        } else {
+            words.sort_unstable_by(|a, b| {
+                (a.0, a.1, a.2)
+                    .cmp(&(b.0, b.1, b.2))
+                    .then_with(|| rows[a.3].sort_fields().id.cmp(rows[b.3].sort_fields().id))
+            });
+        }
+        words.into_iter().map(|(.., i)| i).collect()
+    } else {
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_unstable_by(|a, b| compare(&rows[*a], &rows[*b]));
+        order
+    };
     permute(rows, order);
 }
 
@@ -350,7 +367,80 @@ fn permute<T>(rows: &mut [T], mut order: Vec<usize>) {
 
 #[cfg(test)]
 mod tests {
-    use super::permute;
+    use super::*;
+
+    /// Each order sorts as its comparison says, ids of more than eight
+    /// characters (which the keys cannot tell apart) and shared times
+    /// included.
+    #[test]
+    fn every_order_sorts_as_its_comparison() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let alphabet: Vec<char> = "0123456789abcdefghjkmnpqrstvwxyz".chars().collect();
+        for long in [false, true] {
+            let spec: Vec<_> = (0..500)
+                .map(|n| {
+                    let len = if long {
+                        rng.usize(2..12)
+                    } else {
+                        rng.usize(2..9)
+                    };
+                    // Long ids share their first eight characters often.
+                    let start = if long && rng.bool() { "abcdefgh" } else { "" };
+                    let rest: String = (start.len()..len)
+                        .map(|_| alphabet[rng.usize(..alphabet.len())])
+                        .collect();
+                    let time = |rng: &mut fastrand::Rng| {
+                        (rng.u8(..4) > 0).then(|| Timestamp::from_unix(rng.i64(0..5)).unwrap())
+                    };
+                    (
+                        format!("{start}{rest}{n}"),
+                        ["b", "a", "c"][rng.usize(..3)],
+                        time(&mut rng),
+                        time(&mut rng),
+                        Priority::ALL[rng.usize(..4)],
+                    )
+                })
+                .collect();
+            let rows = || -> Vec<Ranked> {
+                spec.iter()
+                    .map(|(id, subject, updated, created, priority)| Ranked {
+                        id: id.parse().unwrap(),
+                        subject: (*subject).into(),
+                        updated: *updated,
+                        created: *created,
+                        priority: *priority,
+                        category: None,
+                    })
+                    .collect()
+            };
+            for key in [
+                SortKey::Updated,
+                SortKey::Created,
+                SortKey::Priority,
+                SortKey::Status,
+                SortKey::Id,
+                SortKey::Subject,
+            ] {
+                let mut sorted = rows();
+                sort(&mut sorted, key);
+                for pair in sorted.windows(2) {
+                    let (a, b) = (pair[0].sort_fields(), pair[1].sort_fields());
+                    let order = match key {
+                        SortKey::Updated => b.updated.cmp(&a.updated),
+                        SortKey::Created => a.created.cmp(&b.created),
+                        SortKey::Priority => {
+                            b.priority.cmp(&a.priority).then(a.created.cmp(&b.created))
+                        }
+                        SortKey::Status => std::cmp::Ordering::Equal,
+                        SortKey::Id => std::cmp::Ordering::Equal,
+                        SortKey::Subject => a.subject.cmp(b.subject),
+                    }
+                    .then(a.id.cmp(b.id));
+                    assert_eq!(order, std::cmp::Ordering::Less, "{key:?} long {long}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn rows_are_permuted_in_place_as_ordered() {

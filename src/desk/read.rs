@@ -158,13 +158,24 @@ impl Desk {
     pub fn entries<T>(
         &self,
         keep: &dyn Fn(Option<Category>) -> bool,
+        make: impl FnMut(ListEntry) -> Option<T>,
+    ) -> Result<(Vec<T>, Vec<Problem>), Error> {
+        self.entries_with(keep, Clocks::Read, make)
+    }
+
+    /// [`entries`](Self::entries), reading the entries' clocks or not
+    /// (see [`ListEntry::decode_without_clocks`]).
+    pub(super) fn entries_with<T>(
+        &self,
+        keep: &dyn Fn(Option<Category>) -> bool,
+        clocks: Clocks,
         mut make: impl FnMut(ListEntry) -> Option<T>,
     ) -> Result<(Vec<T>, Vec<Problem>), Error> {
         let mut made = Vec::new();
         // Room for every entry at once: doubling a vector of 100,000 entries
         // would hold one and a half copies of it for a moment.
         let expected = std::cell::Cell::new(0);
-        let problems = self.for_each_entry(keep, &|n| expected.set(n), &mut |entry| {
+        let problems = self.for_each_entry(keep, clocks, &|n| expected.set(n), &mut |entry| {
             if let Some(item) = make(entry) {
                 if made.capacity() < expected.get() {
                     made.reserve_exact(expected.take());
@@ -190,6 +201,7 @@ impl Desk {
     fn for_each_entry(
         &self,
         keep: &dyn Fn(Option<Category>) -> bool,
+        clocks: Clocks,
         expect: &dyn Fn(usize),
         sink: &mut dyn FnMut(ListEntry),
     ) -> Result<Vec<Problem>, Error> {
@@ -210,7 +222,11 @@ impl Desk {
                     if !keep(ListEntry::peek_category(payload)) {
                         return;
                     }
-                    if let Some(entry) = ListEntry::decode(payload) {
+                    let decoded = match clocks {
+                        Clocks::Read => ListEntry::decode(payload),
+                        Clocks::Skipped => ListEntry::decode_without_clocks(payload),
+                    };
+                    if let Some(entry) = decoded {
                         sink(entry);
                         return;
                     }
@@ -358,4 +374,13 @@ fn load_raw(raw: &RawTicket) -> Result<Ticket, Problem> {
         Error::Parse { error, .. } => problem(error.message, error.line),
         other => problem(other.to_string(), None),
     })
+}
+
+/// Whether summaries read from the list cache carry their clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Clocks {
+    /// Every field.
+    Read,
+    /// Left empty: for listings, which use none of them.
+    Skipped,
 }
