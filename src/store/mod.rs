@@ -932,21 +932,27 @@ impl Store {
                 .borrow()
                 .as_ref()
                 .is_some_and(|paths| paths.contains_key(&path));
-            if !ours {
-                git::check_clean_with(&self.root, &path, old, || match &index {
-                    Some(locked) => locked
-                        .entry_oid(&path)
-                        .ok_or_else(|| Error::Dirty(path.clone())),
-                    None if deferring => index::entry_oid(&index_file, &path)
-                        .ok_or_else(|| Error::Dirty(path.clone())),
-                    None => git::index_blob(&self.repo, &path),
-                })?;
-            }
             let current = match old {
                 Some(oid) => Some(git::blob_text(&self.repo, oid, &path)?),
                 None => None,
             };
-            let write = edit(current.as_deref()).map_err(UpdateError::Edit)?;
+            // The change is made before the file is checked for edits of
+            // the user's: the index is read on another thread meanwhile.
+            // Nothing is written until both are done, and an edit of the
+            // user's is the first thing said (it may be why the change is
+            // refused).
+            let write = edit(current.as_deref());
+            if !ours {
+                git::check_clean_with(&self.root, &path, old, || match &index {
+                    Some(locked) if locked.is_read() => locked
+                        .entry_oid(&path)
+                        .ok_or_else(|| Error::Dirty(path.clone())),
+                    None if deferring => index::entry_oid(&index_file, &path)
+                        .ok_or_else(|| Error::Dirty(path.clone())),
+                    _ => git::index_blob(&self.repo, &path),
+                })?;
+            }
+            let write = write.map_err(UpdateError::Edit)?;
             let files: Vec<(String, &[u8])> = write
                 .files
                 .iter()
@@ -1038,12 +1044,12 @@ impl Store {
                     .is_some_and(|run| run.contains_key(path));
                 if !ours {
                     git::check_clean_with(&self.root, path, Some(old), || match &index {
-                        Some(locked) => locked
+                        Some(locked) if locked.is_read() => locked
                             .entry_oid(path)
                             .ok_or_else(|| Error::Dirty(path.clone())),
                         None if deferring => index::entry_oid(&index_file, path)
                             .ok_or_else(|| Error::Dirty(path.clone())),
-                        None => git::index_blob(&self.repo, path),
+                        _ => git::index_blob(&self.repo, path),
                     })?;
                 }
                 current.push(git::blob_text(&self.repo, old, path)?);

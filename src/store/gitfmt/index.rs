@@ -25,11 +25,13 @@
 //! goes in place, and the next rewrite deletes it on another thread while
 //! it edits and writes. Both happen under `index.lock`.
 //!
-//! When one path is set (every single change), that thread then also
-//! writes the new file's start: the header and every entry before the
-//! path's, through the hash. The change is made meanwhile on the other
-//! core, and the rewrite goes on from there. A rewrite of anything else
-//! (several paths, a v4 index) starts the file over.
+//! That thread also reads the index in the first place (the change waits
+//! for it only when it checks the path's entry, after the change is made),
+//! and when one path is set (every single change) it then writes the new
+//! file's start: the header and every entry before the path's, through the
+//! hash. The change is made meanwhile on the other core, and the rewrite
+//! goes on from there. A rewrite of anything else (several paths, a v4
+//! index) starts the file over.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
@@ -137,10 +139,25 @@ pub(in crate::store) fn set_entries(
 pub(in crate::store) struct LockedIndex {
     index_file: std::path::PathBuf,
     lock_path: std::path::PathBuf,
-    lock: Option<fs::File>,
     _claim: GitLockClaim,
     /// The index as it is, open for reading.
     old: fs::File,
+    /// The size of the read buffer.
+    buffer: usize,
+    /// What the helper's walk of the index found, once asked for.
+    scanned: std::cell::OnceCell<Option<Scanned>>,
+    found: std::sync::mpsc::Receiver<Option<Scanned>>,
+    /// Walks the index, then writes the start of the new one (see
+    /// [`Prepared`]), then deletes the index the previous rewrite
+    /// replaced, all while the change is made. It holds the lock file.
+    helper: Option<std::thread::JoinHandle<Option<Prepared>>>,
+    /// The new index is in place: the lock file is gone (and any lock file
+    /// now is another git's).
+    committed: bool,
+}
+
+/// What one walk of the index found.
+struct Scanned {
     header: [u8; HEADER],
     /// Where the entries end and the extensions begin.
     entries_end: usize,
@@ -148,21 +165,78 @@ pub(in crate::store) struct LockedIndex {
     extensions: Vec<u8>,
     /// Where each path asked for at `open` is, or would go.
     slots: Slots,
-    /// The size of the read buffer.
+}
+
+impl Scanned {
+    /// With one path to set in a v2 or v3 index, the start of the new file
+    /// is known: the header (counting the entry if it is new) and the
+    /// old file up to the path's entry. Returns them.
+    fn plan(&self) -> Option<([u8; HEADER], usize)> {
+        let header = self.header;
+        let version = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+        match self.slots.paths.as_slice() {
+            [(path, _)] if version != 4 => self.slots.position(path).map(|at| {
+                let mut start = header;
+                let count = u32::from_be_bytes([header[8], header[9], header[10], header[11]]);
+                let count = count.saturating_add(u32::from(at.is_empty()));
+                start[8..12].copy_from_slice(&count.to_be_bytes());
+                (start, at.start)
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The helper's work (see [`LockedIndex::helper`]).
+struct Job {
+    old: fs::File,
+    lock: fs::File,
+    paths: Vec<String>,
     buffer: usize,
-    /// Meanwhile deletes the index the previous rewrite replaced, then
-    /// writes the start of the new one (see [`Prepared`]).
-    helper: Option<std::thread::JoinHandle<Option<Prepared>>>,
-    /// The new index is in place: the lock file is gone (and any lock file
-    /// now is another git's).
-    committed: bool,
+    /// The index the previous rewrite replaced, when it is there.
+    replaced: Option<std::path::PathBuf>,
+    found: std::sync::mpsc::Sender<Option<Scanned>>,
+}
+
+impl Job {
+    fn run(self) -> Option<Prepared> {
+        let paths: Vec<&str> = self.paths.iter().map(String::as_str).collect();
+        let mut slots = Slots::new(&paths);
+        let scanned = scan(&self.old, self.buffer, |entry| {
+            slots.visit(entry);
+            Some(())
+        })
+        .map(|(header, entries_end, extensions)| {
+            slots.close(entries_end);
+            Scanned {
+                header,
+                entries_end,
+                extensions,
+                slots,
+            }
+        });
+        let plan = scanned.as_ref().and_then(Scanned::plan);
+        let read = scanned.is_some();
+        // The change waits for this (to check the path's entry); the rest
+        // is needed only when the new index is written.
+        let _ = self.found.send(scanned);
+        let prepared = match plan {
+            Some((start, upto)) => Prepared::write(self.lock, &self.old, start, upto),
+            None => Prepared::unwritten(self.lock),
+        };
+        if let Some(replaced) = self.replaced {
+            let _ = fs::remove_file(replaced);
+        }
+        read.then_some(prepared)
+    }
 }
 
 impl LockedIndex {
-    /// Takes `index.lock` (waiting a little for another git), reads the
-    /// index and finds each of `paths` in it (the paths a commit may set).
-    /// `None` when the index is absent, of a format this module does not
-    /// handle, or locked for too long.
+    /// Takes `index.lock` (waiting a little for another git) and starts
+    /// reading the index to find each of `paths` in it (the paths a commit
+    /// may set). `None` when the index is absent or locked for too long;
+    /// a format this module does not handle shows later, as
+    /// [`is_read`](Self::is_read) false.
     pub(in crate::store) fn open(index_file: &Path, paths: &[&str]) -> Option<Self> {
         Self::open_with(index_file, paths, BUFFER)
     }
@@ -174,84 +248,63 @@ impl LockedIndex {
         // told from a live git's (see `lock::clear_stale`).
         let claim = GitLockClaim::record(&private_dir(index_file), INDEX_LOCK, &lock_path).ok()?;
         let lock = lock_index(&lock_path)?;
-        let old = fs::File::open(index_file).ok();
-        let mut slots = Slots::new(paths);
-        let scanned = old.as_ref().and_then(|old| {
-            scan(old, buffer, |entry| {
-                slots.visit(entry);
-                Some(())
-            })
-        });
-        let Some(((header, entries_end, extensions), old)) = scanned.zip(old) else {
+        let opened = fs::File::open(index_file).and_then(|old| Ok((old.try_clone()?, old)));
+        let Ok((reading, old)) = opened else {
             drop(lock);
             let _ = fs::remove_file(&lock_path);
             return None;
         };
-        slots.close(entries_end);
         let replaced = replaced_path(index_file);
-        // Without a thread the rename frees the old file itself.
+        // Without the helper the rename frees the old file itself.
         let replaced = replaced.symlink_metadata().is_ok().then_some(replaced);
-        // With one path to set in a v2 or v3 index, everything before its
-        // entry is known now: the thread writes and hashes it while the
-        // change is made.
-        let version = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-        let plan = match slots.paths.as_slice() {
-            [(path, _)] if version != 4 => slots.position(path).map(|at| {
-                let mut start = header;
-                let count = u32::from_be_bytes([header[8], header[9], header[10], header[11]]);
-                let count = count.saturating_add(u32::from(at.is_empty()));
-                start[8..12].copy_from_slice(&count.to_be_bytes());
-                (start, at.start)
-            }),
-            _ => None,
+        let (sender, found) = std::sync::mpsc::channel();
+        let job = Job {
+            old: reading,
+            lock,
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            buffer,
+            replaced,
+            found: sender,
         };
-        let mut lock = Some(lock);
-        let helper = if replaced.is_some() || plan.is_some() {
-            let reading = old.try_clone().ok();
-            let writing = plan
-                .zip(reading)
-                .and_then(|plan| Some((plan, lock.take()?)));
-            let spawned = std::thread::Builder::new().spawn(move || {
-                if let Some(replaced) = replaced {
-                    let _ = fs::remove_file(replaced);
-                }
-                let (((start, upto), reading), file) = writing?;
-                Some(Prepared::write(file, &reading, start, upto))
-            });
-            match spawned {
-                Ok(thread) => Some(thread),
-                // No thread: the lock file went with the closure; give up
-                // on this path and let the caller's fallback do the work.
-                Err(_) if lock.is_none() => {
-                    let _ = fs::remove_file(&lock_path);
-                    return None;
-                }
-                Err(_) => None,
-            }
-        } else {
-            None
+        let Ok(helper) = std::thread::Builder::new().spawn(move || job.run()) else {
+            // No thread: the lock file went with the job; the caller's
+            // fallback does the work.
+            let _ = fs::remove_file(&lock_path);
+            return None;
         };
         Some(Self {
             index_file: index_file.to_owned(),
             lock_path,
-            lock,
             _claim: claim,
             old,
-            header,
-            entries_end,
-            extensions,
-            slots,
             buffer,
-            helper,
+            scanned: std::cell::OnceCell::new(),
+            found,
+            helper: Some(helper),
             committed: false,
         })
     }
 
+    /// What the helper's walk found (waiting for it the first time).
+    fn scanned(&self) -> Option<&Scanned> {
+        self.scanned
+            .get_or_init(|| self.found.recv().ok().flatten())
+            .as_ref()
+    }
+
+    /// Tells whether the index is of a format this module reads; when not,
+    /// [`entry_oid`](Self::entry_oid) knows nothing and
+    /// [`commit`](Self::commit) writes nothing (the caller's fallback
+    /// does both).
+    pub(in crate::store) fn is_read(&self) -> bool {
+        self.scanned().is_some()
+    }
+
     /// Returns the stage-0 blob id recorded for `path` (one of those given
     /// to [`open`](Self::open)): `Some(None)` when the path is not in the
-    /// index, `None` when it is in conflict.
+    /// index, `None` when it is in conflict or the index was not read.
     pub(in crate::store) fn entry_oid(&self, path: &str) -> Option<Option<Oid>> {
-        self.slots.oid(path)
+        self.scanned()?.slots.oid(path)
     }
 
     /// Writes the index with each `(path, blob, file)` entry set from the
@@ -263,10 +316,12 @@ impl LockedIndex {
         updates: &[(String, Oid, std::path::PathBuf)],
         skip_hash: bool,
     ) -> Option<()> {
-        let v4 = self.header[4..8] == 4u32.to_be_bytes();
+        self.scanned()?;
+        let scanned = self.scanned.take().flatten()?;
+        let v4 = scanned.header[4..8] == 4u32.to_be_bytes();
         let mut edits = Vec::with_capacity(updates.len());
         for (path, oid, file) in updates {
-            let at = self.slots.position(path)?;
+            let at = scanned.slots.position(path)?;
             let fixed = encode_fixed(path, *oid, &fs::metadata(file).ok()?);
             let bytes = if v4 {
                 fixed
@@ -282,33 +337,27 @@ impl LockedIndex {
         edits.sort_by(|a, b| (a.at.start, a.path).cmp(&(b.at.start, b.path)));
         edits.dedup_by(|a, b| a.path == b.path);
         let inserted = edits.iter().filter(|edit| edit.at.is_empty()).count();
-        let count = u32::from_be_bytes(self.header[8..12].try_into().ok()?) as usize + inserted;
-        let mut header = self.header;
+        let count = u32::from_be_bytes(scanned.header[8..12].try_into().ok()?) as usize + inserted;
+        let mut header = scanned.header;
         header[8..12].copy_from_slice(&u32::try_from(count).ok()?.to_be_bytes());
 
-        // The thread's start of the new index, when it is the one needed.
-        let prepared = match self.helper.take() {
-            Some(thread) => thread.join().ok().flatten(),
-            None => None,
-        };
+        // The helper's start of the new index, when it is the one needed;
+        // in any case the lock file.
+        let prepared = self.helper.take()?.join().ok().flatten()?;
         let mut copied_to = HEADER;
         let mut resumed = false;
         let mut sink = match prepared {
-            Some(Prepared {
+            Prepared {
                 sink,
                 upto: Some(upto),
                 start,
-            }) if !v4 && start == header && edits.first().is_some_and(|e| e.at.start == upto) => {
+            } if !v4 && start == header && edits.first().is_some_and(|e| e.at.start == upto) => {
                 copied_to = upto;
                 resumed = true;
                 sink
             }
-            Some(prepared) => Sink {
+            prepared => Sink {
                 out: BufWriter::with_capacity(64 * 1024, prepared.into_empty_file()?),
-                hasher: None,
-            },
-            None => Sink {
-                out: BufWriter::with_capacity(64 * 1024, self.lock.take()?),
                 hasher: None,
             },
         };
@@ -330,9 +379,9 @@ impl LockedIndex {
                 sink.put(&edit.bytes)?;
                 copied_to = edit.at.end;
             }
-            reader.copy(copied_to..self.entries_end, &mut sink)?;
+            reader.copy(copied_to..scanned.entries_end, &mut sink)?;
         }
-        sink.put(&self.extensions)?;
+        sink.put(&scanned.extensions)?;
         sink.finish()?;
         // Keep the old file's data alive under another name, so the rename
         // does not free it (see the module's docs). The previous one is
@@ -366,7 +415,8 @@ struct Prepared {
     sink: Sink,
     /// The header written.
     start: [u8; HEADER],
-    /// Where in the old file the copy ended; `None` when it failed.
+    /// Where in the old file the copy ended; `None` when nothing was
+    /// copied (no plan, or the copy failed).
     upto: Option<usize>,
 }
 
@@ -384,6 +434,18 @@ impl Prepared {
             sink,
             start,
             upto: copied.map(|()| upto),
+        }
+    }
+
+    /// The lock file as it is, nothing written to it.
+    fn unwritten(file: fs::File) -> Self {
+        Self {
+            sink: Sink {
+                out: BufWriter::with_capacity(64 * 1024, file),
+                hasher: None,
+            },
+            start: [0; HEADER],
+            upto: None,
         }
     }
 
@@ -966,6 +1028,15 @@ mod tests {
         v5.extend_from_slice(&[0; 20]);
         fs::write(&file, &v5).unwrap();
         assert!(entry_oids(&file, &HashSet::from(["a"])).is_none());
+        // Locked and read on the helper: it says it read nothing, writes
+        // nothing, and leaves no lock behind.
+        let locked = LockedIndex::open(&file, &["a"]).unwrap();
+        assert!(!locked.is_read());
+        assert_eq!(locked.entry_oid("a"), None);
+        let update = ("a".to_owned(), Oid::ZERO_SHA1, file.clone());
+        assert_eq!(locked.commit(&[update], false), None);
+        assert_eq!(fs::read(&file).unwrap(), v5);
+        assert!(!dir.path().join("index.lock").exists());
         assert!(kept_extensions(b"link\0\0\0\0").is_none());
         assert_eq!(kept_extensions(b"TREE\0\0\0\x01x").unwrap(), b"");
     }
