@@ -111,6 +111,78 @@ pub(super) fn blob_in(tree: &Tree<'_>, path: &str) -> Result<Option<Oid>, Error>
     }
 }
 
+/// Tree objects as they are stored, read through libgit2 and kept by id
+/// (a tree's id names its content, so a kept tree is never stale): a
+/// change looks up its path in `HEAD` and then rewrites the same trees,
+/// and each is read and inflated once. Holds the last few only, so a run
+/// of thousands of changes does not keep each `tickets/` tree it made.
+#[derive(Default)]
+pub(super) struct RawTrees {
+    recent: std::cell::RefCell<std::collections::VecDeque<(Oid, std::rc::Rc<[u8]>)>>,
+}
+
+impl RawTrees {
+    /// How many trees are kept: a change reads three (the root,
+    /// `tickets/`, a shard), four with a ticket's own directory.
+    const KEPT: usize = 8;
+
+    /// The tree `id`'s raw entries; `None` when `id` is not a tree.
+    pub(super) fn read(
+        &self,
+        repo: &Repository,
+        id: Oid,
+    ) -> Result<Option<std::rc::Rc<[u8]>>, Error> {
+        if let Some((_, data)) = self.recent.borrow().iter().find(|(kept, _)| *kept == id) {
+            return Ok(Some(std::rc::Rc::clone(data)));
+        }
+        let odb = repo.odb()?;
+        let object = odb.read(id)?;
+        if object.kind() != ObjectType::Tree {
+            return Ok(None);
+        }
+        let data: std::rc::Rc<[u8]> = object.data().into();
+        let mut recent = self.recent.borrow_mut();
+        if recent.len() == Self::KEPT {
+            recent.pop_front();
+        }
+        recent.push_back((id, std::rc::Rc::clone(&data)));
+        Ok(Some(data))
+    }
+
+    /// The blob at `path` under the tree `root`, as [`blob_in`] finds it:
+    /// `None` when a part of the path is missing or not a directory, or
+    /// the path names a directory or a submodule.
+    pub(super) fn blob_at(
+        &self,
+        repo: &Repository,
+        root: Oid,
+        path: &str,
+    ) -> Result<Option<Oid>, Error> {
+        let mut tree = root;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let Some(data) = self.read(repo, tree)? else {
+                return Ok(None);
+            };
+            let entry = super::gitfmt::pack_reader::entry_kind_id(&data, part.as_bytes());
+            match (entry, parts.peek()) {
+                (Some((ObjectType::Blob, id)), None) => return Ok(Some(id)),
+                (Some((ObjectType::Tree, id)), Some(_)) => tree = id,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The blob at `path` in `HEAD` (see [`Self::blob_at`]).
+    pub(super) fn head_blob(&self, repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
+        match head_commit(repo)? {
+            Some(commit) => self.blob_at(repo, commit.tree_id(), path),
+            None => Ok(None),
+        }
+    }
+}
+
 pub(super) fn head_blob(repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
     match head_tree(repo)? {
         Some(tree) => blob_in(&tree, path),
@@ -433,6 +505,7 @@ pub(super) fn commit_one(
     sig: &Signature,
     index: &mut Option<LockedIndex>,
     deferred: Option<&[(String, Option<Oid>)]>,
+    trees: &RawTrees,
 ) -> Result<Option<Oid>, Error> {
     let entries: Vec<Staged<'_>> =
         std::iter::once((path.to_owned(), old, write.content.as_bytes()))
@@ -449,6 +522,7 @@ pub(super) fn commit_one(
         message: &write.message,
         sig,
         deferred,
+        trees,
     };
     commit_paths(repo, root, private, &commit, &entries, index, in_index)
 }
@@ -467,6 +541,8 @@ pub(super) struct NewCommit<'a, 'r> {
     pub(super) sig: &'a Signature,
     /// In a deferred run: the paths to add to the run's journal.
     pub(super) deferred: Option<&'a [(String, Option<Oid>)]>,
+    /// Where the trees of `parent` are read from.
+    pub(super) trees: &'a RawTrees,
 }
 
 /// Commits `entries` on top of `commit.parent` in one commit. Returns
@@ -588,17 +664,15 @@ fn own_objects<'r>(
         .zip(&blobs)
         .map(|((path, _, _), blob)| (path.as_str(), *blob))
         .collect();
-    let odb = repo.odb()?;
-    let root = odb.read(parent.tree_id())?.data().to_vec();
+    let trees = commit.trees;
+    let Some(root) = trees.read(repo, parent.tree_id())? else {
+        return Ok(None);
+    };
     let mut read = |id: Oid| -> Result<Option<Vec<u8>>, Error> {
-        match odb.read(id) {
-            Ok(object) if object.kind() == ObjectType::Tree => Ok(Some(object.data().to_vec())),
-            Ok(_) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(trees.read(repo, id)?.map(|data| data.to_vec()))
     };
     let mut write_tree = |data: &[u8]| loose.write(ObjectType::Tree, data).map_err(io);
-    let Some(tree) = tree::update(root, &edits, &mut read, &mut write_tree)? else {
+    let Some(tree) = tree::update(root.to_vec(), &edits, &mut read, &mut write_tree)? else {
         return Ok(None);
     };
     let signature = signature_line(commit.sig)?;
@@ -1119,6 +1193,7 @@ mod tests {
             message: "first",
             sig: &sig,
             deferred: None,
+            trees: &RawTrees::default(),
         };
         let objects = libgit2_objects(&repo, &first, &base).unwrap();
         let Then::Commit(tree) = objects.then else {
@@ -1143,6 +1218,7 @@ mod tests {
             message: "k3x9p2: note\n\nTix-Action: note\n",
             sig: &sig,
             deferred: None,
+            trees: &RawTrees::default(),
         };
         let ours = own_objects(&repo, &parent, &change, &next)
             .unwrap()
@@ -1157,5 +1233,58 @@ mod tests {
             .commit(None, &git_sig, &git_sig, next.message, &tree, &[&parent])
             .unwrap();
         assert_eq!(commit, expected);
+    }
+
+    #[test]
+    fn raw_tree_lookups_find_what_libgit2_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let mut builder = TreeUpdateBuilder::new();
+        for (n, path) in ["a/b.toml", "c", "d/e/f", "d/g", "h.toml"]
+            .iter()
+            .enumerate()
+        {
+            let blob = repo.blob(format!("{n}").as_bytes()).unwrap();
+            builder.upsert(*path, blob, FileMode::Blob);
+        }
+        let base = empty_tree(&repo).unwrap();
+        let root = builder.create_updated(&repo, &base).unwrap();
+        let tree = repo.find_tree(root).unwrap();
+        let trees = RawTrees::default();
+        let paths = [
+            "a/b.toml",
+            "a",
+            "a/x",
+            "c",
+            "c/x",
+            "d/e/f",
+            "d/e",
+            "d/g",
+            "zz",
+            "a/b.toml/q",
+            "h.toml",
+        ];
+        // Three rounds: later ones read kept trees, and more trees than
+        // are kept are read in between.
+        for round in 0..3 {
+            for path in paths {
+                assert_eq!(
+                    trees.blob_at(&repo, root, path).unwrap(),
+                    blob_in(&tree, path).unwrap(),
+                    "{path} in round {round}"
+                );
+            }
+            for n in 0..10u8 {
+                let mut other = TreeUpdateBuilder::new();
+                other.upsert("x", repo.blob(&[n]).unwrap(), FileMode::Blob);
+                let id = other.create_updated(&repo, &base).unwrap();
+                assert!(trees.read(&repo, id).unwrap().is_some());
+            }
+        }
+        let blob = blob_in(&tree, "c").unwrap().unwrap();
+        assert!(
+            trees.read(&repo, blob).unwrap().is_none(),
+            "a blob is not a tree"
+        );
     }
 }

@@ -258,6 +258,8 @@ pub struct Store {
     root: PathBuf,
     /// The pack indexes, read on the first bulk read (see `pack_reader`).
     packs: std::cell::OnceCell<pack_reader::PackSet>,
+    /// The trees a change reads, read once.
+    trees: git::RawTrees,
     /// While a run of changes defers the refresh of the working tree and
     /// the index ([`Store::defer_refresh`]): each path it committed, with
     /// its blob before the run.
@@ -293,6 +295,7 @@ impl Store {
             repo,
             root,
             packs: std::cell::OnceCell::new(),
+            trees: git::RawTrees::default(),
             deferred: std::cell::RefCell::new(None),
             pinned: None,
         };
@@ -353,6 +356,7 @@ impl Store {
             repo,
             root,
             packs: std::cell::OnceCell::new(),
+            trees: git::RawTrees::default(),
             deferred: std::cell::RefCell::new(None),
             pinned: None,
         };
@@ -664,7 +668,10 @@ impl Store {
         if self.pinned.is_some() {
             return Ok(self.blob_id(&layout::ticket_path(id))?.is_some());
         }
-        Ok(git::head_blob(&self.repo, &layout::ticket_path(id))?.is_some())
+        Ok(self
+            .trees
+            .head_blob(&self.repo, &layout::ticket_path(id))?
+            .is_some())
     }
 
     /// Reads one ticket file from `HEAD`.
@@ -920,7 +927,7 @@ impl Store {
         const ATTEMPTS: u32 = 20;
         for _ in 0..ATTEMPTS {
             let head = git::head_commit(&self.repo)?;
-            let old = git::head_blob(&self.repo, &path)?;
+            let old = self.trees.head_blob(&self.repo, &path)?;
             if create && old.is_some() {
                 return Err(Error::Exists(path).into());
             }
@@ -959,7 +966,9 @@ impl Store {
                 .map(|(name, bytes)| (layout::attachment_path(id, name), bytes.as_slice()))
                 .collect();
             for (path, _) in &files {
-                if git::head_blob(&self.repo, path)?.is_some() || self.root.join(path).exists() {
+                if self.trees.head_blob(&self.repo, path)?.is_some()
+                    || self.root.join(path).exists()
+                {
                     return Err(Error::Exists(path.clone()).into());
                 }
             }
@@ -989,6 +998,7 @@ impl Store {
                 sig,
                 &mut index,
                 defer.as_deref(),
+                &self.trees,
             )? {
                 Some(oid) => return Ok(oid),
                 None => continue,
@@ -1035,7 +1045,9 @@ impl Store {
             let mut olds = Vec::with_capacity(paths.len());
             let mut current = Vec::with_capacity(paths.len());
             for (id, path) in ids.iter().zip(&paths) {
-                let old = git::head_blob(&self.repo, path)?
+                let old = self
+                    .trees
+                    .head_blob(&self.repo, path)?
                     .ok_or_else(|| Error::NotFound(id.to_string()))?;
                 let ours = self
                     .deferred
@@ -1082,6 +1094,7 @@ impl Store {
                 message: &writes.message,
                 sig,
                 deferred: defer.as_deref(),
+                trees: &self.trees,
             };
             let root = &self.root;
             let private = self.private_dir();
