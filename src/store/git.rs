@@ -410,7 +410,7 @@ pub(super) fn append_journal(
         .iter()
         .map(|(path, old)| format!("{}\t{path}\n", oid_text(*old)))
         .collect();
-    let mut file = in_dir(private, || {
+    let mut file = super::layout::in_dir(private, || {
         fs::OpenOptions::new().create(true).append(true).open(&path)
     })
     .map_err(|e| Error::io(&path, e))?;
@@ -992,11 +992,11 @@ pub(super) fn write_atomic_via(path: &Path, content: &[u8], tmp_dir: &Path) -> R
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = tmp_dir.join(format!(".{name}.tix-{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = in_dir(tmp_dir, || fs::File::create(&tmp))?;
+        let mut file = super::layout::in_dir(tmp_dir, || fs::File::create(&tmp))?;
         // No fsync: the rename is what protects against a killed process;
         // like git's own loose objects, power loss is the file system's job.
         file.write_all(content)?;
-        in_dir(path.parent().unwrap_or(Path::new(".")), || {
+        super::layout::in_dir(path.parent().unwrap_or(Path::new(".")), || {
             fs::rename(&tmp, path)
         })
     })();
@@ -1004,22 +1004,6 @@ pub(super) fn write_atomic_via(path: &Path, content: &[u8], tmp_dir: &Path) -> R
         let _ = fs::remove_file(&tmp);
         Error::io(path, e)
     })
-}
-
-/// Runs `make` (which makes an entry in `dir`); when `dir` is missing,
-/// makes it (and its parents) and runs `make` again. Trying first saves a
-/// `mkdir` call on every write, where the directory is nearly always there.
-pub(super) fn in_dir<T>(
-    dir: &Path,
-    mut make: impl FnMut() -> std::io::Result<T>,
-) -> std::io::Result<T> {
-    match make() {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir)?;
-            make()
-        }
-        made => made,
-    }
 }
 
 pub(super) fn commit_info(commit: &Commit<'_>) -> CommitInfo {

@@ -1,4 +1,5 @@
-//! Where things live in a desk. The only place that knows these paths.
+//! Where things live in a desk. The only place that knows these paths,
+//! and how a file goes into a directory that may not be there yet.
 
 use crate::model::TicketId;
 
@@ -42,6 +43,22 @@ pub fn id_from_path(path: &str) -> Option<TicketId> {
     let rest = path.strip_prefix(TICKETS_DIR)?.strip_prefix('/')?;
     let (_shard, file) = rest.split_once('/')?;
     file.strip_suffix(".toml")?.parse().ok()
+}
+
+/// Runs `make` (which makes an entry in `dir`); when `dir` is missing,
+/// makes it (and its parents) and runs `make` again. Trying first saves a
+/// `mkdir` call on every write, where the directory is nearly always there.
+pub(super) fn in_dir<T>(
+    dir: &std::path::Path,
+    mut make: impl FnMut() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    match make() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            make()
+        }
+        made => made,
+    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ impl AutomationLock {
 /// Opens (creating) the lock file `name` in `dir`.
 fn open(dir: &Path, name: &str) -> Result<(File, std::path::PathBuf), Error> {
     let path = dir.join(name);
-    let file = super::git::in_dir(dir, || {
+    let file = super::layout::in_dir(dir, || {
         OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -93,7 +93,7 @@ impl GitLockClaim {
         use std::io::Write as _;
         let path = private.join(format!("{kind}-lock-owner"));
         let text = format!("{}\n{}\n", std::process::id(), lock.display());
-        let mut note = super::git::in_dir(private, || {
+        let mut note = super::layout::in_dir(private, || {
             OpenOptions::new()
                 .create(true)
                 .truncate(true)
