@@ -272,6 +272,13 @@ impl Cells {
         self.cells.push((self.text.len(), 0));
     }
 
+    /// Adds each of `cells`.
+    pub fn push_all<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        for cell in cells {
+            self.push(cell.as_ref());
+        }
+    }
+
     /// Adds the cell `write` appends to the text it is given.
     pub fn push_with(&mut self, write: impl FnOnce(&mut String)) {
         write(&mut self.text);
@@ -628,7 +635,7 @@ mod tests {
             &mut out,
             &header,
             rows.len(),
-            &|i, cells: &mut Cells| add(cells, &rows[i]),
+            &|i, cells: &mut Cells| cells.push_all(&rows[i]),
             None,
         )
         .unwrap();
@@ -639,7 +646,7 @@ mod tests {
             &mut fitted,
             &header,
             rows.len(),
-            &|i, cells: &mut Cells| add(cells, &rows[i]),
+            &|i, cells: &mut Cells| cells.push_all(&rows[i]),
             Some(80),
         )
         .unwrap();
@@ -670,7 +677,7 @@ mod tests {
             &mut out,
             &header,
             rows.len(),
-            &|i, cells: &mut Cells| add(cells, &rows[i]),
+            &|i, cells: &mut Cells| cells.push_all(&rows[i]),
             Some(30),
         )
         .unwrap();
@@ -702,7 +709,7 @@ mod tests {
                 format!("\x1b[33m{}\x1b[0m", i % 3),
                 "x".into(),
             ];
-            add(cells, &made);
+            cells.push_all(made);
         };
         let header = ["A".to_owned(), "B".to_owned(), "C".to_owned()];
         let table = |count: usize, fit| {
@@ -723,11 +730,5 @@ mod tests {
         let mut out = Vec::new();
         write_rows(&mut out, &[], 0, &|_, _: &mut Cells| {}, Some(24)).unwrap();
         assert_eq!(out, b"\n");
-    }
-
-    fn add(cells: &mut Cells, row: &[String]) {
-        for cell in row {
-            cells.push(cell);
-        }
     }
 }

@@ -176,7 +176,18 @@ impl RawTrees {
 
     /// The blob at `path` in `HEAD` (see [`Self::blob_at`]).
     pub(super) fn head_blob(&self, repo: &Repository, path: &str) -> Result<Option<Oid>, Error> {
-        match head_commit(repo)? {
+        self.blob_in_commit(repo, head_commit(repo)?.as_ref(), path)
+    }
+
+    /// The blob at `path` in `commit` (none without a commit), for a
+    /// caller that has read `HEAD` already.
+    pub(super) fn blob_in_commit(
+        &self,
+        repo: &Repository,
+        commit: Option<&Commit<'_>>,
+        path: &str,
+    ) -> Result<Option<Oid>, Error> {
+        match commit {
             Some(commit) => self.blob_at(repo, commit.tree_id(), path),
             None => Ok(None),
         }

@@ -927,7 +927,9 @@ impl Store {
         const ATTEMPTS: u32 = 20;
         for _ in 0..ATTEMPTS {
             let head = git::head_commit(&self.repo)?;
-            let old = self.trees.head_blob(&self.repo, &path)?;
+            let old = self
+                .trees
+                .blob_in_commit(&self.repo, head.as_ref(), &path)?;
             if create && old.is_some() {
                 return Err(Error::Exists(path).into());
             }
@@ -966,7 +968,10 @@ impl Store {
                 .map(|(name, bytes)| (layout::attachment_path(id, name), bytes.as_slice()))
                 .collect();
             for (path, _) in &files {
-                if self.trees.head_blob(&self.repo, path)?.is_some()
+                if self
+                    .trees
+                    .blob_in_commit(&self.repo, head.as_ref(), path)?
+                    .is_some()
                     || self.root.join(path).exists()
                 {
                     return Err(Error::Exists(path.clone()).into());
@@ -1047,7 +1052,7 @@ impl Store {
             for (id, path) in ids.iter().zip(&paths) {
                 let old = self
                     .trees
-                    .head_blob(&self.repo, path)?
+                    .blob_in_commit(&self.repo, head.as_ref(), path)?
                     .ok_or_else(|| Error::NotFound(id.to_string()))?;
                 let ours = self
                     .deferred

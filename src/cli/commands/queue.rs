@@ -155,11 +155,7 @@ fn print(
         &["#", "ID", "STATUS", "PRI", "DUE", "ASSIGNEE", "SUBJECT"],
         queue.len(),
         true,
-        &|n, row: &mut Cells| {
-            for cell in cells(n) {
-                row.push(&cell);
-            }
-        },
+        &|n, row: &mut Cells| row.push_all(cells(n)),
     )?;
     Ok(())
 }

@@ -45,11 +45,7 @@ pub(crate) fn states(
         &["ID", "POLICY", "TARGET", "STATUS", "DUE", "LEFT"],
         lines.len(),
         false,
-        &|n, row: &mut Cells| {
-            for cell in cells(n) {
-                row.push(&cell);
-            }
-        },
+        &|n, row: &mut Cells| row.push_all(cells(n)),
     )?;
     Ok(())
 }

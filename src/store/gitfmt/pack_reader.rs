@@ -256,7 +256,7 @@ pub(in crate::store) fn entry_offset(data: &[u8], name: &[u8]) -> Option<usize> 
 /// mode as libgit2 does: a directory, a submodule, else a file.
 pub(in crate::store) fn entry_kind_id(data: &[u8], name: &[u8]) -> Option<(ObjectType, Oid)> {
     let (mode, at) = find_entry(data, name)?;
-    let mode = u32::from_str_radix(std::str::from_utf8(mode).ok()?, 8).ok()?;
+    let mode = mode_bits(mode)?;
     let kind = match mode & 0o170_000 {
         0o040_000 => ObjectType::Tree,
         0o160_000 => ObjectType::Commit,
@@ -287,7 +287,7 @@ pub(in crate::store) fn parse_tree(raw: &[u8]) -> Option<Vec<TreeEntry>> {
     raw_entries(raw)
         .map(|entry| {
             let entry = entry?;
-            let mode = u32::from_str_radix(std::str::from_utf8(entry.mode).ok()?, 8).ok()?;
+            let mode = entry.mode_bits()?;
             let name = String::from_utf8(entry.name.to_vec()).unwrap_or_default();
             let id = Oid::from_bytes(&raw[entry.id_at..entry.id_at + 20]).ok()?;
             Some(TreeEntry { name, id, mode })
@@ -303,6 +303,19 @@ pub(super) struct RawEntry<'a> {
     pub(super) start: usize,
     /// Where its 20-byte id starts in the tree.
     pub(super) id_at: usize,
+}
+
+impl RawEntry<'_> {
+    /// Its mode as a number (git writes it in octal); `None` when it is
+    /// not one.
+    pub(super) fn mode_bits(&self) -> Option<u32> {
+        mode_bits(self.mode)
+    }
+}
+
+/// A tree entry's octal mode text as a number.
+fn mode_bits(text: &[u8]) -> Option<u32> {
+    u32::from_str_radix(std::str::from_utf8(text).ok()?, 8).ok()
 }
 
 /// The entries of a raw tree object (`<mode> <name>\0<20-byte id>` each),

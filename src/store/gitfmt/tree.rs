@@ -57,10 +57,7 @@ pub(in crate::store) fn insert_entry(
         if entry.name == name {
             return Err(Refused::Taken);
         }
-        let mode = std::str::from_utf8(entry.mode)
-            .ok()
-            .and_then(|text| u32::from_str_radix(text, 8).ok())
-            .ok_or(Refused::Unreadable)?;
+        let mode = entry.mode_bits().ok_or(Refused::Unreadable)?;
         let is_directory = mode & 0o170_000 == 0o040_000;
         // Not the first entry past it: a directory of the name sorts after
         // names with '-' or '.' next, so every entry is looked at.
@@ -79,8 +76,6 @@ pub(in crate::store) fn insert_entry(
     Ok(())
 }
 
-/// git's `base_name_compare`: names byte by byte, a directory's as if it
-/// ended in `/`.
 /// Sets entry `name` of a raw tree to `id`: its id replaced in place when
 /// it is there as the same kind (a file of another mode becomes a regular
 /// file, as libgit2's tree updater makes it), else inserted in git's order.
@@ -96,10 +91,7 @@ pub(in crate::store) fn set_entry(
     for entry in raw_entries(data) {
         let entry = entry.ok_or(Refused::Unreadable)?;
         if entry.name == name {
-            let old_mode = std::str::from_utf8(entry.mode)
-                .ok()
-                .and_then(|text| u32::from_str_radix(text, 8).ok())
-                .ok_or(Refused::Unreadable)?;
+            let old_mode = entry.mode_bits().ok_or(Refused::Unreadable)?;
             found = Some((
                 entry.start,
                 entry.id_at,
@@ -210,6 +202,8 @@ fn apply<E>(
     Ok(Some(()))
 }
 
+/// git's `base_name_compare`: names byte by byte, a directory's as if it
+/// ended in `/`.
 fn compare(a: &[u8], a_dir: bool, b: &[u8], b_dir: bool) -> std::cmp::Ordering {
     let common = a.len().min(b.len());
     a[..common].cmp(&b[..common]).then_with(|| {
