@@ -9,11 +9,12 @@ mod commands;
 mod complete;
 mod defuse;
 pub mod error;
+mod pager;
 mod render;
 pub mod ui;
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,6 +50,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     #[arg(help_heading = GLOBAL)]
     pub color: ColorChoice,
+    /// Print to the terminal directly: no pager (TIX_PAGER, else PAGER,
+    /// else less, pages show, list, log, queue, sla and report).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub no_pager: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -258,8 +263,25 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
-    let mut ctx = Ctx::new(&cli);
-    match dispatch(&mut ctx, &cli.command) {
+    // A reading command on a terminal is paged, once it has succeeded.
+    let pager = (cli.command.reads() && std::io::stdout().is_terminal())
+        .then(|| pager::Pager::from_env(cli.no_pager))
+        .flatten();
+    let mut ctx = Ctx::new(&cli, pager.is_some());
+    let mut result = dispatch(&mut ctx, &cli.command);
+    if let Some(held) = ctx.ui.take_held() {
+        drop(ctx);
+        if let (Ok(()), Some(pager)) = (&result, &pager) {
+            // Returns only when the pager cannot start: then print here.
+            let _ = pager.exec(&held);
+        }
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(&held).and_then(|()| out.flush());
+        if let (Ok(()), Err(e)) = (&result, written) {
+            result = Err(e.into());
+        }
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             if err.kind == Kind::Alert {
@@ -273,6 +295,22 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             }
             err.exit_code()
         }
+    }
+}
+
+impl Command {
+    /// Whether the command only reads and prints what may be long: its
+    /// output is paged on a terminal (`cli::pager`).
+    fn reads(&self) -> bool {
+        matches!(
+            self,
+            Self::Show(_)
+                | Self::List(_)
+                | Self::Log(_)
+                | Self::Queue(_)
+                | Self::Sla(_)
+                | Self::Report(_)
+        )
     }
 }
 
@@ -327,12 +365,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn new(cli: &Cli) -> Self {
+    fn new(cli: &Cli, hold: bool) -> Self {
         Self {
             dir: cli.dir.clone(),
             as_agent: cli.as_agent.clone(),
             format: cli.format,
-            ui: Ui::new(cli.color),
+            ui: Ui::new(cli.color, hold),
         }
     }
 

@@ -50,16 +50,60 @@ pub enum Format {
 
 /// Output handles and style.
 pub struct Ui {
-    out: io::StdoutLock<'static>,
+    out: Sink,
     color: bool,
 }
 
+/// Where data goes: stdout, or held for the pager (`cli::pager`).
+pub enum Sink {
+    /// Straight to stdout.
+    Stdout(io::StdoutLock<'static>),
+    /// Held until the command has succeeded, then paged.
+    Held(Vec<u8>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Stdout(out) => out.write(buf),
+            Self::Held(held) => held.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Stdout(out) => out.write_all(buf),
+            Self::Held(held) => held.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Stdout(out) => out.flush(),
+            Self::Held(_) => Ok(()),
+        }
+    }
+}
+
 impl Ui {
-    /// Opens stdout with the chosen colour mode.
-    pub fn new(color: ColorChoice) -> Self {
+    /// Opens stdout with the chosen colour mode. With `hold`, data is held
+    /// for the pager ([`Ui::take_held`]).
+    pub fn new(color: ColorChoice, hold: bool) -> Self {
         Self {
-            out: io::stdout().lock(),
+            out: if hold {
+                Sink::Held(Vec::new())
+            } else {
+                Sink::Stdout(io::stdout().lock())
+            },
             color: color.enabled(),
+        }
+    }
+
+    /// The data held for the pager, if any; what follows goes to stdout.
+    pub fn take_held(&mut self) -> Option<Vec<u8>> {
+        match std::mem::replace(&mut self.out, Sink::Stdout(io::stdout().lock())) {
+            Sink::Held(held) => Some(held),
+            Sink::Stdout(_) => None,
         }
     }
 
@@ -71,7 +115,7 @@ impl Ui {
     /// Returns a buffered writer for data, for output of many lines (stdout
     /// is line-buffered: a listing of 20,000 rows would be 20,000 writes).
     /// Flush it when done, so a write error is reported.
-    pub fn buffered(&mut self) -> io::BufWriter<&mut io::StdoutLock<'static>> {
+    pub fn buffered(&mut self) -> io::BufWriter<&mut Sink> {
         io::BufWriter::with_capacity(1 << 16, &mut self.out)
     }
 

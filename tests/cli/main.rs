@@ -23,6 +23,7 @@ mod mail_notices;
 mod mail_send;
 mod mail_tls;
 mod new;
+mod pager;
 mod rate;
 mod reliability;
 mod report;

@@ -1,0 +1,132 @@
+//! Paging long output on a terminal, as git pages `git log`.
+//!
+//! A reading command whose stdout is a terminal holds its output and, once
+//! it has succeeded, hands it to the pager: tix's process becomes the
+//! pager (`exec`), reading the output from an unnamed temporary file. A
+//! listing of 10,000 tickets then shows its first screen as soon as it is
+//! made, instead of pushing 1.2 MB through the terminal first, and the
+//! pager owns the terminal alone: no process of tix is left to be
+//! interrupted by Ctrl-C while the pager runs. docs/guide.md ("Paging").
+//!
+//! The pager is `TIX_PAGER`, else `PAGER`, else `less`; empty or `cat`
+//! turns paging off, as does `--no-pager`. `LESS` defaults to `FRX` (quit
+//! when the output fits one screen, pass colours, leave the screen as it
+//! is) and `LV` to `-c`, as git sets them. Neither comes from `tix.toml`:
+//! a pulled desk never chooses a program to run.
+
+use std::ffi::OsString;
+use std::io::{self, Seek, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+/// The pager of this run.
+#[derive(Debug)]
+pub(super) struct Pager {
+    command: OsString,
+}
+
+/// Characters that make a pager command a shell command, as git decides
+/// whether to run it through `sh -c`.
+const SHELL_CHARS: &[u8] = b"|&;<>()$`\\\"' \t\n*?[#~=%";
+
+impl Pager {
+    /// The pager the environment names, or `None` when paging is off: not
+    /// wanted (`off`), or `TIX_PAGER` / `PAGER` is empty or `cat`.
+    pub(super) fn from_env(off: bool) -> Option<Self> {
+        if off {
+            return None;
+        }
+        Self::named(std::env::var_os("TIX_PAGER").or_else(|| std::env::var_os("PAGER")))
+    }
+
+    /// The pager `command` names (`None`: the default, `less`).
+    fn named(command: Option<OsString>) -> Option<Self> {
+        let command = command.unwrap_or_else(|| "less".into());
+        let trimmed = command.to_str().map(str::trim);
+        if command.is_empty() || matches!(trimmed, Some("" | "cat")) {
+            return None;
+        }
+        Some(Self { command })
+    }
+
+    /// The process that runs the pager.
+    fn process(&self) -> Command {
+        let bytes = self.command.as_encoded_bytes();
+        let mut command = if bytes.iter().any(|b| SHELL_CHARS.contains(b)) {
+            let mut shell = Command::new("sh");
+            shell.arg("-c").arg(&self.command).arg(&self.command);
+            shell
+        } else {
+            Command::new(&self.command)
+        };
+        for (key, value) in [("LESS", "FRX"), ("LV", "-c")] {
+            if std::env::var_os(key).is_none() {
+                command.env(key, value);
+            }
+        }
+        command
+    }
+
+    /// Replaces this process with the pager, reading `text`. Returns only
+    /// when the pager cannot be started, with the reason; `text` is then
+    /// still the caller's to print.
+    pub(super) fn exec(&self, text: &[u8]) -> io::Error {
+        let file = match held_file(text) {
+            Ok(file) => file,
+            Err(e) => return e,
+        };
+        self.process().stdin(Stdio::from(file)).exec()
+    }
+}
+
+/// An unnamed temporary file holding `text`, read from its start.
+fn held_file(text: &[u8]) -> io::Result<std::fs::File> {
+    let mut file = tempfile::tempfile()?;
+    file.write_all(text)?;
+    file.rewind()?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pager: &Pager) -> Vec<String> {
+        let process = pager.process();
+        std::iter::once(process.get_program())
+            .chain(process.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_default_pager_is_less() {
+        let pager = Pager::named(None).unwrap();
+        assert_eq!(args(&pager), ["less"]);
+    }
+
+    #[test]
+    fn empty_or_cat_turns_paging_off() {
+        for off in ["", "  ", "cat", " cat "] {
+            assert!(Pager::named(Some(off.into())).is_none(), "{off:?}");
+        }
+    }
+
+    #[test]
+    fn a_plain_program_runs_directly_and_a_command_line_through_the_shell() {
+        let plain = Pager::named(Some("most".into())).unwrap();
+        assert_eq!(args(&plain), ["most"]);
+        let line = Pager::named(Some("less -S".into())).unwrap();
+        assert_eq!(args(&line), ["sh", "-c", "less -S", "less -S"]);
+        let piped = Pager::named(Some("cat>x".into())).unwrap();
+        assert_eq!(args(&piped), ["sh", "-c", "cat>x", "cat>x"]);
+    }
+
+    #[test]
+    fn the_held_file_reads_back_the_text_from_its_start() {
+        let mut file = held_file(b"row 1\nrow 2\n").unwrap();
+        let mut back = String::new();
+        io::Read::read_to_string(&mut file, &mut back).unwrap();
+        assert_eq!(back, "row 1\nrow 2\n");
+    }
+}

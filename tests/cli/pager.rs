@@ -1,0 +1,220 @@
+//! Paging on a terminal: the real binary with its stdout and stderr on a
+//! pseudo-terminal, with a recording pager, and with the real `less`.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+use rustix::termios::{Winsize, tcsetwinsize};
+
+use crate::common::TestEnv;
+
+/// What a command left on the terminal, and how it ended.
+struct OnTerminal {
+    code: Option<i32>,
+    screen: String,
+}
+
+/// Runs `cmd` with stdout and stderr on a new pseudo-terminal of 24 rows
+/// and 100 columns; returns what it wrote there. Fails the test after 30 s.
+fn on_terminal(mut cmd: Command) -> OnTerminal {
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let slave = File::options()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let size = Winsize {
+        ws_row: 24,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    tcsetwinsize(&slave, size).unwrap();
+    cmd.stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap())
+        .stdin(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    drop(slave);
+    drop(cmd);
+    // Read the terminal while the command runs: a full terminal would stop
+    // it. Reading ends (EIO) once every copy of the other end is closed.
+    let mut master = File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut screen = Vec::new();
+        let mut chunk = [0u8; 1 << 14];
+        while let Ok(n @ 1..) = master.read(&mut chunk) {
+            screen.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&screen).into_owned()
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the command did not end on the terminal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    OnTerminal {
+        code: status.code(),
+        screen: reader.join().unwrap(),
+    }
+}
+
+/// A pager that records what it is given in `file` (run through `sh`).
+fn recorder(file: &Path) -> String {
+    format!("cat > '{}'", file.display())
+}
+
+fn desk_with_tickets() -> TestEnv {
+    let env = TestEnv::new();
+    env.new_ticket("Printer on fire");
+    env.new_ticket("Mail bounces");
+    env
+}
+
+#[test]
+fn a_listing_on_a_terminal_goes_through_the_pager_with_its_colours() {
+    let env = desk_with_tickets();
+    let paged = env.home().join("paged");
+    let mut cmd = env.command(&["list"]);
+    cmd.env("TIX_PAGER", recorder(&paged))
+        .env_remove("NO_COLOR");
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    let text = std::fs::read_to_string(&paged).unwrap();
+    assert!(text.contains("Printer on fire") && text.contains("Mail bounces"));
+    assert!(
+        text.contains("\x1b["),
+        "colours are kept for the pager: {text:?}"
+    );
+    assert!(!run.screen.contains("Printer on fire"), "{}", run.screen);
+}
+
+#[test]
+fn no_pager_an_empty_pager_and_cat_print_straight_to_the_terminal() {
+    let env = desk_with_tickets();
+    let paged = env.home().join("paged");
+    let straight: [(&[&str], Option<&str>); 3] = [
+        (&["list", "--no-pager"], None),
+        (&["list"], Some("")),
+        (&["list"], Some("cat")),
+    ];
+    for (args, pager) in straight {
+        let mut cmd = env.command(args);
+        cmd.env("PAGER", recorder(&paged));
+        if let Some(pager) = pager {
+            cmd.env("TIX_PAGER", pager);
+        }
+        let run = on_terminal(cmd);
+        assert_eq!(run.code, Some(0), "{args:?} {pager:?}: {}", run.screen);
+        assert!(run.screen.contains("Printer on fire"), "{args:?} {pager:?}");
+        assert!(!paged.exists(), "{args:?} {pager:?} paged");
+    }
+}
+
+#[test]
+fn tix_pager_comes_before_pager() {
+    let env = desk_with_tickets();
+    let (first, second) = (env.home().join("first"), env.home().join("second"));
+    let mut cmd = env.command(&["show", &env.new_ticket("Paged show")]);
+    cmd.env("TIX_PAGER", recorder(&first))
+        .env("PAGER", recorder(&second));
+    assert_eq!(on_terminal(cmd).code, Some(0));
+    assert!(
+        std::fs::read_to_string(&first)
+            .unwrap()
+            .contains("Paged show")
+    );
+    assert!(!second.exists());
+
+    let id = env.new_ticket("Logged");
+    let mut cmd = env.command(&["log", &id]);
+    cmd.env("PAGER", recorder(&second));
+    assert_eq!(on_terminal(cmd).code, Some(0));
+    assert!(
+        std::fs::read_to_string(&second)
+            .unwrap()
+            .contains("Ana Lima")
+    );
+}
+
+#[test]
+fn a_pipe_a_failure_and_a_change_are_never_paged() {
+    let env = desk_with_tickets();
+    let paged = env.home().join("paged");
+
+    // A pipe: the listing goes to it.
+    let mut cmd = env.command(&["list"]);
+    cmd.env("TIX_PAGER", recorder(&paged));
+    let out = cmd.output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Printer on fire"));
+    assert!(!paged.exists());
+
+    // A failure: its error is on the terminal, and its exit code kept.
+    let mut cmd = env.command(&["show", "zzzzzz"]);
+    cmd.env("TIX_PAGER", recorder(&paged));
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(1), "{}", run.screen);
+    assert!(run.screen.contains("error:"), "{}", run.screen);
+    assert!(!paged.exists());
+
+    // A change: its confirmation is on the terminal.
+    let id = env.new_ticket("Changed");
+    let mut cmd = env.command(&["note", &id, "-m", "checked"]);
+    cmd.env("TIX_PAGER", recorder(&paged));
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    assert!(run.screen.contains(&id), "{}", run.screen);
+    assert!(!paged.exists());
+}
+
+#[test]
+fn a_pager_that_cannot_start_leaves_the_output_on_the_terminal() {
+    let env = desk_with_tickets();
+    let mut cmd = env.command(&["list"]);
+    cmd.env("TIX_PAGER", env.home().join("no-such-pager"));
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    assert!(run.screen.contains("Printer on fire"), "{}", run.screen);
+}
+
+#[test]
+fn a_pager_that_quits_early_ends_tix_quietly() {
+    let env = TestEnv::new();
+    for n in 0..40 {
+        env.new_ticket(&format!("Ticket number {n}"));
+    }
+    let mut cmd = env.command(&["list"]);
+    cmd.env("TIX_PAGER", "head -c 1 > /dev/null");
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    assert!(!run.screen.contains("Ticket number"), "{}", run.screen);
+    assert!(!run.screen.contains("error"), "{}", run.screen);
+}
+
+/// The real `less`, as the default pager with git's `LESS=FRX`: a listing
+/// that fits the screen is shown and `less` quits by itself.
+#[test]
+fn the_default_pager_less_shows_a_short_listing_and_quits() {
+    let has_less = Command::new("less").arg("--version").output().is_ok();
+    assert!(has_less, "less is not installed (.ci/run installs it)");
+    let env = desk_with_tickets();
+    let mut cmd = env.command(&["list"]);
+    // A terminal always names its kind; without it less stops to warn.
+    cmd.env_remove("LESS").env("TERM", "xterm");
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    assert!(run.screen.contains("Printer on fire"), "{}", run.screen);
+    assert!(run.screen.contains("Mail bounces"), "{}", run.screen);
+}
