@@ -271,9 +271,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     let mut result = dispatch(&mut ctx, &cli.command);
     if let Some(held) = ctx.ui.take_held() {
         drop(ctx);
-        if let (Ok(()), Some(pager)) = (&result, &pager) {
+        if let (Ok(()), Some(pager), false) = (&result, &pager, held.is_empty()) {
             // Returns only when the pager cannot start: then print here.
-            let _ = pager.exec(&held);
+            let e = pager.exec(&held);
+            eprintln!("warning: cannot run the pager {pager}: {e}");
         }
         let mut out = std::io::stdout().lock();
         let written = out.write_all(&held).and_then(|()| out.flush());
@@ -302,15 +303,12 @@ impl Command {
     /// Whether the command only reads and prints what may be long: its
     /// output is paged on a terminal (`cli::pager`).
     fn reads(&self) -> bool {
-        matches!(
-            self,
-            Self::Show(_)
-                | Self::List(_)
-                | Self::Log(_)
-                | Self::Queue(_)
-                | Self::Sla(_)
-                | Self::Report(_)
-        )
+        match self {
+            Self::Show(_) | Self::List(_) | Self::Log(_) | Self::Queue(_) | Self::Report(_) => true,
+            // `tix sla check` records breaches and runs hooks.
+            Self::Sla(args) => !args.is_check(),
+            _ => false,
+        }
     }
 }
 

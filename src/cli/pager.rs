@@ -29,11 +29,25 @@ pub(super) struct Pager {
 /// whether to run it through `sh -c`.
 const SHELL_CHARS: &[u8] = b"|&;<>()$`\\\"' \t\n*?[#~=%";
 
+/// What the shell runs after a pager command line: the output on the
+/// terminal when the command could not be found or run.
+const FALL_BACK: &str =
+    "\nstatus=$?\nif [ $status -eq 126 ] || [ $status -eq 127 ]; then exec cat; fi\nexit $status";
+
+impl std::fmt::Display for Pager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "'{}'", self.command.to_string_lossy())
+    }
+}
+
 impl Pager {
     /// The pager the environment names, or `None` when paging is off: not
     /// wanted (`off`), or `TIX_PAGER` / `PAGER` is empty or `cat`.
     pub(super) fn from_env(off: bool) -> Option<Self> {
-        if off {
+        // A terminal that names no kind, or a dumb one (an editor's shell
+        // buffer), cannot run a full-screen pager.
+        let term = std::env::var_os("TERM");
+        if off || term.as_ref().is_none_or(|t| t.is_empty() || t == "dumb") {
             return None;
         }
         Self::named(std::env::var_os("TIX_PAGER").or_else(|| std::env::var_os("PAGER")))
@@ -53,8 +67,12 @@ impl Pager {
     fn process(&self) -> Command {
         let bytes = self.command.as_encoded_bytes();
         let mut command = if bytes.iter().any(|b| SHELL_CHARS.contains(b)) {
+            // A command the shell cannot find or run (126, 127) has read
+            // nothing: `cat` then shows the output instead.
+            let mut script = self.command.clone();
+            script.push(FALL_BACK);
             let mut shell = Command::new("sh");
-            shell.arg("-c").arg(&self.command).arg(&self.command);
+            shell.arg("-c").arg(script).arg(&self.command);
             shell
         } else {
             Command::new(&self.command)
@@ -117,9 +135,39 @@ mod tests {
         let plain = Pager::named(Some("most".into())).unwrap();
         assert_eq!(args(&plain), ["most"]);
         let line = Pager::named(Some("less -S".into())).unwrap();
-        assert_eq!(args(&line), ["sh", "-c", "less -S", "less -S"]);
+        let script = format!("less -S{FALL_BACK}");
+        assert_eq!(args(&line), ["sh", "-c", &script, "less -S"]);
         let piped = Pager::named(Some("cat>x".into())).unwrap();
-        assert_eq!(args(&piped), ["sh", "-c", "cat>x", "cat>x"]);
+        assert_eq!(args(&piped)[..2], ["sh", "-c"]);
+    }
+
+    /// What the pager process prints, given `text`.
+    fn paged(command: &str, text: &[u8]) -> (Option<i32>, String) {
+        let pager = Pager::named(Some(command.into())).unwrap();
+        let out = pager
+            .process()
+            .stdin(Stdio::from(held_file(text).unwrap()))
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_command_line_the_shell_cannot_run_shows_the_text_and_others_keep_their_code() {
+        let text = b"row 1\nrow 2\n";
+        assert_eq!(
+            paged("no-such-pager-tix -S", text),
+            (Some(0), "row 1\nrow 2\n".into())
+        );
+        assert_eq!(paged("head -n 1 ", text), (Some(0), "row 1\n".into()));
+        assert_eq!(
+            paged("cat >/dev/null; exit 3", text),
+            (Some(3), String::new())
+        );
     }
 
     #[test]

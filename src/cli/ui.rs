@@ -52,6 +52,9 @@ pub enum Format {
 pub struct Ui {
     out: Sink,
     color: bool,
+    /// Status lines held for the pager: they go before the output there,
+    /// rather than scroll away above it.
+    held_status: std::cell::RefCell<String>,
 }
 
 /// Where data goes: stdout, or held for the pager (`cli::pager`).
@@ -96,13 +99,24 @@ impl Ui {
                 Sink::Stdout(io::stdout().lock())
             },
             color: color.enabled(),
+            held_status: std::cell::RefCell::default(),
         }
     }
 
-    /// The data held for the pager, if any; what follows goes to stdout.
+    /// The data held for the pager, if any, after the status lines held
+    /// with it; what follows goes to stdout.
     pub fn take_held(&mut self) -> Option<Vec<u8>> {
         match std::mem::replace(&mut self.out, Sink::Stdout(io::stdout().lock())) {
-            Sink::Held(held) => Some(held),
+            Sink::Held(held) => {
+                let status = self.held_status.take();
+                if status.is_empty() {
+                    Some(held)
+                } else {
+                    let mut all = status.into_bytes();
+                    all.extend_from_slice(&held);
+                    Some(all)
+                }
+            }
             Sink::Stdout(_) => None,
         }
     }
@@ -119,11 +133,20 @@ impl Ui {
         io::BufWriter::with_capacity(1 << 16, &mut self.out)
     }
 
-    /// Writes one status line to stderr (progress, confirmations, warnings).
-    /// Text from tickets and from `tix.toml` inside it is defused
-    /// (`defuse::text`): a status line never carries an escape code.
+    /// Writes one status line to stderr (progress, confirmations, warnings);
+    /// while output is held for the pager and stderr is the terminal too,
+    /// into the pager, before the output. Text from tickets and from
+    /// `tix.toml` inside it is defused (`defuse::text`): a status line never
+    /// carries an escape code.
     pub fn status(&self, line: &str) {
-        let _ = writeln!(io::stderr(), "{}", super::defuse::text(line));
+        let line = super::defuse::text(line);
+        if matches!(self.out, Sink::Held(_)) && io::stderr().is_terminal() {
+            let mut held = self.held_status.borrow_mut();
+            held.push_str(&line);
+            held.push('\n');
+        } else {
+            let _ = writeln!(io::stderr(), "{line}");
+        }
     }
 
     /// Returns the width to wrap text to: the terminal's, else 80 columns.

@@ -40,6 +40,7 @@ fn on_terminal(mut cmd: Command) -> OnTerminal {
     cmd.stdout(slave.try_clone().unwrap())
         .stderr(slave.try_clone().unwrap())
         .stdin(Stdio::null());
+
     let mut child = cmd.spawn().unwrap();
     drop(slave);
     drop(cmd);
@@ -71,6 +72,14 @@ fn on_terminal(mut cmd: Command) -> OnTerminal {
     }
 }
 
+/// A sealed `tix` command for a terminal that names its kind, as
+/// terminals do.
+fn on_xterm(env: &TestEnv, args: &[&str]) -> Command {
+    let mut cmd = env.command(args);
+    cmd.env("TERM", "xterm");
+    cmd
+}
+
 /// A pager that records what it is given in `file` (run through `sh`).
 fn recorder(file: &Path) -> String {
     format!("cat > '{}'", file.display())
@@ -87,7 +96,7 @@ fn desk_with_tickets() -> TestEnv {
 fn a_listing_on_a_terminal_goes_through_the_pager_with_its_colours() {
     let env = desk_with_tickets();
     let paged = env.home().join("paged");
-    let mut cmd = env.command(&["list"]);
+    let mut cmd = on_xterm(&env, &["list"]);
     cmd.env("TIX_PAGER", recorder(&paged))
         .env_remove("NO_COLOR");
     let run = on_terminal(cmd);
@@ -111,7 +120,7 @@ fn no_pager_an_empty_pager_and_cat_print_straight_to_the_terminal() {
         (&["list"], Some("cat")),
     ];
     for (args, pager) in straight {
-        let mut cmd = env.command(args);
+        let mut cmd = on_xterm(&env, args);
         cmd.env("PAGER", recorder(&paged));
         if let Some(pager) = pager {
             cmd.env("TIX_PAGER", pager);
@@ -127,7 +136,7 @@ fn no_pager_an_empty_pager_and_cat_print_straight_to_the_terminal() {
 fn tix_pager_comes_before_pager() {
     let env = desk_with_tickets();
     let (first, second) = (env.home().join("first"), env.home().join("second"));
-    let mut cmd = env.command(&["show", &env.new_ticket("Paged show")]);
+    let mut cmd = on_xterm(&env, &["show", &env.new_ticket("Paged show")]);
     cmd.env("TIX_PAGER", recorder(&first))
         .env("PAGER", recorder(&second));
     assert_eq!(on_terminal(cmd).code, Some(0));
@@ -139,7 +148,7 @@ fn tix_pager_comes_before_pager() {
     assert!(!second.exists());
 
     let id = env.new_ticket("Logged");
-    let mut cmd = env.command(&["log", &id]);
+    let mut cmd = on_xterm(&env, &["log", &id]);
     cmd.env("PAGER", recorder(&second));
     assert_eq!(on_terminal(cmd).code, Some(0));
     assert!(
@@ -155,14 +164,14 @@ fn a_pipe_a_failure_and_a_change_are_never_paged() {
     let paged = env.home().join("paged");
 
     // A pipe: the listing goes to it.
-    let mut cmd = env.command(&["list"]);
+    let mut cmd = on_xterm(&env, &["list"]);
     cmd.env("TIX_PAGER", recorder(&paged));
     let out = cmd.output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("Printer on fire"));
     assert!(!paged.exists());
 
     // A failure: its error is on the terminal, and its exit code kept.
-    let mut cmd = env.command(&["show", "zzzzzz"]);
+    let mut cmd = on_xterm(&env, &["show", "zzzzzz"]);
     cmd.env("TIX_PAGER", recorder(&paged));
     let run = on_terminal(cmd);
     assert_eq!(run.code, Some(1), "{}", run.screen);
@@ -171,7 +180,7 @@ fn a_pipe_a_failure_and_a_change_are_never_paged() {
 
     // A change: its confirmation is on the terminal.
     let id = env.new_ticket("Changed");
-    let mut cmd = env.command(&["note", &id, "-m", "checked"]);
+    let mut cmd = on_xterm(&env, &["note", &id, "-m", "checked"]);
     cmd.env("TIX_PAGER", recorder(&paged));
     let run = on_terminal(cmd);
     assert_eq!(run.code, Some(0), "{}", run.screen);
@@ -182,7 +191,7 @@ fn a_pipe_a_failure_and_a_change_are_never_paged() {
 #[test]
 fn a_pager_that_cannot_start_leaves_the_output_on_the_terminal() {
     let env = desk_with_tickets();
-    let mut cmd = env.command(&["list"]);
+    let mut cmd = on_xterm(&env, &["list"]);
     cmd.env("TIX_PAGER", env.home().join("no-such-pager"));
     let run = on_terminal(cmd);
     assert_eq!(run.code, Some(0), "{}", run.screen);
@@ -190,31 +199,104 @@ fn a_pager_that_cannot_start_leaves_the_output_on_the_terminal() {
 }
 
 #[test]
-fn a_pager_that_quits_early_ends_tix_quietly() {
-    let env = TestEnv::new();
-    for n in 0..40 {
-        env.new_ticket(&format!("Ticket number {n}"));
-    }
-    let mut cmd = env.command(&["list"]);
-    cmd.env("TIX_PAGER", "head -c 1 > /dev/null");
+fn a_pager_command_the_shell_cannot_find_leaves_the_output_on_the_terminal() {
+    let env = desk_with_tickets();
+    let mut cmd = on_xterm(&env, &["list"]);
+    cmd.env("TIX_PAGER", "no-such-pager -S");
     let run = on_terminal(cmd);
     assert_eq!(run.code, Some(0), "{}", run.screen);
-    assert!(!run.screen.contains("Ticket number"), "{}", run.screen);
-    assert!(!run.screen.contains("error"), "{}", run.screen);
+    assert!(run.screen.contains("Printer on fire"), "{}", run.screen);
 }
 
-/// The real `less`, as the default pager with git's `LESS=FRX`: a listing
-/// that fits the screen is shown and `less` quits by itself.
+#[test]
+fn a_dumb_or_unnamed_terminal_is_not_paged() {
+    let env = desk_with_tickets();
+    let paged = env.home().join("paged");
+    for term in [Some("dumb"), Some(""), None] {
+        let mut cmd = env.command(&["list"]);
+        cmd.env("TIX_PAGER", recorder(&paged));
+        match term {
+            Some(term) => cmd.env("TERM", term),
+            None => cmd.env_remove("TERM"),
+        };
+        let run = on_terminal(cmd);
+        assert_eq!(run.code, Some(0), "{term:?}: {}", run.screen);
+        assert!(run.screen.contains("Printer on fire"), "{term:?}");
+        assert!(!paged.exists(), "{term:?} paged");
+    }
+}
+
+#[test]
+fn the_pager_gets_gits_less_options_unless_the_user_set_them() {
+    let env = desk_with_tickets();
+    let seen = env.home().join("seen");
+    let pager = format!("echo \"$LESS|$LV\" > '{}'; cat > /dev/null", seen.display());
+    let mut cmd = on_xterm(&env, &["list"]);
+    cmd.env("TIX_PAGER", &pager);
+    assert_eq!(on_terminal(cmd).code, Some(0));
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "FRX|-c\n");
+
+    let mut cmd = on_xterm(&env, &["list"]);
+    cmd.env("TIX_PAGER", &pager).env("LESS", "-S").env("LV", "");
+    assert_eq!(on_terminal(cmd).code, Some(0));
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "-S|\n");
+}
+
+#[test]
+fn warnings_go_into_the_pager_before_the_listing() {
+    let env = desk_with_tickets();
+    // A ticket file that does not parse, committed by hand.
+    env.commit_file("tickets/zz/zzzzzz.toml", "id = \"zzzzzz\"\nsubject = [\n");
+    let paged = env.home().join("paged");
+    let mut cmd = on_xterm(&env, &["list"]);
+    cmd.env("TIX_PAGER", recorder(&paged));
+    let run = on_terminal(cmd);
+    assert_eq!(run.code, Some(0), "{}", run.screen);
+    let text = std::fs::read_to_string(&paged).unwrap();
+    let warning = text
+        .find("warning: skipped tickets/zz/zzzzzz.toml")
+        .expect(&text);
+    assert!(warning < text.find("Printer on fire").unwrap(), "{text}");
+    assert!(!run.screen.contains("warning"), "{}", run.screen);
+}
+
+/// The real `less`, as the default pager: with the user's `LESS` kept
+/// (`-N` numbers the lines, which shows less drew them) and with git's
+/// `LESS=FRX`, a listing that fits the screen is shown and less quits by
+/// itself. `setsid` keeps less away from the terminal running the tests.
 #[test]
 fn the_default_pager_less_shows_a_short_listing_and_quits() {
     let has_less = Command::new("less").arg("--version").output().is_ok();
     assert!(has_less, "less is not installed (.ci/run installs it)");
     let env = desk_with_tickets();
-    let mut cmd = env.command(&["list"]);
-    // A terminal always names its kind; without it less stops to warn.
-    cmd.env_remove("LESS").env("TERM", "xterm");
-    let run = on_terminal(cmd);
-    assert_eq!(run.code, Some(0), "{}", run.screen);
-    assert!(run.screen.contains("Printer on fire"), "{}", run.screen);
-    assert!(run.screen.contains("Mail bounces"), "{}", run.screen);
+    for less in [Some("FRX -N"), None] {
+        let sealed = on_xterm(&env, &["list"]);
+        let mut cmd = Command::new("setsid");
+        cmd.arg(sealed.get_program())
+            .args(sealed.get_args())
+            .env_clear();
+        cmd.current_dir(env.desk());
+        for (key, value) in sealed.get_envs() {
+            if let Some(value) = value {
+                cmd.env(key, value);
+            }
+        }
+        if let Some(less) = less {
+            cmd.env("LESS", less);
+        }
+        let run = on_terminal(cmd);
+        assert_eq!(run.code, Some(0), "{less:?}: {}", run.screen);
+        assert!(
+            run.screen.contains("Printer on fire"),
+            "{less:?}: {}",
+            run.screen
+        );
+        assert!(
+            run.screen.contains("Mail bounces"),
+            "{less:?}: {}",
+            run.screen
+        );
+        let numbered = run.screen.contains(" 1 ID") && run.screen.contains(" 3 ");
+        assert_eq!(numbered, less.is_some(), "{less:?}: {}", run.screen);
+    }
 }

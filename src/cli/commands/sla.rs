@@ -36,6 +36,13 @@ pub(crate) struct SlaArgs {
     at_risk: Option<String>,
 }
 
+impl SlaArgs {
+    /// Whether this is `tix sla check`, which records breaches (a change).
+    pub(crate) fn is_check(&self) -> bool {
+        self.check.is_some()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum SlaCommand {
     /// Record new breaches and run the breach hooks; exit 4 while any
