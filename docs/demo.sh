@@ -3,6 +3,9 @@
 set -eu
 desk=$(mktemp -d "${TMPDIR:-/tmp}/tix-demo.XXXXXX")
 export TIX_AGENT="${TIX_AGENT:-Demo Agent <agent@example.com>}"
+# The tour prints as one transcript: no pager stops it half-way (typed at
+# a terminal, tix and git show long output through less).
+export TIX_PAGER=cat GIT_PAGER=cat
 # Prints each command as a shell reads it back (quoted where needed), so
 # it can be copied, then runs it.
 quote() {
