@@ -36,26 +36,33 @@ use ui::{ColorChoice, Format, Ui};
     after_help = "Examples:\n  tix init desk && cd desk\n  tix new \"Printer on fire\" --email bo@example.com -m \"It smokes\"\n  tix list --pending\n  tix reply k3x -m \"Unplug it\" --resolve"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    globals: Globals,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The options every command takes.
+#[derive(Debug, clap::Args)]
+struct Globals {
     /// Run as if tix was started in DIR.
     #[arg(short = 'C', id = "chdir", global = true, value_name = "DIR")]
     #[arg(help_heading = GLOBAL)]
-    pub dir: Option<PathBuf>,
+    dir: Option<PathBuf>,
     /// Act as this agent ("Name <email>"); default TIX_AGENT, then git's user.
     #[arg(long = "as", global = true, value_name = "AGENT", help_heading = GLOBAL)]
-    pub as_agent: Option<String>,
+    as_agent: Option<String>,
     /// Output format where the command prints data.
     #[arg(long, global = true, value_enum, help_heading = GLOBAL)]
-    pub format: Option<Format>,
+    format: Option<Format>,
     /// Colour output: auto (terminals only, honours NO_COLOR), always, never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     #[arg(help_heading = GLOBAL)]
-    pub color: ColorChoice,
+    color: ColorChoice,
     /// Print to the terminal directly: no pager (TIX_PAGER, else PAGER,
     /// else less, pages show, list, log, queue, sla and report).
     #[arg(long, global = true, help_heading = GLOBAL)]
-    pub no_pager: bool,
-    #[command(subcommand)]
-    command: Command,
+    no_pager: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,16 +179,61 @@ pub fn command() -> clap::Command {
     // and the commands under it (clap propagates a global option only
     // where the command has none of that name).
     let cli = Cli::command().mut_subcommands(|c| {
-        let formats = FORMATS
-            .iter()
-            .find(|(commands, _)| commands.contains(&c.get_name()))
-            .map_or(&[][..], |(_, formats)| *formats);
+        let formats = formats_of(c.get_name());
         c.arg(format_option(formats))
     });
     let grouped = grouped_commands(&cli);
     cli.help_template(format!(
         "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{grouped}\nGlobal options:\n{{options}}{{after-help}}"
     ))
+}
+
+/// The formats `command` prints (none: it prints no data).
+fn formats_of(command: &str) -> &'static [Format] {
+    FORMATS
+        .iter()
+        .find(|(commands, _)| commands.contains(&command))
+        .map_or(&[][..], |(_, formats)| *formats)
+}
+
+/// Parses `args` when they start with the exact name of an everyday
+/// command, building that command alone: building all 36 with their
+/// options was a tenth of the instructions of a change. `None` when the
+/// name is another one or the arguments do not parse so; the whole
+/// [`command`] then parses them, and gives the same result or the error,
+/// help or version the user asked for. (A test compares both parses.)
+fn parse_one(args: &[OsString]) -> Option<Cli> {
+    use clap::{Args as _, FromArgMatches as _};
+    use commands::*;
+    let name = args.get(1)?.to_str()?;
+    let named = clap::Command::new;
+    let one = match name {
+        "new" => new::NewArgs::augment_args(named("new")),
+        "show" => show::ShowArgs::augment_args(named("show")),
+        "list" => list::ListArgs::augment_args(named("list")),
+        "log" => log::LogArgs::augment_args(named("log")),
+        "reply" => reply::ReplyArgs::augment_args(named("reply")),
+        "note" => note::NoteArgs::augment_args(named("note")),
+        "open" => open::OpenArgs::augment_args(named("open")),
+        "postpone" => postpone::PostponeArgs::augment_args(named("postpone")),
+        "resolve" => resolve::ResolveArgs::augment_args(named("resolve")),
+        "status" => status::StatusArgs::augment_args(named("status")),
+        "close" => close::CloseArgs::augment_args(named("close")),
+        "reopen" => reopen::ReopenArgs::augment_args(named("reopen")),
+        "assign" => assign::AssignArgs::augment_args(named("assign")),
+        "edit" => edit::EditArgs::augment_args(named("edit")),
+        "queue" => queue::QueueArgs::augment_args(named("queue")),
+        "next" => next::NextArgs::augment_args(named("next")),
+        "rate" => rate::RateArgs::augment_args(named("rate")),
+        "link" => link::LinkArgs::augment_args(named("link")),
+        // git runs it once for each ticket a merge changes on both sides.
+        "merge-driver" => merge_driver::MergeDriverArgs::augment_args(named("merge-driver")),
+        _ => return None,
+    };
+    let cli = Globals::augment_args(clap::Command::new("tix"))
+        .subcommand(one.arg(format_option(formats_of(name))));
+    let matches = cli.try_get_matches_from(args).ok()?;
+    Cli::from_arg_matches(&matches).ok()
 }
 
 /// [`command`] with what the shell completes from the desk (ticket ids,
@@ -252,11 +304,8 @@ fn grouped_commands(cli: &clap::Command) -> String {
 
 /// Runs tix with the given arguments and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitCode {
-    use clap::FromArgMatches as _;
-    let cli = match command()
-        .try_get_matches_from(args)
-        .and_then(|matches| Cli::from_arg_matches(&matches))
-    {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match parse_one(&args).map_or_else(|| parse_all(&args), Ok) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -265,7 +314,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     };
     // A reading command on a terminal is paged, once it has succeeded.
     let pager = (cli.command.reads() && std::io::stdout().is_terminal())
-        .then(|| pager::Pager::from_env(cli.no_pager))
+        .then(|| pager::Pager::from_env(cli.globals.no_pager))
         .flatten();
     let mut ctx = Ctx::new(&cli, pager.is_some());
     let mut result = dispatch(&mut ctx, &cli.command);
@@ -297,6 +346,14 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
             err.exit_code()
         }
     }
+}
+
+/// Parses `args` with the whole [`command`].
+fn parse_all(args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches as _;
+    command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches))
 }
 
 impl Command {
@@ -365,10 +422,10 @@ pub struct Ctx {
 impl Ctx {
     fn new(cli: &Cli, hold: bool) -> Self {
         Self {
-            dir: cli.dir.clone(),
-            as_agent: cli.as_agent.clone(),
-            format: cli.format,
-            ui: Ui::new(cli.color, hold),
+            dir: cli.globals.dir.clone(),
+            as_agent: cli.globals.as_agent.clone(),
+            format: cli.globals.format,
+            ui: Ui::new(cli.globals.color, hold),
         }
     }
 
@@ -524,7 +581,102 @@ fn edit_message(ctx: &Ctx, what: &str) -> Result<String, CommandError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{FORMATS, GROUPS, command};
+    use std::ffi::OsString;
+
+    use super::{FORMATS, GROUPS, command, parse_all, parse_one};
+
+    /// The arguments `tix` gets for `line` (split at spaces; `_` is a space
+    /// inside an argument).
+    fn argv(line: &str) -> Vec<OsString> {
+        std::iter::once("tix")
+            .chain(line.split(' '))
+            .map(|a| OsString::from(a.replace('_', " ")))
+            .collect()
+    }
+
+    /// Command lines for each command building itself alone: each command
+    /// with the global options, its own, mistakes, help and version.
+    fn lines(name: &str) -> Vec<String> {
+        let mut lines: Vec<String> = [
+            "",
+            "k3x",
+            "k3x -m Unplug_it",
+            "k3x waiting",
+            "k3x 5 --comment Quick",
+            "k3x ab1 --kind related",
+            "Printer_on_fire --email bo@example.com -m It_smokes --priority high --tag a --tag b",
+            "--status open --limit 5 --sort updated --all",
+            "--pending --format csv",
+            "k3x --format json",
+            "k3x --format html",
+            "k3x --format nope",
+            "-C /tmp k3x",
+            "k3x -C /tmp --as Bo_<bo@example.com> --color never --no-pager",
+            "k3x --color sometimes",
+            "--take",
+            "k3x --no-such-option",
+            "k3x --help",
+            "-h",
+            "--version",
+            "k3x -V",
+            "%O %A %B %P",
+            "k3x -m",
+            "k3x -m -",
+            "k3x --until 2025-03-10 -m Later",
+            "k3x --assign ana",
+            "k3x -- -m",
+        ]
+        .iter()
+        .map(|rest| format!("{name} {rest}").trim_end().to_owned())
+        .collect();
+        lines.push(format!("--format json {name} k3x"));
+        lines
+    }
+
+    #[test]
+    fn building_one_command_parses_as_building_all_of_them() {
+        let cli = command();
+        let mut fast = 0;
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            for line in lines(name) {
+                let args = argv(&line);
+                let Some(one) = parse_one(&args) else {
+                    continue;
+                };
+                fast += 1;
+                let all = parse_all(&args)
+                    .unwrap_or_else(|e| panic!("{line}: one command parses, all of them not: {e}"));
+                assert_eq!(format!("{one:?}"), format!("{all:?}"), "{line}");
+            }
+        }
+        // The everyday commands do build alone.
+        for line in [
+            "note k3x -m Unplug_it",
+            "list --pending",
+            "new Printer_on_fire",
+            "merge-driver %O %A %B %P",
+        ] {
+            assert!(parse_one(&argv(line)).is_some(), "{line}");
+        }
+        assert!(fast > 50, "only {fast} command lines built one command");
+    }
+
+    #[test]
+    fn help_version_and_mistakes_are_left_to_the_whole_command_line() {
+        for line in [
+            "note --help",
+            "note -h",
+            "list --version",
+            "note k3x --no-such-option",
+            "list --format toml",
+            "help note",
+            "--version",
+            "-C /tmp note k3x -m Hi",
+        ] {
+            assert!(parse_one(&argv(line)).is_none(), "{line}");
+        }
+    }
 
     #[test]
     fn every_visible_command_is_in_one_group_and_names_its_formats_once() {
