@@ -65,6 +65,9 @@ struct Globals {
     no_pager: bool,
 }
 
+/// The commands. An attribute on a variant here (an alias, a setting that
+/// changes parsing) is not seen by [`one_command`], which builds the
+/// everyday ones from their `Args` alone: put it on the `Args` struct.
 #[derive(Debug, Subcommand)]
 enum Command {
     Init(commands::init::InitArgs),
@@ -199,13 +202,26 @@ fn formats_of(command: &str) -> &'static [Format] {
 /// Parses `args` when they start with the exact name of an everyday
 /// command, building that command alone: building all 36 with their
 /// options was a tenth of the instructions of a change. `None` when the
-/// name is another one or the arguments do not parse so; the whole
-/// [`command`] then parses them, and gives the same result or the error,
-/// help or version the user asked for. (A test compares both parses.)
+/// name is another one or the arguments do not parse so (help, version,
+/// a mistake: those are parsed twice); the whole [`command`] then parses
+/// them, and gives the same result or the error, help or version the
+/// user asked for. (Tests compare both parses, and both commands.)
 fn parse_one(args: &[OsString]) -> Option<Cli> {
     use clap::{Args as _, FromArgMatches as _};
+    let one = one_command(args.get(1)?.to_str()?)?;
+    let cli = Globals::augment_args(clap::Command::new("tix"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .subcommand(one);
+    let matches = cli.try_get_matches_from(args).ok()?;
+    Cli::from_arg_matches(&matches).ok()
+}
+
+/// The everyday command `name` as [`command`] builds it, for parsing (its
+/// help text aside); `None` for the other commands.
+fn one_command(name: &str) -> Option<clap::Command> {
+    use clap::Args as _;
     use commands::*;
-    let name = args.get(1)?.to_str()?;
     let named = clap::Command::new;
     let one = match name {
         "new" => new::NewArgs::augment_args(named("new")),
@@ -230,10 +246,7 @@ fn parse_one(args: &[OsString]) -> Option<Cli> {
         "merge-driver" => merge_driver::MergeDriverArgs::augment_args(named("merge-driver")),
         _ => return None,
     };
-    let cli = Globals::augment_args(clap::Command::new("tix"))
-        .subcommand(one.arg(format_option(formats_of(name))));
-    let matches = cli.try_get_matches_from(args).ok()?;
-    Cli::from_arg_matches(&matches).ok()
+    Some(one.arg(format_option(formats_of(name))))
 }
 
 /// [`command`] with what the shell completes from the desk (ticket ids,
@@ -583,7 +596,7 @@ fn edit_message(ctx: &Ctx, what: &str) -> Result<String, CommandError> {
 mod tests {
     use std::ffi::OsString;
 
-    use super::{FORMATS, GROUPS, command, parse_all, parse_one};
+    use super::{FORMATS, GROUPS, command, one_command, parse_all, parse_one};
 
     /// The arguments `tix` gets for `line` (split at spaces; `_` is a space
     /// inside an argument).
@@ -603,7 +616,8 @@ mod tests {
             "k3x -m Unplug_it",
             "k3x waiting",
             "k3x 5 --comment Quick",
-            "k3x ab1 --kind related",
+            "k3x --related ab1",
+            "k3x --duplicate-of ab1 --related ab2",
             "Printer_on_fire --email bo@example.com -m It_smokes --priority high --tag a --tag b",
             "--status open --limit 5 --sort updated --all",
             "--pending --format csv",
@@ -625,6 +639,20 @@ mod tests {
             "k3x --until 2025-03-10 -m Later",
             "k3x --assign ana",
             "k3x -- -m",
+            "k3x -m -V",
+            "k3x --tag -V",
+            "k3x --tag --version",
+            "k3x --tag=-x",
+            "k3x -- -V",
+            "%O %A %B -V",
+            "%O %A %B %P -V",
+            "%O %A %B --version",
+            "k3x --format=json",
+            "k3x --color=always --format json --no-pager",
+            "k3x --no-pager --no-pager",
+            "k3x --as",
+            "k3x -C",
+            "k3x -Cdir",
         ]
         .iter()
         .map(|rest| format!("{name} {rest}").trim_end().to_owned())
@@ -650,16 +678,90 @@ mod tests {
                 assert_eq!(format!("{one:?}"), format!("{all:?}"), "{line}");
             }
         }
-        // The everyday commands do build alone.
-        for line in [
-            "note k3x -m Unplug_it",
-            "list --pending",
-            "new Printer_on_fire",
-            "merge-driver %O %A %B %P",
-        ] {
-            assert!(parse_one(&argv(line)).is_some(), "{line}");
+        assert!(fast > 100, "only {fast} command lines built one command");
+    }
+
+    /// What parsing depends on in a command: its arguments' ids, flags,
+    /// value counts and settings, and its own settings (help text aside),
+    /// one argument a line.
+    fn parsing_of(command: &clap::Command) -> Vec<String> {
+        let mut lines: Vec<String> = command
+            .get_arguments()
+            .map(|a| {
+                format!(
+                    "{} {:?} {:?} {:?} global={} hyphen={} required={} last={} trailing={} \
+                     {:?} {:?}",
+                    a.get_id(),
+                    a.get_short(),
+                    a.get_long(),
+                    a.get_num_args(),
+                    a.is_global_set(),
+                    a.is_allow_hyphen_values_set(),
+                    a.is_required_set(),
+                    a.is_last_set(),
+                    a.is_trailing_var_arg_set(),
+                    a.get_action(),
+                    a.get_default_values(),
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "{} groups={:?} conflicts={} external={} required_else_help={}",
+            command.get_name(),
+            command
+                .get_groups()
+                .map(|g| g.get_id().to_string())
+                .collect::<Vec<_>>(),
+            command.is_args_conflicts_with_subcommands_set(),
+            command.is_allow_external_subcommands_set(),
+            command.is_arg_required_else_help_set(),
+        ));
+        for sub in command.get_subcommands() {
+            lines.extend(parsing_of(sub));
         }
-        assert!(fast > 50, "only {fast} command lines built one command");
+        lines
+    }
+
+    #[test]
+    fn an_everyday_command_built_alone_is_the_one_of_the_whole_command_line() {
+        let mut all = command();
+        all.build();
+        // The global options the whole command line passes down.
+        let globals = ["chdir ", "as_agent ", "color ", "no_pager "];
+        let own = |c: &clap::Command| -> Vec<String> {
+            let lines = parsing_of(c).into_iter();
+            lines
+                .filter(|l| !globals.iter().any(|g| l.starts_with(g)))
+                .collect()
+        };
+        let mut alone = Vec::new();
+        for sub in all.get_subcommands() {
+            let Some(one) = one_command(sub.get_name()) else {
+                continue;
+            };
+            alone.push(sub.get_name().to_owned());
+            // Built as the fast parse builds it: `-h`, and `-V` passed down.
+            let mut top = clap::Command::new("tix")
+                .version("0")
+                .propagate_version(true)
+                .subcommand(one);
+            top.build();
+            let one = top.find_subcommand(sub.get_name()).unwrap();
+            assert_eq!(own(one), own(sub), "{}", sub.get_name());
+            // Each is taken for its plain use.
+            let plain = match sub.get_name() {
+                "new" => "new Printer_on_fire".to_owned(),
+                "merge-driver" => "merge-driver %O %A %B %P".to_owned(),
+                "list" | "queue" | "next" => sub.get_name().to_owned(),
+                "status" => "status k3x waiting".to_owned(),
+                "rate" => "rate k3x 5".to_owned(),
+                "link" => "link k3x --related ab1".to_owned(),
+                "postpone" => "postpone k3x --until 2025-03-10".to_owned(),
+                name => format!("{name} k3x"),
+            };
+            assert!(parse_one(&argv(&plain)).is_some(), "{plain}");
+        }
+        assert_eq!(alone.len(), 19, "{alone:?}");
     }
 
     #[test]
@@ -670,6 +772,8 @@ mod tests {
             "list --version",
             "note k3x --no-such-option",
             "list --format toml",
+            "merge-driver %O %A %B --version",
+            "edit k3x -V",
             "help note",
             "--version",
             "-C /tmp note k3x -m Hi",
