@@ -333,13 +333,17 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
     let mut result = dispatch(&mut ctx, &cli.command);
     if let Some(held) = ctx.ui.take_held() {
         drop(ctx);
-        if let (Ok(()), Some(pager), false) = (&result, &pager, held.is_empty()) {
-            // Returns only when the pager cannot start: then print here.
-            let e = pager.exec(&held);
-            eprintln!("warning: cannot run the pager {pager}: {e}");
-        }
-        let mut out = std::io::stdout().lock();
-        let written = out.write_all(&held).and_then(|()| out.flush());
+        let written = held.and_then(|mut held| {
+            let empty = held.metadata()?.len() == 0;
+            if let (Ok(()), Some(pager), false) = (&result, &pager, empty) {
+                // Returns only when the pager cannot start: then print here.
+                let e = pager.exec(held.try_clone()?);
+                eprintln!("warning: cannot run the pager {pager}: {e}");
+            }
+            let mut out = std::io::stdout().lock();
+            std::io::copy(&mut held, &mut out)?;
+            out.flush()
+        });
         if let (Ok(()), Err(e)) = (&result, written) {
             result = Err(e.into());
         }

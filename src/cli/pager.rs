@@ -1,8 +1,9 @@
 //! Paging long output on a terminal, as git pages `git log`.
 //!
-//! A reading command whose stdout is a terminal holds its output and, once
-//! it has succeeded, hands it to the pager: tix's process becomes the
-//! pager (`exec`), reading the output from an unnamed temporary file. A
+//! A reading command whose stdout is a terminal holds its output in an
+//! unnamed temporary file (`ui::Sink::Held`) and, once it has succeeded,
+//! hands it to the pager: tix's process becomes the pager (`exec`),
+//! reading that file. A
 //! listing of 10,000 tickets then shows its first screen as soon as it is
 //! made, instead of pushing 1.2 MB through the terminal first, and the
 //! pager owns the terminal alone: no process of tix is left to be
@@ -15,7 +16,7 @@
 //! a pulled desk never chooses a program to run.
 
 use std::ffi::OsString;
-use std::io::{self, Seek, Write};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -85,24 +86,12 @@ impl Pager {
         command
     }
 
-    /// Replaces this process with the pager, reading `text`. Returns only
-    /// when the pager cannot be started, with the reason; `text` is then
-    /// still the caller's to print.
-    pub(super) fn exec(&self, text: &[u8]) -> io::Error {
-        let file = match held_file(text) {
-            Ok(file) => file,
-            Err(e) => return e,
-        };
-        self.process().stdin(Stdio::from(file)).exec()
+    /// Replaces this process with the pager, reading `held` (a file read
+    /// from its start). Returns only when the pager cannot be started,
+    /// with the reason; the output is then still the caller's to print.
+    pub(super) fn exec(&self, held: std::fs::File) -> io::Error {
+        self.process().stdin(Stdio::from(held)).exec()
     }
-}
-
-/// An unnamed temporary file holding `text`, read from its start.
-fn held_file(text: &[u8]) -> io::Result<std::fs::File> {
-    let mut file = tempfile::tempfile()?;
-    file.write_all(text)?;
-    file.rewind()?;
-    Ok(file)
 }
 
 #[cfg(test)]
@@ -141,12 +130,21 @@ mod tests {
         assert_eq!(args(&piped)[..2], ["sh", "-c"]);
     }
 
+    /// An unnamed temporary file holding `text`, read from its start.
+    fn held_file(text: &[u8]) -> std::fs::File {
+        use std::io::{Seek as _, Write as _};
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(text).unwrap();
+        file.rewind().unwrap();
+        file
+    }
+
     /// What the pager process prints, given `text`.
     fn paged(command: &str, text: &[u8]) -> (Option<i32>, String) {
         let pager = Pager::named(Some(command.into())).unwrap();
         let out = pager
             .process()
-            .stdin(Stdio::from(held_file(text).unwrap()))
+            .stdin(Stdio::from(held_file(text)))
             .stderr(Stdio::null())
             .output()
             .unwrap();
@@ -168,13 +166,5 @@ mod tests {
             paged("cat >/dev/null; exit 3", text),
             (Some(3), String::new())
         );
-    }
-
-    #[test]
-    fn the_held_file_reads_back_the_text_from_its_start() {
-        let mut file = held_file(b"row 1\nrow 2\n").unwrap();
-        let mut back = String::new();
-        io::Read::read_to_string(&mut file, &mut back).unwrap();
-        assert_eq!(back, "row 1\nrow 2\n");
     }
 }

@@ -61,8 +61,9 @@ pub struct Ui {
 pub enum Sink {
     /// Straight to stdout.
     Stdout(io::StdoutLock<'static>),
-    /// Held until the command has succeeded, then paged.
-    Held(Vec<u8>),
+    /// Held in an unnamed temporary file until the command has succeeded,
+    /// then paged: a long listing held in memory would be held twice.
+    Held(io::BufWriter<std::fs::File>),
 }
 
 impl Write for Sink {
@@ -83,6 +84,7 @@ impl Write for Sink {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Self::Stdout(out) => out.flush(),
+            // Written out when the command is done (`Ui::take_held`).
             Self::Held(_) => Ok(()),
         }
     }
@@ -90,35 +92,45 @@ impl Write for Sink {
 
 impl Ui {
     /// Opens stdout with the chosen colour mode. With `hold`, data is held
-    /// for the pager ([`Ui::take_held`]).
+    /// for the pager ([`Ui::take_held`]), unless no temporary file can be
+    /// made: then it goes to stdout.
     pub fn new(color: ColorChoice, hold: bool) -> Self {
+        let held = hold.then(tempfile::tempfile).and_then(Result::ok);
         Self {
-            out: if hold {
-                Sink::Held(Vec::new())
-            } else {
-                Sink::Stdout(io::stdout().lock())
+            out: match held {
+                Some(file) => Sink::Held(io::BufWriter::with_capacity(1 << 16, file)),
+                None => Sink::Stdout(io::stdout().lock()),
             },
             color: color.enabled(),
             held_status: std::cell::RefCell::default(),
         }
     }
 
-    /// The data held for the pager, if any, after the status lines held
-    /// with it; what follows goes to stdout.
-    pub fn take_held(&mut self) -> Option<Vec<u8>> {
+    /// The file of the data held for the pager, if any, read from its
+    /// start, with the status lines held with it first; what follows goes
+    /// to stdout.
+    pub fn take_held(&mut self) -> Option<io::Result<std::fs::File>> {
         match std::mem::replace(&mut self.out, Sink::Stdout(io::stdout().lock())) {
-            Sink::Held(held) => {
-                let status = self.held_status.take();
-                if status.is_empty() {
-                    Some(held)
-                } else {
-                    let mut all = status.into_bytes();
-                    all.extend_from_slice(&held);
-                    Some(all)
-                }
-            }
+            Sink::Held(held) => Some(self.held_file(held)),
             Sink::Stdout(_) => None,
         }
+    }
+
+    fn held_file(&self, held: io::BufWriter<std::fs::File>) -> io::Result<std::fs::File> {
+        use std::io::Seek as _;
+        let mut data = held.into_inner().map_err(io::IntoInnerError::into_error)?;
+        data.rewind()?;
+        let status = self.held_status.take();
+        if status.is_empty() {
+            return Ok(data);
+        }
+        // The status lines go first: a new file, the data copied after
+        // them by the kernel.
+        let mut all = tempfile::tempfile()?;
+        all.write_all(status.as_bytes())?;
+        io::copy(&mut data, &mut all)?;
+        all.rewind()?;
+        Ok(all)
     }
 
     /// Returns the writer for data.
@@ -626,6 +638,38 @@ pub fn csv_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Held output reads back whole from the start of its file, after the
+    /// status lines held with it (here set directly: `status` holds them
+    /// only when stderr is a terminal), and only once.
+    #[test]
+    fn held_output_reads_back_after_the_held_status_lines() {
+        use std::io::Read as _;
+        let mut ui = Ui::new(ColorChoice::Never, true);
+        let rows = "row\n".repeat(50_000);
+        ui.buffered().write_all(rows.as_bytes()).unwrap();
+        ui.held_status.borrow_mut().push_str("warning: skipped x\n");
+        let mut back = String::new();
+        ui.take_held()
+            .unwrap()
+            .unwrap()
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(back, format!("warning: skipped x\n{rows}"));
+        assert!(ui.take_held().is_none());
+
+        let mut plain = Ui::new(ColorChoice::Never, true);
+        write!(plain.out(), "one line").unwrap();
+        let mut back = String::new();
+        plain
+            .take_held()
+            .unwrap()
+            .unwrap()
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(back, "one line");
+        assert!(Ui::new(ColorChoice::Never, false).take_held().is_none());
+    }
 
     /// Text that a spreadsheet would run as a formula is shown as text;
     /// quoting still applies after the defusing.
