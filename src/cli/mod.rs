@@ -331,11 +331,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         .flatten();
     let mut ctx = Ctx::new(&cli, pager.is_some());
     let mut result = dispatch(&mut ctx, &cli.command);
-    if let Some(held) = ctx.ui.take_held() {
+    if let (Some(pager), Some(held)) = (&pager, ctx.ui.take_held()) {
         drop(ctx);
         let written = held.and_then(|mut held| {
-            let empty = held.metadata()?.len() == 0;
-            if let (Ok(()), Some(pager), false) = (&result, &pager, empty) {
+            if result.is_ok() && held.metadata()?.len() > 0 {
                 // Returns only when the pager cannot start: then print here.
                 let e = pager.exec(held.try_clone()?);
                 eprintln!("warning: cannot run the pager {pager}: {e}");

@@ -3,11 +3,11 @@
 //! A reading command whose stdout is a terminal holds its output in an
 //! unnamed temporary file (`ui::Sink::Held`) and, once it has succeeded,
 //! hands it to the pager: tix's process becomes the pager (`exec`),
-//! reading that file. A
-//! listing of 10,000 tickets then shows its first screen as soon as it is
-//! made, instead of pushing 1.2 MB through the terminal first, and the
-//! pager owns the terminal alone: no process of tix is left to be
-//! interrupted by Ctrl-C while the pager runs. docs/guide.md ("Paging").
+//! reading that file. A listing of 10,000 tickets then shows its first
+//! screen as soon as it is made, instead of pushing 1.2 MB through the
+//! terminal first, and the pager owns the terminal alone: no process of
+//! tix is left to be interrupted by Ctrl-C while the pager runs.
+//! docs/guide.md ("Paging").
 //!
 //! The pager is `TIX_PAGER`, else `PAGER`, else `less`; empty or `cat`
 //! turns paging off, as does `--no-pager`. `LESS` defaults to `FRX` (quit

@@ -80,6 +80,14 @@ fn on_xterm(env: &TestEnv, args: &[&str]) -> Command {
     cmd
 }
 
+/// Asserts that `run` printed the listing to the terminal, ended well and
+/// left the recording pager's file `paged` unmade (`what` says which run).
+fn printed_straight(run: &OnTerminal, paged: &Path, what: &str) {
+    assert_eq!(run.code, Some(0), "{what}: {}", run.screen);
+    assert!(run.screen.contains("Printer on fire"), "{what}");
+    assert!(!paged.exists(), "{what} paged");
+}
+
 /// A pager that records what it is given in `file` (run through `sh`).
 fn recorder(file: &Path) -> String {
     format!("cat > '{}'", file.display())
@@ -125,10 +133,7 @@ fn no_pager_an_empty_pager_and_cat_print_straight_to_the_terminal() {
         if let Some(pager) = pager {
             cmd.env("TIX_PAGER", pager);
         }
-        let run = on_terminal(cmd);
-        assert_eq!(run.code, Some(0), "{args:?} {pager:?}: {}", run.screen);
-        assert!(run.screen.contains("Printer on fire"), "{args:?} {pager:?}");
-        assert!(!paged.exists(), "{args:?} {pager:?} paged");
+        printed_straight(&on_terminal(cmd), &paged, &format!("{args:?} {pager:?}"));
     }
 }
 
@@ -219,10 +224,7 @@ fn a_dumb_or_unnamed_terminal_is_not_paged() {
             Some(term) => cmd.env("TERM", term),
             None => cmd.env_remove("TERM"),
         };
-        let run = on_terminal(cmd);
-        assert_eq!(run.code, Some(0), "{term:?}: {}", run.screen);
-        assert!(run.screen.contains("Printer on fire"), "{term:?}");
-        assert!(!paged.exists(), "{term:?} paged");
+        printed_straight(&on_terminal(cmd), &paged, &format!("{term:?}"));
     }
 }
 
